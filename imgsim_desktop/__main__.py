@@ -1,0 +1,3 @@
+from imgsim_desktop.cli import main
+
+raise SystemExit(main())

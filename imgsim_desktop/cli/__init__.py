@@ -1,0 +1,50 @@
+"""The ``imgsim`` command. Each group of sub-commands lives in its own module with a ``register(sub)``.
+
+A module's ``register`` adds sub-parsers whose ``func(args) -> int`` does the work. Errors derived from
+``ImgsimError`` are printed as one line on stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from imgsim_desktop import __version__
+from imgsim_desktop.core.errors import ImgsimError
+
+# Add a module here when it grows a new group of commands.
+COMMAND_MODULES = [
+    "imgsim_desktop.cli.library_cmds",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imgsim", description="Find duplicate and similar photos.")
+    parser.add_argument("--version", action="version", version=f"imgsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ImgsimError as exc:
+        print(f"imgsim: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("imgsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Shared CLI helpers: library option, output formats, a terminal progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from imgsim_desktop.core.progress import Progress, ProgressState
+
+
+def add_library_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--library", type=Path, default=None,
+                   help="library folder (default: $IMGSIM_HOME or the user data dir)")
+
+
+def add_format_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true", help="print JSON")
+    g.add_argument("--csv", action="store_true", help="print CSV")
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def print_csv(rows: list[dict], columns: list[str]) -> None:
+    w = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+
+
+def print_table(rows: Iterable[Iterable[Any]], headers: list[str]) -> None:
+    rows = [[("" if c is None else str(c)) for c in r] for r in rows]
+    widths = [len(h) for h in headers]
+    for r in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, r)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+class TerminalProgress(Progress):
+    """A one-line progress bar on stderr; silent when stderr is not a terminal except for a final line."""
+
+    def __init__(self, enabled: bool = True):
+        super().__init__(min_interval_s=0.2)
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+
+    def on_update(self, s: ProgressState) -> None:
+        if not self.enabled or not self.tty:
+            return
+        total = s.total or 0
+        frac = (s.done / total) if total else 0.0
+        bar = "#" * int(frac * 30)
+        eta = s.eta_s
+        eta_txt = f" eta {eta:4.0f}s" if eta is not None else ""
+        sys.stderr.write(f"\r{s.phase:<10} [{bar:<30}] {s.done}/{total} {s.rate:6.1f}/s{eta_txt}  ")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        super().finish()
+        if self.enabled and self.tty:
+            sys.stderr.write("\n")

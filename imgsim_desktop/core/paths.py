@@ -1,0 +1,29 @@
+"""Where things live: the library folder and the bundled resources."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "imgsim"
+
+
+def default_library_dir() -> Path:
+    """``$IMGSIM_HOME`` if set, else the per-user data dir. The GUI and CLI share this rule."""
+    env = os.environ.get("IMGSIM_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def resources_dir() -> Path:
+    env = os.environ.get("IMGSIM_RESOURCES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def models_dir() -> Path:
+    return resources_dir() / "models"

@@ -1,0 +1,462 @@
+"""Trash / move photos, with an undo log in the library folder. Headless: no Qt here.
+
+Nothing in this module deletes a file. ``trash_files`` hands files to the system trash (send2trash) and
+``move_files`` moves them into a folder the user chose; both write one JSON line per action to
+``<library home>/actions.jsonl`` *before* returning, and ``undo`` puts the files back:
+
+* moved files are moved back to their original path;
+* on Linux (freedesktop trash, which is what send2trash writes there) the ``.trashinfo`` entry whose
+  ``Path=`` is the original path is found, and ``files/<name>`` is moved back. On other platforms the trash
+  cannot be read back portably, so a trash action is logged but not undoable from the app.
+
+An undo never overwrites: if something now sits at the original path, that item is reported as failed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+from urllib.parse import quote, unquote
+
+LOG_NAME = "actions.jsonl"
+TRASH = "trash"
+MOVE = "move"
+
+
+# --------------------------------------------------------------------------------------------- records
+@dataclass
+class ActionItem:
+    src: str  # the original path
+    dst: str | None = None  # where the file went (trash files/ entry or the target folder's file)
+    bytes: int = 0
+    info: str | None = None  # the freedesktop .trashinfo file, when known
+    error: str | None = None  # why this file was not moved (it stays where it was)
+    restored: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.error is None and self.dst is not None
+
+
+@dataclass
+class Action:
+    id: str
+    kind: str  # TRASH or MOVE
+    created: str
+    items: list[ActionItem] = field(default_factory=list)
+    target: str | None = None  # the folder of a MOVE
+
+    @property
+    def done_items(self) -> list[ActionItem]:
+        return [i for i in self.items if i.done]
+
+    @property
+    def failed_items(self) -> list[ActionItem]:
+        return [i for i in self.items if i.error is not None]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(i.bytes for i in self.done_items)
+
+    @property
+    def pending_undo(self) -> list[ActionItem]:
+        """Items that were moved and are not back yet."""
+        return [i for i in self.done_items if not i.restored]
+
+    @property
+    def undone(self) -> bool:
+        return bool(self.done_items) and not self.pending_undo
+
+    @property
+    def undoable(self) -> bool:
+        if not self.pending_undo:
+            return False
+        if self.kind == TRASH:
+            return all(i.info for i in self.pending_undo)
+        return True
+
+    def describe(self) -> str:
+        n = len(self.done_items)
+        what = "Moved to trash" if self.kind == TRASH else f"Moved to {self.target}"
+        s = f"{what}: {n} file{'s' if n != 1 else ''} ({format_bytes(self.total_bytes)})"
+        if self.failed_items:
+            s += f", {len(self.failed_items)} failed"
+        if self.undone:
+            s += " — undone"
+        return s
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["type"] = "action"
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Action":
+        items = [ActionItem(**{k: v for k, v in it.items() if k in ActionItem.__dataclass_fields__})
+                 for it in d.get("items", [])]
+        return cls(id=d["id"], kind=d["kind"], created=d.get("created", ""), items=items,
+                   target=d.get("target"))
+
+
+@dataclass
+class UndoReport:
+    action_id: str
+    restored: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (original path, reason)
+
+
+def format_bytes(n: int | float) -> str:
+    n = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def summarize(paths: Iterable[str | Path]) -> tuple[int, int]:
+    """(number of existing files, their total size in bytes) — for the confirmation dialog."""
+    count = total = 0
+    for p in paths:
+        try:
+            total += os.stat(p).st_size
+            count += 1
+        except OSError:
+            pass
+    return count, total
+
+
+# --------------------------------------------------------------------------------------------- the log
+class ActionLog:
+    """Append-only JSON-lines log: one ``action`` line per action, one ``undo`` line per undo attempt."""
+
+    def __init__(self, home: str | Path):
+        self.home = Path(home)
+        self.path = self.home / LOG_NAME
+        self._lock = threading.Lock()
+
+    def _append(self, record: dict) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(record, ensure_ascii=False)
+        with self._lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def record(self, action: Action) -> None:
+        self._append(action.to_json())
+
+    def record_undo(self, report: UndoReport) -> None:
+        self._append({"type": "undo", "id": report.action_id, "time": _now(),
+                      "restored": report.restored, "failed": [list(f) for f in report.failed]})
+
+    def actions(self) -> list[Action]:
+        """Every logged action, oldest first, with the undo lines applied."""
+        if not self.path.exists():
+            return []
+        by_id: dict[str, Action] = {}
+        order: list[str] = []
+        with self._lock, open(self.path, encoding="utf-8") as f:
+            lines = f.readlines()
+        for line in lines:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line after a crash
+            if rec.get("type") == "action":
+                a = Action.from_json(rec)
+                by_id[a.id] = a
+                order.append(a.id)
+            elif rec.get("type") == "undo" and rec.get("id") in by_id:
+                back = set(rec.get("restored", []))
+                for it in by_id[rec["id"]].items:
+                    if it.src in back:
+                        it.restored = True
+        return [by_id[i] for i in order]
+
+    def get(self, action_id: str) -> Action | None:
+        for a in self.actions():
+            if a.id == action_id:
+                return a
+        return None
+
+    def last_undoable(self) -> Action | None:
+        for a in reversed(self.actions()):
+            if a.undoable:
+                return a
+        return None
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _new_action(kind: str, target: str | None = None) -> Action:
+    return Action(id=uuid.uuid4().hex[:12], kind=kind, created=_now(), target=target)
+
+
+# --------------------------------------------------------------------------------------------- trash
+def _freedesktop() -> bool:
+    return sys.platform.startswith("linux") or (sys.platform not in ("darwin", "win32") and os.name == "posix")
+
+
+def _home_trash() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(xdg) / "Trash"
+
+
+def _sync_send2trash_env() -> None:
+    """send2trash's own freedesktop code reads $XDG_DATA_HOME once, at import; honour the current value."""
+    mod = sys.modules.get("send2trash.plat_other")
+    if mod is None:
+        return
+    xdg = os.fsencode(os.path.expanduser(os.environ.get("XDG_DATA_HOME") or "~/.local/share"))
+    mod.XDG_DATA_HOME = xdg
+    mod.HOMETRASH_B = os.path.join(xdg, b"Trash")
+    mod.HOMETRASH = os.fsdecode(mod.HOMETRASH_B)
+
+
+def _mount_point(path: Path) -> Path:
+    p = Path(os.path.realpath(path))
+    while not os.path.ismount(p) and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _trash_dirs_for(path: Path) -> list[tuple[Path, Path]]:
+    """Candidate (trash dir, topdir for relative Path= entries) pairs that may hold a file trashed from path."""
+    home = _home_trash()
+    out = [(home, home.parent)]
+    try:
+        top = _mount_point(path.parent)
+    except OSError:
+        return out
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    for cand in (top / ".Trash" / str(uid), top / f".Trash-{uid}"):
+        if cand.is_dir() and cand != home:
+            out.append((cand, top))
+    return out
+
+
+def _read_trashinfo(info: Path, topdir: Path) -> str | None:
+    try:
+        text = info.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("Path="):
+            raw = unquote(line[5:].strip())
+            p = raw if os.path.isabs(raw) else os.path.join(topdir, raw)
+            return os.path.normpath(p)
+    return None
+
+
+def find_trash_entry(original: str | Path, exclude: set[str] = frozenset()) -> tuple[Path, Path] | None:
+    """The newest freedesktop trash entry (info file, files/ entry) whose Path= is ``original``."""
+    original = os.path.normpath(os.path.abspath(original))
+    best: tuple[float, Path, Path] | None = None
+    for trash, topdir in _trash_dirs_for(Path(original)):
+        info_dir = trash / "info"
+        if not info_dir.is_dir():
+            continue
+        base = os.path.basename(original)
+        stem, ext = os.path.splitext(base)
+        for info in info_dir.iterdir():
+            name = info.name
+            if not name.endswith(".trashinfo") or str(info) in exclude:
+                continue
+            # cheap filter: send2trash / gio name the entry after the file, maybe with a counter
+            if not (name.startswith(stem) or name.startswith(quote(stem))):
+                continue
+            if _read_trashinfo(info, topdir) != original:
+                continue
+            files_entry = trash / "files" / name[: -len(".trashinfo")]
+            if not os.path.lexists(files_entry):
+                continue
+            mtime = info.stat().st_mtime
+            if best is None or mtime >= best[0]:
+                best = (mtime, info, files_entry)
+    return None if best is None else (best[1], best[2])
+
+
+def trash_files(paths: Sequence[str | Path], log: ActionLog) -> Action:
+    """Send each file to the system trash and log where it went. Files that fail stay in place."""
+    from send2trash import send2trash
+
+    action = _new_action(TRASH)
+    claimed: set[str] = set()
+    free = _freedesktop()
+    if free:
+        _sync_send2trash_env()
+    for p in paths:
+        src = os.path.normpath(os.path.abspath(p))
+        item = ActionItem(src=src)
+        action.items.append(item)
+        try:
+            item.bytes = os.stat(src).st_size
+            send2trash(src)
+        except Exception as e:  # send2trash raises OSError / TrashPermissionError
+            item.error = str(e) or type(e).__name__
+            continue
+        if free:
+            found = find_trash_entry(src, exclude=claimed)
+            if found is not None:
+                info, entry = found
+                claimed.add(str(info))
+                item.info, item.dst = str(info), str(entry)
+            else:
+                item.dst = "<trash>"  # trashed, but we cannot find it to restore
+        else:
+            item.dst = "<trash>"
+    log.record(action)
+    return action
+
+
+# --------------------------------------------------------------------------------------------- move
+def _free_name(folder: Path, name: str) -> Path:
+    target = folder / name
+    stem, ext = os.path.splitext(name)
+    n = 1
+    while os.path.lexists(target):
+        target = folder / f"{stem} ({n}){ext}"
+        n += 1
+    return target
+
+
+def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog) -> Action:
+    """Move each file into ``folder`` (never overwriting: "name (1).jpg") and log the move."""
+    folder = Path(folder).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    action = _new_action(MOVE, target=str(folder))
+    for p in paths:
+        src = os.path.normpath(os.path.abspath(p))
+        item = ActionItem(src=src)
+        action.items.append(item)
+        try:
+            item.bytes = os.stat(src).st_size
+            dst = _free_name(folder, os.path.basename(src))
+            shutil.move(src, dst)
+            item.dst = str(dst)
+        except Exception as e:
+            item.error = str(e) or type(e).__name__
+    log.record(action)
+    return action
+
+
+# --------------------------------------------------------------------------------------------- undo
+def _put_back(current: str, original: str) -> None:
+    if os.path.lexists(original):
+        raise FileExistsError("a file is already at the original path")
+    if not os.path.lexists(current):
+        raise FileNotFoundError(f"{current} is gone")
+    os.makedirs(os.path.dirname(original), exist_ok=True)
+    shutil.move(current, original)
+
+
+def undo(action: Action | str, log: ActionLog) -> UndoReport:
+    """Put the files of an action back where they were; logs which ones came back."""
+    if isinstance(action, str):
+        found = log.get(action)
+        if found is None:
+            raise KeyError(f"no action {action} in {log.path}")
+        action = found
+    report = UndoReport(action.id)
+    for item in action.pending_undo:
+        try:
+            if action.kind == MOVE:
+                _put_back(item.dst, item.src)
+            else:
+                if not item.info:
+                    raise RuntimeError("this platform's trash cannot be restored from the app")
+                if not os.path.exists(item.info) or not os.path.lexists(item.dst):
+                    raise FileNotFoundError("no longer in the trash")
+                _put_back(item.dst, item.src)
+                try:
+                    os.remove(item.info)
+                except OSError:
+                    pass
+            item.restored = True
+            report.restored.append(item.src)
+        except Exception as e:
+            report.failed.append((item.src, str(e) or type(e).__name__))
+    log.record_undo(report)
+    return report
+
+
+# --------------------------------------------------------------------------------------------- marking
+def _member_path(m) -> str:
+    return str(m.path if hasattr(m, "path") else m["path"])
+
+
+def auto_mark(groups: Iterable, keepers: dict[int, str] | None = None) -> list[str]:
+    """Paths to mark: every member but the keeper, per group. Never all members of a group.
+
+    ``groups`` are ``DuplicateGroup``-like (``keeper``, ``members``); ``keepers`` maps a group's index to
+    the path the user chose to keep instead of the suggested keeper.
+    """
+    marked: list[str] = []
+    for gi, g in enumerate(groups):
+        members = [_member_path(m) for m in g.members]
+        if len(members) < 2:
+            continue
+        keep = (keepers or {}).get(gi) or str(g.keeper)
+        if keep not in members:
+            keep = members[0]
+        marked.extend(p for p in members if p != keep)
+    return marked
+
+
+def group_is_safe(member_paths: Sequence[str], marked: set[str]) -> bool:
+    """True unless every member of the group is marked (the app refuses to act on such a group)."""
+    return any(p not in marked for p in member_paths)
+
+
+# --------------------------------------------------------------------------------------------- export
+EXPORT_FIELDS = ("group", "tier", "keeper", "path", "similarity", "width", "height", "bytes", "format",
+                 "date_taken", "mtime_ns")
+
+
+def _rows(groups: Iterable) -> list[dict]:
+    rows = []
+    for gi, g in enumerate(groups, start=1):
+        for m in g.members:
+            rows.append({
+                "group": gi, "tier": g.tier, "keeper": str(m.path) == str(g.keeper), "path": str(m.path),
+                "similarity": round(float(m.similarity), 6), "width": m.width, "height": m.height,
+                "bytes": m.bytes, "format": m.format, "date_taken": m.date_taken, "mtime_ns": m.mtime_ns,
+            })
+    return rows
+
+
+def export_groups(groups: Sequence, dest: str | Path, fmt: str | None = None) -> Path:
+    """Write the groups to CSV (one row per member) or JSON (a list of groups), by ``fmt`` or suffix."""
+    dest = Path(dest)
+    fmt = (fmt or dest.suffix.lstrip(".") or "csv").lower()
+    rows = _rows(groups)
+    if fmt == "json":
+        out: list[dict] = []
+        for r in rows:
+            if not out or out[-1]["group"] != r["group"]:
+                out.append({"group": r["group"], "tier": r["tier"], "members": []})
+            out[-1]["members"].append({k: v for k, v in r.items() if k not in ("group", "tier")})
+        dest.write_text(json.dumps(out, indent=2, ensure_ascii=False), encoding="utf-8")
+    elif fmt == "csv":
+        with open(dest, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=EXPORT_FIELDS)
+            w.writeheader()
+            w.writerows(rows)
+    else:
+        raise ValueError(f"unknown export format {fmt!r} (use csv or json)")
+    return dest

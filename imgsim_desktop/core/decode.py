@@ -1,0 +1,348 @@
+"""Turn any photo on disk (or in memory) into an RGB PIL image, or one typed DecodeError.
+
+A scan meets every kind of broken file, so nothing but ``DecodeError`` may leave this module:
+the scanner records the reason and goes on. JPEGs are decoded at reduced size through the
+DCT scaling of draft mode, which is most of the cost of indexing a photo library.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import DecodeError
+
+# Pillow's default (~89 MP) refuses some real panoramas; 200 MP still stops decompression bombs.
+Image.MAX_IMAGE_PIXELS = 200_000_000
+
+RAW_EXTENSIONS: frozenset[str] = frozenset(
+    {".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".rw2", ".raf", ".pef", ".srw"}
+)
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib",
+        ".tif", ".tiff", ".heic", ".heif", ".hif", ".avif",
+    }
+) | RAW_EXTENSIONS
+
+_EXIF_IFD = 0x8769
+_TAG_ORIENTATION = 0x0112
+_TAG_DATETIME = 306
+_TAG_DATETIME_ORIGINAL = 36867
+_ROTATED = {5, 6, 7, 8}  # orientations that turn the image by 90/270 degrees
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+
+@dataclass
+class ImageInfo:
+    """What the catalog stores about a photo: size after EXIF orientation, at full resolution."""
+
+    width: int
+    height: int
+    format: str
+    date_taken: str | None
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    """True when the extension is one we decode (the scanner's cheap first filter)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def load_image(path: str | os.PathLike, max_side: int | None = None) -> tuple[Image.Image, ImageInfo]:
+    """Decode ``path`` to RGB, EXIF-transposed; with ``max_side`` the shorter side is about max_side."""
+    if _is_raw(path):
+        return _guard(path, lambda: _load_raw(path, max_side, want_pixels=True))
+    return _guard(path, lambda: _with_file(path, lambda fp: _decode(fp, max_side)))
+
+
+def load_image_bytes(data: bytes, max_side: int | None = None) -> tuple[Image.Image, ImageInfo]:
+    """Same as :func:`load_image` for in-memory bytes (drag and drop, paste)."""
+
+    def work():
+        if not data:
+            raise DecodeError(None, "empty file")
+        try:
+            return _decode(io.BytesIO(data), max_side)
+        except DecodeError:
+            try:  # not something Pillow knows: it may still be a camera RAW with a preview
+                return _load_raw(io.BytesIO(data), max_side, want_pixels=True)
+            except DecodeError:
+                pass
+            raise
+
+    return _guard(None, work)
+
+
+def read_info(path: str | os.PathLike) -> ImageInfo:
+    """Size, format and date from the header only (pixels are not decoded; truncation goes unnoticed)."""
+    if _is_raw(path):
+        return _guard(path, lambda: _load_raw(path, None, want_pixels=False)[1])
+    return _guard(path, lambda: _with_file(path, _info_only))
+
+
+# --------------------------------------------------------------------------- Pillow formats
+
+
+def _with_file(path, fn):
+    """Open the file ourselves so missing/unreadable/empty files get precise reasons."""
+    with open(path, "rb") as fp:
+        if os.fstat(fp.fileno()).st_size == 0:
+            raise DecodeError(path, "empty file")
+        return fn(fp)
+
+
+def _open(fp: BinaryIO) -> Image.Image:
+    _register_heif()
+    try:
+        img = Image.open(fp)
+    except UnidentifiedImageError:
+        fp.seek(0)
+        head = fp.read(512)
+        if _looks_like_text(head):
+            raise DecodeError(None, "not an image (looks like text)") from None
+        raise DecodeError(None, "not an image or unsupported format") from None
+    _check_bomb(img.size)
+    return img
+
+
+def _info_only(fp: BinaryIO) -> ImageInfo:
+    with _open(fp) as img:
+        return _info(img, img.size, img.format or "unknown")
+
+
+def _decode(fp: BinaryIO, max_side: int | None) -> tuple[Image.Image, ImageInfo]:
+    with _open(fp) as img:
+        info = _info(img, img.size, img.format or "unknown")
+        if max_side and img.format in ("JPEG", "MPO"):
+            # A square request makes Pillow pick the largest DCT scale (1/2, 1/4, 1/8) that keeps
+            # *both* sides >= max_side, i.e. the shorter side >= max_side whatever the orientation.
+            img.draft("RGB", (max_side, max_side))
+        img.load()  # inside the caller's try: truncated data fails here, not later
+        out = ImageOps.exif_transpose(img)
+        out = _to_rgb(out)
+    return _shrink(out, max_side), info
+
+
+def _info(img: Image.Image, full_size: tuple[int, int], fmt: str) -> ImageInfo:
+    """Build ImageInfo from an opened (not necessarily loaded) image and its full-resolution size."""
+    w, h = full_size
+    exif = img.getexif()
+    if exif.get(_TAG_ORIENTATION) in _ROTATED:
+        w, h = h, w
+    return ImageInfo(width=w, height=h, format=fmt, date_taken=_date_taken(exif))
+
+
+def _date_taken(exif: Image.Exif) -> str | None:
+    """EXIF DateTimeOriginal, else DateTime, as ISO-8601; None when missing or nonsense."""
+    try:
+        candidates = [exif.get_ifd(_EXIF_IFD).get(_TAG_DATETIME_ORIGINAL), exif.get(_TAG_DATETIME)]
+    except Exception:  # a broken Exif IFD must not cost us the image
+        candidates = [exif.get(_TAG_DATETIME)]
+    for value in candidates:
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace")
+        if not isinstance(value, str):
+            continue
+        try:
+            return datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Any mode to RGB: transparency goes onto white, 16-bit and float data are rescaled, not clipped."""
+    if img.mode == "RGB" and not img.has_transparency_data:
+        return img
+    if img.mode.startswith("I") or img.mode == "F":
+        import numpy as np
+
+        arr = np.asarray(img, dtype=np.float64)
+        if img.mode.startswith("I;16") or arr.max(initial=0) > 255:
+            arr = arr / 257.0
+        elif img.mode == "F" and arr.max(initial=0) <= 1.0:
+            arr = arr * 255.0
+        return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L").convert("RGB")
+    if img.has_transparency_data:  # RGBA, LA, PA, and P/L/RGB with a transparent colour
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB...
+
+
+def _shrink(img: Image.Image, max_side: int | None) -> Image.Image:
+    """Bring the shorter side down to max_side (never up); reduce() first keeps it fast and clean."""
+    if not max_side:
+        return img
+    w, h = img.size
+    short = min(w, h)
+    if short <= max_side:
+        return img
+    scale = max_side / short
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
+def _check_bomb(size: tuple[int, int]) -> None:
+    """Refuse huge images before decoding (Pillow itself only warns between 1x and 2x the limit)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    pixels = size[0] * size[1]
+    if limit and pixels > limit:
+        raise DecodeError(None, f"image too large: {pixels / 1e6:.0f} megapixels")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:  # the cut at 512 bytes may split a character
+        if e.start < len(head) - 4:
+            return False
+    return True
+
+
+def _register_heif() -> None:
+    """pillow-heif is slow to import, so its opener is registered on first use, once."""
+    global _heif_registered
+    if _heif_registered:
+        return
+    with _heif_lock:
+        if not _heif_registered:
+            try:
+                import pillow_heif
+
+                pillow_heif.register_heif_opener()
+            except ImportError:
+                pass  # HEIC files then report "unsupported format"
+            _heif_registered = True
+
+
+# --------------------------------------------------------------------------- camera RAW
+
+
+def _is_raw(path) -> bool:
+    return Path(path).suffix.lower() in RAW_EXTENSIONS
+
+
+# LibRaw's "flip" for orientations it knows; used when the embedded preview has no EXIF of its own.
+_RAW_FLIP = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}
+
+
+def _load_raw(source, max_side: int | None, want_pixels: bool) -> tuple[Image.Image | None, ImageInfo]:
+    """Use the camera's embedded preview: demosaicing the sensor data would be far too slow."""
+    try:
+        import rawpy
+    except ImportError:
+        raise DecodeError(None, "camera RAW support (rawpy) is not installed") from None
+    if isinstance(source, (str, os.PathLike)):
+        # Let open() produce the precise not-found / permission / empty reasons.
+        with open(source, "rb") as fp:
+            if os.fstat(fp.fileno()).st_size == 0:
+                raise DecodeError(None, "empty file")
+        fmt = Path(source).suffix.lstrip(".").upper()
+        source = os.fspath(source)
+    else:
+        fmt = "RAW"
+    try:
+        with rawpy.imread(source) as raw:
+            flip = raw.sizes.flip
+            full = (raw.sizes.width, raw.sizes.height)
+            thumb = raw.extract_thumb()
+    except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+        raise DecodeError(None, "camera RAW file has no embedded preview to decode") from None
+    except rawpy.LibRawFileUnsupportedError:
+        raise DecodeError(None, "not a camera RAW file or an unsupported camera") from None
+    except rawpy.LibRawError as e:
+        raise DecodeError(None, f"corrupt camera RAW file ({_msg(e)})") from None
+
+    if thumb.format == rawpy.ThumbFormat.JPEG:
+        preview = Image.open(io.BytesIO(thumb.data))
+    else:
+        preview = Image.fromarray(thumb.data)
+    with preview:
+        _check_bomb(preview.size)
+        exif = preview.getexif()
+        orientation = exif.get(_TAG_ORIENTATION, 1)
+        # The preview's own EXIF wins; otherwise LibRaw's flip says how the camera was held.
+        rotated = orientation in _ROTATED if orientation != 1 else flip in (5, 6)
+        w, h = full if full[0] and full[1] else preview.size
+        info = ImageInfo(width=h if rotated else w, height=w if rotated else h, format=fmt,
+                         date_taken=_date_taken(exif))
+        if not want_pixels:
+            return None, info
+        if max_side and preview.format == "JPEG":
+            preview.draft("RGB", (max_side, max_side))
+        preview.load()
+        out = ImageOps.exif_transpose(preview)
+        if orientation == 1 and flip in _RAW_FLIP:
+            out = out.transpose(_RAW_FLIP[flip])
+        out = _to_rgb(out)
+    return _shrink(out, max_side), info
+
+
+# --------------------------------------------------------------------------- error boundary
+
+
+def _guard(path, work):
+    """Run ``work`` and translate whatever it raises into one DecodeError carrying ``path``."""
+    try:
+        return work()
+    except DecodeError as e:
+        if e.path is None and path is not None:
+            raise DecodeError(path, e.reason) from e.__cause__
+        raise
+    except FileNotFoundError:
+        reason = "file not found"
+    except PermissionError:
+        reason = "permission denied"
+    except IsADirectoryError:
+        reason = "is a directory, not a file"
+    except Image.DecompressionBombError as e:
+        reason = _bomb_reason(e)
+    except Image.DecompressionBombWarning as e:  # when warnings are turned into errors
+        reason = _bomb_reason(e)
+    except UnidentifiedImageError:
+        reason = "not an image or unsupported format"
+    except MemoryError:
+        reason = "not enough memory to decode this image"
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as e:
+        # Pillow reports truncation as OSError ("image file is truncated", "broken data stream")
+        # and malformed headers as SyntaxError/ValueError and friends.
+        if isinstance(e, OSError) and e.errno is not None:
+            reason = f"cannot read file ({e.strerror or e})"
+        elif "unsupported" in str(e).lower() or "not supported" in str(e).lower():
+            reason = f"unsupported image variant ({_msg(e)})"
+        else:
+            reason = "truncated or corrupt image data"
+    except Exception as e:  # a plugin bug must not stop a whole scan
+        reason = f"cannot decode image ({type(e).__name__}: {_msg(e)})"
+    raise DecodeError(path, reason) from None
+
+
+def _bomb_reason(e: Exception) -> str:
+    import re
+
+    m = re.search(r"\((\d+) pixels\)", str(e))
+    if m:
+        return f"image too large: {int(m.group(1)) / 1e6:.0f} megapixels"
+    return "image too large"
+
+
+def _msg(e: Exception) -> str:
+    text = e.args[0] if e.args else str(e)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return str(text)

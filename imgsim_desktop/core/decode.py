@@ -75,12 +75,13 @@ def load_image_bytes(data: bytes, max_side: int | None = None) -> tuple[Image.Im
             raise DecodeError(None, "empty file")
         try:
             return _decode(io.BytesIO(data), max_side)
-        except DecodeError:
+        except DecodeError as e:
+            if not e.reason.startswith("not an image"):
+                raise
             try:  # not something Pillow knows: it may still be a camera RAW with a preview
                 return _load_raw(io.BytesIO(data), max_side, want_pixels=True)
             except DecodeError:
-                pass
-            raise
+                raise e from None
 
     return _guard(None, work)
 
@@ -119,17 +120,22 @@ def _open(fp: BinaryIO) -> Image.Image:
 
 def _info_only(fp: BinaryIO) -> ImageInfo:
     with _open(fp) as img:
+        if img.format == "PNG" and "exif" not in img.info:
+            # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the
+            # pixels; those are rare, and read_info must stay cheap.
+            return ImageInfo(img.width, img.height, "PNG", None)
         return _info(img, img.size, img.format or "unknown")
 
 
 def _decode(fp: BinaryIO, max_side: int | None) -> tuple[Image.Image, ImageInfo]:
     with _open(fp) as img:
-        info = _info(img, img.size, img.format or "unknown")
+        full_size = img.size
         if max_side and img.format in ("JPEG", "MPO"):
             # A square request makes Pillow pick the largest DCT scale (1/2, 1/4, 1/8) that keeps
             # *both* sides >= max_side, i.e. the shorter side >= max_side whatever the orientation.
             img.draft("RGB", (max_side, max_side))
         img.load()  # inside the caller's try: truncated data fails here, not later
+        info = _info(img, full_size, img.format or "unknown")
         out = ImageOps.exif_transpose(img)
         out = _to_rgb(out)
     return _shrink(out, max_side), info

@@ -1,0 +1,191 @@
+"""``imgsim index | similar | dupes | status | folders``: the library from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from imgsim_desktop.core.errors import LibraryError
+from imgsim_desktop.core.progress import CancelToken
+
+from .common import (TerminalProgress, add_format_options, add_library_option, print_csv, print_json,
+                     print_table)
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", type=Path, default=None, help="model card (.json) to use instead of the bundled one")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
+
+
+def _open(args, readonly_ok: bool):
+    from imgsim_desktop.core.library import Library, open_for_query
+
+    kw = dict(model_path=args.model, device=args.device)
+    if readonly_ok:
+        return open_for_query(args.library, **kw)
+    return Library(args.library, **kw)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("index", help="add folders to the library and index new or changed photos")
+    p.add_argument("folders", nargs="*", type=Path, help="folders to add (default: the library's folders)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_library_option(p)
+    add_format_options(p)
+    _model_options(p)
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("similar", help="photos that look like PHOTO (indexed or not)")
+    p.add_argument("photo", type=Path)
+    p.add_argument("-k", type=int, default=20, help="how many results (default 20)")
+    add_library_option(p)
+    add_format_options(p)
+    _model_options(p)
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("dupes", help="groups of duplicate or similar photos, with a suggested keeper")
+    p.add_argument("--tier", choices=["duplicates", "similar"], default="duplicates",
+                   help="duplicates: same photo edited or re-encoded; similar: same scene (bursts)")
+    p.add_argument("--threshold", type=float, default=None, help="cosine similarity cut (default: the tier's)")
+    add_library_option(p)
+    add_format_options(p)
+    _model_options(p)
+    p.set_defaults(func=cmd_dupes)
+
+    p = sub.add_parser("status", help="folders, counts, failures, model and index")
+    p.add_argument("--errors", action="store_true", help="list files that could not be read")
+    add_library_option(p)
+    add_format_options(p)
+    _model_options(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("folders", help="list, add or remove library folders")
+    p.add_argument("action", choices=["list", "add", "remove"], nargs="?", default="list")
+    p.add_argument("paths", nargs="*", type=Path)
+    add_library_option(p)
+    _model_options(p)
+    p.set_defaults(func=cmd_folders)
+
+
+def _check_folders(folders: list[Path]) -> None:
+    for f in folders:
+        if not f.exists():
+            raise LibraryError(f"folder not found: {f}")
+        if not f.is_dir():
+            raise LibraryError(f"not a folder: {f}")
+
+
+def cmd_index(args) -> int:
+    _check_folders(args.folders)
+    progress = TerminalProgress(enabled=not args.quiet and not args.json and not args.csv)
+    cancel = CancelToken()
+    with _open(args, readonly_ok=False) as lib:
+        try:
+            report = lib.scan(args.folders or None, progress=progress, cancel=cancel)
+        except KeyboardInterrupt:
+            cancel.cancel()
+            raise
+        progress.finish()
+        if not lib.folders():
+            raise LibraryError("the library has no folders yet: run 'imgsim index FOLDER'")
+    d = report.to_dict()
+    if args.json:
+        print_json(d)
+    elif args.csv:
+        print_csv([{"path": p, "reason": r} for p, r in report.errors], ["path", "reason"])
+    else:
+        rate = (report.embedded + report.reused) / report.seconds if report.seconds > 0 else 0.0
+        print(f"added {report.added}, updated {report.updated}, moved {report.moved}, removed {report.removed}, "
+              f"unchanged {report.unchanged}, failed {report.failed} in {report.seconds:.1f}s "
+              f"({report.embedded} embedded, {report.reused} reused, {rate:.1f} files/s)")
+        for f in report.missing_folders:
+            print(f"warning: folder not found, its photos were kept: {f}", file=sys.stderr)
+        for p, r in report.errors[:20]:
+            print(f"skipped {p}: {r}", file=sys.stderr)
+        if len(report.errors) > 20:
+            print(f"... and {len(report.errors) - 20} more (imgsim status --errors)", file=sys.stderr)
+    return 1 if report.cancelled else 0
+
+
+def cmd_similar(args) -> int:
+    if not args.photo.exists():
+        raise LibraryError(f"file not found: {args.photo}")
+    if args.k <= 0:
+        raise LibraryError("-k must be positive")
+    with _open(args, readonly_ok=True) as lib:
+        results = lib.similar(args.photo, k=args.k)
+    rows = [r.to_dict() for r in results]
+    if args.json:
+        print_json({"query": str(args.photo), "results": rows})
+    elif args.csv:
+        print_csv(rows, ["path", "score"])
+    else:
+        print_table([(f"{r.score:.3f}", r.path) for r in results], ["score", "path"])
+    return 0
+
+
+def cmd_dupes(args) -> int:
+    with _open(args, readonly_ok=True) as lib:
+        groups = lib.duplicates(args.tier, args.threshold)
+    if args.json:
+        print_json({"tier": args.tier, "groups": [g.to_dict() for g in groups]})
+    elif args.csv:
+        rows = []
+        for gi, g in enumerate(groups, 1):
+            for m in g.members:
+                rows.append({"group": gi, "tier": g.tier, "keeper": m.path == g.keeper, **m.to_dict()})
+        print_csv(rows, ["group", "tier", "keeper", "path", "similarity", "width", "height", "bytes"])
+    else:
+        if not groups:
+            print("no duplicate groups")
+        for gi, g in enumerate(groups, 1):
+            print(f"group {gi} ({g.tier}, {len(g.members)} photos, {g.reclaimable_bytes / 1e6:.1f} MB reclaimable)")
+            for m in g.members:
+                mark = "keep" if m.path == g.keeper else "    "
+                print(f"  {mark} {m.similarity:.3f} {m.width}x{m.height} {m.bytes:>10} {m.path}")
+    return 0
+
+
+def cmd_status(args) -> int:
+    with _open(args, readonly_ok=True) as lib:
+        st = lib.status()
+        errors = lib.errors() if args.errors else []
+    if args.json:
+        if args.errors:
+            st["error_files"] = [{"path": p, "reason": r} for p, r in errors]
+        print_json(st)
+        return 0
+    if args.csv:
+        print_csv(st["folders"], ["path", "exists", "files", "errors"])
+        return 0
+    print(f"library   {st['library']}{'  (read-only: another process is writing)' if st['readonly'] else ''}")
+    print(f"model     {st['model']['model_id']} ({st['model']['embedding_size']}-d, {st['model']['device']})")
+    print(f"photos    {st['files']} files, {st['indexed']} indexed, {st['errors']} unreadable, "
+          f"{st['bytes'] / 1e9:.2f} GB")
+    print(f"index     {st['index']['vectors']} vectors, {st['index']['file_bytes'] / 1e6:.1f} MB on disk")
+    if st["folders"]:
+        print()
+        print_table([(f["files"], f["errors"], "" if f["exists"] else "missing", f["path"]) for f in st["folders"]],
+                    ["files", "errors", "state", "folder"])
+    for p, r in errors:
+        print(f"{p}: {r}")
+    return 0
+
+
+def cmd_folders(args) -> int:
+    if args.action == "list":
+        with _open(args, readonly_ok=True) as lib:
+            for f in lib.folders():
+                print(f)
+        return 0
+    if not args.paths:
+        raise LibraryError(f"'folders {args.action}' needs at least one folder")
+    with _open(args, readonly_ok=False) as lib:
+        for p in args.paths:
+            if args.action == "add":
+                print(f"added {lib.add_folder(p)} (run 'imgsim index' to index it)")
+            else:
+                n = lib.remove_folder(p)
+                print(f"removed {p} ({n} photos forgotten; files untouched)")
+    return 0

@@ -1,0 +1,137 @@
+"""Duplicate groups: exact copies by content hash, near-duplicates and similar shots by embedding similarity.
+
+Near-duplicate edges come from each photo's k nearest neighbours in the HNSW index above a threshold, so
+grouping a library costs one batched k-NN query rather than all pairs. Components are joined with union-find.
+Single linkage can chain a long run of bursts into one group; requiring each member to be a *mutual*
+neighbour keeps that in check without dropping true copies (a copy is nearly always its original's nearest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .catalog import FileRecord
+
+# Cosine-similarity thresholds of the shipped model. Chosen from `imgsim bench` on the development benchmark:
+# "duplicates" is the highest recall at pairwise precision >= 0.99, "similar" a looser cut for bursts and
+# same-scene shots. See docs/benchmark.md for the figures behind them.
+DEFAULT_THRESHOLDS = {"duplicates": 0.90, "similar": 0.75}
+TIERS = ("duplicates", "similar")
+NEIGHBOURS = 16
+
+
+@dataclass
+class GroupMember:
+    file_id: int
+    path: str
+    similarity: float
+    width: int | None
+    height: int | None
+    bytes: int
+    format: str | None
+    date_taken: str | None
+    mtime_ns: int
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "similarity": round(float(self.similarity), 4), "width": self.width,
+                "height": self.height, "bytes": self.bytes, "format": self.format, "date_taken": self.date_taken,
+                "file_id": self.file_id}
+
+
+@dataclass
+class DuplicateGroup:
+    tier: str                      # "exact" | "duplicates" | "similar"
+    keeper: str
+    members: list[GroupMember] = field(default_factory=list)  # keeper first
+
+    @property
+    def reclaimable_bytes(self) -> int:
+        return sum(m.bytes for m in self.members[1:])
+
+    def to_dict(self) -> dict:
+        return {"tier": self.tier, "keeper": self.keeper, "size": len(self.members),
+                "reclaimable_bytes": self.reclaimable_bytes, "members": [m.to_dict() for m in self.members]}
+
+
+def keeper_key(rec: FileRecord):
+    """Best first: highest resolution, then largest file, then earliest date taken, then shortest path."""
+    return (-rec.pixels, -rec.size, rec.date_taken or "9999", len(rec.path), rec.path)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        p = self.parent.setdefault(x, x)
+        while p != self.parent.setdefault(p, p):
+            self.parent[p] = self.parent[self.parent[p]]
+            p = self.parent[p]
+        self.parent[x] = p
+        return p
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[list[int]]:
+        out: dict[int, list[int]] = {}
+        for x in list(self.parent):
+            out.setdefault(self.find(x), []).append(x)
+        return [g for g in out.values() if len(g) > 1]
+
+
+def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.ndarray,
+                neighbours: tuple[np.ndarray, np.ndarray], threshold: float, tier: str) -> list[DuplicateGroup]:
+    """Group files. ``neighbours`` = (labels, sims) from the index for each row of ``ids``/``vectors``."""
+    uf = _UnionFind()
+    # Exact copies always belong together, whatever the threshold.
+    by_hash: dict[str, list[int]] = {}
+    for fid, rec in records.items():
+        if rec.hash and rec.size > 0:
+            by_hash.setdefault(rec.hash, []).append(fid)
+    for same in by_hash.values():
+        for other in same[1:]:
+            uf.union(same[0], other)
+
+    labels, sims = neighbours
+    if len(ids):
+        row_of = {int(f): i for i, f in enumerate(ids)}
+        near: list[set[int]] = [set() for _ in range(len(ids))]
+        for i in range(len(ids)):
+            for lab, s in zip(labels[i], sims[i]):
+                if int(lab) != int(ids[i]) and s >= threshold:
+                    near[i].add(int(lab))
+        for i, fid in enumerate(ids):
+            fid = int(fid)
+            for other in near[i]:
+                j = row_of.get(other)
+                if j is not None and fid in near[j]:
+                    uf.union(fid, other)
+
+    vec_of = {int(f): v for f, v in zip(ids, vectors)} if len(ids) else {}
+    groups: list[DuplicateGroup] = []
+    for comp in uf.groups():
+        recs = [records[f] for f in comp if f in records]
+        if len(recs) < 2:
+            continue
+        recs.sort(key=keeper_key)
+        keeper = recs[0]
+        kv = vec_of.get(keeper.id)
+        members = []
+        for r in recs:
+            if r.hash and r.hash == keeper.hash:
+                sim = 1.0
+            elif kv is not None and r.id in vec_of:
+                sim = float(np.dot(kv, vec_of[r.id]))
+            else:
+                sim = 0.0
+            members.append(GroupMember(r.id, r.path, sim, r.width, r.height, r.size, r.format, r.date_taken,
+                                       r.mtime_ns))
+        exact = len({r.hash for r in recs}) == 1
+        groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members))
+    groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
+    return groups

@@ -1,0 +1,146 @@
+"""``imgsim bench`` and ``imgsim bench-make``: measure duplicate / lookalike finding against baselines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from imgsim_desktop.cli.common import TerminalProgress, print_json, print_table
+
+DEFAULT_BASELINES = "phash,dhash,plain_ae"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "bench", help="measure near-duplicate and lookalike finding on a labelled benchmark folder",
+        description="Embed every image of BENCH_DIR (groups/, classes/, distractors/) with the model and the "
+                    "baselines and report retrieval, pairwise-threshold and speed figures per method.")
+    p.add_argument("bench_dir", type=Path, metavar="BENCH_DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--baselines", default=DEFAULT_BASELINES,
+                   help="comma-separated: phash, dhash, ahash, whash, plain_ae; 'none' for none "
+                        f"(default {DEFAULT_BASELINES}; plain_ae is skipped when its model is absent)")
+    p.add_argument("--model", type=Path, action="append", default=None, metavar="PATH",
+                   help="model card (.json) or weights to measure instead of the bundled model; repeat to "
+                        "compare several (the first is reported as 'imgsim')")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="quick run: at most N groups, N images per class and N distractors")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads for torch")
+    p.add_argument("--seed", type=int, default=0, help="seed of the tie-breaking order (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_bench)
+
+    m = sub.add_parser(
+        "bench-make", help="write a near-duplicate benchmark from a folder of original photos",
+        description="For every photo in ORIGINALS write OUT_DIR/groups/<photo>/original.jpg and one copy per "
+                    "edit (crop.jpg, caption.jpg, ...). Optional extra parts are linked in as they are.")
+    m.add_argument("originals", type=Path, metavar="ORIGINALS")
+    m.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    m.add_argument("--seed", type=int, default=0, help="seed of the edits (default 0)")
+    m.add_argument("--edits", default=None, help="comma-separated subset of the edits (default: all)")
+    m.add_argument("--pairs", type=Path, default=None, metavar="DIR",
+                   help="folders of ready-made near-duplicates (DIR/<id>/*) added as groups pair_<id>; the "
+                        "largest image is the original, the others are named after --pairs-kind")
+    m.add_argument("--pairs-kind", default="squash_reencode", help="edit name for --pairs copies")
+    m.add_argument("--classes", type=Path, default=None, metavar="DIR",
+                   help="folder of lookalike classes (DIR/<class>/*) linked as OUT_DIR/classes")
+    m.add_argument("--distractors", type=Path, default=None, metavar="DIR",
+                   help="folder of unrelated photos linked as OUT_DIR/distractors")
+    m.add_argument("--copy", action="store_true", help="copy --pairs/--classes/--distractors instead of symlinking")
+    m.add_argument("--quiet", action="store_true", help="no progress bar")
+    m.set_defaults(func=cmd_bench_make)
+
+
+def cmd_bench_make(args) -> int:
+    from imgsim_desktop.evaluation import bench as B
+
+    edits = [e.strip() for e in args.edits.split(",") if e.strip()] if args.edits else None
+    groups = B.make_benchmark(args.originals, args.out_dir, seed=args.seed, edits=edits,
+                              progress=TerminalProgress(enabled=not args.quiet))
+    n_pairs = 0
+    if args.pairs:
+        n_pairs = len(B.add_ready_groups(args.pairs, args.out_dir, kind=args.pairs_kind, link=not args.copy))
+    if args.classes:
+        B.add_folder(args.classes, args.out_dir / "classes", link=not args.copy)
+    if args.distractors:
+        B.add_folder(args.distractors, args.out_dir / "distractors", link=not args.copy)
+    print(f"wrote {len(groups)} edited groups" + (f" + {n_pairs} pair groups" if args.pairs else "")
+          + f" to {args.out_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from imgsim_desktop.evaluation import bench as B
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    baselines = [] if args.baselines.strip().lower() in ("", "none") else args.baselines.split(",")
+    specs = B.plan_methods(args.model, baselines)
+    # plain_ae is optional only when it came from the default list
+    skip_missing = ["plain_ae"] if args.baselines == DEFAULT_BASELINES else []
+    result = B.run_bench(args.bench_dir, specs, limit=args.limit, device=args.device, seed=args.seed,
+                         progress_factory=lambda: TerminalProgress(enabled=not args.quiet),
+                         skip_missing=skip_missing)
+    if args.json:
+        print_json(result)
+    else:
+        print_report(result)
+    return 0
+
+
+def _f(x, nd=3):
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def print_report(r: dict) -> None:
+    c = r["counts"]
+    print(f"benchmark {r['benchmark']}: {c['groups']} groups ({c['group_images']} images), "
+          f"{c['classes']} classes ({c['class_images']} images), {c['distractors']} distractors"
+          + (f", {c['unreadable']} unreadable" if c["unreadable"] else ""))
+    methods = r["methods"]
+    print()
+    print("near-duplicates (groups + distractors)")
+    rows = []
+    for name, m in methods.items():
+        n = m.get("neardup")
+        if not n:
+            continue
+        rows.append([name, _f(n["map"]), _f(n["top1"]), _f(n["recall_at_10"]), _f(n["recall_at_p99"]),
+                     _f(n["threshold_at_p99"]), _f(n["best_f1"]), _f(n["best_f1_threshold"]),
+                     _f(n["default_threshold"]), _f(n["precision_at_default"]), _f(n["recall_at_default"]),
+                     _f(n["f1_at_default"])])
+    if rows:
+        print_table(rows, ["method", "mAP", "top1", "R@10", "R@P99", "thr@P99", "bestF1", "thr@F1",
+                           "default", "P@dflt", "R@dflt", "F1@dflt"])
+        kinds = sorted({k for m in methods.values() if m.get("neardup")
+                        for k in m["neardup"]["recall_at_10_by_edit"]})
+        if kinds:
+            print()
+            print("recall@10 by edit (copy <-> original)")
+            names = [n for n, m in methods.items() if m.get("neardup")]
+            print_table([[k] + [_f(methods[n]["neardup"]["recall_at_10_by_edit"].get(k)) for n in names]
+                         for k in kinds], ["edit"] + names)
+    else:
+        print("(no groups/)")
+    print()
+    print("lookalikes (classes + distractors)")
+    rows = [[name, _f(m["lookalike"]["precision_at_10"]), _f(m["lookalike"]["map"])]
+            for name, m in methods.items() if m.get("lookalike")]
+    if rows:
+        print_table(rows, ["method", "P@10", "mAP"])
+    else:
+        print("(no classes/)")
+    print()
+    print("speed (decode + preprocess + embed)")
+    print_table([[name, _f(m["speed"]["images_per_s"], 1), _f(m["speed"]["ms_per_image_p50"], 2),
+                  _f(m["speed"]["ms_per_image_p90"], 2), m["speed"]["device"]] for name, m in methods.items()],
+                ["method", "images/s", "ms p50", "ms p90", "device"])
+    for name, why in r.get("skipped", {}).items():
+        print(f"\nskipped {name}: {why}")
+    if r.get("errors"):
+        print(f"\n{len(r['errors'])} unreadable file(s), left out of every method, e.g. {r['errors'][0][0]}: "
+              f"{r['errors'][0][1]}")

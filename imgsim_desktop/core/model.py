@@ -1,0 +1,432 @@
+"""The bundled convolutional autoencoder: architecture, the one preprocessing rule, saving and loading.
+
+A model is two files side by side: ``<name>.safetensors`` (weights, never pickle) and ``<name>.json`` (the
+"card": architecture, input size, normalisation, embedding size, training settings, benchmark figures).
+Training (``imgsim_desktop.training``) builds networks with :func:`build_network`, preprocesses photos with
+:func:`preprocess_image` and exports with :func:`save_model`, so training and inference cannot drift apart.
+
+Network (``arch["kind"] == "ae"``):
+
+* encoder: ``len(widths)`` stride-2 blocks; each is one 3x3 conv + BN + ReLU, optionally followed by
+  ``extra[i]`` residual depthwise-separable blocks (3x3 depthwise + 1x1 pointwise) at the same width;
+* descriptor head (``arch["embed"] == "head"``): GeM pooling of the last feature map, a linear projection to
+  ``embedding_size`` and L2 normalisation (SSCD-style);
+  or (``"latent"``, the plain-autoencoder baseline) the flattened bottleneck code, L2-normalised;
+* decoder: mirrored, nearest-neighbour 2x upsampling + 3x3 conv + BN + ReLU per block, then a 3x3 conv to RGB
+  and a sigmoid (pixels in 0..1). It rebuilds the clean photo from the code of the (edited) input.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .errors import ModelError
+from .paths import models_dir
+
+DEFAULT_MODEL_NAME = "imgsim-ae"
+FORMAT_VERSION = 1
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# The architecture the shipped model uses (training's default). Tests use much smaller ones.
+DEFAULT_ARCH: dict[str, Any] = {
+    "kind": "ae",
+    "widths": [32, 64, 128, 256],
+    "extra": [0, 1, 1, 1],
+    "dec_widths": [128, 64, 32, 16],
+    "embed": "head",          # "head": GeM + projection; "latent": flattened bottleneck (plain AE baseline)
+    "latent_channels": 0,     # >0: a 1x1 conv squeezes the bottleneck to this many channels
+    "gem_p": 3.0,
+}
+
+_RESAMPLE = Image.Resampling.BICUBIC
+
+
+# --------------------------------------------------------------------------------------------- devices
+
+def resolve_device(pref: str = "auto") -> str:
+    """``"auto"`` -> ``"cuda"`` when a CUDA GPU is usable, else ``"cpu"``; ``"cuda"`` without CUDA -> ModelError."""
+    import torch
+
+    pref = (pref or "auto").lower()
+    if pref == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if pref == "cpu":
+        return "cpu"
+    if pref.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ModelError("CUDA was requested but no CUDA GPU is available (use --device cpu or auto)")
+        return pref
+    raise ModelError(f"unknown device {pref!r} (use auto, cpu or cuda)")
+
+
+# ---------------------------------------------------------------------------------------- preprocessing
+
+def preprocess_image(img: Image.Image, size: int) -> np.ndarray:
+    """The one resize rule: squash the WHOLE image to size x size (no crop), antialiased bicubic. -> uint8 HxWx3."""
+    if img.mode != "RGB":
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            rgba = img.convert("RGBA")
+            bg = Image.new("RGB", rgba.size, (255, 255, 255))
+            bg.paste(rgba, mask=rgba.getchannel("A"))
+            img = bg
+        else:
+            img = img.convert("RGB")
+    if img.size != (size, size):
+        img = img.resize((size, size), _RESAMPLE, reducing_gap=3.0)
+    return np.asarray(img, dtype=np.uint8).reshape(size, size, 3)
+
+
+# ---------------------------------------------------------------------------------------------- network
+
+def _torch():
+    import torch  # imported lazily so `import imgsim_desktop.core.model` stays cheap
+    return torch
+
+
+def full_arch(arch: dict | None = None, **overrides) -> dict:
+    a = copy.deepcopy(DEFAULT_ARCH)
+    a.update(copy.deepcopy(arch or {}))
+    a.update(overrides)
+    n = len(a["widths"])
+    extra = list(a.get("extra") or [])
+    a["extra"] = (extra + [0] * n)[:n]
+    if not a.get("dec_widths"):
+        a["dec_widths"] = [max(8, w // 2) for w in reversed(a["widths"])]
+    if len(a["dec_widths"]) != n:
+        raise ModelError(f"architecture: dec_widths must have {n} entries")
+    return a
+
+
+def build_network(arch: dict, input_size: int, embedding_size: int):
+    """Build the autoencoder described by ``arch`` (see module docstring)."""
+    torch = _torch()
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class ConvBNAct(nn.Sequential):
+        def __init__(self, cin, cout, k=3, stride=1, groups=1, act=True):
+            layers = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+            if act:
+                layers.append(nn.ReLU(inplace=True))
+            super().__init__(*layers)
+
+    class DWResBlock(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.dw = ConvBNAct(c, c, 3, 1, groups=c)
+            self.pw = ConvBNAct(c, c, 1, act=False)
+
+        def forward(self, x):
+            return F.relu(x + self.pw(self.dw(x)), inplace=True)
+
+    class GeM(nn.Module):
+        def __init__(self, p=3.0, eps=1e-6):
+            super().__init__()
+            self.p = nn.Parameter(torch.tensor([float(p)]))
+            self.eps = eps
+
+        def forward(self, x):
+            p = self.p.clamp(min=1.0)
+            return x.clamp(min=self.eps).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+
+    class ImgsimNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            widths = list(arch["widths"])
+            n = len(widths)
+            if input_size % (2 ** n):
+                raise ModelError(f"architecture: input_size {input_size} is not a multiple of {2 ** n}")
+            self.embed_mode = arch.get("embed", "head")
+            blocks = []
+            cin = 3
+            for w, k in zip(widths, arch["extra"]):
+                stage = [ConvBNAct(cin, w, 3, 2)] + [DWResBlock(w) for _ in range(int(k))]
+                blocks.append(nn.Sequential(*stage))
+                cin = w
+            self.encoder = nn.Sequential(*blocks)
+            lc = int(arch.get("latent_channels") or 0)
+            self.squeeze = ConvBNAct(cin, lc, 1) if lc > 0 else nn.Identity()
+            code_c = lc if lc > 0 else cin
+            self.code_channels = code_c
+            self.code_side = input_size // (2 ** n)
+            if self.embed_mode == "head":
+                self.pool = GeM(arch.get("gem_p", 3.0))
+                self.proj = nn.Linear(cin, embedding_size)
+                self.out_dim = embedding_size
+            elif self.embed_mode == "latent":
+                self.out_dim = code_c * self.code_side * self.code_side
+            else:
+                raise ModelError(f"architecture: unknown embed mode {self.embed_mode!r}")
+            dec = []
+            c = code_c
+            for w in arch["dec_widths"]:
+                dec += [nn.Upsample(scale_factor=2, mode="nearest"), ConvBNAct(c, w, 3)]
+                c = w
+            dec += [nn.Conv2d(c, 3, 3, 1, 1)]
+            self.decoder = nn.Sequential(*dec)
+
+        def features(self, x):
+            return self.encoder(x)
+
+        def head(self, feats):
+            """Unnormalised descriptor from the encoder's feature map."""
+            if self.embed_mode == "head":
+                return self.proj(self.pool(feats))
+            return self.squeeze(feats).flatten(1)
+
+        def decode(self, feats):
+            return torch.sigmoid(self.decoder(self.squeeze(feats)))
+
+        def embed(self, x):
+            return F.normalize(self.head(self.features(x)), dim=1)
+
+        def forward(self, x):
+            f = self.features(x)
+            return self.head(f), self.decode(f)
+
+    return ImgsimNet()
+
+
+def count_parameters(module) -> int:
+    return int(sum(p.numel() for p in module.parameters()))
+
+
+# ------------------------------------------------------------------------------------------ save / load
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def make_model_id(name: str, version: str, weights_path: Path) -> str:
+    return f"{name}-{version}-{_sha256(Path(weights_path))[:12]}"
+
+
+def save_model(net, card: dict, out_dir: Path, name: str) -> Path:
+    """Write ``<name>.safetensors`` + ``<name>.json`` into out_dir; returns the card path.
+
+    ``card`` must carry ``arch``, ``input_size``, ``embedding_size`` (and may carry anything else); name,
+    format_version, version, mean/std defaults and model_id are filled in here.
+    """
+    from safetensors.torch import save_file
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    card = copy.deepcopy(card)
+    card["name"] = name
+    card.setdefault("version", "1")
+    card["format_version"] = FORMAT_VERSION
+    card.setdefault("mean", list(IMAGENET_MEAN))
+    card.setdefault("std", list(IMAGENET_STD))
+    card["embedding_size"] = int(net.out_dim)
+    card["params"] = {"total": count_parameters(net), "encoder": count_parameters(net.encoder)
+                      + (count_parameters(net.pool) + count_parameters(net.proj) if net.embed_mode == "head"
+                         else count_parameters(net.squeeze))}
+    weights = out_dir / f"{name}.safetensors"
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
+    tmp = weights.with_suffix(".safetensors.tmp")
+    save_file(tensors, str(tmp), metadata={"format": "pt", "imgsim_format_version": str(FORMAT_VERSION)})
+    tmp.replace(weights)
+    card["weights"] = weights.name
+    card["weights_sha256"] = _sha256(weights)
+    card["model_id"] = f"{name}-{card['version']}-{card['weights_sha256'][:12]}"
+    card_path = out_dir / f"{name}.json"
+    tmpc = card_path.with_suffix(".json.tmp")
+    tmpc.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmpc.replace(card_path)
+    return card_path
+
+
+def _locate(path: Path | None) -> tuple[Path, Path]:
+    if path is None:
+        path = models_dir() / f"{DEFAULT_MODEL_NAME}.json"
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / f"{DEFAULT_MODEL_NAME}.json"
+    if path.suffix == ".safetensors":
+        return path.with_suffix(".json"), path
+    if path.suffix != ".json":
+        raise ModelError(f"model path must be a .json card or a .safetensors file: {path}")
+    return path, path.with_suffix(".safetensors")
+
+
+def _read_card(card_path: Path) -> dict:
+    if not card_path.is_file():
+        raise ModelError(f"model card not found: {card_path}")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model card {card_path.name} is unreadable or not JSON ({exc.__class__.__name__})")
+    if not isinstance(card, dict):
+        raise ModelError(f"model card {card_path.name} is not a JSON object")
+    fv = card.get("format_version")
+    if fv != FORMAT_VERSION:
+        raise ModelError(f"model {card_path.name} has format version {fv!r}; this app reads version {FORMAT_VERSION}")
+    for key in ("name", "version", "arch", "input_size", "embedding_size", "mean", "std"):
+        if key not in card:
+            raise ModelError(f"model card {card_path.name} lacks the '{key}' field")
+    return card
+
+
+def _load_weights(weights_path: Path) -> dict:
+    if not weights_path.is_file():
+        raise ModelError(f"model weights not found: {weights_path}")
+    from safetensors.torch import load_file
+
+    try:
+        with open(weights_path, "rb") as f:
+            head = f.read(8)
+        if len(head) < 8 or struct.unpack("<Q", head)[0] > weights_path.stat().st_size:
+            raise ValueError("bad header")
+        return load_file(str(weights_path), device="cpu")
+    except Exception as exc:  # safetensors raises several types for damaged files
+        raise ModelError(f"model weights {weights_path.name} are corrupt or not a safetensors file "
+                         f"({exc.__class__.__name__})") from None
+
+
+class LoadedModel:
+    """A ready-to-use model: preprocess photos, embed batches, reconstruct."""
+
+    def __init__(self, net, card: dict, device: str, card_path: Path | None = None):
+        torch = _torch()
+        self.net = net.to(device).to(memory_format=torch.channels_last).eval()
+        self.card = card
+        self.card_path = card_path
+        self.device = device
+        self.model_id: str = card["model_id"]
+        self.name: str = card["name"]
+        self.input_size: int = int(card["input_size"])
+        self.embedding_size: int = int(card["embedding_size"])
+        self._mean = torch.tensor(card["mean"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
+        self._std = torch.tensor(card["std"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
+        self.batch_size = 64
+
+    def __repr__(self) -> str:
+        return f"LoadedModel({self.model_id}, {self.input_size}px -> {self.embedding_size}d on {self.device})"
+
+    def preprocess(self, img: Image.Image) -> np.ndarray:
+        return preprocess_image(img, self.input_size)
+
+    def _to_tensor(self, batch: np.ndarray):
+        torch = _torch()
+        arr = np.ascontiguousarray(batch)
+        if not arr.flags.writeable:
+            arr = arr.copy()
+        t = torch.from_numpy(arr).to(self.device)
+        t = t.permute(0, 3, 1, 2).float()  # NHWC memory: channels_last, which is what the net runs fastest in
+        return ((t - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
+
+    def _check(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.asarray(batch)
+        s = self.input_size
+        if batch.ndim == 3:
+            batch = batch[None]
+        if batch.ndim != 4 or batch.shape[1:] != (s, s, 3):
+            raise ValueError(f"embed expects uint8 (N,{s},{s},3), got {batch.shape}")
+        if batch.dtype != np.uint8:
+            batch = np.clip(batch, 0, 255).astype(np.uint8)
+        return batch
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        """uint8 (N,S,S,3) -> float32 (N,D), each row L2-normalised."""
+        torch = _torch()
+        batch = self._check(batch)
+        n = batch.shape[0]
+        out = np.zeros((n, self.embedding_size), dtype=np.float32)
+        if n == 0:
+            return out
+        with torch.inference_mode():
+            for i in range(0, n, self.batch_size):
+                e = self.net.embed(self._to_tensor(batch[i:i + self.batch_size]))
+                out[i:i + e.shape[0]] = e.float().cpu().numpy()
+        return out
+
+    def reconstruct_array(self, arr: np.ndarray) -> np.ndarray:
+        torch = _torch()
+        arr = self._check(arr)
+        with torch.inference_mode():
+            _, rec = self.net(self._to_tensor(arr))
+        return (rec.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+    def reconstruct(self, img: Image.Image) -> Image.Image:
+        """The decoder's rebuild of the photo as the model sees it (S x S)."""
+        return Image.fromarray(self.reconstruct_array(self.preprocess(img))[0], "RGB")
+
+
+def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:
+    """Load a card + safetensors pair (default: the bundled ``resources/models/imgsim-ae``)."""
+    torch = _torch()
+    card_path, weights_path = _locate(path)
+    card = _read_card(card_path)
+    if card.get("weights"):
+        weights_path = card_path.parent / Path(card["weights"]).name
+    dev = resolve_device(device)
+    try:
+        arch = full_arch(card["arch"])
+        input_size = int(card["input_size"])
+        emb = int(card["embedding_size"])
+        net = build_network(arch, input_size, emb)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"model card {card_path.name} describes an unknown architecture ({exc})") from None
+    if net.out_dim != emb:
+        raise ModelError(f"model card {card_path.name}: embedding_size {emb} does not match its architecture "
+                         f"({net.out_dim})")
+    state = _load_weights(weights_path)
+    own = net.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        raise ModelError(f"model weights {weights_path.name} do not match the card's architecture "
+                         f"({len(missing)} missing, {len(unexpected)} unexpected tensors)")
+    for k, v in own.items():
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise ModelError(f"model weights {weights_path.name} do not match the card: tensor {k} has shape "
+                             f"{tuple(state[k].shape)}, expected {tuple(v.shape)}")
+        if state[k].is_floating_point() and not torch.isfinite(state[k]).all():
+            raise ModelError(f"model weights {weights_path.name} contain NaN/inf values (tensor {k})")
+    net.load_state_dict(state, strict=True)
+    card = dict(card)
+    sha = _sha256(weights_path)
+    if card.get("weights_sha256") and card["weights_sha256"] != sha:
+        raise ModelError(f"model weights {weights_path.name} do not match their card (checksum differs)")
+    card["model_id"] = f"{card['name']}-{card['version']}-{sha[:12]}"
+    return LoadedModel(net, card, dev, card_path)
+
+
+# ------------------------------------------------------------------------------------------ test helper
+
+def create_random_model(out_dir: Path, name: str = "test-model", input_size: int = 32, embedding_size: int = 16,
+                        seed: int = 0, **arch) -> Path:
+    """FOR TESTS ONLY: a small randomly initialised model saved as card + safetensors; returns the card path.
+
+    The card says ``"random_init": true``. The app's default path never calls this.
+    """
+    torch = _torch()
+    small = {"widths": [8, 16, 32], "extra": [0, 0, 0], "dec_widths": [16, 8, 8]}
+    small.update(arch)
+    a = full_arch(small)
+    if a.get("embed") == "latent":
+        embedding_size = 0
+    g = torch.random.fork_rng(devices=[])
+    with g:
+        torch.manual_seed(seed)
+        net = build_network(a, input_size, embedding_size)
+    net.eval()
+    card = {"version": "0", "arch": a, "input_size": input_size, "embedding_size": net.out_dim,
+            "random_init": True, "training": None, "benchmark": {}}
+    return save_model(net, card, Path(out_dir), name)

@@ -17,6 +17,7 @@ from imgsim_desktop.core.errors import ImgsimError
 COMMAND_MODULES = [
     "imgsim_desktop.cli.library_cmds",
     "imgsim_desktop.cli.bench_cmds",
+    "imgsim_desktop.cli.watch_cmds",
 ]
 
 

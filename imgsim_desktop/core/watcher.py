@@ -1,0 +1,671 @@
+"""Live sync: watch the library's folders and apply changes through the library's single writer.
+
+One watchdog observer holds a recursive watch per library folder. Its thread only filters and queues
+events; a background thread of ours coalesces them into batches and applies each batch with a handful of
+``Library`` calls (one ``update_paths`` for any number of new or edited files, one ``move_path`` per moved
+file or folder, one ``remove_paths`` per run of deletions), so a camera import or a folder move costs a
+few index writes, not one per file.
+
+Rules
+- created/modified -> ``update_paths`` once the file is complete: on Linux the writer closing the file
+  (IN_CLOSE_WRITE) or an atomic rename into place says so at once; otherwise the size and mtime must have
+  been stable for ``settle_s`` and, when a writer was seen at work without closing, the file must decode.
+- deleted -> ``remove_paths`` (a whole folder in one call); moved/renamed -> ``move_path`` (file or
+  folder, the embedding is kept). A move out of the watched tree (or to a hidden or non-image name) is a
+  deletion, a move into it a creation.
+- Ignored: non-image files, hidden files and folders (a name starting with "."), anything in the library
+  folder itself.
+- Reconciliation (``lib.scan``, incremental by size/mtime) runs at start, after the kernel reports lost
+  events (inotify queue overflow), for a folder added to the library while watching, and for a watched
+  folder that went away and came back (an unmounted drive): roots are polled every ``poll_s`` seconds.
+- A batch that fails is reported (``on_error`` and the log) and the watcher goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from watchdog.events import (
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileAttribEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+from .decode import is_image_path
+from .errors import Cancelled
+from .progress import CancelToken
+
+log = logging.getLogger(__name__)
+
+# watchdog warns when a folder moved back into a watched tree already has an inotify callback; harmless.
+warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
+
+# The event classes we act on. Asking only for these keeps the kernel from reporting every read
+# (IN_OPEN/IN_ACCESS/IN_CLOSE_NOWRITE), which matters because the library itself reads the photos.
+_EVENT_FILTER = [
+    FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileAttribEvent,
+    FileDeletedEvent, DirDeletedEvent, FileMovedEvent, DirMovedEvent,
+]
+
+
+@dataclass
+class WatchBatch:
+    """What one applied batch did. ``reports`` holds the ScanReports of the library calls."""
+
+    number: int
+    reason: str                                  # "events", "start", "overflow", "remount", "new-folder"
+    events: int = 0                              # raw events coalesced into this batch
+    updated: list[str] = field(default_factory=list)    # paths given to update_paths
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)    # files or folders given to remove_paths
+    scanned: list[str] = field(default_factory=list)    # roots reconciled with lib.scan
+    moved_count: int = 0                         # catalog entries moved (move_path's return values)
+    removed_count: int = 0                       # catalog entries removed (remove_paths's return values)
+    reports: list[Any] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.updated or self.moved or self.removed or self.scanned)
+
+
+@dataclass
+class _Pending:
+    """A file waiting to be (re)checked."""
+
+    last_event: float
+    writing: bool = False        # written to since the last close: still being written
+    complete: bool = False       # closed after writing, or renamed into place
+    stat: tuple[int, int] | None = None
+    stable_since: float = 0.0
+
+
+def _norm(p: str | os.PathLike) -> str:
+    return os.path.normpath(os.path.abspath(os.fspath(p)))
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _rebase(path: str, src: str, dst: str) -> str | None:
+    """``path`` moved along with ``src`` -> ``dst``, or None when it is not under ``src``."""
+    if path == src:
+        return dst
+    prefix = src.rstrip(os.sep) + os.sep
+    if path.startswith(prefix):
+        return os.path.join(dst, path[len(prefix):])
+    return None
+
+
+class _Handler(FileSystemEventHandler):
+    """Runs in the observer thread: cheap filtering, then hands the event to the watcher's queue."""
+
+    def __init__(self, watcher: "LibraryWatcher"):
+        self.w = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:  # noqa: C901 - a flat table of cases
+        w = self.w
+        src = _norm(event.src_path) if event.src_path else ""
+        dst = _norm(event.dest_path) if event.dest_path else ""
+        synthetic = event.is_synthetic
+        if isinstance(event, (FileMovedEvent, DirMovedEvent)):
+            if synthetic:
+                return  # the contents of a moved folder: the folder's own move covers them
+            is_dir = isinstance(event, DirMovedEvent)
+            ok = w._wanted_dir if is_dir else w._wanted_file
+            src_ok, dst_ok = bool(src) and ok(src), bool(dst) and ok(dst)
+            if src_ok and dst_ok:
+                w._put(("move", src, dst, is_dir))
+            elif src_ok:
+                w._put(("remove", src, is_dir))
+            elif dst_ok:
+                w._put(("walk" if is_dir else "arrived", dst))
+            return
+        if isinstance(event, DirDeletedEvent):
+            if w._is_root(src):
+                return  # a root that vanished: the root poll decides (it may be an unmounted drive)
+            if w._wanted_dir(src):
+                w._put(("remove", src, True))
+            return
+        if event.is_directory or not w._wanted_file(src):
+            return
+        if isinstance(event, FileDeletedEvent):
+            w._put(("remove", src, False))
+        elif isinstance(event, FileCreatedEvent):
+            # Synthetic creations are the contents of a folder moved in: complete files.
+            w._put(("arrived" if synthetic else "created", src))
+        elif isinstance(event, FileModifiedEvent):
+            w._put(("modified", src))
+        elif isinstance(event, FileClosedEvent):
+            w._put(("closed", src))
+        elif isinstance(event, FileAttribEvent):
+            w._put(("attrib", src))
+
+
+class _OverflowLogHandler(logging.Handler):
+    """watchdog reports a kernel queue overflow only in its log; listen there."""
+
+    def __init__(self, watcher: "LibraryWatcher"):
+        super().__init__(level=logging.WARNING)
+        self.w = watcher
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if "overflow" in record.getMessage().lower():
+                self.w._overflow = True   # no locks here: this runs in watchdog's reader thread
+                self.w._wake.set()
+        except Exception:  # pragma: no cover - never let logging raise
+            pass
+
+
+class LibraryWatcher:
+    """Keep a ``Library`` in sync with its folders while running. Headless; usable from CLI and GUI.
+
+    ``on_batch(WatchBatch)`` and ``on_error(exception)`` are called from the watcher's thread.
+    """
+
+    def __init__(self, library, debounce_s: float = 0.5, settle_s: float = 1.0,
+                 on_batch: Callable[[WatchBatch], None] | None = None,
+                 on_error: Callable[[BaseException], None] | None = None,
+                 *, poll_s: float = 2.0, max_delay_s: float = 5.0, write_timeout_s: float = 30.0,
+                 scan_on_start: bool = True):
+        self.lib = library
+        self.debounce_s = float(debounce_s)
+        self.settle_s = float(settle_s)
+        self.on_batch = on_batch
+        self.on_error = on_error
+        self.poll_s = float(poll_s)
+        self.max_delay_s = max(float(max_delay_s), self.debounce_s)
+        self.write_timeout_s = float(write_timeout_s)
+        self.scan_on_start = scan_on_start
+
+        home = Path(library.home)
+        self._homes = {_norm(home), _norm(os.path.realpath(home))}
+
+        self._inbox: deque = deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._cancel = CancelToken()
+        self._lock = threading.Lock()          # guards _roots/_watches/_rescan between threads
+        self._roots: list[str] = []            # watched roots (normalised, none inside another)
+        self._watches: dict[str, Any] = {}     # root -> ObservedWatch (absent while the root is missing)
+        self._root_ids: dict[str, tuple[int, int] | None] = {}
+        self._rescan: dict[str, str] = {}      # root -> reason, to reconcile with lib.scan
+        self._observer = None
+        self._thread: threading.Thread | None = None
+        self._log_handler: _OverflowLogHandler | None = None
+        self._batch_no = 0
+        self._started = False
+
+        # worker-thread state
+        self._pending: dict[str, _Pending] = {}
+        self._ops: list[tuple] = []            # ordered ("move", src, dst, is_dir) / ("remove", {paths})
+        self._events = 0
+        self._dirty_since = 0.0              # first event not yet flushed (0: none)
+        self._last_event = 0.0
+        self._overflow = False
+        self._folders_changed = False
+        self._next_poll = 0.0
+
+        self.batches = 0                       # batches applied so far (for tests and benches)
+        self.current_move: tuple[str, str] | None = None   # (src, dst) while move_path runs, for listeners
+        self._unsubscribe: Callable[[], None] | None = None
+        self.idle = threading.Event()          # set while nothing is pending or being applied
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "LibraryWatcher":
+        if self._started:
+            return self
+        self._started = True
+        self._observer = Observer()
+        self._observer.daemon = True
+        self._log_handler = _OverflowLogHandler(self)
+        logging.getLogger("watchdog.observers").addHandler(self._log_handler)
+        self._sync_roots(initial=True)
+        subscribe = getattr(self.lib, "subscribe", None)
+        if subscribe is not None:
+            self._unsubscribe = subscribe(self._on_library_change)
+        self._observer.start()
+        self._thread = threading.Thread(target=self._run, name="imgsim-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Stop watching. Moves and deletions already seen are applied; unfinished files are left to
+        the reconciliation pass of the next start. Safe to call twice."""
+        if not self._started:
+            return
+        self._started = False
+        self._stop.set()
+        self._cancel.cancel()
+        self._wake.set()
+        obs, self._observer = self._observer, None
+        if obs is not None:
+            try:
+                obs.stop()
+                obs.join(timeout)
+            except Exception:  # pragma: no cover
+                log.debug("observer stop failed", exc_info=True)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._log_handler is not None:
+            logging.getLogger("watchdog.observers").removeHandler(self._log_handler)
+            self._log_handler = None
+
+    def __enter__(self) -> "LibraryWatcher":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._started and self._thread is not None and self._thread.is_alive()
+
+    @property
+    def roots(self) -> list[Path]:
+        with self._lock:
+            return [Path(r) for r in self._roots]
+
+    def _on_library_change(self, event) -> None:
+        # runs on whichever thread wrote: only note it, the watcher thread re-reads the folders
+        if getattr(event, "kind", None) == "folders":
+            self._folders_changed = True
+            self._wake.set()
+
+    def refresh_folders(self) -> None:
+        """Re-read ``lib.folders()``: watch (and reconcile) new folders, stop watching removed ones.
+        The watcher also does this by itself every ``poll_s`` seconds."""
+        self._sync_roots(initial=False)
+
+    def request_rescan(self, reason: str = "request", roots: Iterable[str | os.PathLike] | None = None) -> None:
+        """Ask for an incremental ``lib.scan`` of ``roots`` (default: all) in the watcher's thread."""
+        with self._lock:
+            targets = [_norm(r) for r in roots] if roots is not None else list(self._roots)
+            for r in targets:
+                self._rescan.setdefault(r, reason)
+        self._wake.set()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until nothing is pending (events, files settling, rescans). For tests and scripts; events
+        the kernel has not delivered yet are not known here."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.idle.is_set() and not (self._inbox or self._rescan or self._overflow):
+                return True
+            time.sleep(0.05)
+        return False
+
+    # ------------------------------------------------------------------ filtering (observer thread)
+
+    def _put(self, item: tuple) -> None:
+        self._inbox.append(item + (time.monotonic(),))
+        self.idle.clear()
+        self._wake.set()
+
+    def _root_of(self, path: str) -> str | None:
+        best = None
+        for r in self._roots:
+            if _under(path, r) and (best is None or len(r) > len(best)):
+                best = r
+        return best
+
+    def _is_root(self, path: str) -> bool:
+        return path in self._roots
+
+    def _wanted_dir(self, path: str) -> bool:
+        root = self._root_of(path)
+        if root is None or any(_under(path, h) for h in self._homes):
+            return False
+        rel = path[len(root):].lstrip(os.sep)
+        return not any(part.startswith(".") for part in rel.split(os.sep) if part)
+
+    def _wanted_file(self, path: str) -> bool:
+        return is_image_path(path) and self._wanted_dir(path) and not self._is_root(path)
+
+    # ------------------------------------------------------------------ roots
+
+    def _library_roots(self) -> list[str]:
+        roots = sorted({_norm(p) for p in self.lib.folders()}, key=len)
+        keep: list[str] = []
+        for r in roots:
+            if any(_under(r, k) for k in keep):
+                continue  # inside another watched folder: its recursive watch covers it
+            if any(_under(r, h) for h in self._homes):
+                continue
+            keep.append(r)
+        return keep
+
+    @staticmethod
+    def _root_id(root: str) -> tuple[int, int] | None:
+        try:
+            st = os.stat(root)
+        except OSError:
+            return None
+        import stat as _stat
+        return (st.st_dev, st.st_ino) if _stat.S_ISDIR(st.st_mode) else None
+
+    def _schedule(self, root: str) -> bool:
+        obs = self._observer
+        if obs is None:
+            return False
+        try:
+            self._watches[root] = obs.schedule(_Handler(self), root, recursive=True, event_filter=_EVENT_FILTER)
+            return True
+        except OSError as exc:
+            log.warning("cannot watch %s: %s", root, exc)
+            return False
+
+    def _unschedule(self, root: str) -> None:
+        watch = self._watches.pop(root, None)
+        if watch is not None and self._observer is not None:
+            try:
+                self._observer.unschedule(watch)
+            except Exception:
+                log.debug("unschedule %s failed", root, exc_info=True)
+
+    def _sync_roots(self, initial: bool) -> None:
+        """Match the watches to ``lib.folders()``; poll each root for disappearing and coming back."""
+        try:
+            wanted = self._library_roots()
+        except Exception as exc:
+            self._report(exc, "reading the library's folders")
+            return
+        with self._lock:
+            for r in [r for r in self._roots if r not in wanted]:
+                self._unschedule(r)
+                self._root_ids.pop(r, None)
+                self._rescan.pop(r, None)
+            for r in wanted:
+                rid = self._root_id(r)
+                if r not in self._roots:
+                    # a new root: watch first, then reconcile, so nothing falls between the two
+                    if rid is not None and self._schedule(r):
+                        self._root_ids[r] = rid
+                    else:
+                        self._root_ids[r] = None
+                        if rid is None:
+                            log.warning("watched folder %s is not available; will watch it when it appears", r)
+                    if rid is not None and (not initial or self.scan_on_start):
+                        self._rescan.setdefault(r, "start" if initial else "new-folder")
+                    continue
+                old = self._root_ids.get(r)
+                if rid == old:
+                    # still the same folder; re-arm a watch whose emitter died (root deleted and recreated
+                    # between two polls gets a new inode, so it lands in the branch below)
+                    continue
+                self._unschedule(r)
+                if rid is None:
+                    log.warning("watched folder %s went away; will rescan it when it comes back", r)
+                    self._root_ids[r] = None
+                    continue
+                if self._schedule(r):
+                    self._root_ids[r] = rid
+                    log.info("watched folder %s is back; reconciling", r)
+                    self._rescan.setdefault(r, "remount")
+            self._roots = list(wanted)
+        if self._rescan:
+            self._wake.set()
+
+    # ------------------------------------------------------------------ worker thread
+
+    def _run(self) -> None:
+        self._next_poll = time.monotonic() + self.poll_s
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception as exc:  # never let the thread die
+                self._report(exc, "watcher loop")
+                self._stop.wait(0.5)
+        # stopping: apply the cheap part (moves, deletions) so embeddings are kept; files not yet applied
+        # are found by the reconciliation pass of the next start
+        try:
+            self._drain()
+            if self._ops:
+                batch = self._new_batch("events")
+                self._apply_ops(batch)
+                self._finish(batch)
+        except Exception as exc:
+            self._report(exc, "final batch")
+
+    def _step(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_poll or self._folders_changed:
+            self._next_poll = now + self.poll_s
+            self._folders_changed = False
+            self._sync_roots(initial=False)
+        if self._overflow:
+            self._overflow = False
+            log.warning("file system events were lost; reconciling all watched folders")
+            self.request_rescan("overflow")
+        with self._lock:
+            rescan, self._rescan = self._rescan, {}
+        self._drain()
+        if rescan:
+            self._reconcile(rescan)
+        now = time.monotonic()
+        if self._dirty_since:
+            quiet = now - self._last_event >= self.debounce_s
+            if quiet or now - self._dirty_since >= self.max_delay_s:
+                self._flush(now)
+        elif self._pending:
+            self._flush(now)  # files waiting to settle: check them again
+
+        self._wake.clear()
+        if self._inbox or self._rescan or self._overflow or self._folders_changed:
+            return
+        if self._dirty_since:
+            # events seen, not yet quiet: sleep to the quiet point (not woken by each further event)
+            due = min(self._last_event + self.debounce_s, self._dirty_since + self.max_delay_s)
+            self._stop.wait(max(0.01, due - time.monotonic()))
+        elif self._pending:
+            self._stop.wait(min(0.25, max(0.05, self.settle_s / 4)))
+        else:
+            self.idle.set()
+            self._wake.wait(max(0.0, self._next_poll - time.monotonic()))
+
+    def _drain(self) -> None:
+        """Move queued events into the pending state (paths rebased by moves, dropped by deletions)."""
+        inbox = self._inbox
+        while inbox:
+            item = inbox.popleft()
+            kind, t = item[0], item[-1]
+            self._events += 1
+            if not self._dirty_since:
+                self._dirty_since = t
+            self._last_event = max(self._last_event, t)
+            if kind in ("created", "modified", "closed", "attrib", "arrived"):
+                p = item[1]
+                e = self._pending.get(p)
+                if e is None:
+                    e = self._pending[p] = _Pending(last_event=t)
+                e.last_event = t
+                if kind == "modified":
+                    e.writing, e.complete = True, False
+                elif kind == "closed" or kind == "arrived":
+                    e.writing, e.complete = False, True
+                e.stat = None
+            elif kind == "walk":
+                for p in self._walk_images(item[1]):
+                    self._pending[p] = _Pending(last_event=t, complete=True)
+            elif kind == "remove":
+                p, is_dir = item[1], item[2]
+                for q in [q for q in self._pending if (_under(q, p) if is_dir else q == p)]:
+                    del self._pending[q]
+                if self._ops and self._ops[-1][0] == "remove":
+                    self._ops[-1][1].add(p)
+                else:
+                    self._ops.append(("remove", {p}))
+            elif kind == "move":
+                src, dst, is_dir = item[1], item[2], item[3]
+                if src == dst:
+                    continue
+                moved = {}
+                for q in list(self._pending):
+                    nq = _rebase(q, src, dst) if is_dir else (dst if q == src else None)
+                    if nq is not None:
+                        moved[nq] = self._pending.pop(q)
+                self._pending.update(moved)
+                self._ops.append(("move", src, dst, is_dir))
+
+    def _walk_images(self, folder: str) -> list[str]:
+        out = []
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for f in filenames:
+                p = os.path.join(dirpath, f)
+                if self._wanted_file(p):
+                    out.append(p)
+        return out
+
+    def _ready(self, path: str, e: _Pending, now: float) -> bool | None:
+        """True: apply now; False: wait; None: drop (gone, and the library never needs to know)."""
+        try:
+            st = os.stat(path)
+            sig = (st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            return True  # vanished before we got to it: update_paths removes it if the catalog has it
+        except OSError:
+            return False
+        if sig != e.stat:
+            e.stat, e.stable_since = sig, now
+        if e.complete:
+            return True
+        stable = now - e.stable_since
+        if stable < self.settle_s or sig[0] == 0 and stable < self.write_timeout_s:
+            return False
+        if not e.writing or stable >= self.write_timeout_s:
+            return True
+        # written to and never closed (or no close events on this platform): complete if it decodes
+        return self._decodes(path)
+
+    @staticmethod
+    def _decodes(path: str) -> bool:
+        try:
+            from .decode import load_image
+            load_image(path, max_side=32)
+            return True
+        except Exception:
+            return False
+
+    def _new_batch(self, reason: str) -> WatchBatch:
+        self._batch_no += 1
+        self.idle.clear()
+        b = WatchBatch(number=self._batch_no, reason=reason, events=self._events)
+        b._t0 = time.monotonic()  # type: ignore[attr-defined]
+        self._events = 0
+        return b
+
+    def _flush(self, now: float) -> None:
+        """Apply moves and deletions in order, then (re)check every complete file in one call."""
+        self._dirty_since = 0.0
+        batch = None
+        if self._ops:
+            batch = self._new_batch("events")
+            self._apply_ops(batch)
+        ready: list[str] = []
+        for p, e in list(self._pending.items()):
+            if self._ready(p, e, now):
+                ready.append(p)
+                del self._pending[p]
+        if ready:
+            batch = batch or self._new_batch("events")
+            batch.updated = ready
+            self._update(batch, ready)
+        if batch is not None:
+            self._finish(batch)
+
+    def _apply_ops(self, batch: WatchBatch) -> None:
+        ops, self._ops = self._ops, []
+        for op in ops:
+            try:
+                if op[0] == "move":
+                    _, src, dst, _is_dir = op
+                    # the library indexes the destination itself when it never knew the source
+                    self.current_move = (src, dst)
+                    try:
+                        n = int(self.lib.move_path(Path(src), Path(dst)) or 0)
+                    finally:
+                        self.current_move = None
+                    batch.moved.append((src, dst))
+                    batch.moved_count += n
+                else:
+                    paths = sorted(op[1])
+                    n = int(self.lib.remove_paths([Path(p) for p in paths]) or 0)
+                    batch.removed.extend(paths)
+                    batch.removed_count += n
+            except Exception as exc:
+                batch.errors.append(f"{op[0]} {op[1]}: {exc}")
+                self._report(exc, f"{op[0]} {op[1]}")
+
+    def _reconcile(self, roots: dict[str, str]) -> None:
+        existing = [r for r in roots if os.path.isdir(r)]
+        if not existing:
+            return
+        reasons = sorted(set(roots[r] for r in existing))
+        batch = self._new_batch("+".join(reasons))
+        # pending moves/deletions first: the scan would otherwise see a moved file as deleted + new
+        self._apply_ops(batch)
+        batch.scanned = existing
+        try:
+            batch.reports.append(self.lib.scan([Path(r) for r in existing], cancel=self._cancel))
+        except Cancelled:
+            pass
+        except Exception as exc:
+            batch.errors.append(f"scan: {exc}")
+            self._report(exc, "reconciling " + ", ".join(existing))
+        self._finish(batch)
+
+    def _update(self, batch: WatchBatch, paths: list[str]) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            batch.reports.append(self.lib.update_paths([Path(p) for p in paths], cancel=self._cancel))
+        except Cancelled:
+            pass
+        except Exception as exc:
+            batch.errors.append(f"update {len(paths)} file(s): {exc}")
+            self._report(exc, f"updating {len(paths)} file(s)")
+
+    def _finish(self, batch: WatchBatch) -> None:
+        batch.duration_s = time.monotonic() - batch._t0  # type: ignore[attr-defined]
+        self.batches += 1
+        log.debug("batch %d (%s): %d updated, %d moved, %d removed, %d scanned in %.2fs", batch.number,
+                  batch.reason, len(batch.updated), len(batch.moved), len(batch.removed), len(batch.scanned),
+                  batch.duration_s)
+        if self.on_batch is not None:
+            try:
+                self.on_batch(batch)
+            except Exception as exc:
+                self._report(exc, "on_batch callback")
+
+    def _report(self, exc: BaseException, what: str) -> None:
+        log.error("watcher: %s failed: %s", what, exc, exc_info=not isinstance(exc, (OSError,)))
+        if self.on_error is not None:
+            try:
+                self.on_error(exc)
+            except Exception:
+                log.exception("on_error callback failed")

@@ -1,0 +1,1 @@
+"""The desktop app (PySide6). Widgets call the core Library; no engine logic here."""

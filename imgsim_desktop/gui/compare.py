@@ -1,0 +1,239 @@
+"""Compare two photos: synchronised zoom and pan, Fit / 100 %, and a table of what differs."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QPainter, QPixmap, QShortcut
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDialog, QGraphicsPixmapItem, QGraphicsScene,
+                               QGraphicsView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from ..core.actions import format_bytes
+from . import workers
+from .thumbnails import pil_to_qimage
+
+
+class ZoomView(QGraphicsView):
+    """A pannable, zoomable image. ``viewChanged`` reports (scale, relative centre) for the other view."""
+
+    viewChanged = Signal(float, float, float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._scene = QGraphicsScene(self)
+        self.setScene(self._scene)
+        self._item = QGraphicsPixmapItem()
+        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self._scene.addItem(self._item)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        self.setBackgroundBrush(QBrush(QColor(40, 40, 40)))
+        self.fit_mode = True
+        self._syncing = False
+        self.horizontalScrollBar().valueChanged.connect(self._emit)
+        self.verticalScrollBar().valueChanged.connect(self._emit)
+
+    def set_pixmap(self, pm: QPixmap | None) -> None:
+        self._item.setPixmap(pm or QPixmap())
+        self._scene.setSceneRect(QRectF(self._item.boundingRect()))
+        if self.fit_mode:
+            self.fit()
+        else:
+            self.actual()
+
+    def scale_factor(self) -> float:
+        return self.transform().m11()
+
+    def fit(self) -> None:
+        self.fit_mode = True
+        if not self._item.pixmap().isNull():
+            self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
+        self._emit()
+
+    def actual(self) -> None:
+        self.fit_mode = False
+        self.resetTransform()
+        self._emit()
+
+    def wheelEvent(self, e) -> None:
+        factor = 1.25 if e.angleDelta().y() > 0 else 0.8
+        self.fit_mode = False
+        self.scale(factor, factor)
+        self._emit()
+
+    def resizeEvent(self, e) -> None:
+        super().resizeEvent(e)
+        if self.fit_mode:
+            self.fit()
+
+    def _rel_center(self) -> tuple[float, float]:
+        c = self.mapToScene(self.viewport().rect().center())
+        r = self._scene.sceneRect()
+        if r.width() <= 0 or r.height() <= 0:
+            return 0.5, 0.5
+        return (c.x() - r.left()) / r.width(), (c.y() - r.top()) / r.height()
+
+    def _emit(self, *_a) -> None:
+        if self._syncing:
+            return
+        cx, cy = self._rel_center()
+        self.viewChanged.emit(self.scale_factor(), cx, cy)
+
+    def follow(self, other: "ZoomView", fit_mode: bool) -> None:
+        """Match another view: same zoom relative to each image's width, same relative centre."""
+        self._syncing = True
+        try:
+            self.fit_mode = fit_mode
+            if fit_mode:
+                self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
+                return
+            mine, theirs = self._item.pixmap(), other._item.pixmap()
+            s = other.scale_factor()
+            if not mine.isNull() and not theirs.isNull() and mine.width():
+                s *= theirs.width() / mine.width()  # the same detail under the cursor, whatever the resolutions
+            self.resetTransform()
+            self.scale(s, s)
+            cx, cy = other._rel_center()
+            r = self._scene.sceneRect()
+            self.centerOn(r.left() + cx * r.width(), r.top() + cy * r.height())
+        finally:
+            self._syncing = False
+
+
+ROWS = ("Resolution", "File size", "Format", "Date taken", "Modified", "Path")
+
+
+def _describe(member) -> list[str]:
+    """``member`` is a GroupMember or a FileRecord-like object."""
+    w, h = getattr(member, "width", None), getattr(member, "height", None)
+    size = getattr(member, "bytes", None)
+    if size is None:
+        size = getattr(member, "size", None)
+    mt = getattr(member, "mtime_ns", None)
+    return [
+        f"{w} × {h}  ({(w or 0) * (h or 0) / 1e6:.1f} MP)" if w else "?",
+        format_bytes(size) if size is not None else "?",
+        getattr(member, "format", None) or "?",
+        getattr(member, "date_taken", None) or "—",
+        datetime.fromtimestamp(mt / 1e9).strftime("%Y-%m-%d %H:%M") if mt else "?",
+        str(getattr(member, "path", "")),
+    ]
+
+
+class CompareWidget(QWidget):
+    """Two photos side by side. Zoom or pan one and the other follows."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.left, self.right = ZoomView(), ZoomView()
+        self.left_title, self.right_title = QLabel(), QLabel()
+        for t in (self.left_title, self.right_title):
+            t.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.left.viewChanged.connect(lambda *_: self.right.follow(self.left, self.left.fit_mode))
+        self.right.viewChanged.connect(lambda *_: self.left.follow(self.right, self.right.fit_mode))
+        self.fit_btn = QPushButton("Fit")
+        self.actual_btn = QPushButton("100 %")
+        for b in (self.fit_btn, self.actual_btn):
+            b.setCheckable(True)
+        grp = QButtonGroup(self)
+        grp.addButton(self.fit_btn)
+        grp.addButton(self.actual_btn)
+        self.fit_btn.setChecked(True)
+        self.fit_btn.clicked.connect(self.fit)
+        self.actual_btn.clicked.connect(self.actual)
+        self.table = QTableWidget(len(ROWS), 2)
+        self.table.setVerticalHeaderLabels(list(ROWS))
+        self.table.setHorizontalHeaderLabels(["Left", "Right"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setMaximumHeight(220)
+
+        panes = QSplitter(Qt.Orientation.Horizontal)
+        for title, view in ((self.left_title, self.left), (self.right_title, self.right)):
+            w = QWidget()
+            v = QVBoxLayout(w)
+            v.setContentsMargins(0, 0, 0, 0)
+            v.addWidget(title)
+            v.addWidget(view, 1)
+            panes.addWidget(w)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Zoom:"))
+        bar.addWidget(self.fit_btn)
+        bar.addWidget(self.actual_btn)
+        bar.addWidget(QLabel("  (wheel zooms, drag pans — both sides follow)"))
+        bar.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(bar)
+        lay.addWidget(panes, 1)
+        lay.addWidget(self.table)
+        self._seq = 0
+
+    def fit(self) -> None:
+        self.fit_btn.setChecked(True)
+        self.left.fit()
+        self.right.fit()
+
+    def actual(self) -> None:
+        self.actual_btn.setChecked(True)
+        self.left.actual()
+        self.right.follow(self.left, False)
+
+    def toggle_zoom(self) -> None:
+        self.actual() if self.left.fit_mode else self.fit()
+
+    def set_members(self, a, b, labels: tuple[str, str] = ("", "")) -> None:
+        """Show two members (GroupMember / FileRecord-like); images load on a worker."""
+        self._seq += 1
+        seq = self._seq
+        self.left_title.setText(labels[0] or os.path.basename(str(a.path)))
+        self.right_title.setText(labels[1] or os.path.basename(str(b.path)))
+        self.fill_table(a, b)
+        self.left.set_pixmap(None)
+        self.right.set_pixmap(None)
+        for view, m in ((self.left, a), (self.right, b)):
+            workers.run_task(lambda p=str(m.path): _load_full(p),
+                             lambda img, v=view: seq == self._seq and v.set_pixmap(
+                                 QPixmap.fromImage(img) if img is not None else None),
+                             lambda e: None)
+
+    def fill_table(self, a, b) -> None:
+        da, db = _describe(a), _describe(b)
+        for r, (x, y) in enumerate(zip(da, db)):
+            ia, ib = QTableWidgetItem(x), QTableWidgetItem(y)
+            if x != y and ROWS[r] != "Path":
+                for it in (ia, ib):
+                    it.setBackground(QColor(255, 235, 160))
+                    it.setForeground(QColor(0, 0, 0))
+            self.table.setItem(r, 0, ia)
+            self.table.setItem(r, 1, ib)
+
+    def table_rows(self) -> dict[str, tuple[str, str]]:
+        return {ROWS[r]: (self.table.item(r, 0).text(), self.table.item(r, 1).text()) for r in range(len(ROWS))
+                if self.table.item(r, 0) is not None}
+
+
+def _load_full(path: str):
+    try:
+        from ..core.decode import load_image
+
+        img, _ = load_image(path)
+        return pil_to_qimage(img)
+    except Exception:
+        return None
+
+
+class CompareDialog(QDialog):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Compare")
+        self.resize(1100, 760)
+        self.compare = CompareWidget(self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.compare)
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.close)
+        QShortcut(QKeySequence(Qt.Key.Key_Z), self, self.compare.toggle_zoom)

@@ -1,0 +1,179 @@
+"""Lookalikes: a query photo (dropped, pasted or picked in the grid) and its nearest photos, with scores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+
+from . import workers
+from .models import ResultItem, ResultModel
+from .thumbnails import pil_to_qimage
+from .views import ImageLabel, ThumbGrid
+
+
+def _attach_records(lib, results) -> list[ResultItem]:
+    """Worker side: results of lib.similar plus their catalog records (for mtime, size, dims)."""
+    ids = [r.file_id for r in results]
+    recs = {rec.id: rec for rec in lib.files_by_ids(ids)} if ids else {}
+    items = []
+    for r in sorted(results, key=lambda r: -r.score):
+        rec = recs.get(r.file_id)
+        items.append(ResultItem(r.file_id, str(r.path), float(r.score),
+                                getattr(rec, "mtime_ns", None), rec))
+    return items
+
+
+def _preview(source, max_side: int = 360) -> QImage | None:
+    """Worker side: a small QImage of the query for the header."""
+    try:
+        from ..core.decode import load_image, load_image_bytes
+
+        if isinstance(source, (bytes, bytearray)):
+            img, _ = load_image_bytes(bytes(source), max_side=max_side)
+        elif isinstance(source, (str, Path)):
+            img, _ = load_image(source, max_side=max_side)
+        else:
+            img = source
+        img = img.copy()
+        img.thumbnail((max_side, max_side))
+        return pil_to_qimage(img)
+    except Exception:
+        return None
+
+
+class LookalikesPage(QWidget):
+    resultsReady = Signal(int)  # number of results
+    searchFailed = Signal(str)
+    photoActivated = Signal(str)
+
+    def __init__(self, lib, thumbs, default_k: int = 24, parent=None):
+        super().__init__(parent)
+        self.lib = lib
+        self._query = None  # ("path", p) | ("bytes", b) | ("id", fid, path)
+        self._seq = 0
+        self.busy = False
+        self.query_label = ImageLabel("Drop a photo here,\npaste one (Ctrl+V),\nor pick one in the Library tab.")
+        self.query_label.setFixedSize(240, 200)
+        self.query_label.setStyleSheet("border: 2px dashed palette(mid); border-radius: 6px;")
+        self.query_text = QLabel("")
+        self.query_text.setWordWrap(True)
+        self.query_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 500)
+        self.k_spin.setValue(default_k)
+        self.k_spin.setPrefix("Show ")
+        self.k_spin.setSuffix(" nearest")
+        self.k_spin.valueChanged.connect(lambda _v: self.rerun())
+        self.refresh_btn = QPushButton("Refresh")
+        self.refresh_btn.clicked.connect(self.rerun)
+        self.stale_label = QLabel("")
+        self.stale_label.setStyleSheet("color: #b26a00;")
+        self.status = QLabel("")
+
+        self.model = ResultModel(thumbs, self)
+        self.grid = ThumbGrid(thumbs)
+        self.grid.setModel(self.model)
+        self.grid.activatedPath.connect(self.photoActivated)
+
+        side = QVBoxLayout()
+        side.addWidget(self.query_label)
+        side.addWidget(self.query_text)
+        side.addWidget(self.k_spin)
+        side.addWidget(self.refresh_btn)
+        side.addWidget(self.stale_label)
+        side.addWidget(self.status)
+        side.addStretch(1)
+        lay = QHBoxLayout(self)
+        lay.addLayout(side)
+        lay.addWidget(self.grid, 1)
+
+    # ------------------------------------------------------------------ queries
+    def search_path(self, path: str | Path) -> None:
+        self._query = ("path", str(path))
+        self.query_text.setText(str(path))
+        self._load_preview(str(path))
+        self.rerun()
+
+    def search_bytes(self, data: bytes, label: str = "Pasted image") -> None:
+        self._query = ("bytes", bytes(data))
+        self.query_text.setText(label)
+        self._load_preview(bytes(data))
+        self.rerun()
+
+    def search_image(self, qimage: QImage, label: str = "Pasted image") -> None:
+        """A QImage from the clipboard: encode to PNG bytes on the GUI thread (cheap), then as bytes."""
+        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+        ba = QByteArray()
+        buf = QBuffer(ba)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        qimage.save(buf, "PNG")
+        buf.close()
+        self.search_bytes(bytes(ba.data()), label)
+
+    def search_id(self, file_id: int, path: str) -> None:
+        self._query = ("id", file_id, path)
+        self.query_text.setText(path)
+        self._load_preview(path)
+        self.rerun()
+
+    def rerun(self) -> None:
+        if self._query is None:
+            return
+        self._seq += 1
+        seq, k, lib, q = self._seq, self.k_spin.value(), self.lib, self._query
+        self.busy = True
+        self.status.setText("Searching…")
+        self.stale_label.setText("")
+
+        def work():
+            if q[0] == "id":
+                res = lib.similar_to_id(q[1], k=k)
+            else:
+                res = lib.similar(Path(q[1]) if q[0] == "path" else q[1], k=k)
+            return _attach_records(lib, res)
+
+        workers.run_task(work, lambda items: self._show(seq, items), lambda e: self._failed(seq, e))
+
+    def _show(self, seq: int, items: list[ResultItem]) -> None:
+        if seq != self._seq:
+            return  # an older search finished after a newer one started
+        self.busy = False
+        self.model.set_items(items)
+        self.status.setText(f"{len(items)} result{'s' if len(items) != 1 else ''}")
+        self.resultsReady.emit(len(items))
+
+    def _failed(self, seq: int, e: BaseException) -> None:
+        if seq != self._seq:
+            return
+        self.busy = False
+        self.model.clear()
+        self.status.setText("")
+        msg = str(e) or type(e).__name__
+        self.query_text.setText(f"{self.query_text.text()}\n\n⚠ {msg}")
+        self.searchFailed.emit(msg)
+
+    def _load_preview(self, source) -> None:
+        seq = self._seq + 1
+
+        def show(img):
+            if img is not None and seq == self._seq:
+                self.query_label.set_pixmap(QPixmap.fromImage(img))
+
+        self.query_label.set_pixmap(None)
+        workers.run_task(lambda: _preview(source), show, lambda e: None)
+
+    def mark_stale(self) -> None:
+        if self._query is not None:
+            self.stale_label.setText("The library changed — Refresh to update.")
+
+    def results(self) -> list[tuple[str, float]]:
+        return [(it.path, it.score) for it in self.model.items]
+
+    @staticmethod
+    def describe_path(p: str) -> str:
+        return os.path.basename(p)

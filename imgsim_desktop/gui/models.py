@@ -1,0 +1,299 @@
+"""Item models for the thumbnail grids, and the delegate that paints a tile.
+
+``FileGridModel`` holds only file ids. Records are fetched in blocks with ``lib.files_by_ids`` on a worker
+(never on the GUI thread, where the library's lock could be held by a scan) and kept in a bounded cache.
+``ResultModel`` holds a short list of already-fetched items (lookalike results, group members).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate
+
+from ..core.actions import format_bytes
+from . import workers
+
+FileIdRole = Qt.ItemDataRole.UserRole + 1
+PathRole = Qt.ItemDataRole.UserRole + 2
+RecordRole = Qt.ItemDataRole.UserRole + 3
+ScoreRole = Qt.ItemDataRole.UserRole + 4
+StateRole = Qt.ItemDataRole.UserRole + 5  # "", "keeper", "marked"
+ThumbRole = Qt.ItemDataRole.UserRole + 6
+CaptionRole = Qt.ItemDataRole.UserRole + 7
+ThumbFailedRole = Qt.ItemDataRole.UserRole + 8
+
+
+class _ThumbMixin:
+    """Maps thumbnail keys back to rows so a finished thumbnail repaints only its tile."""
+
+    def _init_thumbs(self, thumbs) -> None:
+        self.thumbs = thumbs
+        self._key_rows: dict[str, int] = {}
+        if thumbs is not None:
+            thumbs.thumbnailReady.connect(self._thumb_ready)
+
+    def _thumb(self, row: int, path: str, mtime_ns: int | None):
+        if self.thumbs is None:
+            return None
+        pm = self.thumbs.get(path, mtime_ns)
+        if pm is None:
+            self._key_rows[self.thumbs.key(path, mtime_ns)] = row
+        return pm
+
+    def _thumb_ready(self, key: str) -> None:
+        row = self._key_rows.pop(key, None)
+        if row is not None and row < self.rowCount():
+            idx = self.index(row, 0)
+            self.dataChanged.emit(idx, idx, [ThumbRole])
+
+
+class FileGridModel(_ThumbMixin, QAbstractListModel):
+    """All photos of the library, by id. Thousands of rows cost a list of ints until they are painted."""
+
+    BLOCK = 256
+    loaded = Signal(int)  # number of ids after a refresh
+
+    def __init__(self, lib, thumbs=None, cache_records: int = 20000, parent=None):
+        QAbstractListModel.__init__(self, parent)
+        self._init_thumbs(thumbs)
+        self.lib = lib
+        self._ids: list[int] = []
+        self._rows: dict[int, int] = {}
+        self._records: OrderedDict[int, object] = OrderedDict()
+        self._cache_records = cache_records
+        self._requested: set[int] = set()  # block numbers being fetched
+        self._generation = 0
+
+    # ----------------------------------------------------------------- loading
+    def refresh(self) -> None:
+        """Reload the id list on a worker (after a scan or a change event)."""
+        gen = self._generation = self._generation + 1
+        lib = self.lib
+        workers.run_task(lambda: lib.file_ids(), lambda ids: self._set_ids(gen, ids), lambda e: None)
+
+    def set_ids(self, ids: list[int]) -> None:
+        self._generation += 1
+        self._set_ids(self._generation, ids)
+
+    def _set_ids(self, gen: int, ids) -> None:
+        if gen != self._generation:
+            return
+        ids = list(ids)
+        if ids == self._ids:
+            self.loaded.emit(len(ids))
+            return
+        self.beginResetModel()
+        self._ids = ids
+        self._rows = {fid: r for r, fid in enumerate(ids)}
+        self._requested.clear()
+        self._records.clear()  # a path may have changed
+        self.endResetModel()
+        self.loaded.emit(len(ids))
+
+    def _fetch_block(self, block: int) -> None:
+        if block in self._requested:
+            return
+        self._requested.add(block)
+        ids = self._ids[block * self.BLOCK:(block + 1) * self.BLOCK]
+        gen, lib = self._generation, self.lib
+        workers.run_task(lambda: lib.files_by_ids(ids),
+                         lambda recs: self._got_block(gen, block, recs),
+                         lambda e: self._requested.discard(block))
+
+    def _got_block(self, gen: int, block: int, recs) -> None:
+        if gen != self._generation:
+            return
+        for rec in recs:
+            self._records[rec.id] = rec
+        while len(self._records) > self._cache_records:
+            self._records.popitem(last=False)
+            self._requested.clear()  # evicted records may need fetching again
+        first = block * self.BLOCK
+        last = min(len(self._ids), first + self.BLOCK) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, 0))
+
+    # ----------------------------------------------------------------- model API
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._ids)
+
+    def file_id(self, row: int) -> int:
+        return self._ids[row]
+
+    def row_of(self, file_id: int) -> int | None:
+        return self._rows.get(file_id)
+
+    def thumb_ref(self, row: int):
+        rec = self._records.get(self._ids[row]) if row < len(self._ids) else None
+        return None if rec is None else (rec.path, rec.mtime_ns)
+
+    def record(self, row: int):
+        rec = self._records.get(self._ids[row])
+        if rec is None:
+            self._fetch_block(row // self.BLOCK)
+        return rec
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self._ids):
+            return None
+        row = index.row()
+        if role == FileIdRole:
+            return self._ids[row]
+        rec = self.record(row)
+        if rec is None:
+            return "…" if role in (Qt.ItemDataRole.DisplayRole, CaptionRole) else None
+        if role in (Qt.ItemDataRole.DisplayRole, CaptionRole):
+            return os.path.basename(rec.path)
+        if role == PathRole:
+            return rec.path
+        if role == RecordRole:
+            return rec
+        if role == ThumbRole:
+            return self._thumb(row, rec.path, rec.mtime_ns)
+        if role == ThumbFailedRole:
+            return self.thumbs.failed(rec.path, rec.mtime_ns) if self.thumbs else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            dims = f"{rec.width}×{rec.height}" if rec.width else "?"
+            return f"{rec.path}\n{dims} · {rec.format or '?'} · {format_bytes(rec.size)}"
+        return None
+
+
+@dataclass
+class ResultItem:
+    file_id: int | None
+    path: str
+    score: float | None = None
+    mtime_ns: int | None = None
+    record: object | None = None
+    state: str = ""  # "", "keeper", "marked"
+    extra: dict = field(default_factory=dict)
+
+
+class ResultModel(_ThumbMixin, QAbstractListModel):
+    """A short list of photos with scores: lookalike results, or the members of a duplicate group."""
+
+    def __init__(self, thumbs=None, parent=None):
+        QAbstractListModel.__init__(self, parent)
+        self._init_thumbs(thumbs)
+        self.items: list[ResultItem] = []
+
+    def set_items(self, items: list[ResultItem]) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        self._key_rows.clear()
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_items([])
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.items)
+
+    def item(self, row: int) -> ResultItem:
+        return self.items[row]
+
+    def thumb_ref(self, row: int):
+        return (self.items[row].path, self.items[row].mtime_ns) if row < len(self.items) else None
+
+    def set_state(self, row: int, state: str) -> None:
+        self.items[row].state = state
+        idx = self.index(row, 0)
+        self.dataChanged.emit(idx, idx, [StateRole])
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.items):
+            return None
+        it = self.items[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return os.path.basename(it.path) if it.score is None else f"{it.score:.3f}  {os.path.basename(it.path)}"
+        if role == CaptionRole:
+            return os.path.basename(it.path)
+        if role == FileIdRole:
+            return it.file_id
+        if role == PathRole:
+            return it.path
+        if role == ScoreRole:
+            return it.score
+        if role == StateRole:
+            return it.state
+        if role == RecordRole:
+            return it.record
+        if role == ThumbRole:
+            return self._thumb(index.row(), it.path, it.mtime_ns)
+        if role == ThumbFailedRole:
+            return self.thumbs.failed(it.path, it.mtime_ns) if self.thumbs else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            s = it.path
+            if it.score is not None:
+                s += f"\nsimilarity {it.score:.4f}"
+            rec = it.record
+            if rec is not None and getattr(rec, "width", None):
+                s += f"\n{rec.width}×{rec.height} · {getattr(rec, 'format', '?')}"
+            return s
+        return None
+
+
+class ThumbDelegate(QStyledItemDelegate):
+    """A tile: the thumbnail centred in a square, a caption, an optional score, a keeper/marked frame."""
+
+    KEEP = QColor(46, 160, 67)
+    MARK = QColor(218, 54, 51)
+
+    def __init__(self, thumb_size: int = 160, parent=None):
+        super().__init__(parent)
+        self.thumb_size = thumb_size
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(self.thumb_size + 16, self.thumb_size + 44)
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        painter.save()
+        r = option.rect.adjusted(3, 3, -3, -3)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        pal = option.palette
+        if selected:
+            painter.fillRect(r, pal.highlight().color().lighter(160))
+        box = QRect(r.left() + (r.width() - self.thumb_size) // 2, r.top() + 4, self.thumb_size, self.thumb_size)
+        pm = index.data(ThumbRole)
+        if pm is not None and not pm.isNull():
+            scaled = pm if max(pm.width(), pm.height()) <= self.thumb_size else pm.scaled(
+                box.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            x = box.left() + (box.width() - scaled.width()) // 2
+            y = box.top() + (box.height() - scaled.height()) // 2
+            painter.drawPixmap(x, y, scaled)
+        else:
+            painter.fillRect(box, QColor(0, 0, 0, 18))
+            failed = index.data(ThumbFailedRole)
+            painter.setPen(pal.placeholderText().color())
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "can't read" if failed else "")
+        state = index.data(StateRole) or ""
+        if state:
+            color = self.KEEP if state == "keeper" else self.MARK
+            painter.setPen(QPen(color, 4))
+            painter.drawRect(box.adjusted(-2, -2, 2, 2))
+            badge = QRect(box.left(), box.top(), 58, 18)
+            painter.fillRect(badge, color)
+            painter.setPen(Qt.GlobalColor.white)
+            f = QFont(option.font)
+            f.setBold(True)
+            f.setPointSizeF(max(7.0, f.pointSizeF() * 0.85))
+            painter.setFont(f)
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "KEEP" if state == "keeper" else "DELETE")
+            painter.setFont(option.font)
+        text_rect = QRect(r.left() + 2, box.bottom() + 4, r.width() - 4, r.bottom() - box.bottom() - 4)
+        painter.setPen(pal.text().color())
+        caption = index.data(CaptionRole) or ""
+        score = index.data(ScoreRole)
+        fm = option.fontMetrics
+        line1 = fm.elidedText(caption, Qt.TextElideMode.ElideMiddle, text_rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, line1)
+        if score is not None:
+            painter.setPen(pal.placeholderText().color() if not selected else pal.text().color())
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                             f"similarity {score:.3f}")
+        painter.restore()

@@ -1,0 +1,148 @@
+"""The left sidebar: watched folders with counts, the library totals, and the indexing progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+
+from ..core.progress import ProgressState
+from .workers import format_eta
+
+
+class Sidebar(QWidget):
+    addFolderRequested = Signal()
+    removeFolderRequested = Signal(str)
+    rescanRequested = Signal()
+    pauseToggled = Signal(bool)  # True = pause
+    cancelRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMinimumWidth(230)
+        self.folders = QListWidget()
+        self.folders.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.folders.setTextElideMode(Qt.TextElideMode.ElideLeft)
+        self.add_btn = QPushButton("Add folder…")
+        self.remove_btn = QPushButton("Remove")
+        self.remove_btn.setEnabled(False)
+        self.rescan_btn = QPushButton("Rescan")
+        self.add_btn.clicked.connect(self.addFolderRequested)
+        self.remove_btn.clicked.connect(self._remove)
+        self.rescan_btn.clicked.connect(self.rescanRequested)
+        self.folders.itemSelectionChanged.connect(
+            lambda: self.remove_btn.setEnabled(bool(self.folders.selectedItems())))
+        self.hint = QLabel("Add a folder, or drop one on the window.\nDrop a photo to find its lookalikes.")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(placeholder-text);")
+
+        fbox = QGroupBox("Watched folders")
+        fl = QVBoxLayout(fbox)
+        fl.addWidget(self.folders, 1)
+        br = QHBoxLayout()
+        br.addWidget(self.add_btn)
+        br.addWidget(self.remove_btn)
+        fl.addLayout(br)
+        fl.addWidget(self.rescan_btn)
+        fl.addWidget(self.hint)
+
+        self.totals = QLabel("No photos yet.")
+        self.totals.setWordWrap(True)
+        self.state_label = QLabel("Idle")
+        self.state_label.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.bar.setTextVisible(True)
+        self.detail = QLabel("")
+        self.detail.setWordWrap(True)
+        self.pause_btn = QPushButton("Pause")
+        self.pause_btn.setCheckable(True)
+        self.cancel_btn = QPushButton("Cancel")
+        self.pause_btn.toggled.connect(self._pause)
+        self.cancel_btn.clicked.connect(self.cancelRequested)
+        ibox = QGroupBox("Library")
+        il = QVBoxLayout(ibox)
+        il.addWidget(self.totals)
+        il.addWidget(self.state_label)
+        il.addWidget(self.bar)
+        il.addWidget(self.detail)
+        pr = QHBoxLayout()
+        pr.addWidget(self.pause_btn)
+        pr.addWidget(self.cancel_btn)
+        il.addLayout(pr)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(fbox, 1)
+        lay.addWidget(ibox)
+        self.set_running(False)
+
+    # ------------------------------------------------------------------ folders
+    def set_folders(self, folders: list[Path], counts: dict[str, int] | None = None) -> None:
+        counts = counts or {}
+        sel = self.selected_folder()
+        self.folders.clear()
+        for f in folders:
+            n = counts.get(str(f))
+            text = Path(f).name or str(f)
+            item = QListWidgetItem(text if n is None else f"{text}  ({n:,})")
+            item.setToolTip(str(f))
+            item.setData(Qt.ItemDataRole.UserRole, str(f))
+            self.folders.addItem(item)
+            if str(f) == sel:
+                item.setSelected(True)
+        self.hint.setVisible(not folders)
+
+    def selected_folder(self) -> str | None:
+        items = self.folders.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def _remove(self) -> None:
+        f = self.selected_folder()
+        if f:
+            self.removeFolderRequested.emit(f)
+
+    def set_totals(self, text: str) -> None:
+        self.totals.setText(text)
+
+    # ------------------------------------------------------------------ progress
+    def set_running(self, running: bool, paused: bool = False) -> None:
+        self.pause_btn.setEnabled(running)
+        self.cancel_btn.setEnabled(running)
+        self.rescan_btn.setEnabled(not running)
+        if not running:
+            self.pause_btn.blockSignals(True)
+            self.pause_btn.setChecked(False)
+            self.pause_btn.setText("Pause")
+            self.pause_btn.blockSignals(False)
+            self.state_label.setText("Idle" if self.state_label.text() in ("", "Idle") else self.state_label.text())
+        elif paused:
+            self.state_label.setText("Paused")
+
+    def _pause(self, on: bool) -> None:
+        self.pause_btn.setText("Resume" if on else "Pause")
+        self.pauseToggled.emit(on)
+
+    def show_progress(self, st: ProgressState) -> None:
+        total = max(st.total, 0)
+        self.bar.setRange(0, max(total, 1) if total else 0)  # 0..0 = busy indicator while counting
+        if total:
+            self.bar.setValue(min(st.done, total))
+            self.bar.setFormat(f"{st.done:,} / {total:,}")
+        phase = st.phase or "Working"
+        self.state_label.setText(f"{phase.capitalize()}…" if not self.pause_btn.isChecked() else "Paused")
+        rate = st.rate
+        parts = [f"{rate:,.1f} photos/s" if rate else "", f"{format_eta(st.eta_s)} left" if st.eta_s else ""]
+        if st.failed:
+            parts.append(f"{st.failed} unreadable")
+        self.detail.setText(" · ".join(p for p in parts if p))
+
+    def show_finished(self, text: str) -> None:
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self.bar.setFormat("Done")
+        self.state_label.setText(text)
+        self.detail.setText("")

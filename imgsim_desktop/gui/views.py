@@ -1,0 +1,164 @@
+"""Small reusable widgets: the thumbnail grid view, a pixmap label that scales, the error panel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView, QPushButton,
+                               QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from .models import PathRole, RecordRole, ThumbDelegate
+
+
+class ThumbGrid(QListView):
+    """Icon-mode list of tiles. Tells the thumbnail manager which rows are on screen after scrolling."""
+
+    activatedPath = Signal(str)
+
+    def __init__(self, thumbs=None, thumb_size: int = 160, flow_wrap: bool = True, parent=None):
+        super().__init__(parent)
+        self.thumbs = thumbs
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(500)
+        self.setWrapping(flow_wrap)
+        if not flow_wrap:
+            self.setFlow(QListView.Flow.LeftToRight)
+        self.setSpacing(4)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.delegate = ThumbDelegate(thumb_size, self)
+        self.setItemDelegate(self.delegate)
+        self.setGridSize(QSize(thumb_size + 20, thumb_size + 48))
+        self._retain_timer = QTimer(self)
+        self._retain_timer.setSingleShot(True)
+        self._retain_timer.setInterval(120)
+        self._retain_timer.timeout.connect(self._retain_visible)
+        self.verticalScrollBar().valueChanged.connect(self._retain_timer.start)
+        self.horizontalScrollBar().valueChanged.connect(self._retain_timer.start)
+        self.doubleClicked.connect(self._on_double)
+
+    def visible_rows(self) -> range:
+        model = self.model()
+        if model is None or model.rowCount() == 0:
+            return range(0)
+        vp = self.viewport().rect()
+        first = self.indexAt(QPoint(vp.left() + 8, vp.top() + 8))
+        last = self.indexAt(QPoint(vp.right() - 8, vp.bottom() - 8))
+        a = first.row() if first.isValid() else 0
+        b = last.row() if last.isValid() else model.rowCount() - 1
+        if b < a:
+            a, b = b, a
+        return range(a, min(model.rowCount(), b + 1))
+
+    def _retain_visible(self) -> None:
+        if self.thumbs is None or self.model() is None:
+            return
+        keys = set()
+        model = self.model()
+        ref = getattr(model, "thumb_ref", None)
+        if ref is None:
+            return
+        for row in self.visible_rows():
+            r = ref(row)
+            if r is not None:
+                keys.add(self.thumbs.key(*r))
+        self.thumbs.retain(keys)
+
+    def selected_paths(self) -> list[str]:
+        return [i.data(PathRole) for i in self.selectionModel().selectedIndexes() if i.data(PathRole)]
+
+    def _on_double(self, index) -> None:
+        p = index.data(PathRole)
+        if p:
+            self.activatedPath.emit(p)
+
+
+class ImageLabel(QLabel):
+    """Shows a pixmap scaled to fit, keeping the aspect ratio, re-scaled on resize."""
+
+    def __init__(self, placeholder: str = "", parent=None, smooth: bool = True):
+        super().__init__(placeholder, parent)
+        self._pm: QPixmap | None = None
+        self._smooth = smooth
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(64, 64)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_pixmap(self, pm: QPixmap | None) -> None:
+        self._pm = pm
+        self._rescale()
+
+    def resizeEvent(self, e) -> None:
+        super().resizeEvent(e)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._pm is None or self._pm.isNull():
+            self.setPixmap(QPixmap())
+            return
+        mode = Qt.TransformationMode.SmoothTransformation if self._smooth else Qt.TransformationMode.FastTransformation
+        self.setPixmap(self._pm.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, mode))
+
+
+class ErrorPanel(QWidget):
+    """Unreadable files and failed operations, listed — never one pop-up per file."""
+
+    countChanged = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.table = QTableWidget(0, 2, self)
+        self.table.setHorizontalHeaderLabels(["File", "Problem"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        clear = QPushButton("Clear messages")
+        clear.clicked.connect(self.clear_messages)
+        self.summary = QLabel("No problems.")
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(clear)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.table)
+        self._files: list[tuple[str, str]] = []
+        self._messages: list[tuple[str, str]] = []
+
+    def set_file_errors(self, errors) -> None:
+        self._files = [(str(p), str(r)) for p, r in errors]
+        self._render()
+
+    def add_message(self, what: str, problem: str) -> None:
+        self._messages.append((what, problem))
+        self._render()
+
+    def clear_messages(self) -> None:
+        self._messages.clear()
+        self._render()
+
+    def count(self) -> int:
+        return len(self._files) + len(self._messages)
+
+    def rows(self) -> list[tuple[str, str]]:
+        return self._messages + self._files
+
+    def _render(self) -> None:
+        rows = self.rows()
+        self.table.setRowCount(len(rows))
+        for r, (a, b) in enumerate(rows):
+            self.table.setItem(r, 0, QTableWidgetItem(a))
+            self.table.setItem(r, 1, QTableWidgetItem(b))
+        n_files = len(self._files)
+        self.summary.setText(
+            "No problems." if not rows else
+            f"{n_files} unreadable file{'s' if n_files != 1 else ''}" +
+            (f", {len(self._messages)} message{'s' if len(self._messages) != 1 else ''}" if self._messages else ""))
+        self.countChanged.emit(len(rows))

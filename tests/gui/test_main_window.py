@@ -1,0 +1,135 @@
+"""The main window on a real generated library: add a folder, drop and paste photos, live updates."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication
+
+from imgsim_desktop.gui.models import PathRole
+
+
+def test_add_folder_indexes_and_fills_sidebar_grid_and_problems(qtbot, indexed_window, photos):
+    win = indexed_window
+    report = win.last_report
+    n_ok = len(photos["unique"]) + 5
+    assert report.added + report.failed == n_ok + 1 and report.failed == 1
+    # the sidebar lists the folder with its count, the totals mention the unreadable file
+    qtbot.waitUntil(lambda: win.sidebar.folders.count() == 1, timeout=5000)
+    assert str(photos["root"]) in win.sidebar.folders.item(0).toolTip()
+    qtbot.waitUntil(lambda: "unreadable" in win.sidebar.totals.text(), timeout=5000)
+    # the unreadable file is listed in the problems panel, no pop-up
+    qtbot.waitUntil(lambda: win.errors.count() >= 1, timeout=5000)
+    assert any(str(photos["broken"]) == p for p, _ in win.errors.rows())
+    assert QApplication.activeModalWidget() is None
+    # the grid fetches records lazily and shows file names
+    qtbot.waitUntil(lambda: win.grid_model.index(0, 0).data(PathRole) is not None, timeout=5000)
+    names = {win.grid_model.index(r, 0).data(PathRole) for r in range(win.grid_model.rowCount())}
+    qtbot.waitUntil(lambda: None not in {win.grid_model.index(r, 0).data(PathRole)
+                                         for r in range(win.grid_model.rowCount())}, timeout=5000)
+    names = {win.grid_model.index(r, 0).data(PathRole) for r in range(win.grid_model.rowCount())}
+    assert str(photos["unique"][0]) in names and str(photos["broken"]) not in names
+
+
+def _mime_for(*paths) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
+def _drop(win, mime: QMimeData) -> bool:
+    pos = QPointF(win.width() / 2, win.height() / 2)
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(win, enter)
+    if not enter.isAccepted():
+        return False
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(win, drop)
+    return drop.isAccepted()
+
+
+def test_drop_photo_file_shows_sorted_lookalikes(qtbot, indexed_window, photos):
+    win = indexed_window
+    original, copy = photos["exact"][0]
+    with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000) as blocker:
+        assert _drop(win, _mime_for(original))
+    assert blocker.args[0] > 0
+    assert win.tabs.currentWidget() is win.lookalikes
+    results = win.lookalikes.results()
+    scores = [s for _, s in results]
+    assert scores == sorted(scores, reverse=True)
+    assert results[0][0] == str(copy) and results[0][1] > 0.999  # the byte copy is the nearest
+    assert str(original) not in [p for p, _ in results]  # the query itself is left out
+
+    # k spin box: fewer results on request
+    with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
+        win.lookalikes.k_spin.setValue(3)
+    assert len(win.lookalikes.results()) == 3
+
+
+def test_drop_of_non_photo_is_refused(qtbot, window, tmp_path):
+    txt = tmp_path / "notes.txt"
+    txt.write_text("hello")
+    assert not _drop(window, _mime_for(txt))
+
+
+def test_drop_folder_adds_and_indexes_it(qtbot, window, photos):
+    with qtbot.waitSignal(window.scanFinished, timeout=60000) as blocker:
+        assert _drop(window, _mime_for(photos["root"]))
+    assert blocker.args[0].added == len(photos["unique"]) + 5
+    assert [str(p) for p in window.lib.folders()] == [str(photos["root"])]
+
+
+def test_paste_image_data_and_file_url(qtbot, indexed_window, photos):
+    win = indexed_window
+    original, copy = photos["exact"][1]
+    QGuiApplication.clipboard().setImage(QImage(str(original)))
+    with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
+        win.paste()
+    top_paths = [p for p, _ in win.lookalikes.results()[:2]]
+    assert str(original) in top_paths and str(copy) in top_paths
+
+    QGuiApplication.clipboard().setMimeData(_mime_for(copy))
+    with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
+        win.paste()
+    assert win.lookalikes.results()[0][0] == str(original)
+
+
+def test_pick_in_grid_then_lookalikes_and_model_view(qtbot, indexed_window, photos):
+    win = indexed_window
+    model = win.grid_model
+    qtbot.waitUntil(lambda: all(model.index(r, 0).data(PathRole) for r in range(model.rowCount())), timeout=5000)
+    row = next(r for r in range(model.rowCount()) if model.index(r, 0).data(PathRole) == str(photos["unique"][2]))
+    win.grid.setCurrentIndex(model.index(row, 0))
+    assert win.find_similar_btn.isEnabled()
+    with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
+        win.find_similar_btn.click()
+    assert win.lookalikes.results()[0][0] == str(photos["exact"][2][1])
+
+    win.tabs.setCurrentIndex(0)
+    with qtbot.waitSignal(win.model_view.shown, timeout=20000):
+        win.model_view_btn.click()
+    assert win.tabs.currentWidget() is win.model_view
+    pm = win.model_view.rebuilt.pixmap()
+    assert pm is not None and not pm.isNull()
+
+
+def test_library_changes_reach_the_gui_thread(qtbot, indexed_window, photos, tmp_path):
+    """lib.subscribe callbacks come from the writer's thread; the window re-emits them on the GUI thread."""
+    win = indexed_window
+    before = win.grid_model.rowCount()
+    new = photos["root"] / "new_one.jpg"
+    shutil.copy(photos["unique"][5], new)
+    seen_threads = []
+    win.libraryEvent.connect(lambda ev: seen_threads.append(threading.current_thread() is threading.main_thread()))
+    writer = threading.Thread(target=lambda: win.lib.update_paths([new]))
+    with qtbot.waitSignal(win.libraryEvent, timeout=20000):
+        writer.start()
+    writer.join()
+    assert seen_threads and all(seen_threads)
+    qtbot.waitUntil(lambda: win.grid_model.rowCount() == before + 1, timeout=10000)

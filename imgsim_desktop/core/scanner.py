@@ -112,6 +112,7 @@ class Scanner:
         self.notify = notify
         self.skip_dirs = list(skip_dirs)
         self._claimed_ids: set[int] = set()  # gone files already matched to a new path in this pass
+        self._fresh: dict[str, np.ndarray] = {}  # hash -> vector embedded in this pass
 
     # ---- entry points -------------------------------------------------------------------------------
     def scan_roots(self, roots: list[str], progress: Progress | None, cancel: CancelToken | None) -> ScanReport:
@@ -208,7 +209,15 @@ class Scanner:
         def should_stop() -> bool:
             return cancel is not None and cancel.cancelled
 
-        stream = self.embedder.prepare_all(todo, skip_decode=lambda h: h in reusable, should_stop=should_stop)
+        def skip_decode(h: str) -> bool:
+            # Content already embedded, or claimed by an earlier file of this pass: decode it once only.
+            if h in reusable:
+                return True
+            reusable.add(h)
+            return False
+
+        self._fresh = {}
+        stream = self.embedder.prepare_all(todo, skip_decode=skip_decode, should_stop=should_stop)
         try:
             for item in stream:
                 batch.append(item)
@@ -283,7 +292,9 @@ class Scanner:
                         continue
                     src_id = ok_by_hash.get(h)
                     src = cat.file(src_id) if src_id is not None else None
-                    vec = cat.embedding(src_id, self.model_id) if src is not None else None
+                    vec = self._fresh.get(h)  # embedded earlier in this batch, not yet written
+                    if vec is None and src is not None:
+                        vec = cat.embedding(src_id, self.model_id)
                     if src is None or vec is None:
                         # The source vanished meanwhile: decode after all.
                         prepared = self.embedder.prepare(Prepared(item.path, item.size, item.mtime_ns))
@@ -329,6 +340,7 @@ class Scanner:
                     events["updated"].append((fid, item.path))
                 if item.hash:
                     ok_by_hash.setdefault(item.hash, fid)
+                    self._fresh.setdefault(item.hash, vec_of[id(item)])
             cat.put_embeddings(new_vectors, self.model_id)
             seq = cat.seq()
         # The catalog is committed; mirror it in the index (a crash here is repaired by catch-up on open).

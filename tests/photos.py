@@ -1,0 +1,33 @@
+"""Real photo-like test images: smooth random colour fields with a few shapes, written as real files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def photo(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    base = (rng.random((6, 8, 3)) * 255).astype(np.uint8)
+    img = Image.fromarray(base, "RGB").resize(size, Image.Resampling.BICUBIC)
+    d = ImageDraw.Draw(img)
+    w, h = size
+    for _ in range(4):
+        x0, y0 = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))
+        x1, y1 = x0 + int(rng.integers(10, w // 2)), y0 + int(rng.integers(10, h // 2))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        (d.ellipse if rng.random() < 0.5 else d.rectangle)([x0, y0, x1, y1], fill=colour)
+    return img
+
+
+def write_photo(path: Path, seed: int, size: tuple[int, int] = (320, 240), quality: int = 90, **kw) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = photo(seed, size)
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        img.save(path, quality=quality, **kw)
+    else:
+        img.save(path, **kw)
+    return path

@@ -1,0 +1,293 @@
+"""The Library facade over real files, SQLite and hnswlib: scanning, incremental updates, queries, groups."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgsim_desktop.core.errors import LibraryError, LibraryLockedError
+from imgsim_desktop.core.library import Library
+from imgsim_desktop.core.progress import CancelToken, Progress
+
+
+def _embedding(lib, path):
+    rec = lib.file_by_path(path)
+    return lib.catalog.embedding(rec.id, lib.model.model_id)
+
+
+def test_scan_indexes_photos_and_records_bad_files(library, photos_dir, make_photo):
+    for i in range(5):
+        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    make_photo(photos_dir / "sub" / "deep.png", seed=9)
+    (photos_dir / "empty.jpg").write_bytes(b"")
+    (photos_dir / "notes.jpg").write_text("this is not a photo")
+    good = photos_dir / "p0.jpg"
+    (photos_dir / "truncated.jpg").write_bytes(good.read_bytes()[:200])
+    (photos_dir / "readme.txt").write_text("ignored: not an image extension")
+
+    report = library.scan([photos_dir])
+
+    assert report.added == 6 and report.embedded == 6
+    assert report.failed == 3
+    reasons = dict(library.errors())
+    assert reasons[str(photos_dir / "empty.jpg")] == "empty file"
+    assert "not an image" in reasons[str(photos_dir / "notes.jpg")]
+    assert "truncated" in reasons[str(photos_dir / "truncated.jpg")]
+    st = library.status()
+    assert st["files"] == 9 and st["indexed"] == 6 and st["errors"] == 3
+    rec = library.file_by_path(photos_dir / "sub" / "deep.png")
+    assert (rec.width, rec.height, rec.format) == (320, 240, "PNG")
+
+
+def test_rescan_is_incremental(library, photos_dir, make_photo):
+    for i in range(4):
+        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    library.scan([photos_dir])
+    again = library.scan()
+    assert (again.unchanged, again.embedded, again.added) == (4, 0, 0)
+
+    # Edit one photo: new content -> re-embedded, same file id.
+    before = library.file_by_path(photos_dir / "p1.jpg")
+    make_photo(photos_dir / "p1.jpg", seed=77)
+    os.utime(photos_dir / "p1.jpg", ns=(before.mtime_ns + 10**9, before.mtime_ns + 10**9))
+    rep = library.scan()
+    assert (rep.updated, rep.embedded, rep.unchanged) == (1, 1, 3)
+    assert library.file_by_path(photos_dir / "p1.jpg").id == before.id
+
+    # Touch without changing content: only the mtime is updated, nothing embedded.
+    os.utime(photos_dir / "p2.jpg", ns=(before.mtime_ns + 5 * 10**9, before.mtime_ns + 5 * 10**9))
+    rep = library.scan()
+    assert (rep.updated, rep.embedded) == (1, 0)
+
+
+def test_rename_and_move_keep_embedding_without_reencoding(library, photos_dir, make_photo):
+    for i in range(3):
+        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    library.scan([photos_dir])
+    old = library.file_by_path(photos_dir / "p0.jpg")
+    vec = _embedding(library, photos_dir / "p0.jpg")
+
+    (photos_dir / "moved").mkdir()
+    os.rename(photos_dir / "p0.jpg", photos_dir / "moved" / "renamed.jpg")
+    rep = library.scan()
+
+    assert (rep.moved, rep.embedded, rep.removed, rep.added) == (1, 0, 0, 0)
+    new = library.file_by_path(photos_dir / "moved" / "renamed.jpg")
+    assert new.id == old.id
+    assert np.array_equal(_embedding(library, photos_dir / "moved" / "renamed.jpg"), vec)
+    assert library.file_by_path(photos_dir / "p0.jpg") is None
+
+
+def test_exact_copy_reuses_vector_and_groups_as_exact(library, photos_dir, make_photo):
+    make_photo(photos_dir / "a.jpg", seed=1)
+    make_photo(photos_dir / "b.jpg", seed=2)
+    library.scan([photos_dir])
+    shutil.copy(photos_dir / "a.jpg", photos_dir / "a copy.jpg")
+    rep = library.scan()
+    assert (rep.added, rep.reused, rep.embedded) == (1, 1, 0)
+
+    groups = library.duplicates("duplicates", threshold=0.9999999)
+    exact = [g for g in groups if g.tier == "exact"]
+    assert len(exact) == 1
+    assert {m.path for m in exact[0].members} == {str(photos_dir / "a.jpg"), str(photos_dir / "a copy.jpg")}
+    assert all(m.similarity == 1.0 for m in exact[0].members)
+
+
+def test_deleted_file_leaves_results(library, photos_dir, make_photo):
+    for i in range(4):
+        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    library.scan([photos_dir])
+    assert str(photos_dir / "p3.jpg") in [r.path for r in library.similar(photos_dir / "p0.jpg", k=10)]
+    os.remove(photos_dir / "p3.jpg")
+    rep = library.scan()
+    assert rep.removed == 1
+    paths = [r.path for r in library.similar(photos_dir / "p0.jpg", k=10)]
+    assert str(photos_dir / "p3.jpg") not in paths and len(paths) == 2
+
+
+def test_similar_query_outside_library_and_from_bytes(library, photos_dir, make_photo, tmp_path):
+    for i in range(6):
+        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    library.scan([photos_dir])
+    outside = make_photo(tmp_path / "query.png", seed=3)
+    res = library.similar(outside, k=3)
+    assert len(res) == 3
+    assert res[0].path == str(photos_dir / "p3.jpg")  # same pixels, other format
+    assert res[0].score > 0.99
+    assert [r.score for r in res] == sorted((r.score for r in res), reverse=True)
+    res_b = library.similar(outside.read_bytes(), k=3)
+    assert [r.path for r in res_b] == [r.path for r in res]
+    # An indexed file is not its own lookalike.
+    assert str(photos_dir / "p2.jpg") not in [r.path for r in library.similar(photos_dir / "p2.jpg", k=5)]
+    with pytest.raises(LibraryError):
+        library.similar(tmp_path / "missing.jpg")
+
+
+def test_keeper_is_highest_resolution_then_largest_file(library, photos_dir, make_photo):
+    big = make_photo(photos_dir / "big.jpg", seed=5, size=(640, 480), quality=95)
+    Image.open(big).resize((320, 240)).save(photos_dir / "small.jpg", quality=70)
+    Image.open(big).save(photos_dir / "big_low_quality.jpg", quality=40)
+    for i in range(3):
+        make_photo(photos_dir / f"other{i}.jpg", seed=100 + i)
+    library.scan([photos_dir])
+    groups = library.duplicates("duplicates", threshold=0.98)
+    g = next(g for g in groups if str(big) in [m.path for m in g.members])
+    assert g.keeper == str(big)
+    assert g.members[0].path == g.keeper
+    assert {m.path for m in g.members} >= {str(big), str(photos_dir / "small.jpg"),
+                                            str(photos_dir / "big_low_quality.jpg")}
+    assert g.reclaimable_bytes == sum(m.bytes for m in g.members[1:])
+
+
+def test_unmounted_folder_keeps_its_photos(library, tmp_path, make_photo):
+    drive = tmp_path / "drive"
+    for i in range(3):
+        make_photo(drive / f"p{i}.jpg", seed=i)
+    library.scan([drive])
+    os.rename(drive, tmp_path / "unplugged")
+    rep = library.scan()
+    assert rep.missing_folders == [str(drive)] and rep.removed == 0
+    assert library.status()["indexed"] == 3
+
+
+def test_hidden_folders_library_home_and_symlink_loops_are_skipped(tiny_model, tmp_path, make_photo):
+    root = tmp_path / "root"
+    make_photo(root / "visible.jpg", seed=1)
+    make_photo(root / ".hidden" / "secret.jpg", seed=2)
+    (root / "loop").mkdir()
+    os.symlink(root, root / "loop" / "back")
+    with Library(root / "lib", model_path=tiny_model) as lib:  # the library lives inside a watched folder
+        rep = lib.scan([root])
+        make_photo(root / "lib" / "cache.jpg", seed=3)
+        rep2 = lib.scan()
+        assert rep.added == 1 and rep2.added == 0
+        assert [r.path for r in lib.files_by_ids(lib.file_ids())] == [str(root / "visible.jpg")]
+
+
+def test_cancel_keeps_finished_work_and_resume_finishes(tiny_model, tmp_path, make_photo):
+    d = tmp_path / "photos"
+    for i in range(150):
+        make_photo(d / f"p{i:03d}.jpg", seed=i, size=(96, 64))
+    cancel = CancelToken()
+
+    class StopHalfway(Progress):
+        def on_update(self, state):
+            if state.phase == "indexing" and state.done >= 70:
+                cancel.cancel()
+
+    with Library(tmp_path / "lib", model_path=tiny_model) as lib:
+        rep = lib.scan([d], progress=StopHalfway(min_interval_s=0), cancel=cancel)
+        assert rep.cancelled
+        done = lib.status()["indexed"]
+        assert 64 <= done < 150
+        rep2 = lib.scan()
+        assert rep2.embedded == 150 - done and rep2.unchanged == done
+        assert lib.status()["indexed"] == 150
+
+
+def test_index_is_saved_reloaded_and_rebuilt(tiny_model, tmp_path, make_photo):
+    d = tmp_path / "photos"
+    for i in range(8):
+        make_photo(d / f"p{i}.jpg", seed=i)
+    home = tmp_path / "lib"
+    with Library(home, model_path=tiny_model) as lib:
+        lib.scan([d])
+        expected = [r.path for r in lib.similar(d / "p0.jpg", k=5)]
+    with Library(home, model_path=tiny_model) as lib:
+        assert lib.index_origin == "loaded"
+        assert [r.path for r in lib.similar(d / "p0.jpg", k=5)] == expected
+    (home / "index.hnsw").write_bytes(b"garbage")
+    with Library(home, model_path=tiny_model) as lib:
+        assert lib.index_origin == "rebuilt"
+        assert [r.path for r in lib.similar(d / "p0.jpg", k=5)] == expected
+    (home / "index.hnsw").unlink()
+    with Library(home, model_path=tiny_model) as lib:
+        assert lib.index_origin == "rebuilt" and len(lib.index) == 8
+
+
+def test_other_model_rebuilds_and_reembeds(tiny_model, tmp_path, make_photo):
+    from imgsim_desktop.core.model import create_random_model
+
+    d = tmp_path / "photos"
+    for i in range(4):
+        make_photo(d / f"p{i}.jpg", seed=i)
+    home = tmp_path / "lib"
+    with Library(home, model_path=tiny_model) as lib:
+        lib.scan([d])
+    other = create_random_model(tmp_path / "m2", name="other", input_size=32, embedding_size=24, seed=3)
+    with Library(home, model_path=other) as lib:
+        assert lib.index_origin == "rebuilt" and len(lib.index) == 0
+        rep = lib.scan()
+        assert rep.embedded == 4 and len(lib.index) == 4
+        assert lib.similar(d / "p1.jpg", k=2)
+
+
+def test_index_catches_up_after_a_crash_before_saving(tiny_model, tmp_path, make_photo):
+    """A process killed after its catalog commits but before it saved the index."""
+    d = tmp_path / "photos"
+    for i in range(4):
+        make_photo(d / f"p{i}.jpg", seed=i)
+    home = tmp_path / "lib"
+    with Library(home, model_path=tiny_model) as lib:
+        lib.scan([d])
+    make_photo(d / "new.jpg", seed=50)
+    os.remove(d / "p0.jpg")
+    script = (
+        "import os, signal, sys\n"
+        "from imgsim_desktop.core.library import Library\n"
+        "lib = Library(sys.argv[1], model_path=sys.argv[2])\n"
+        "lib.scanner.scan_roots(lib._roots(None), None, None)  # commits to the catalog, no index save\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(home), str(tiny_model)], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    with Library(home, model_path=tiny_model) as lib:
+        assert lib.index_origin == "loaded"
+        paths = {r.path for r in lib.similar(d / "p1.jpg", k=10)}
+        assert str(d / "new.jpg") in paths and str(d / "p0.jpg") not in paths
+        assert len(lib.index) == 4
+        assert lib.scan().unchanged == 4
+
+
+def test_second_writer_is_refused_and_readers_allowed(tiny_model, tmp_path, make_photo):
+    home = tmp_path / "lib"
+    make_photo(tmp_path / "p" / "a.jpg", seed=1)
+    with Library(home, model_path=tiny_model) as lib:
+        lib.scan([tmp_path / "p"])
+        with pytest.raises(LibraryLockedError, match="in use by another imgsim process"):
+            Library(home, model_path=tiny_model)
+        with Library(home, model_path=tiny_model, readonly=True) as ro:
+            assert ro.status()["indexed"] == 1
+            with pytest.raises(LibraryError):
+                ro.scan()
+    with Library(home, model_path=tiny_model) as lib:  # the lock is released on close
+        assert lib.count() == 1
+
+
+def test_catalog_is_sqlite_wal_with_schema_version(library, photos_dir, make_photo):
+    make_photo(photos_dir / "a.jpg", seed=1)
+    library.scan([photos_dir])
+    con = sqlite3.connect(library.home / "catalog.sqlite")
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1"
+    assert con.execute("SELECT model_id FROM embeddings").fetchone()[0] == library.model.model_id
+    con.close()
+
+
+def test_remove_folder_forgets_photos_but_keeps_files(library, tmp_path, make_photo):
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_photo(a / "1.jpg", seed=1)
+    make_photo(b / "2.jpg", seed=2)
+    library.scan([a, b])
+    assert library.remove_folder(a) == 1
+    assert [str(f) for f in library.folders()] == [str(b)]
+    assert (a / "1.jpg").exists() and library.count() == 1
+    with pytest.raises(LibraryError):
+        library.add_folder(tmp_path / "nope")

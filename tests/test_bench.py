@@ -211,3 +211,25 @@ def test_bad_bench_dir(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["bench", str(tmp_path / "empty"), "--quiet"]) != 0
     assert "no images" in capsys.readouterr().err
+
+
+def test_bench_report_renders(bench, tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    out, model = bench
+    assert main(["bench", str(out), "--model", str(model), "--json", "--quiet", "--baselines", "phash,dhash"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_report.py"
+    spec = importlib.util.spec_from_file_location("bench_report", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    md = mod.render(result, ["imgsim bench X --json"], 12.0)
+    for word in ("| **imgsim** |", "| **phash** |", "Recall by edit", "Choosing the default thresholds",
+                 "random-initialised", "imgsim bench X --json"):
+        assert word in md, word
+    # pick(): highest recall at the precision floor, highest threshold among ties
+    grid = {"rows": [[0.9, 1.0, 0.5, 0.6], [0.85, 0.995, 0.7, 0.8], [0.8, 0.98, 0.9, 0.9], [0.75, 0.99, 0.7, 0.8]]}
+    assert mod.pick(grid, 0.99)[0] == 0.85
+    assert mod.pick(grid, 0.97)[0] == 0.8
+    assert mod.pick(grid, 1.01) is None

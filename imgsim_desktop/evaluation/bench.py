@@ -403,7 +403,16 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
     bf1, bf1_t = M.best_f1(curve)
     r99, t99 = M.recall_at_precision(curve, PRECISION_TARGET)
     r999, t999 = M.recall_at_precision(curve, 0.999)
+    r90, t90 = M.recall_at_precision(curve, 0.90)
     p_d, r_d, f_d = M.prf_at_threshold(scores, pos, e.default_threshold)
+    grid = []  # precision/recall at round thresholds (every Hamming distance for hashes)
+    if e.kind == "hash":
+        cuts = [1.0 - d / HASH_BITS for d in range(0, 25)]
+    else:
+        cuts = [round(x, 3) for x in np.arange(0.50, 1.0001, 0.005)]
+    for t in cuts:
+        p_t, r_t, f_t = M.prf_at_threshold(scores, pos, t)
+        grid.append([_r(t), _r(p_t), _r(r_t), _r(f_t)])
 
     # per edit kind: the copy <-> its group's original, both directions
     kinds = [items[i].kind for i in idx]
@@ -451,6 +460,8 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
         "threshold_at_p99": _r(t99),
         "recall_at_p999": _r(r999),
         "threshold_at_p999": _r(t999),
+        "recall_at_p90": _r(r90),
+        "threshold_at_p90": _r(t90),
         "best_f1": _r(bf1),
         "best_f1_threshold": _r(bf1_t),
         "default_threshold": _r(e.default_threshold),
@@ -464,6 +475,7 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
         "sim_dup_pairs": {k: _r(v) for k, v in M.quantiles(scores[pos]).items()},
         "sim_other_pairs": {k: _r(v) for k, v in M.quantiles(scores[~pos], qs=(0.5, 0.9, 0.99, 0.999,
                                                                                 0.9999, 1.0)).items()},
+        "pr_grid": {"columns": ["threshold", "precision", "recall", "f1"], "rows": grid},
         "n_pool": int(len(idx)),
         "n_groups": len(names),
         "n_queries": int(len(queries)),
@@ -494,13 +506,20 @@ def lookalike_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int
         if m.any():
             by_class[n] = {"precision_at_10": _r(p10[m].mean()), "map": _r(ap[m].mean()), "n": int(m.sum())}
     scores, pos = M.pair_scores(sim, labels)
-    both = labels[np.triu_indices(len(labels), k=1)[0]] >= 0
+    iu, ju = np.triu_indices(len(labels), k=1)
+    both = (labels[iu] >= 0) & (labels[ju] >= 0)
+    other = ~pos & both
+    cuts = ([1.0 - d / HASH_BITS for d in range(0, 25)] if e.kind == "hash"
+            else [round(x, 3) for x in np.arange(0.50, 1.0001, 0.005)])
+    grid = [[_r(t), _r(float((scores[pos] >= t - 1e-9).mean()) if pos.any() else None),
+             _r(float((scores[other] >= t - 1e-9).mean()) if other.any() else None)] for t in cuts]
     return {
         "precision_at_10": _r(p10.mean()),
         "map": _r(ap.mean()),
         "by_class": by_class,
         "sim_same_class_pairs": {k: _r(v) for k, v in M.quantiles(scores[pos], qs=(0.05, 0.25, 0.5, 0.75, 0.95)).items()},
-        "sim_other_class_pairs": {k: _r(v) for k, v in M.quantiles(scores[~pos & both], qs=(0.5, 0.95, 0.99, 0.999)).items()},
+        "sim_other_class_pairs": {k: _r(v) for k, v in M.quantiles(scores[other], qs=(0.5, 0.95, 0.99, 0.999)).items()},
+        "pairs_above": {"columns": ["threshold", "same_class", "other_class"], "rows": grid},
         "n_pool": int(len(idx)),
         "n_classes": len(names),
         "n_queries": int(len(queries)),

@@ -2,22 +2,25 @@
 
 One watchdog observer holds a recursive watch per library folder. Its thread only filters and queues
 events; a background thread of ours coalesces them into batches and applies each batch with a handful of
-``Library`` calls (one ``update_paths`` for any number of new or edited files, one ``move_path`` per moved
-file or folder, one ``remove_paths`` per run of deletions), so a camera import or a folder move costs a
-few index writes, not one per file.
+``Library`` calls: one ``move_path`` per moved file or folder, then one ``update_paths`` for every new,
+edited or deleted file and deleted folder of the batch. A camera import or a folder move costs a few
+index writes, not one per file.
 
 Rules
 - created/modified -> ``update_paths`` once the file is complete: on Linux the writer closing the file
   (IN_CLOSE_WRITE) or an atomic rename into place says so at once; otherwise the size and mtime must have
   been stable for ``settle_s`` and, when a writer was seen at work without closing, the file must decode.
-- deleted -> ``remove_paths`` (a whole folder in one call); moved/renamed -> ``move_path`` (file or
-  folder, the embedding is kept). A move out of the watched tree (or to a hidden or non-image name) is a
-  deletion, a move into it a creation.
+- moved/renamed -> ``move_path`` (file or folder; ids and embeddings are kept). A move out of the watched
+  tree (or to a hidden or non-image name) is a deletion, a move into it a creation.
+- deleted -> into the same ``update_paths`` call, which drops what is gone; a deletion and a creation of
+  the same content in one batch (a move seen as two halves) is then matched by content and keeps its
+  vector. A deleted folder that is being filled again is dropped with ``remove_paths`` first.
 - Ignored: non-image files, hidden files and folders (a name starting with "."), anything in the library
   folder itself.
 - Reconciliation (``lib.scan``, incremental by size/mtime) runs at start, after the kernel reports lost
   events (inotify queue overflow), for a folder added to the library while watching, and for a watched
   folder that went away and came back (an unmounted drive): roots are polled every ``poll_s`` seconds.
+  A folder that is gone is not treated as deleted: its photos stay until it comes back and is rescanned.
 - A batch that fails is reported (``on_error`` and the log) and the watcher goes on.
 """
 
@@ -71,12 +74,12 @@ class WatchBatch:
     number: int
     reason: str                                  # "events", "start", "overflow", "remount", "new-folder"
     events: int = 0                              # raw events coalesced into this batch
-    updated: list[str] = field(default_factory=list)    # paths given to update_paths
+    updated: list[str] = field(default_factory=list)    # new or changed files given to update_paths
     moved: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)    # files or folders given to remove_paths
+    removed: list[str] = field(default_factory=list)    # deleted files or folders
     scanned: list[str] = field(default_factory=list)    # roots reconciled with lib.scan
     moved_count: int = 0                         # catalog entries moved (move_path's return values)
-    removed_count: int = 0                       # catalog entries removed (remove_paths's return values)
+    removed_count: int = 0                       # entries dropped by remove_paths (the rest: see reports)
     reports: list[Any] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     duration_s: float = 0.0
@@ -95,6 +98,7 @@ class _Pending:
     complete: bool = False       # closed after writing, or renamed into place
     stat: tuple[int, int] | None = None
     stable_since: float = 0.0
+    decode_tried: float = 0.0    # last failed decode check (retried at most every settle_s)
 
 
 def _norm(p: str | os.PathLike) -> str:
@@ -217,7 +221,8 @@ class LibraryWatcher:
 
         # worker-thread state
         self._pending: dict[str, _Pending] = {}
-        self._ops: list[tuple] = []            # ordered ("move", src, dst, is_dir) / ("remove", {paths})
+        self._moves: list[tuple[str, str, bool]] = []   # (src, dst, is_dir), in the order they happened
+        self._removed: dict[str, bool] = {}    # deleted path -> is_dir (rebased by later moves)
         self._events = 0
         self._dirty_since = 0.0              # first event not yet flushed (0: none)
         self._last_event = 0.0
@@ -444,9 +449,14 @@ class LibraryWatcher:
         # are found by the reconciliation pass of the next start
         try:
             self._drain()
-            if self._ops:
+            if self._moves or self._removed:
                 batch = self._new_batch("events")
-                self._apply_ops(batch)
+                self._apply_moves(batch)
+                gone = [p for p in self._removed if not os.path.lexists(p)]
+                self._removed.clear()
+                if gone:
+                    batch.removed = gone
+                    batch.removed_count = int(self.lib.remove_paths([Path(p) for p in gone]) or 0)
                 self._finish(batch)
         except Exception as exc:
             self._report(exc, "final batch")
@@ -503,33 +513,33 @@ class LibraryWatcher:
                 if e is None:
                     e = self._pending[p] = _Pending(last_event=t)
                 e.last_event = t
+                self._removed.pop(p, None)   # deleted, then made again
                 if kind == "modified":
                     e.writing, e.complete = True, False
                 elif kind == "closed" or kind == "arrived":
                     e.writing, e.complete = False, True
                 e.stat = None
             elif kind == "walk":
+                self._removed.pop(item[1], None)
                 for p in self._walk_images(item[1]):
                     self._pending[p] = _Pending(last_event=t, complete=True)
             elif kind == "remove":
                 p, is_dir = item[1], item[2]
                 for q in [q for q in self._pending if (_under(q, p) if is_dir else q == p)]:
                     del self._pending[q]
-                if self._ops and self._ops[-1][0] == "remove":
-                    self._ops[-1][1].add(p)
-                else:
-                    self._ops.append(("remove", {p}))
+                self._removed[p] = is_dir
             elif kind == "move":
                 src, dst, is_dir = item[1], item[2], item[3]
                 if src == dst:
                     continue
-                moved = {}
-                for q in list(self._pending):
-                    nq = _rebase(q, src, dst) if is_dir else (dst if q == src else None)
-                    if nq is not None:
-                        moved[nq] = self._pending.pop(q)
-                self._pending.update(moved)
-                self._ops.append(("move", src, dst, is_dir))
+                for table in (self._pending, self._removed):
+                    moved = {}
+                    for q in list(table):
+                        nq = _rebase(q, src, dst) if is_dir else (dst if q == src else None)
+                        if nq is not None:
+                            moved[nq] = table.pop(q)
+                    table.update(moved)
+                self._moves.append((src, dst, is_dir))
 
     def _walk_images(self, folder: str) -> list[str]:
         out = []
@@ -560,7 +570,12 @@ class LibraryWatcher:
         if not e.writing or stable >= self.write_timeout_s:
             return True
         # written to and never closed (or no close events on this platform): complete if it decodes
-        return self._decodes(path)
+        if e.decode_tried and now - e.decode_tried < self.settle_s:
+            return False
+        if self._decodes(path):
+            return True
+        e.decode_tried = now
+        return False
 
     @staticmethod
     def _decodes(path: str) -> bool:
@@ -580,46 +595,56 @@ class LibraryWatcher:
         return b
 
     def _flush(self, now: float) -> None:
-        """Apply moves and deletions in order, then (re)check every complete file in one call."""
+        """Apply the moves in order, then one ``update_paths`` for every complete file and every deletion.
+
+        Deletions go through ``update_paths`` too (it drops what is gone) so that a deletion and a creation
+        of the same content in one batch, a move the kernel reported as two halves, keeps its vector."""
         self._dirty_since = 0.0
         batch = None
-        if self._ops:
+        if self._moves:
             batch = self._new_batch("events")
-            self._apply_ops(batch)
+            self._apply_moves(batch)
         ready: list[str] = []
         for p, e in list(self._pending.items()):
             if self._ready(p, e, now):
                 ready.append(p)
                 del self._pending[p]
-        if ready:
+        removed = list(self._removed)
+        if removed:
+            # a deleted folder that is being filled again: drop its old entries now; walking it would
+            # index files that are still being written
+            busy = [d for d, is_dir in self._removed.items() if is_dir and any(_under(q, d) for q in self._pending)]
+            self._removed.clear()
+            batch = batch or self._new_batch("events")
+            batch.removed = removed
+            if busy:
+                try:
+                    batch.removed_count += int(self.lib.remove_paths([Path(d) for d in busy]) or 0)
+                except Exception as exc:
+                    batch.errors.append(f"remove {busy}: {exc}")
+                    self._report(exc, f"removing {len(busy)} folder(s)")
+                removed = [p for p in removed if p not in busy]
+        if ready or removed:
             batch = batch or self._new_batch("events")
             batch.updated = ready
-            self._update(batch, ready)
+            self._update(batch, ready + removed)
         if batch is not None:
             self._finish(batch)
 
-    def _apply_ops(self, batch: WatchBatch) -> None:
-        ops, self._ops = self._ops, []
-        for op in ops:
+    def _apply_moves(self, batch: WatchBatch) -> None:
+        moves, self._moves = self._moves, []
+        for src, dst, _is_dir in moves:
+            # the library indexes the destination itself when it never knew the source
+            self.current_move = (src, dst)
             try:
-                if op[0] == "move":
-                    _, src, dst, _is_dir = op
-                    # the library indexes the destination itself when it never knew the source
-                    self.current_move = (src, dst)
-                    try:
-                        n = int(self.lib.move_path(Path(src), Path(dst)) or 0)
-                    finally:
-                        self.current_move = None
-                    batch.moved.append((src, dst))
-                    batch.moved_count += n
-                else:
-                    paths = sorted(op[1])
-                    n = int(self.lib.remove_paths([Path(p) for p in paths]) or 0)
-                    batch.removed.extend(paths)
-                    batch.removed_count += n
+                n = int(self.lib.move_path(Path(src), Path(dst)) or 0)
+                batch.moved.append((src, dst))
+                batch.moved_count += n
             except Exception as exc:
-                batch.errors.append(f"{op[0]} {op[1]}: {exc}")
-                self._report(exc, f"{op[0]} {op[1]}")
+                batch.errors.append(f"move {src} -> {dst}: {exc}")
+                self._report(exc, f"moving {src} -> {dst}")
+            finally:
+                self.current_move = None
 
     def _reconcile(self, roots: dict[str, str]) -> None:
         existing = [r for r in roots if os.path.isdir(r)]
@@ -627,8 +652,8 @@ class LibraryWatcher:
             return
         reasons = sorted(set(roots[r] for r in existing))
         batch = self._new_batch("+".join(reasons))
-        # pending moves/deletions first: the scan would otherwise see a moved file as deleted + new
-        self._apply_ops(batch)
+        # pending moves first: they keep ids and vectors (the scan would match most by content anyway)
+        self._apply_moves(batch)
         batch.scanned = existing
         try:
             batch.reports.append(self.lib.scan([Path(r) for r in existing], cancel=self._cancel))

@@ -86,7 +86,7 @@ def table(headers: list[str], rows: list[list]) -> list[str]:
 def pick(grid: dict, min_precision: float):
     """From a pr_grid: the row with the highest recall whose precision >= min_precision (highest threshold
     among ties). None when no row qualifies."""
-    rows = [r for r in grid["rows"] if r[1] is not None and r[1] >= min_precision and r[2] is not None]
+    rows = [r for r in grid["rows"] if r[1] is not None and r[1] >= min_precision and r[2]]
     if not rows:
         return None
     best = max(r[2] for r in rows)
@@ -238,11 +238,17 @@ def thresholds_section(r: dict) -> list[str]:
     if d:
         L.append(f"- **duplicates: {d[0]:.3f}** — precision {d[1]:.3f}, recall {d[2]:.3f}, F1 {d[3]:.3f} on the "
                  f"grid (exact curve: recall {f(nd['recall_at_p99'])} at similarity ≥ {f(nd['threshold_at_p99'], 4)}).")
+    elif nd.get("threshold_at_p99") is not None:
+        L.append(f"- **duplicates**: no 0.005-grid threshold reaches precision 0.99 with any recall; the exact "
+                 f"curve gives recall {f(nd['recall_at_p99'])} at similarity ≥ {f(nd['threshold_at_p99'], 4)}.")
     else:
         L.append("- **duplicates**: no threshold reaches precision 0.99 on this benchmark.")
     if s:
         L.append(f"- **similar: {s[0]:.3f}** — precision {s[1]:.3f}, recall {s[2]:.3f}, F1 {s[3]:.3f} "
                  f"(exact curve: recall {f(nd.get('recall_at_p90'))} at ≥ {f(nd.get('threshold_at_p90'), 4)}).")
+    elif nd.get("threshold_at_p90") is not None:
+        L.append(f"- **similar**: no 0.005-grid threshold reaches precision 0.90 with any recall; the exact "
+                 f"curve gives recall {f(nd['recall_at_p90'])} at similarity ≥ {f(nd['threshold_at_p90'], 4)}.")
     else:
         L.append("- **similar**: no threshold reaches precision 0.90 on this benchmark.")
     cur = nd["default_threshold"]

@@ -233,3 +233,5 @@ def test_bench_report_renders(bench, tmp_path, capsys):
     assert mod.pick(grid, 0.99)[0] == 0.85
     assert mod.pick(grid, 0.97)[0] == 0.8
     assert mod.pick(grid, 1.01) is None
+    # nothing predicted (precision 1 by convention, recall 0) is never a recommendation
+    assert mod.pick({"rows": [[1.0, 1.0, 0.0, 0.0], [0.95, 0.5, 0.9, 0.6]]}, 0.99) is None

@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "imgsim_desktop.cli.library_cmds",
     "imgsim_desktop.cli.bench_cmds",
     "imgsim_desktop.cli.watch_cmds",
+    "imgsim_desktop.cli.train_cmds",
+    "imgsim_desktop.cli.perf_cmds",
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -19,10 +20,14 @@ def default_library_dir() -> Path:
 
 
 def resources_dir() -> Path:
+    """``$IMGSIM_RESOURCES``, else the source tree's ``resources/``, else the installed data files."""
     env = os.environ.get("IMGSIM_RESOURCES")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "resources"
+    source = Path(__file__).resolve().parents[2] / "resources"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "imgsim-desktop"
 
 
 def models_dir() -> Path:

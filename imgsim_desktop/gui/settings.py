@@ -21,6 +21,11 @@ APP = "imgsim-desktop"
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def qsettings() -> QSettings:
+    """INI file in the user's config dir (the native format on Linux; tests redirect it with setPath)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+
+
 @dataclass
 class AppSettings:
     library_dir: str = ""  # "" = default_library_dir()
@@ -40,7 +45,7 @@ class AppSettings:
     # ------------------------------------------------------------------ QSettings
     @classmethod
     def load(cls, qs: QSettings | None = None) -> "AppSettings":
-        qs = qs or QSettings(ORG, APP)
+        qs = qs or qsettings()
         s = cls()
 
         def fnum(key):
@@ -66,7 +71,7 @@ class AppSettings:
         return s
 
     def save(self, qs: QSettings | None = None) -> None:
-        qs = qs or QSettings(ORG, APP)
+        qs = qs or qsettings()
         qs.setValue("library/dir", self.library_dir)
         qs.setValue("engine/device", self.device)
         qs.setValue("duplicates/threshold_duplicates",

@@ -112,6 +112,11 @@ def write_library_folder(root: Path, n_unique: int = 10) -> dict:
 
 
 @pytest.fixture
+def photo_factory():
+    return make_photo
+
+
+@pytest.fixture
 def photos(tmp_path) -> dict:
     d = write_library_folder(tmp_path / "photos")
     d["root"] = tmp_path / "photos"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+
+import pytest
 import threading
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -133,3 +135,25 @@ def test_library_changes_reach_the_gui_thread(qtbot, indexed_window, photos, tmp
     writer.join()
     assert seen_threads and all(seen_threads)
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == before + 1, timeout=10000)
+
+
+def test_watcher_updates_grid_without_rescan(qtbot, library, settings, photos):
+    """With the folder watcher running (core/watcher.py), a photo copied into a watched folder shows up."""
+    pytest.importorskip("imgsim_desktop.core.watcher")
+    from imgsim_desktop.gui.main_window import MainWindow
+
+    win = MainWindow(library, settings, start_watcher=True)
+    qtbot.addWidget(win)
+    try:
+        assert win.watcher is not None
+        with qtbot.waitSignal(win.scanFinished, timeout=60000):
+            win.add_folder(str(photos["root"]))
+        n = len(photos["unique"]) + 5
+        qtbot.waitUntil(lambda: win.grid_model.rowCount() == n, timeout=20000)
+        win.duplicates.groups = [object()]  # pretend groups are shown: they must be marked stale
+        shutil.copy(photos["unique"][7], photos["root"] / "arrived.jpg")
+        qtbot.waitUntil(lambda: win.grid_model.rowCount() == n + 1, timeout=30000)
+        assert "changed" in win.duplicates.stale_label.text()
+    finally:
+        win.shutdown()
+        assert win.watcher is None

@@ -1,0 +1,216 @@
+"""Duplicates screen: find groups, mark with keys and auto-mark, trash to a test trash, undo, compare."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+
+def _find(qtbot, win, tier="duplicates"):
+    page = win.duplicates
+    page.tier_combo.setCurrentIndex(0 if tier == "duplicates" else 1)
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find_btn.click()
+    return page
+
+
+def _group_of(page, path) -> int:
+    for gi, g in enumerate(page.groups):
+        if str(path) in {str(m.path) for m in g.members}:
+            return gi
+    return -1
+
+
+def test_find_duplicates_groups_exact_copies(qtbot, indexed_window, photos):
+    page = _find(qtbot, indexed_window)
+    assert page.groups, "exact copies must form groups"
+    for original, copy in photos["exact"]:
+        gi = _group_of(page, original)
+        assert gi >= 0 and gi == _group_of(page, copy)
+    # no photo is in two groups; every group has a keeper among its members, listed first
+    seen = [str(m.path) for g in page.groups for m in g.members]
+    assert len(seen) == len(set(seen))
+    for g in page.groups:
+        assert str(g.members[0].path) == str(g.keeper)
+    assert page.groups_view.topLevelItemCount() == len(page.groups)
+    # selecting a group shows its members side by side, keeper marked
+    page.select_group(0)
+    assert page.model.rowCount() == len(page.groups[0].members)
+    assert page.model.item(0).state == "keeper"
+    assert all(page.model.item(r).state == "" for r in range(1, page.model.rowCount()))
+
+
+def test_similar_tier_with_threshold(qtbot, indexed_window, photos):
+    page = indexed_window.duplicates
+    page.tier_combo.setCurrentIndex(1)
+    page.threshold.setValue(0.999)
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find()
+    for original, copy in photos["exact"]:
+        assert _group_of(page, original) == _group_of(page, copy) >= 0
+
+
+def test_keyboard_keep_mark_arrows_and_compare(qtbot, indexed_window, photos):
+    page = _find(qtbot, indexed_window)
+    indexed_window.tabs.setCurrentWidget(page)
+    page.select_group(0)
+    page.members.setFocus()
+    g = page.groups[0]
+    keeper, other = str(g.members[0].path), str(g.members[1].path)
+
+    # D on the keeper is refused: a group can never be marked whole
+    page.members.setCurrentIndex(page.model.index(0, 0))
+    qtbot.keyClick(page.members, Qt.Key.Key_D)
+    assert keeper not in page.marked
+
+    # Right, D marks the second photo
+    qtbot.keyClick(page.members, Qt.Key.Key_Right)
+    assert page.current_member_row() == 1
+    qtbot.keyClick(page.members, Qt.Key.Key_D)
+    assert other in page.marked and page.model.item(1).state == "marked"
+    assert page.trash_btn.isEnabled() and "1 marked" in page.summary.text()
+
+    # K on the marked photo makes it the keeper and unmarks it; the old keeper can now be marked
+    page.members.setCurrentIndex(page.model.index(1, 0))
+    qtbot.keyClick(page.members, Qt.Key.Key_K)
+    assert page.keeper_of(0) == other and other not in page.marked
+    page.members.setCurrentIndex(page.model.index(0, 0))
+    qtbot.keyClick(page.members, Qt.Key.Key_D)
+    assert keeper in page.marked
+
+    # Space compares the current photo with the keeper
+    page.members.setCurrentIndex(page.model.index(0, 0))
+    qtbot.keyClick(page.members, Qt.Key.Key_Space)
+    dlg = page.compare_dialog
+    assert dlg is not None and dlg.isVisible()
+    rows = dlg.compare.table_rows()
+    assert rows["Path"] == (other, keeper)
+    assert set(rows) >= {"Resolution", "File size", "Format", "Date taken", "Path"}
+    dlg.close()
+
+    # Down moves to the next group
+    if len(page.groups) > 1:
+        page.members.setFocus()
+        qtbot.keyClick(page.members, Qt.Key.Key_Down)
+        assert page.current_group_index() == 1
+
+
+def test_auto_mark_never_marks_a_whole_group(qtbot, indexed_window):
+    page = _find(qtbot, indexed_window, "similar")
+    page.auto_mark_all()
+    for gi, g in enumerate(page.groups):
+        paths = [str(m.path) for m in g.members]
+        assert sum(p in page.marked for p in paths) == len(paths) - 1
+        assert page.keeper_of(gi) not in page.marked
+    page.clear_marks()
+    assert not page.marked and not page.trash_btn.isEnabled()
+
+
+def test_mark_trash_and_undo_restores_bytes(qtbot, indexed_window, photos, trash_env):
+    win = indexed_window
+    page = _find(qtbot, win)
+    page.auto_mark_all()
+    marked = page.marked_paths()
+    assert marked
+    data = {p: Path(p).read_bytes() for p in marked}
+    asked = []
+    page.confirm = lambda text: asked.append(text) or True
+    with qtbot.waitSignal(page.actionDone, timeout=20000) as blocker:
+        page.trash_btn.click()
+    action = blocker.args[0]
+    # the confirmation said how many files and how many bytes
+    n_bytes = sum(len(b) for b in data.values())
+    assert f"Move {len(marked)} files" in asked[0] and "trash" in asked[0]
+    from imgsim_desktop.core.actions import format_bytes
+    assert format_bytes(n_bytes) in asked[0]
+    assert sorted(i.src for i in action.done_items) == sorted(marked)
+    for p in marked:
+        assert not os.path.exists(p)
+    assert len(list((trash_env / "files").iterdir())) == len(marked)
+    assert not page.marked
+    assert page.undo_btn.isEnabled()
+    # the library forgot the trashed files
+    assert all(win.lib.file_by_path(p) is None for p in marked)
+
+    with qtbot.waitSignal(page.undoDone, timeout=20000) as blocker:
+        page.undo_btn.click()
+    report = blocker.args[0]
+    assert sorted(report.restored) == sorted(marked) and not report.failed
+    for p, b in data.items():
+        assert Path(p).read_bytes() == b
+    assert not list((trash_env / "files").iterdir())
+    # ... and indexed them again
+    assert all(win.lib.file_by_path(p) is not None for p in marked)
+    lines = [json.loads(x) for x in (Path(win.lib.home) / "actions.jsonl").read_text().splitlines()]
+    assert [x["type"] for x in lines] == ["action", "undo"]
+
+
+def test_cancelled_confirmation_moves_nothing(qtbot, indexed_window, trash_env):
+    page = _find(qtbot, indexed_window)
+    page.auto_mark_all()
+    marked = page.marked_paths()
+    page.confirm = lambda text: False
+    page.trash_btn.click()
+    qtbot.wait(100)
+    assert all(os.path.exists(p) for p in marked)
+    assert not trash_env.exists()
+
+
+def test_move_to_folder_export_and_undo(qtbot, indexed_window, tmp_path):
+    page = _find(qtbot, indexed_window)
+    page.select_group(0)
+    page.auto_mark_group()
+    marked = page.marked_paths()
+    assert marked and len(marked) == len(page.groups[0].members) - 1
+    target = tmp_path / "review"
+    page.choose_folder = lambda: str(target)
+    page.confirm = lambda text: str(target) in text
+    with qtbot.waitSignal(page.actionDone, timeout=20000):
+        page.move_btn.click()
+    assert sorted(p.name for p in target.iterdir()) == sorted(Path(p).name for p in marked)
+
+    page.choose_export = lambda: str(tmp_path / "groups.json")
+    page.export()
+    qtbot.waitUntil(lambda: (tmp_path / "groups.json").exists(), timeout=5000)
+    assert isinstance(json.loads((tmp_path / "groups.json").read_text()), list)
+
+    with qtbot.waitSignal(page.undoDone, timeout=20000):
+        page.undo_last()
+    assert all(os.path.exists(p) for p in marked) and not list(target.iterdir())
+
+
+def test_compare_view_synchronises_zoom_and_pan(qtbot, photos):
+    from imgsim_desktop.core.decode import read_info
+    from imgsim_desktop.gui.compare import CompareWidget
+
+    class M:
+        def __init__(self, p):
+            info = read_info(p)
+            self.path, self.width, self.height, self.format = str(p), info.width, info.height, info.format
+            self.date_taken, self.bytes, self.mtime_ns = info.date_taken, os.path.getsize(p), os.stat(p).st_mtime_ns
+
+    a, b = photos["reencoded"][0]
+    w = CompareWidget()
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    w.set_members(M(a), M(b))
+    qtbot.waitUntil(lambda: not w.left._item.pixmap().isNull() and not w.right._item.pixmap().isNull(),
+                    timeout=10000)
+    rows = w.table_rows()
+    assert rows["Format"] == ("JPEG", "PNG") and rows["Resolution"][0] == rows["Resolution"][1]
+    w.actual()
+    assert abs(w.left.scale_factor() - 1.0) < 1e-6 and abs(w.right.scale_factor() - 1.0) < 1e-6
+    w.left.scale(2.0, 2.0)
+    w.left._emit()
+    assert abs(w.right.scale_factor() - 2.0) < 1e-6
+    w.left.horizontalScrollBar().setValue(w.left.horizontalScrollBar().maximum())
+    assert w.right.horizontalScrollBar().value() == pytest.approx(w.right.horizontalScrollBar().maximum(), abs=2)
+    w.fit()
+    assert w.left.fit_mode and w.right.fit_mode
+    assert QApplication.activeModalWidget() is None

@@ -52,8 +52,11 @@ def make_args(bench: Path, shared: Path) -> list[str]:
             "--distractors", rel(ev / "distractors"), "--quiet"]
 
 
-def bench_args(bench: Path, threads: int | None, device: str, extra: list[str]) -> list[str]:
+def bench_args(bench: Path, threads: int | None, device: str, extra: list[str],
+               speed_dir: Path | None = None) -> list[str]:
     a = ["bench", rel(bench), "--json", "--quiet", "--device", device]
+    if speed_dir is not None:
+        a += ["--speed-dir", rel(speed_dir)]
     if threads:
         a += ["--threads", str(threads)]
     return a + extra
@@ -154,7 +157,15 @@ def render(r: dict, cmds: list[str], elapsed_s: float | None) -> str:
                 "lookalike mAP", "images/s", "ms/image p50 / p90", "device"], rows)
     L += ["", "Speed is decode (draft-mode JPEG) + preprocess + embed (batches of 32) per image, one process; "
               "hashes decode at 128 px and hash one image at a time.", ""]
-    if any(m.get("skipped") for m in [r]) and r.get("skipped"):
+    sp_rows = [[f"**{name}**", f(m["speed_photos"].get("images_per_s"), 1),
+                f(m["speed_photos"].get("ms_per_image_p50"), 1), f(m["speed_photos"].get("ms_per_image_p90"), 1),
+                m["speed_photos"].get("device")] for name, m in M.items() if m.get("speed_photos")]
+    if sp_rows:
+        n_ph = next(m["speed_photos"].get("n_images") for m in M.values() if m.get("speed_photos"))
+        L += [f"On {n_ph} full-size camera photos (1.4–16 megapixels, `../shared/datasets/perf`), where decoding "
+              "dominates:", ""]
+        L += table(["method", "images/s", "ms/image p50", "ms/image p90", "device"], sp_rows) + [""]
+    if r.get("skipped"):
         for k, why in r["skipped"].items():
             L.append(f"- `{k}` not measured: {why}.")
         L.append("")
@@ -198,6 +209,10 @@ def render(r: dict, cmds: list[str], elapsed_s: float | None) -> str:
           "- **P / R / F1 at default**: at the app's default \"duplicates\" threshold "
           "(`imgsim_desktop.core.duplicates.DEFAULT_THRESHOLDS`) for models, Hamming ≤ 10 for hashes.",
           "- **lookalike P@10**: same-class images among the first 10 results.",
+          "- `plain_ae` (a convolutional autoencoder trained only to reconstruct, compared by cosine similarity "
+          "of its flattened latent code) is scored at the app's default threshold too, although that threshold "
+          "was not tuned for it; its threshold-free figures (mAP, recall at P≥0.99, best F1) are the fair "
+          "comparison.",
           "- Everything is in `bench_out/dev-results.json` after a run (plus precision/recall grids, "
           "similarity quantiles and per-class figures).", ""]
     return "\n".join(L) + "\n"
@@ -324,7 +339,8 @@ def main() -> int:
 
                 shutil.rmtree(a.bench)
             imgsim(margs)
-        bargs = bench_args(a.bench, a.threads, a.device, a.extra)
+        perf = a.shared / "perf"
+        bargs = bench_args(a.bench, a.threads, a.device, a.extra, perf if perf.is_dir() else None)
         t = time.perf_counter()
         proc = imgsim(bargs, capture=True)
         elapsed = time.perf_counter() - t

@@ -117,8 +117,11 @@ def test_unknown_edit_is_an_error(tmp_path, capsys):
 
 def test_bench_json_end_to_end(bench, capsys):
     out, model = bench
+    big = out.parent / "big"
+    big.mkdir(exist_ok=True)
+    _photo(700, 1600, 1200).save(big / "camera.jpg", quality=90)
     assert main(["bench", str(out), "--model", str(model), "--baselines", "phash,dhash", "--json", "--quiet",
-                 "--threads", "1"]) == 0
+                 "--threads", "1", "--speed-dir", str(big)]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["benchmark"] == str(out)
     assert set(r["methods"]) == {"imgsim", "phash", "dhash"}
@@ -144,6 +147,7 @@ def test_bench_json_end_to_end(bench, capsys):
         assert set(lk["by_class"]) == {"reds", "blues"}
         assert sp["images_per_s"] > 0 and 0 < sp["ms_per_image_p50"] <= sp["ms_per_image_p90"]
         assert sp["device"] in ("cpu", "cuda") or sp["device"].startswith("cuda")
+        assert m["speed_photos"]["n_images"] == 1 and m["speed_photos"]["images_per_s"] > 0
     assert r["methods"]["phash"]["neardup"]["default_threshold"] == pytest.approx(1 - 10 / 64, abs=1e-4)
     from imgsim_desktop.core.duplicates import DEFAULT_THRESHOLDS
 

@@ -29,6 +29,8 @@ def register(sub) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads for torch")
     p.add_argument("--seed", type=int, default=0, help="seed of the tie-breaking order (default 0)")
+    p.add_argument("--speed-dir", type=Path, default=None, metavar="DIR",
+                   help="also time every method on the full-size photos in DIR (reported as speed_photos)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
 
@@ -84,7 +86,7 @@ def cmd_bench(args) -> int:
     skip_missing = ["plain_ae"] if args.baselines == DEFAULT_BASELINES else []
     result = B.run_bench(args.bench_dir, specs, limit=args.limit, device=args.device, seed=args.seed,
                          progress_factory=lambda: TerminalProgress(enabled=not args.quiet),
-                         skip_missing=skip_missing)
+                         skip_missing=skip_missing, speed_dir=args.speed_dir)
     if args.json:
         print_json(result)
     else:
@@ -139,6 +141,13 @@ def print_report(r: dict) -> None:
     print_table([[name, _f(m["speed"]["images_per_s"], 1), _f(m["speed"]["ms_per_image_p50"], 2),
                   _f(m["speed"]["ms_per_image_p90"], 2), m["speed"]["device"]] for name, m in methods.items()],
                 ["method", "images/s", "ms p50", "ms p90", "device"])
+    sp = [[name, _f(m["speed_photos"]["images_per_s"], 1), _f(m["speed_photos"]["ms_per_image_p50"], 2),
+           _f(m["speed_photos"]["ms_per_image_p90"], 2), m["speed_photos"]["device"]]
+          for name, m in methods.items() if m.get("speed_photos")]
+    if sp:
+        print()
+        print(f"speed on full-size photos ({next(iter(methods.values()))['speed_photos']['folder']})")
+        print_table(sp, ["method", "images/s", "ms p50", "ms p90", "device"])
     for name, why in r.get("skipped", {}).items():
         print(f"\nskipped {name}: {why}")
     if r.get("errors"):

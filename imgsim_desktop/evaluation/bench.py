@@ -612,19 +612,30 @@ def plan_methods(models: list[Path] | None, baselines: list[str]) -> list[Method
 
 def run_bench(bench_dir: Path, specs: list[MethodSpec], limit: int | None = None, device: str = "auto",
               seed: int = 0, progress_factory: Callable[[], Progress] | None = None,
-              skip_missing: Iterable[str] = ()) -> dict:
-    """Embed every image of the benchmark with each method and score them. Returns the JSON object."""
+              skip_missing: Iterable[str] = (), speed_dir: Path | None = None) -> dict:
+    """Embed every image of the benchmark with each method and score them. Returns the JSON object.
+
+    ``speed_dir``: a folder of full-size photos timed separately (``speed_photos``), since benchmark images
+    are small and decoding dominates on real camera files."""
     from imgsim_desktop.core.model import load_model
 
     lay = read_layout(Path(bench_dir), limit)
     items = lay.items
+    speed_items = []
+    if speed_dir is not None:
+        speed_items = [Item(p, "speed", None, None) for p in _images_in(Path(speed_dir), recursive=True)]
+        if not speed_items:
+            raise BenchError(f"no photos found in {speed_dir}")
     embedded: list[Embedded] = []
+    speed_runs: dict[str, Embedded] = {}
     skipped: dict[str, str] = {}
     product_thr = None
     for s in specs:
         prog = progress_factory() if progress_factory else None
         if s.kind == "hash":
             embedded.append(embed_with_hash(s.name, items, prog))
+            if speed_items:
+                speed_runs[s.name] = embed_with_hash(s.name, speed_items)
             continue
         if s.path is not None and s.name in skip_missing and not Path(s.path).exists():
             skipped[s.name] = f"{s.path} not found"
@@ -633,6 +644,8 @@ def run_bench(bench_dir: Path, specs: list[MethodSpec], limit: int | None = None
         if product_thr is None:
             product_thr = product_default_threshold()
         embedded.append(embed_with_model(s.name, model, items, product_thr, prog))
+        if speed_items:
+            speed_runs[s.name] = embed_with_model(s.name, model, speed_items, product_thr)
 
     ok = np.ones(len(items), dtype=bool)
     for e in embedded:
@@ -649,6 +662,9 @@ def run_bench(bench_dir: Path, specs: list[MethodSpec], limit: int | None = None
         m["neardup"] = neardup_metrics(e, items, nd_idx, seed) if has_groups else None
         m["lookalike"] = lookalike_metrics(e, items, lk_idx, seed) if has_classes else None
         m["speed"] = speed_metrics(e, all_idx)
+        if e.name in speed_runs:
+            sr = speed_runs[e.name]
+            m["speed_photos"] = {**speed_metrics(sr, np.flatnonzero(sr.ok)), "folder": str(speed_dir)}
         methods[e.name] = m
     errors = sorted({err for e in embedded for err in e.errors})
     counts = {

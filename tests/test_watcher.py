@@ -238,6 +238,21 @@ def test_reconciles_at_start_overflow_and_when_a_folder_comes_back(library, phot
     assert not rec.errors
 
 
+def test_library_folder_inside_a_watched_folder_is_ignored(tiny_model, photos_dir, make_photo):
+    from imgsim_desktop.core.library import Library
+
+    with Library(photos_dir / "imgsim-library", model_path=tiny_model, workers=1) as lib:
+        lib.add_folder(photos_dir)
+        rec = Recorder(lib)
+        with watcher(lib, rec):
+            wait_for(lambda: rec.batches, what="the start-up pass")
+            make_photo(photos_dir / "imgsim-library" / "thumb.jpg", seed=1, size=SMALL)
+            make_photo(photos_dir / "a.jpg", seed=2, size=SMALL)
+            wait_for(lambda: known(lib, photos_dir / "a.jpg"), what="the photo")
+        assert [r.path for r in lib.catalog.all_files()] == [str(photos_dir / "a.jpg")]
+        assert not [p for b in rec.batches for p in b.updated if "imgsim-library" in p]
+
+
 def test_a_failing_batch_is_reported_and_the_watcher_goes_on(library, photos_dir, make_photo):
     library.add_folder(photos_dir)
     rec = Recorder(library)

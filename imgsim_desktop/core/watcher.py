@@ -240,6 +240,9 @@ class LibraryWatcher:
     def start(self) -> "LibraryWatcher":
         if self._started:
             return self
+        if getattr(self.lib, "readonly", False):
+            from .errors import LibraryError
+            raise LibraryError("cannot watch a library opened read-only (another imgsim process is writing to it)")
         self._started = True
         self._observer = Observer()
         self._observer.daemon = True
@@ -647,7 +650,9 @@ class LibraryWatcher:
                 self.current_move = None
 
     def _reconcile(self, roots: dict[str, str]) -> None:
-        existing = [r for r in roots if os.path.isdir(r)]
+        # lib.scan(folders) adds its folders to the library: never resurrect one removed meanwhile
+        current = set(self._library_roots())
+        existing = [r for r in roots if r in current and os.path.isdir(r)]
         if not existing:
             return
         reasons = sorted(set(roots[r] for r in existing))

@@ -612,7 +612,7 @@ class LibraryWatcher:
             if self._ready(p, e, now):
                 ready.append(p)
                 del self._pending[p]
-        removed = list(self._removed)
+        removed = self._outermost(self._removed)
         if removed:
             # a deleted folder that is being filled again: drop its old entries now; walking it would
             # index files that are still being written
@@ -633,6 +633,19 @@ class LibraryWatcher:
             self._update(batch, ready + removed)
         if batch is not None:
             self._finish(batch)
+
+    @staticmethod
+    def _outermost(removed: dict[str, bool]) -> list[str]:
+        """Deleted paths less those inside a deleted folder (the folder covers them)."""
+        dirs = {p for p, is_dir in removed.items() if is_dir}
+        out = []
+        for p in removed:
+            parent = os.path.dirname(p)
+            while parent and parent not in dirs and os.path.dirname(parent) != parent:
+                parent = os.path.dirname(parent)
+            if parent not in dirs:
+                out.append(p)
+        return out
 
     def _apply_moves(self, batch: WatchBatch) -> None:
         moves, self._moves = self._moves, []

@@ -13,7 +13,9 @@ Network (``arch["kind"] == "ae"``):
   ``embedding_size`` and L2 normalisation (SSCD-style);
   or (``"latent"``, the plain-autoencoder baseline) the flattened bottleneck code, L2-normalised;
 * decoder: mirrored, nearest-neighbour 2x upsampling + 3x3 conv + BN + ReLU per block, then a 3x3 conv to RGB
-  and a sigmoid (pixels in 0..1). It rebuilds the clean photo from the code of the (edited) input.
+  and a sigmoid (pixels in 0..1). It rebuilds the clean photo from the code of the (edited) input, at
+  ``code_side * 2 ** len(dec_widths)`` pixels (input size when it has as many blocks as the encoder; one block
+  fewer halves the resolution and most of the decoder's cost).
 """
 
 from __future__ import annotations
@@ -102,8 +104,8 @@ def full_arch(arch: dict | None = None, **overrides) -> dict:
     a["extra"] = (extra + [0] * n)[:n]
     if not a.get("dec_widths"):
         a["dec_widths"] = [max(8, w // 2) for w in reversed(a["widths"])]
-    if len(a["dec_widths"]) != n:
-        raise ModelError(f"architecture: dec_widths must have {n} entries")
+    if not 1 <= len(a["dec_widths"]) <= n:  # fewer stages than the encoder: the decoder works at lower resolution
+        raise ModelError(f"architecture: dec_widths must have 1..{n} entries")
     return a
 
 
@@ -362,8 +364,12 @@ class LoadedModel:
         return (rec.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
     def reconstruct(self, img: Image.Image) -> Image.Image:
-        """The decoder's rebuild of the photo as the model sees it (S x S)."""
-        return Image.fromarray(self.reconstruct_array(self.preprocess(img))[0], "RGB")
+        """The decoder's rebuild of the photo as the model sees it, at S x S (a decoder that works at a lower
+        resolution is enlarged with bicubic resampling)."""
+        out = Image.fromarray(self.reconstruct_array(self.preprocess(img))[0], "RGB")
+        if out.size != (self.input_size, self.input_size):
+            out = out.resize((self.input_size, self.input_size), Image.Resampling.BICUBIC)
+        return out
 
 
 def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:

@@ -185,3 +185,26 @@ def test_shipped_plain_baseline_loads():
     m = M.load_model(SHIPPED_PLAIN, "cpu")
     assert m.card["arch"]["embed"] == "latent"
     assert m.embed(np.zeros((1, m.input_size, m.input_size, 3), np.uint8)).shape == (1, m.embedding_size)
+
+
+def test_whitening_is_stored_and_applied(tmp_path):
+    arch = M.full_arch({"widths": [8, 16, 32], "extra": [0, 0, 0], "dec_widths": [8]})
+    torch.manual_seed(2)
+    net = M.build_network(arch, 32, 8).eval()
+    rng = np.random.default_rng(0)
+    mean = rng.normal(size=8).astype(np.float32) * 0.1
+    mat = rng.normal(size=(8, 8)).astype(np.float32)
+    base = {"arch": arch, "input_size": 32, "embedding_size": 8}
+    plain = M.load_model(M.save_model(net, base, tmp_path / "a", "w"))
+    card_path = M.save_model(net, base, tmp_path / "b", "w", whitening={"mean": mean, "matrix": mat, "n": 3})
+    white = M.load_model(card_path)
+    assert white.card["whitening"] == {"n": 3}
+    x = np.stack([white.preprocess(photo(i)) for i in range(3)])
+    raw = plain.embed(x)
+    want = (raw - mean) @ mat
+    want /= np.linalg.norm(want, axis=1, keepdims=True)
+    assert np.allclose(white.embed(x), want, atol=1e-5)
+    # a card that names whitening over weights without it is refused
+    card = json.loads(card_path.read_text())
+    (tmp_path / "a" / "w.json").write_text(json.dumps(dict(card, weights_sha256=None)))
+    _expect_model_error(tmp_path / "a" / "w.json", "whitening")

@@ -217,11 +217,13 @@ def make_model_id(name: str, version: str, weights_path: Path) -> str:
     return f"{name}-{version}-{_sha256(Path(weights_path))[:12]}"
 
 
-def save_model(net, card: dict, out_dir: Path, name: str) -> Path:
+def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None = None) -> Path:
     """Write ``<name>.safetensors`` + ``<name>.json`` into out_dir; returns the card path.
 
     ``card`` must carry ``arch``, ``input_size``, ``embedding_size`` (and may carry anything else); name,
-    format_version, version, mean/std defaults and model_id are filled in here.
+    format_version, version, mean/std defaults and model_id are filled in here. ``whitening`` (optional):
+    ``{"mean": (D,), "matrix": (D, D)}`` arrays applied to the descriptor after the network (see
+    :meth:`LoadedModel.embed`); stored as tensors ``whiten.mean`` / ``whiten.matrix``.
     """
     from safetensors.torch import save_file
 
@@ -239,6 +241,15 @@ def save_model(net, card: dict, out_dir: Path, name: str) -> Path:
                          else count_parameters(net.squeeze))}
     weights = out_dir / f"{name}.safetensors"
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
+    if whitening is not None:
+        torch = _torch()
+        d = int(net.out_dim)
+        wm = torch.as_tensor(np.asarray(whitening["mean"], np.float32)).reshape(d).contiguous()
+        wx = torch.as_tensor(np.asarray(whitening["matrix"], np.float32)).reshape(d, d).contiguous()
+        tensors["whiten.mean"], tensors["whiten.matrix"] = wm, wx
+        card["whitening"] = {k: v for k, v in whitening.items() if k not in ("mean", "matrix")} or {"fitted": True}
+    else:
+        card.pop("whitening", None)
     tmp = weights.with_suffix(".safetensors.tmp")
     save_file(tensors, str(tmp), metadata={"format": "pt", "imgsim_format_version": str(FORMAT_VERSION)})
     tmp.replace(weights)
@@ -299,12 +310,29 @@ def _load_weights(weights_path: Path) -> dict:
                          f"({exc.__class__.__name__})") from None
 
 
+def _fuse_conv_bn(net) -> None:
+    """Fold every eval-mode BatchNorm into the conv before it (same outputs, less work at inference)."""
+    torch = _torch()
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for mod in net.modules():
+        if isinstance(mod, torch.nn.Sequential) and len(mod) >= 2 and isinstance(mod[0], torch.nn.Conv2d) \
+                and isinstance(mod[1], torch.nn.BatchNorm2d):
+            mod[0] = fuse_conv_bn_eval(mod[0], mod[1])
+            mod[1] = torch.nn.Identity()
+
+
 class LoadedModel:
     """A ready-to-use model: preprocess photos, embed batches, reconstruct."""
 
-    def __init__(self, net, card: dict, device: str, card_path: Path | None = None):
+    def __init__(self, net, card: dict, device: str, card_path: Path | None = None, whitening: dict | None = None):
         torch = _torch()
+        net.eval()
+        _fuse_conv_bn(net)
         self.net = net.to(device).to(memory_format=torch.channels_last).eval()
+        self._whiten = None
+        if whitening:
+            self._whiten = (whitening["mean"].float().to(device), whitening["matrix"].float().to(device))
         self.card = card
         self.card_path = card_path
         self.device = device
@@ -353,6 +381,8 @@ class LoadedModel:
         with torch.inference_mode():
             for i in range(0, n, self.batch_size):
                 e = self.net.embed(self._to_tensor(batch[i:i + self.batch_size]))
+                if self._whiten is not None:
+                    e = torch.nn.functional.normalize((e.float() - self._whiten[0]) @ self._whiten[1], dim=1)
                 out[i:i + e.shape[0]] = e.float().cpu().numpy()
         return out
 
@@ -393,6 +423,14 @@ def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:
         raise ModelError(f"model card {card_path.name}: embedding_size {emb} does not match its architecture "
                          f"({net.out_dim})")
     state = _load_weights(weights_path)
+    whiten = {k[len("whiten."):]: state.pop(k) for k in list(state) if k.startswith("whiten.")}
+    if card.get("whitening"):
+        d = net.out_dim
+        if set(whiten) != {"mean", "matrix"} or tuple(whiten["mean"].shape) != (d,) \
+                or tuple(whiten["matrix"].shape) != (d, d):
+            raise ModelError(f"model weights {weights_path.name} lack the whitening tensors its card names")
+    elif whiten:
+        raise ModelError(f"model weights {weights_path.name} carry whitening tensors its card does not mention")
     own = net.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
@@ -411,7 +449,7 @@ def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:
     if card.get("weights_sha256") and card["weights_sha256"] != sha:
         raise ModelError(f"model weights {weights_path.name} do not match their card (checksum differs)")
     card["model_id"] = f"{card['name']}-{card['version']}-{sha[:12]}"
-    return LoadedModel(net, card, dev, card_path)
+    return LoadedModel(net, card, dev, card_path, whiten or None)
 
 
 # ------------------------------------------------------------------------------------------ test helper

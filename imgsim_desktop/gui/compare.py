@@ -8,7 +8,7 @@ from datetime import datetime
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDialog, QGraphicsPixmapItem, QGraphicsScene,
-                               QGraphicsView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter,
+                               QGraphicsView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.actions import format_bytes
@@ -133,6 +133,7 @@ class CompareWidget(QWidget):
         self.left_title, self.right_title = QLabel(), QLabel()
         for t in (self.left_title, self.right_title):
             t.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            t.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.left.viewChanged.connect(lambda *_: self.right.follow(self.left, self.left.fit_mode))
         self.right.viewChanged.connect(lambda *_: self.left.follow(self.right, self.right.fit_mode))
         self.fit_btn = QPushButton("Fit")
@@ -150,7 +151,8 @@ class CompareWidget(QWidget):
         self.table.setHorizontalHeaderLabels(["Left", "Right"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setMaximumHeight(220)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         panes = QSplitter(Qt.Orientation.Horizontal)
         for title, view in ((self.left_title, self.left), (self.right_title, self.right)):
@@ -160,6 +162,8 @@ class CompareWidget(QWidget):
             v.addWidget(title)
             v.addWidget(view, 1)
             panes.addWidget(w)
+        panes.setStretchFactor(0, 1)
+        panes.setStretchFactor(1, 1)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Zoom:"))
         bar.addWidget(self.fit_btn)
@@ -210,6 +214,10 @@ class CompareWidget(QWidget):
                     it.setForeground(QColor(0, 0, 0))
             self.table.setItem(r, 0, ia)
             self.table.setItem(r, 1, ib)
+        self.table.resizeRowsToContents()
+        h = self.table.horizontalHeader().height() + 2 * self.table.frameWidth()
+        h += sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        self.table.setFixedHeight(h)
 
     def table_rows(self) -> dict[str, tuple[str, str]]:
         return {ROWS[r]: (self.table.item(r, 0).text(), self.table.item(r, 1).text()) for r in range(len(ROWS))

@@ -91,6 +91,9 @@ class DuplicatesPage(QWidget):
         self.groups_view.setRootIsDecorated(False)
         self.groups_view.setUniformRowHeights(True)
         self.groups_view.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.groups_view.header().setStretchLastSection(False)
+        for c in (1, 2, 3):
+            self.groups_view.header().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.groups_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.groups_view.currentItemChanged.connect(lambda *_: self._show_group())
 
@@ -127,7 +130,7 @@ class DuplicatesPage(QWidget):
         split.addWidget(self.groups_view)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
-        split.setSizes([320, 900])
+        split.setSizes([380, 840])
 
         self.summary = QLabel("Nothing marked.")
         self.trash_btn = QPushButton("Move marked to trash…")
@@ -194,7 +197,8 @@ class DuplicatesPage(QWidget):
         self.stale_label.setText("")
         n = sum(len(g.members) for g in self.groups)
         total = sum(reclaimable(g) for g in self.groups)
-        self.status.setText(f"{len(self.groups)} groups · {n} photos · up to {format_bytes(total)} to free")
+        ng = len(self.groups)
+        self.status.setText(f"{ng} group{'s' if ng != 1 else ''} · {n} photos · up to {format_bytes(total)} to free")
         self._fill_groups()
         self.groupsReady.emit(len(self.groups))
 

@@ -238,8 +238,8 @@ class MainWindow(QMainWindow):
             return
         self.sidebar.state_label.setText("Starting…")
         self.scans.scan(self.lib, folders)
-        if folders:
-            QTimer.singleShot(0, self.refresh_status)  # the folder shows in the sidebar at once
+        for f in folders or []:
+            self.sidebar.add_pending_folder(str(Path(f).expanduser().resolve()))
 
     def cancel_scan(self) -> None:
         self._scan_queue.clear()
@@ -248,12 +248,18 @@ class MainWindow(QMainWindow):
     def _scan_done(self, report) -> None:
         self.last_report = report
         n = report.added + report.updated
-        self.sidebar.show_finished(f"Indexed: {report.added} new, {report.updated} changed, {report.removed} gone"
+        what = "Cancelled" if report.cancelled else "Indexed"
+        self.sidebar.show_finished(f"{what}: {report.added} new, {report.updated} changed, {report.removed} gone"
                                    + (f", {report.failed} unreadable" if report.failed else "")
                                    + f" in {report.seconds:.1f} s")
-        self.statusBar().showMessage(f"Indexing finished: {n} photos embedded, {report.failed} unreadable", 8000)
+        self.statusBar().showMessage(f"Indexing {'cancelled' if report.cancelled else 'finished'}: {n} photos "
+                                     f"embedded, {report.failed} unreadable", 8000)
+        if report.failed:
+            self.errors_dock.show()
         self._after_library_write()
         self.scanFinished.emit(report)
+        if report.cancelled:
+            self._scan_queue.clear()
         self._next_scan()
 
     def _scan_failed(self, e) -> None:

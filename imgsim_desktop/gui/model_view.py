@@ -42,7 +42,7 @@ class ModelViewPage(QWidget):
         self.note.setStyleSheet("color: palette(placeholder-text);")
         grid = QGridLayout()
         for col, (cap, w) in enumerate((("Photo", self.original), ("What the model sees", self.seen),
-                                        ("What it rebuilds from its embedding", self.rebuilt))):
+                                        ("What the autoencoder rebuilds", self.rebuilt))):
             c = QLabel(cap)
             c.setAlignment(Qt.AlignmentFlag.AlignCenter)
             grid.addWidget(c, 0, col)
@@ -63,8 +63,9 @@ class ModelViewPage(QWidget):
             w.set_pixmap(None)
         size = getattr(getattr(lib, "model", None), "input_size", None)
         self.note.setText(
-            f"The model looks at a {size}×{size} version of each photo. Details it cannot rebuild are details "
-            "it does not use to compare photos." if size else "")
+            f"The model looks at a {size}×{size} version of each photo (middle) and rebuilds it from its own "
+            "encoding (right): what survives the round trip is what the model has learned to notice."
+            if size else "")
         workers.run_task(lambda: _reconstruct(lib, path), lambda r: self._show(seq, r),
                          lambda e: self._fail(seq, e))
 

@@ -97,8 +97,8 @@ def threshold_spin(value: float | None) -> QDoubleSpinBox:
     """0.000 shows as "Default" (the library's own threshold for the tier)."""
     sp = QDoubleSpinBox()
     sp.setRange(0.0, 1.0)
-    sp.setDecimals(3)
-    sp.setSingleStep(0.005)
+    sp.setDecimals(4)
+    sp.setSingleStep(0.001)
     sp.setSpecialValueText("Default")
     sp.setValue(value or 0.0)
     return sp

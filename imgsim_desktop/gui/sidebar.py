@@ -96,6 +96,17 @@ class Sidebar(QWidget):
                 item.setSelected(True)
         self.hint.setVisible(not folders)
 
+    def add_pending_folder(self, folder: str) -> None:
+        """Show a folder that is being added at once; the library lists it after its first scan."""
+        for i in range(self.folders.count()):
+            if self.folders.item(i).data(Qt.ItemDataRole.UserRole) == str(folder):
+                return
+        item = QListWidgetItem(f"{Path(folder).name or folder}  (indexing…)")
+        item.setToolTip(str(folder))
+        item.setData(Qt.ItemDataRole.UserRole, str(folder))
+        self.folders.addItem(item)
+        self.hint.setVisible(False)
+
     def selected_folder(self) -> str | None:
         items = self.folders.selectedItems()
         return items[0].data(Qt.ItemDataRole.UserRole) if items else None
@@ -118,7 +129,6 @@ class Sidebar(QWidget):
             self.pause_btn.setChecked(False)
             self.pause_btn.setText("Pause")
             self.pause_btn.blockSignals(False)
-            self.state_label.setText("Idle" if self.state_label.text() in ("", "Idle") else self.state_label.text())
         elif paused:
             self.state_label.setText("Paused")
 

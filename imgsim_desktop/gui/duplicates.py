@@ -164,6 +164,10 @@ class DuplicatesPage(QWidget):
         self.choose_folder = lambda: QFileDialog.getExistingDirectory(self, "Move marked photos to")
         self.choose_export = lambda: QFileDialog.getSaveFileName(self, "Export groups", "groups.csv",
                                                                  "CSV (*.csv);;JSON (*.json)")[0]
+        try:  # an action of an earlier session can still be undone from here
+            self.last_action = self.log.last_undoable()
+        except OSError:
+            self.last_action = None
         self._refresh_buttons()
 
     # ------------------------------------------------------------------ finding
@@ -338,10 +342,11 @@ class DuplicatesPage(QWidget):
         for p in paths:
             total += by_path[p].bytes or 0
         self.summary.setText(f"{len(paths)} marked · {format_bytes(total)}" if paths else "Nothing marked.")
-        self.trash_btn.setEnabled(bool(paths))
-        self.move_btn.setEnabled(bool(paths))
+        writable = not getattr(self.lib, "readonly", False)
+        self.trash_btn.setEnabled(bool(paths) and writable)
+        self.move_btn.setEnabled(bool(paths) and writable)
         self.export_btn.setEnabled(bool(self.groups))
-        self.undo_btn.setEnabled(self.last_action is not None and self.last_action.undoable)
+        self.undo_btn.setEnabled(writable and self.last_action is not None and self.last_action.undoable)
         has = self.current_member_row() >= 0
         for b in (self.keep_btn, self.mark_btn, self.compare_btn, self.auto_group_btn):
             b.setEnabled(has)

@@ -138,6 +138,12 @@ class MainWindow(QMainWindow):
         self._change_timer.timeout.connect(self._apply_changes)
         self.watcher = self._start_watcher() if start_watcher else None
 
+        if getattr(lib, "readonly", False):  # another process indexes: search and review only
+            self.sidebar.readonly = True
+            for w in (self.sidebar.add_btn, self.sidebar.remove_btn, self.sidebar.rescan_btn):
+                w.setEnabled(False)
+                w.setToolTip("The library is open read-only")
+            self.sidebar.remove_btn.setVisible(False)
         self.refresh_all()
 
     # ------------------------------------------------------------------ menus
@@ -221,6 +227,9 @@ class MainWindow(QMainWindow):
             self.add_folder(d)
 
     def add_folder(self, path: str) -> None:
+        if getattr(self.lib, "readonly", False):
+            self.errors.add_message(path, "the library is open read-only; close the other imgsim first")
+            return
         if is_excluded(path, self.settings.excluded_folders):
             self.errors.add_message(path, "this folder is excluded in Settings")
             return

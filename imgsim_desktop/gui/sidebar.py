@@ -22,6 +22,7 @@ class Sidebar(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setMinimumWidth(230)
+        self.readonly = False
         self.folders = QListWidget()
         self.folders.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.folders.setTextElideMode(Qt.TextElideMode.ElideLeft)
@@ -123,7 +124,7 @@ class Sidebar(QWidget):
     def set_running(self, running: bool, paused: bool = False) -> None:
         self.pause_btn.setEnabled(running)
         self.cancel_btn.setEnabled(running)
-        self.rescan_btn.setEnabled(not running)
+        self.rescan_btn.setEnabled(not running and not self.readonly)
         if not running:
             self.pause_btn.blockSignals(True)
             self.pause_btn.setChecked(False)

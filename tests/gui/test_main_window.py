@@ -157,3 +157,47 @@ def test_watcher_updates_grid_without_rescan(qtbot, library, settings, photos):
     finally:
         win.shutdown()
         assert win.watcher is None
+
+
+def test_app_main_opens_the_library_and_quits(qtbot, tmp_path, model_card, photos):
+    """The gui-script entry point: opens the library from --library, shows the window, closes cleanly."""
+    from PySide6.QtCore import QTimer
+
+    from imgsim_desktop.gui import app as gui_app
+    from imgsim_desktop.gui.main_window import MainWindow
+
+    seen = []
+
+    def close_window():
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen.extend(wins)
+        for w in wins:
+            w.close()
+
+    QTimer.singleShot(300, close_window)
+    code = gui_app.main(["imgsim-desktop", "--library", str(tmp_path / "applib"), "--model", str(model_card),
+                         "--no-watch"])
+    assert code == 0 and len(seen) == 1
+    assert (tmp_path / "applib" / "catalog.sqlite").exists()
+
+
+def test_second_instance_can_open_read_only(qtbot, library, settings, model_card, monkeypatch):
+    """A second app on the same library is offered read-only access, and its write controls are off."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from imgsim_desktop.gui import app as gui_app
+    from imgsim_desktop.gui.main_window import MainWindow
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    settings.library_dir = str(library.home)
+    ro = gui_app.open_library(settings, model_path=model_card)
+    try:
+        assert ro is not None and ro.readonly
+        win = MainWindow(ro, settings, start_watcher=False)
+        qtbot.addWidget(win)
+        assert not win.sidebar.add_btn.isEnabled() and not win.sidebar.rescan_btn.isEnabled()
+        win.add_folder(str(settings.library_home()))
+        assert any("read-only" in p for _, p in win.errors.rows())
+        win.shutdown()
+    finally:
+        ro.close()

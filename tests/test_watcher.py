@@ -149,6 +149,25 @@ def test_copy_rename_move_delete_follow_in_search_results(library, photos_dir, m
     assert not rec.errors
 
 
+def test_moves_into_a_folder_made_a_moment_before_keep_their_ids(library, photos_dir, make_photo):
+    # mkdir + mv at once: the new folder may not be watched yet when the file lands in it, so the kernel
+    # reports the move as a deletion here and a creation there; the watcher must still keep the id
+    for i in range(4):
+        make_photo(photos_dir / f"m{i}.jpg", seed=i, size=SMALL)
+    library.scan([photos_dir])
+    ids = {i: library.file_by_path(photos_dir / f"m{i}.jpg").id for i in range(4)}
+    rec = Recorder(library)
+    with watcher(library, rec):
+        wait_for(lambda: rec.batches, what="the start-up pass")
+        for i in range(4):
+            os.mkdir(photos_dir / f"d{i}")
+            os.rename(photos_dir / f"m{i}.jpg", photos_dir / f"d{i}" / f"m{i}.jpg")
+            wait_for(lambda: known(library, photos_dir / f"d{i}" / f"m{i}.jpg")
+                     and not known(library, photos_dir / f"m{i}.jpg"), what="the move")
+    assert {i: library.file_by_path(photos_dir / f"d{i}" / f"m{i}.jpg").id for i in range(4)} == ids
+    assert not [k for k, _ in rec.changes if k == "added"]
+
+
 def test_burst_of_files_is_applied_in_a_few_batches(library, photos_dir, make_photo, tmp_path):
     library.add_folder(photos_dir)
     rec = Recorder(library)

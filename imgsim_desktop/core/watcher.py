@@ -56,6 +56,15 @@ from .progress import CancelToken
 
 log = logging.getLogger(__name__)
 
+# A move whose two halves inotify could not pair (e.g. into a folder made a moment before) arrives as a
+# creation at once and as a deletion only after watchdog's pairing delay. A batch holding creations waits
+# that long so that both halves meet in one update_paths call, which then matches them by content.
+try:
+    from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper as _Grouper
+    _MOVE_PAIR_WINDOW_S = float(_Grouper.delay) + 0.15
+except Exception:  # another platform's observer
+    _MOVE_PAIR_WINDOW_S = 0.0
+
 # watchdog warns when a folder moved back into a watched tree already has an inotify callback; harmless.
 warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
 
@@ -223,11 +232,13 @@ class LibraryWatcher:
         self._pending: dict[str, _Pending] = {}
         self._moves: list[tuple[str, str, bool]] = []   # (src, dst, is_dir), in the order they happened
         self._removed: dict[str, bool] = {}    # deleted path -> is_dir (rebased by later moves)
+        self._removed_since = 0.0
         self._events = 0
         self._dirty_since = 0.0              # first event not yet flushed (0: none)
         self._last_event = 0.0
         self._overflow = False
         self._folders_changed = False
+        self._arrivals = False                 # the unflushed events include arrivals (see _MOVE_PAIR_WINDOW_S)
         self._next_poll = 0.0
 
         self.batches = 0                       # batches applied so far (for tests and benches)
@@ -481,7 +492,7 @@ class LibraryWatcher:
             self._reconcile(rescan)
         now = time.monotonic()
         if self._dirty_since:
-            quiet = now - self._last_event >= self.debounce_s
+            quiet = now - self._last_event >= self._quiet_s()
             if quiet or now - self._dirty_since >= self.max_delay_s:
                 self._flush(now)
         elif self._pending:
@@ -492,13 +503,16 @@ class LibraryWatcher:
             return
         if self._dirty_since:
             # events seen, not yet quiet: sleep to the quiet point (not woken by each further event)
-            due = min(self._last_event + self.debounce_s, self._dirty_since + self.max_delay_s)
+            due = min(self._last_event + self._quiet_s(), self._dirty_since + self.max_delay_s)
             self._stop.wait(max(0.01, due - time.monotonic()))
         elif self._pending:
             self._stop.wait(min(0.25, max(0.05, self.settle_s / 4)))
         else:
             self.idle.set()
             self._wake.wait(max(0.0, self._next_poll - time.monotonic()))
+
+    def _quiet_s(self) -> float:
+        return max(self.debounce_s, _MOVE_PAIR_WINDOW_S) if self._arrivals else self.debounce_s
 
     def _drain(self) -> None:
         """Move queued events into the pending state (paths rebased by moves, dropped by deletions)."""
@@ -512,6 +526,8 @@ class LibraryWatcher:
             self._last_event = max(self._last_event, t)
             if kind in ("created", "modified", "closed", "attrib", "arrived"):
                 p = item[1]
+                if kind in ("arrived", "created"):
+                    self._arrivals = True
                 e = self._pending.get(p)
                 if e is None:
                     e = self._pending[p] = _Pending(last_event=t)
@@ -523,6 +539,7 @@ class LibraryWatcher:
                     e.writing, e.complete = False, True
                 e.stat = None
             elif kind == "walk":
+                self._arrivals = True
                 self._removed.pop(item[1], None)
                 for p in self._walk_images(item[1]):
                     self._pending[p] = _Pending(last_event=t, complete=True)
@@ -530,6 +547,8 @@ class LibraryWatcher:
                 p, is_dir = item[1], item[2]
                 for q in [q for q in self._pending if (_under(q, p) if is_dir else q == p)]:
                     del self._pending[q]
+                if not self._removed:
+                    self._removed_since = t
                 self._removed[p] = is_dir
             elif kind == "move":
                 src, dst, is_dir = item[1], item[2], item[3]
@@ -603,6 +622,7 @@ class LibraryWatcher:
         Deletions go through ``update_paths`` too (it drops what is gone) so that a deletion and a creation
         of the same content in one batch, a move the kernel reported as two halves, keeps its vector."""
         self._dirty_since = 0.0
+        self._arrivals = False
         batch = None
         if self._moves:
             batch = self._new_batch("events")
@@ -611,8 +631,14 @@ class LibraryWatcher:
         for p, e in list(self._pending.items()):
             if self._ready(p, e, now):
                 ready.append(p)
-                del self._pending[p]
         removed = self._outermost(self._removed)
+        if removed and len(ready) < len(self._pending) and now - self._removed_since < self.max_delay_s:
+            # files still settling may be the other half of these deletions (a move inotify could not
+            # pair): hold deletions and creations so that they meet in one update_paths call, which
+            # matches them by content and keeps ids and vectors
+            ready, removed = [], []
+        for p in ready:
+            del self._pending[p]
         if removed:
             # a deleted folder that is being filled again: drop its old entries now; walking it would
             # index files that are still being written

@@ -12,13 +12,14 @@ from types import SimpleNamespace
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QMessageBox, QPushButton, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+                               QPushButton, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)
 
 from ..core import actions
 from ..core.actions import ActionLog, format_bytes
 from . import workers
 from .compare import CompareDialog
+from .file_actions import FileActionsMixin
 from .models import ResultItem, ResultModel
 from .settings import spin_value, threshold_spin
 from .views import ThumbGrid
@@ -50,7 +51,7 @@ class _ArrowFilter(QObject):
         return False
 
 
-class DuplicatesPage(QWidget):
+class DuplicatesPage(FileActionsMixin, QWidget):
     groupsReady = Signal(int)
     actionDone = Signal(object)  # the core.actions.Action
     undoDone = Signal(object)  # the UndoReport
@@ -137,13 +138,15 @@ class DuplicatesPage(QWidget):
         self.move_btn = QPushButton("Move marked to folder…")
         self.export_btn = QPushButton("Export groups…")
         self.undo_btn = QPushButton("Undo last action")
+        self.history_btn = QPushButton("History…")
+        self.history_btn.clicked.connect(self.show_history)
         self.trash_btn.clicked.connect(lambda: self.act("trash"))
         self.move_btn.clicked.connect(lambda: self.act("move"))
         self.export_btn.clicked.connect(self.export)
         self.undo_btn.clicked.connect(self.undo_last)
         bottom = QHBoxLayout()
         bottom.addWidget(self.summary, 1)
-        for b in (self.export_btn, self.undo_btn, self.move_btn, self.trash_btn):
+        for b in (self.export_btn, self.history_btn, self.undo_btn, self.move_btn, self.trash_btn):
             bottom.addWidget(b)
 
         lay = QVBoxLayout(self)
@@ -159,6 +162,7 @@ class DuplicatesPage(QWidget):
         self.members.installEventFilter(self._arrows)
         self.groups_view.installEventFilter(self._arrows)
         self.compare_dialog: CompareDialog | None = None
+        self.history_dialog = None
         # hooks the tests replace: they must not open modal dialogs
         self.confirm = self._confirm
         self.choose_folder = lambda: QFileDialog.getExistingDirectory(self, "Move marked photos to")
@@ -370,110 +374,3 @@ class DuplicatesPage(QWidget):
                                                               str(other.path).rsplit("/", 1)[-1]))
         self.compare_dialog.show()
         self.compare_dialog.raise_()
-
-    # ------------------------------------------------------------------ actions
-    def _confirm(self, text: str) -> bool:
-        return QMessageBox.question(self, "Confirm", text) == QMessageBox.StandardButton.Yes
-
-    def act(self, kind: str) -> None:
-        paths = self.marked_paths()
-        if not paths or self.busy:
-            return
-        for gi, g in enumerate(self.groups):  # the last line of defence: one photo of each group stays
-            if not actions.group_is_safe([str(m.path) for m in g.members], self.marked):
-                self.message.emit("Duplicates", f"group {gi + 1} is marked whole; nothing was moved")
-                return
-        count, size = actions.summarize(paths)
-        folder = None
-        if kind == "move":
-            folder = self.choose_folder()
-            if not folder:
-                return
-            text = f"Move {count} file{'s' if count != 1 else ''} ({format_bytes(size)}) to {folder}?"
-        else:
-            text = f"Move {count} file{'s' if count != 1 else ''} ({format_bytes(size)}) to the trash?"
-        if not self.confirm(text + "\n\nYou can undo this from the app."):
-            return
-        self.busy = True
-        self.status.setText("Moving…")
-        lib, log = self.lib, self.log
-
-        def work():
-            a = actions.trash_files(paths, log) if kind == "trash" else actions.move_files(paths, folder, log)
-            gone = [i.src for i in a.done_items]
-            if gone:
-                try:
-                    lib.remove_paths(gone)
-                except Exception:
-                    pass  # the watcher (or the next scan) catches up
-            return a
-
-        workers.run_task(work, self._acted, self._act_failed)
-
-    def _act_failed(self, e) -> None:
-        self.busy = False
-        self.status.setText("")
-        self.message.emit("Move", str(e) or type(e).__name__)
-
-    def _acted(self, action) -> None:
-        self.busy = False
-        self.last_action = action
-        gone = {i.src for i in action.done_items}
-        for it in action.failed_items:
-            self.message.emit(it.src, it.error or "not moved")
-        self.marked -= gone
-        kept = []
-        for gi, g in enumerate(self.groups):
-            g.keeper = self.keeper_of(gi)  # the user's choice survives re-indexing
-            g.members = [m for m in g.members if str(m.path) not in gone]
-            if len(g.members) >= 2:
-                kept.append(g)
-        self.groups = kept
-        self.keepers = {}  # indices moved; suggested keepers were never moved
-        self.status.setText(action.describe())
-        self._fill_groups()
-        self.actionDone.emit(action)
-        self.libraryChanged.emit()
-
-    def undo_last(self) -> None:
-        action = self.last_action if self.last_action is not None and self.last_action.undoable \
-            else self.log.last_undoable()
-        if action is None or self.busy:
-            return
-        self.busy = True
-        lib, log = self.lib, self.log
-
-        def work():
-            rep = actions.undo(action, log)
-            if rep.restored:
-                try:
-                    lib.update_paths(rep.restored)
-                except Exception:
-                    pass
-            return rep
-
-        workers.run_task(work, self._undone, self._act_failed)
-
-    def _undone(self, rep) -> None:
-        self.busy = False
-        for src, why in rep.failed:
-            self.message.emit(src, f"not restored: {why}")
-        self.status.setText(f"Restored {len(rep.restored)} file{'s' if len(rep.restored) != 1 else ''}"
-                            + (f", {len(rep.failed)} failed" if rep.failed else ""))
-        if self.last_action is not None and self.last_action.id == rep.action_id:
-            for it in self.last_action.items:
-                if it.src in rep.restored:
-                    it.restored = True
-        self.mark_stale()
-        self._refresh_buttons()
-        self.undoDone.emit(rep)
-        self.libraryChanged.emit()
-
-    def export(self) -> None:
-        dest = self.choose_export()
-        if not dest:
-            return
-        groups = list(self.groups)
-        workers.run_task(lambda: actions.export_groups(groups, dest),
-                         lambda p: self.status.setText(f"Exported {len(groups)} groups to {p}"),
-                         lambda e: self.message.emit("Export", str(e)))

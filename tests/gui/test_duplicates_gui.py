@@ -214,3 +214,35 @@ def test_compare_view_synchronises_zoom_and_pan(qtbot, photos):
     w.fit()
     assert w.left.fit_mode and w.right.fit_mode
     assert QApplication.activeModalWidget() is None
+
+
+def test_history_lists_actions_and_undoes_an_older_one(qtbot, indexed_window, tmp_path, trash_env):
+    page = indexed_window.duplicates
+    page.threshold.setValue(0.9999)  # byte copies only: three groups of two, whatever the model
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find()
+    assert len(page.groups) >= 2
+    page.confirm = lambda text: True
+    page.choose_folder = lambda: str(tmp_path / "first")
+    page.select_group(0)
+    page.auto_mark_group()
+    first = page.marked_paths()
+    with qtbot.waitSignal(page.actionDone, timeout=20000):
+        page.move_btn.click()
+    page.select_group(0)
+    page.auto_mark_group()
+    second = page.marked_paths()
+    with qtbot.waitSignal(page.actionDone, timeout=20000):
+        page.trash_btn.click()
+    page.history_btn.click()
+    dlg = page.history_dialog
+    assert dlg.isVisible() and dlg.tree.topLevelItemCount() == 2
+    # newest first: select the older move and undo it; the trash stays
+    dlg.tree.setCurrentItem(dlg.tree.topLevelItem(1))
+    assert dlg.undo_btn.isEnabled()
+    with qtbot.waitSignal(page.undoDone, timeout=20000):
+        dlg.undo_btn.click()
+    assert all(os.path.exists(p) for p in first)
+    assert not any(os.path.exists(p) for p in second)
+    assert "undone" in dlg.tree.topLevelItem(1).text(1)
+    dlg.close()

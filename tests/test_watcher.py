@@ -295,7 +295,7 @@ def test_a_failing_batch_is_reported_and_the_watcher_goes_on(library, photos_dir
     assert any("disk on fire" in e for b in rec.batches for e in b.errors)
 
 
-def test_stop_is_prompt_and_idempotent(library, photos_dir):
+def test_stop_is_prompt_idempotent_and_start_works_again(library, photos_dir, make_photo):
     library.add_folder(photos_dir)
     w = watcher(library, Recorder())
     w.start()
@@ -304,3 +304,8 @@ def test_stop_is_prompt_and_idempotent(library, photos_dir):
     w.stop()
     w.stop()
     assert time.monotonic() - t < 3 and not w.running
+    make_photo(photos_dir / "while-stopped.jpg", seed=1, size=SMALL)
+    with w:  # the start-up pass catches what happened while stopped; events flow again
+        wait_for(lambda: known(library, photos_dir / "while-stopped.jpg"), what="the catch-up")
+        make_photo(photos_dir / "after.jpg", seed=2, size=SMALL)
+        wait_for(lambda: known(library, photos_dir / "after.jpg"), what="an event after restart")

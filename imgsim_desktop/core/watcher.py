@@ -192,7 +192,16 @@ class _OverflowLogHandler(logging.Handler):
 class LibraryWatcher:
     """Keep a ``Library`` in sync with its folders while running. Headless; usable from CLI and GUI.
 
-    ``on_batch(WatchBatch)`` and ``on_error(exception)`` are called from the watcher's thread.
+    - ``debounce_s``: a batch is applied once no event came for this long (or ``max_delay_s`` after its
+      first event, so a long import is applied in steps).
+    - ``settle_s``: how long a file whose writer was not seen closing it must keep its size and mtime.
+    - ``poll_s``: how often the roots are checked for going away / coming back and the library's folder
+      list is re-read.
+    - ``write_timeout_s``: a file written to and never closed is taken anyway after this long unchanged.
+    - ``scan_on_start``: run the reconciliation pass at ``start()``.
+
+    ``on_batch(WatchBatch)`` and ``on_error(exception)`` are called from the watcher's thread; so are the
+    library's change listeners for everything the watcher applies. ``start()``/``stop()`` or ``with``.
     """
 
     def __init__(self, library, debounce_s: float = 0.5, settle_s: float = 1.0,
@@ -255,6 +264,8 @@ class LibraryWatcher:
             from .errors import LibraryError
             raise LibraryError("cannot watch a library opened read-only (another imgsim process is writing to it)")
         self._started = True
+        self._stop.clear()
+        self._cancel = CancelToken()
         self._observer = Observer()
         self._observer.daemon = True
         self._log_handler = _OverflowLogHandler(self)
@@ -316,9 +327,11 @@ class LibraryWatcher:
             self._wake.set()
 
     def refresh_folders(self) -> None:
-        """Re-read ``lib.folders()``: watch (and reconcile) new folders, stop watching removed ones.
-        The watcher also does this by itself every ``poll_s`` seconds."""
-        self._sync_roots(initial=False)
+        """Re-read ``lib.folders()`` soon (in the watcher's thread): watch and reconcile new folders, stop
+        watching removed ones. ``add_folder``/``remove_folder`` on the library trigger this by themselves,
+        and the watcher also re-reads the folders every ``poll_s`` seconds."""
+        self._folders_changed = True
+        self._wake.set()
 
     def request_rescan(self, reason: str = "request", roots: Iterable[str | os.PathLike] | None = None) -> None:
         """Ask for an incremental ``lib.scan`` of ``roots`` (default: all) in the watcher's thread."""

@@ -104,6 +104,10 @@ class MainWindow(QMainWindow):
         self.duplicates.message.connect(self.errors.add_message)
         self.duplicates.libraryChanged.connect(self._after_library_write)
         self.model_view.failed.connect(lambda m: self.errors.add_message("Model view", m))
+        for g in (self.grid, self.lookalikes.grid, self.duplicates.members):
+            g.lookalikesRequested.connect(self.lookalikes_for)
+            g.modelViewRequested.connect(self.model_view_for)
+        self.lookalikes.photoActivated.connect(self.lookalikes_for_path)  # browse on from a result
 
         self.tabs = QTabWidget()
         self.tabs.addTab(lib_page, "Library")
@@ -341,6 +345,17 @@ class MainWindow(QMainWindow):
         if idx is not None and idx.data(PathRole):
             self.model_view.show_path(idx.data(PathRole))
             self.tabs.setCurrentWidget(self.model_view)
+
+    def lookalikes_for(self, path: str, file_id=None) -> None:
+        if file_id is not None:
+            self.lookalikes.search_id(file_id, path)
+            self.tabs.setCurrentWidget(self.lookalikes)
+        else:
+            self.lookalikes_for_path(path)
+
+    def model_view_for(self, path: str) -> None:
+        self.model_view.show_path(path)
+        self.tabs.setCurrentWidget(self.model_view)
 
     def choose_query_photo(self) -> None:
         f, _ = QFileDialog.getOpenFileName(self, "Find lookalikes of…", "", "Images (*.jpg *.jpeg *.png *.webp "

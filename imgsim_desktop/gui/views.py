@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView, QPushButton,
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView, QMenu, QPushButton,
                                QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from .models import PathRole, RecordRole, ThumbDelegate
+from .models import FileIdRole, PathRole, ThumbDelegate
 
 
 class ThumbGrid(QListView):
     """Icon-mode list of tiles. Tells the thumbnail manager which rows are on screen after scrolling."""
 
     activatedPath = Signal(str)
+    lookalikesRequested = Signal(str, object)  # path, file id (or None)
+    modelViewRequested = Signal(str)
 
     def __init__(self, thumbs=None, thumb_size: int = 160, flow_wrap: bool = True, parent=None):
         super().__init__(parent)
@@ -40,7 +44,9 @@ class ThumbGrid(QListView):
         self._retain_timer.timeout.connect(self._retain_visible)
         self.verticalScrollBar().valueChanged.connect(self._retain_timer.start)
         self.horizontalScrollBar().valueChanged.connect(self._retain_timer.start)
-        self.doubleClicked.connect(self._on_double)
+        self.activated.connect(self._on_double)  # double-click or Enter
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
 
     def visible_rows(self) -> range:
         model = self.model()
@@ -71,6 +77,22 @@ class ThumbGrid(QListView):
 
     def selected_paths(self) -> list[str]:
         return [i.data(PathRole) for i in self.selectionModel().selectedIndexes() if i.data(PathRole)]
+
+    def _context_menu(self, pos) -> None:
+        index = self.indexAt(pos)
+        path = index.data(PathRole) if index.isValid() else None
+        if not path:
+            return
+        fid = index.data(FileIdRole)
+        menu = QMenu(self)
+        menu.addAction("Find lookalikes", lambda: self.lookalikesRequested.emit(path, fid))
+        menu.addAction("Model view", lambda: self.modelViewRequested.emit(path))
+        menu.addSeparator()
+        menu.addAction("Open", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(path)))
+        menu.addAction("Show in folder",
+                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent))))
+        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(path))
+        menu.exec(self.viewport().mapToGlobal(pos))
 
     def _on_double(self, index) -> None:
         p = index.data(PathRole)

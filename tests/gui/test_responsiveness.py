@@ -78,3 +78,34 @@ def test_event_loop_not_blocked_during_scan(qtbot, production_size_window, tmp_p
               f"(~{ticks_expected:.0f} expected), event-loop max gap {max_gap_ms:.1f} ms, "
               f"p99 {sorted(gaps)[int(len(gaps) * 0.99)] * 1000:.1f} ms, worst at {worst_at:+.2f} s from scan end")
     assert max_gap_ms < BOUND_MS, f"GUI thread blocked for {max_gap_ms:.0f} ms during a scan"
+
+
+def test_pause_resume_cancel_a_real_scan(qtbot, production_size_window, tmp_path, photo_factory):
+    window = production_size_window
+    root = tmp_path / "batch"
+    root.mkdir()
+    for i in range(200):
+        photo_factory(5000 + i, size=(480, 360)).save(root / f"p_{i:04d}.jpg", "JPEG", quality=85)
+    states = []
+    window.scans.progressed.connect(lambda st: states.append((st.phase, st.done)))
+    window.add_folder(str(root))
+    qtbot.waitUntil(lambda: any(p == "indexing" and d > 0 for p, d in states), timeout=30000)
+    window.sidebar.pause_btn.click()
+    assert window.scans.paused and window.sidebar.pause_btn.text() == "Resume"
+    qtbot.wait(300)
+    done_at_pause = window.scans.last_state.done
+    qtbot.wait(400)
+    assert window.scans.last_state.done <= done_at_pause + 1  # at most the photo in hand
+    assert window.scans.running
+    window.sidebar.pause_btn.click()  # resume
+    assert not window.scans.paused
+    with qtbot.waitSignal(window.scanFinished, timeout=30000) as blocker:
+        window.sidebar.cancel_btn.click()
+    report = blocker.args[0]
+    assert report is not None and report.cancelled and report.added < 200
+    assert window.sidebar.state_label.text().startswith("Cancelled")
+    assert not window.sidebar.cancel_btn.isEnabled()
+    # what was indexed before the cancel is kept; a rescan picks up the rest
+    with qtbot.waitSignal(window.scanFinished, timeout=60000) as blocker:
+        window.start_scan(None)
+    assert report.added + blocker.args[0].added == 200

@@ -266,6 +266,8 @@ class LibraryWatcher:
         self._started = True
         self._stop.clear()
         self._cancel = CancelToken()
+        with self._lock:  # a new observer: every root is watched (and reconciled) afresh
+            self._roots, self._watches, self._root_ids = [], {}, {}
         self._observer = Observer()
         self._observer.daemon = True
         self._log_handler = _OverflowLogHandler(self)

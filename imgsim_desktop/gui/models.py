@@ -65,16 +65,32 @@ class FileGridModel(_ThumbMixin, QAbstractListModel):
         self._ids: list[int] = []
         self._rows: dict[int, int] = {}
         self._records: OrderedDict[int, object] = OrderedDict()
+        self._rec_epoch: dict[int, int] = {}
         self._cache_records = cache_records
-        self._requested: set[int] = set()  # block numbers being fetched
-        self._generation = 0
+        self._requested: set[int] = set()  # block numbers being fetched in this epoch
+        self._generation = 0  # id-list requests: only the newest answer is applied
+        self._epoch = 0  # bumps when the library changed: cached records are refreshed as they are painted
+        self._loading = False
+        self._again = False
 
     # ----------------------------------------------------------------- loading
     def refresh(self) -> None:
-        """Reload the id list on a worker (after a scan or a change event)."""
+        """Reload the id list on a worker (after a scan or a change event). One request at a time."""
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
         gen = self._generation = self._generation + 1
         lib = self.lib
-        workers.run_task(lambda: lib.file_ids(), lambda ids: self._set_ids(gen, ids), lambda e: None)
+        workers.run_task(lambda: lib.file_ids(), lambda ids: self._loaded(gen, ids), lambda e: self._loaded(gen, None))
+
+    def _loaded(self, gen: int, ids) -> None:
+        self._loading = False
+        if ids is not None:
+            self._set_ids(gen, ids)
+        if self._again:
+            self._again = False
+            self.refresh()
 
     def set_ids(self, ids: list[int]) -> None:
         self._generation += 1
@@ -84,39 +100,77 @@ class FileGridModel(_ThumbMixin, QAbstractListModel):
         if gen != self._generation:
             return
         ids = list(ids)
-        if ids == self._ids:
-            self.loaded.emit(len(ids))
-            return
-        self.beginResetModel()
-        self._ids = ids
-        self._rows = {fid: r for r, fid in enumerate(ids)}
+        # paths may have changed (moves keep ids): cached records stay on screen until refetched
+        self._epoch += 1
         self._requested.clear()
-        self._records.clear()  # a path may have changed
-        self.endResetModel()
-        self.loaded.emit(len(ids))
+        self._key_rows.clear()
+        if ids != self._ids and not self._apply_diff(ids):
+            self.beginResetModel()
+            self._ids = ids
+            self.endResetModel()
+        self._rows = {fid: r for r, fid in enumerate(self._ids)}
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, 0))
+        self.loaded.emit(len(self._ids))
+
+    def _apply_diff(self, new: list[int]) -> bool:
+        """Turn the old id list into ``new`` with row removals and insertions, so the view keeps its
+        scroll position and selection. False when the order changed (the caller resets instead)."""
+        old = self._ids
+        new_set, old_set = set(new), set(old)
+        if [i for i in old if i in new_set] != [i for i in new if i in old_set]:
+            return False
+        r = len(old) - 1
+        while r >= 0:  # removals, from the end so earlier rows keep their numbers
+            if old[r] in new_set:
+                r -= 1
+                continue
+            end = r
+            while r - 1 >= 0 and old[r - 1] not in new_set:
+                r -= 1
+            self.beginRemoveRows(QModelIndex(), r, end)
+            del self._ids[r:end + 1]
+            self.endRemoveRows()
+            r -= 1
+        pos = 0
+        while pos < len(new):  # insertions, from the start: rows before ``pos`` already match
+            if new[pos] in old_set:
+                pos += 1
+                continue
+            end = pos
+            while end + 1 < len(new) and new[end + 1] not in old_set:
+                end += 1
+            self.beginInsertRows(QModelIndex(), pos, end)
+            self._ids[pos:pos] = new[pos:end + 1]
+            self.endInsertRows()
+            pos = end + 1
+        return True
 
     def _fetch_block(self, block: int) -> None:
         if block in self._requested:
             return
         self._requested.add(block)
         ids = self._ids[block * self.BLOCK:(block + 1) * self.BLOCK]
-        gen, lib = self._generation, self.lib
+        epoch, lib = self._epoch, self.lib
         workers.run_task(lambda: lib.files_by_ids(ids),
-                         lambda recs: self._got_block(gen, block, recs),
+                         lambda recs: self._got_records(epoch, recs),
                          lambda e: self._requested.discard(block))
 
-    def _got_block(self, gen: int, block: int, recs) -> None:
-        if gen != self._generation:
-            return
+    def _got_records(self, epoch: int, recs) -> None:
+        rows = []
         for rec in recs:
             self._records[rec.id] = rec
+            self._records.move_to_end(rec.id)
+            self._rec_epoch[rec.id] = epoch
+            r = self._rows.get(rec.id)
+            if r is not None:
+                rows.append(r)
         while len(self._records) > self._cache_records:
-            self._records.popitem(last=False)
+            old_id, _ = self._records.popitem(last=False)
+            self._rec_epoch.pop(old_id, None)
             self._requested.clear()  # evicted records may need fetching again
-        first = block * self.BLOCK
-        last = min(len(self._ids), first + self.BLOCK) - 1
-        if last >= first:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, 0))
+        if rows:
+            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), 0))
 
     # ----------------------------------------------------------------- model API
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -133,9 +187,10 @@ class FileGridModel(_ThumbMixin, QAbstractListModel):
         return None if rec is None else (rec.path, rec.mtime_ns)
 
     def record(self, row: int):
-        rec = self._records.get(self._ids[row])
-        if rec is None:
-            self._fetch_block(row // self.BLOCK)
+        fid = self._ids[row]
+        rec = self._records.get(fid)
+        if rec is None or self._rec_epoch.get(fid) != self._epoch:
+            self._fetch_block(row // self.BLOCK)  # missing, or from before the last change: (re)fetch
         return rec
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):

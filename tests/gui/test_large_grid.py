@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from PySide6.QtCore import QModelIndex
 
-from imgsim_desktop.gui.models import FileGridModel, PathRole
+from imgsim_desktop.gui.models import FileGridModel, FileIdRole, PathRole
 from imgsim_desktop.gui.views import ThumbGrid
 
 N = 100_000
@@ -62,3 +62,38 @@ def test_hundred_thousand_rows_stay_cheap(qtbot, tmp_path):
         assert model.rowCount(QModelIndex()) == N
     finally:
         thumbs.shutdown()
+
+
+def test_library_changes_update_rows_in_place(qtbot, tmp_path):
+    """Added and removed photos become row insertions/removals: the view keeps its place and selection."""
+    import random
+
+    lib = FakeLibrary()
+    model = FileGridModel(lib, None)
+    view = ThumbGrid(None, 96)
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    view.setModel(model)
+    view.show()
+    ids = list(range(0, 20000, 2))
+    model.set_ids(ids)
+    target = model.index(3000, 0)
+    view.setCurrentIndex(target)
+    view.scrollTo(target)
+    selected_id = target.data(FileIdRole)
+    resets = []
+    model.modelReset.connect(lambda: resets.append(1))
+    rng = random.Random(0)
+    for _ in range(5):
+        cur = list(model._ids)
+        keep = [i for i in cur if rng.random() > 0.01 or i == selected_id]
+        added = rng.sample(range(1, 20000, 2), 50)
+        new = sorted(set(keep) | set(added))
+        model.set_ids(new)
+        assert model._ids == new and model.rowCount() == len(new)
+        assert all(model._rows[fid] == r for r, fid in enumerate(new))
+    assert not resets
+    assert view.currentIndex().data(FileIdRole) == selected_id
+    # a reordering (not a pure insert/remove) falls back to a reset
+    model.set_ids(list(reversed(model._ids)))
+    assert resets

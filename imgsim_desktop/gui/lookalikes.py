@@ -56,6 +56,7 @@ class LookalikesPage(QWidget):
         self._query = None  # ("path", p) | ("bytes", b) | ("id", fid, path)
         self._seq = 0
         self.busy = False
+        self.library_busy = lambda: False  # the window sets this: True while a scan holds the library
         self.query_label = ImageLabel("Drop a photo here,\npaste one (Ctrl+V),\nor pick one in the Library tab.")
         self.query_label.setFixedSize(240, 200)
         self.query_label.setStyleSheet("border: 2px dashed palette(mid); border-radius: 6px;")
@@ -127,7 +128,9 @@ class LookalikesPage(QWidget):
         self._seq += 1
         seq, k, lib, q = self._seq, self.k_spin.value(), self.lib, self._query
         self.busy = True
-        self.status.setText("Searching…")
+        self.status.setText("Searching… (results come when the indexing now running finishes)"
+                            if self.library_busy() else "Searching…")
+        self.status.setWordWrap(True)
         self.stale_label.setText("")
 
         def work():

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         ll.addWidget(self.grid, 1)
 
         self.lookalikes = LookalikesPage(lib, self.thumbs, self.settings.lookalikes_k)
+        self.lookalikes.library_busy = lambda: self.scans.running
         self.duplicates = DuplicatesPage(lib, self.thumbs, self.settings, self.action_log)
         self.model_view = ModelViewPage(lib)
         self.errors = ErrorPanel()

@@ -201,3 +201,22 @@ def test_second_instance_can_open_read_only(qtbot, library, settings, model_card
         win.shutdown()
     finally:
         ro.close()
+
+
+def test_unreadable_dropped_photo_is_reported_in_the_panel(qtbot, indexed_window, photos):
+    win = indexed_window
+    with qtbot.waitSignal(win.lookalikes.searchFailed, timeout=20000):
+        assert _drop(win, _mime_for(photos["broken"]))
+    assert any(what == "Lookalikes" for what, _ in win.errors.rows())
+    assert QApplication.activeModalWidget() is None
+
+
+def test_remove_folder_from_sidebar(qtbot, indexed_window, photos):
+    win = indexed_window
+    qtbot.waitUntil(lambda: win.sidebar.folders.count() == 1, timeout=5000)
+    win.sidebar.folders.item(0).setSelected(True)
+    assert win.sidebar.remove_btn.isEnabled()
+    win.sidebar.remove_btn.click()
+    qtbot.waitUntil(lambda: win.grid_model.rowCount() == 0 and win.sidebar.folders.count() == 0, timeout=10000)
+    assert win.lib.folders() == []
+    assert all(p.exists() for p in photos["unique"])  # the files themselves are untouched

@@ -11,7 +11,7 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
@@ -316,11 +316,15 @@ class ThumbDelegate(QStyledItemDelegate):
         box = QRect(r.left() + (r.width() - self.thumb_size) // 2, r.top() + 4, self.thumb_size, self.thumb_size)
         pm = index.data(ThumbRole)
         if pm is not None and not pm.isNull():
-            scaled = pm if max(pm.width(), pm.height()) <= self.thumb_size else pm.scaled(
-                box.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-            x = box.left() + (box.width() - scaled.width()) // 2
-            y = box.top() + (box.height() - scaled.height()) // 2
-            painter.drawPixmap(x, y, scaled)
+            size = pm.deviceIndependentSize()  # logical size: HiDPI thumbnails carry their pixel ratio
+            w, h = size.width(), size.height()
+            if max(w, h) > self.thumb_size:
+                f = self.thumb_size / max(w, h)
+                w, h = w * f, h * f
+            x = box.left() + (box.width() - w) / 2
+            y = box.top() + (box.height() - h) / 2
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawPixmap(QRectF(x, y, w, h), pm, QRectF(pm.rect()))
         else:
             painter.fillRect(box, QColor(0, 0, 0, 18))
             failed = index.data(ThumbFailedRole)

@@ -63,7 +63,15 @@ class ThumbnailManager(QObject):
     def __init__(self, cache_dir: str | Path | None, size: int = 160, memory_items: int = 1500,
                  max_pending: int = 400, threads: int = 2, parent: QObject | None = None):
         super().__init__(parent)
-        self.size = size
+        self.size = size  # logical pixels
+        try:  # HiDPI screens get thumbnails at device resolution
+            from PySide6.QtGui import QGuiApplication
+
+            screen = QGuiApplication.primaryScreen()
+            self.dpr = max(1.0, float(screen.devicePixelRatio())) if screen is not None else 1.0
+        except Exception:
+            self.dpr = 1.0
+        self.pixel_size = int(round(size * self.dpr))
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.memory_items = memory_items
         self.max_pending = max_pending
@@ -86,7 +94,7 @@ class ThumbnailManager(QObject):
 
     # ---------------------------------------------------------------- GUI thread
     def key(self, path: str, mtime_ns: int | None) -> str:
-        return thumb_key(str(path), mtime_ns, self.size)
+        return thumb_key(str(path), mtime_ns, self.pixel_size)
 
     def get(self, path: str, mtime_ns: int | None) -> QPixmap | None:
         """The thumbnail if ready; otherwise queue it (newest first) and return None."""
@@ -144,7 +152,9 @@ class ThumbnailManager(QObject):
         if img is None or img.isNull():
             self._failed[key] = str(err or "unreadable")
         else:
-            self._mem[key] = QPixmap.fromImage(img)
+            pm = QPixmap.fromImage(img)
+            pm.setDevicePixelRatio(self.dpr)
+            self._mem[key] = pm
             while len(self._mem) > self.memory_items:
                 self._mem.popitem(last=False)
         self.thumbnailReady.emit(key)
@@ -179,8 +189,8 @@ class ThumbnailManager(QObject):
         try:
             from ..core.decode import load_image
 
-            pil, _info = load_image(path, max_side=self.size)
-            pil.thumbnail((self.size, self.size))
+            pil, _info = load_image(path, max_side=self.pixel_size)
+            pil.thumbnail((self.pixel_size, self.pixel_size))
             self.decoded += 1
         except Exception as e:  # DecodeError, or anything a broken file throws
             reason = getattr(e, "reason", None) or str(e) or type(e).__name__

@@ -27,7 +27,7 @@ def test_thumbnail_is_made_off_thread_and_cached_on_disk(qtbot, manager, photos,
     p = photos["unique"][0]
     assert manager.get(str(p), 1) is None  # queued, not decoded on the GUI thread
     pm = _wait_thumb(qtbot, manager, p)
-    assert pm is not None and max(pm.width(), pm.height()) <= 96
+    assert pm is not None and max(pm.deviceIndependentSize().width(), pm.deviceIndependentSize().height()) <= 96
     cached = list((tmp_path / "thumbs").rglob("*.jpg"))
     assert len(cached) == 1 and manager.decoded == 1
     # a new manager (new session) reads the disk cache instead of decoding

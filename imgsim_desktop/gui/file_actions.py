@@ -11,6 +11,32 @@ from ..core.actions import format_bytes
 from . import workers
 
 
+def sync_library_after(lib, action) -> None:
+    """Tell the library what an action did (worker side). Moves keep their embeddings (``move_path`` drops
+    them when the target is outside the library's folders); trashed files are forgotten."""
+    try:
+        if action.kind == actions.MOVE:
+            for it in action.done_items:
+                lib.move_path(it.src, it.dst)
+        elif action.done_items:
+            lib.remove_paths([it.src for it in action.done_items])
+    except Exception:  # the watcher, or the next scan, catches up
+        pass
+
+
+def sync_library_after_undo(lib, action, restored: list[str]) -> None:
+    try:
+        if action.kind == actions.MOVE:
+            back = set(restored)
+            for it in action.items:
+                if it.src in back:
+                    lib.move_path(it.dst, it.src)
+        elif restored:
+            lib.update_paths(restored)
+    except Exception:
+        pass
+
+
 class FileActionsMixin:
     def _confirm(self, text: str) -> bool:
         return QMessageBox.question(self, "Confirm", text) == QMessageBox.StandardButton.Yes
@@ -40,12 +66,7 @@ class FileActionsMixin:
 
         def work():
             a = actions.trash_files(paths, log) if kind == "trash" else actions.move_files(paths, folder, log)
-            gone = [i.src for i in a.done_items]
-            if gone:
-                try:
-                    lib.remove_paths(gone)
-                except Exception:
-                    pass  # the watcher (or the next scan) catches up
+            sync_library_after(lib, a)
             return a
 
         workers.run_task(work, self._acted, self._act_failed)
@@ -92,11 +113,7 @@ class FileActionsMixin:
 
         def work():
             rep = actions.undo(action, log)
-            if rep.restored:
-                try:
-                    lib.update_paths(rep.restored)
-                except Exception:
-                    pass
+            sync_library_after_undo(lib, action, rep.restored)
             return rep
 
         workers.run_task(work, self._undone, self._act_failed)

@@ -246,3 +246,27 @@ def test_history_lists_actions_and_undoes_an_older_one(qtbot, indexed_window, tm
     assert not any(os.path.exists(p) for p in second)
     assert "undone" in dlg.tree.topLevelItem(1).text(1)
     dlg.close()
+
+
+def test_move_into_a_library_folder_keeps_the_embedding(qtbot, indexed_window, photos):
+    """Moving marked photos into a watched folder is a move for the library (same file id), not a new file."""
+    win = indexed_window
+    page = win.duplicates
+    page.threshold.setValue(0.9999)
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find()
+    page.select_group(0)
+    page.auto_mark_group()
+    (src,) = page.marked_paths()
+    fid = win.lib.file_by_path(src).id
+    target = photos["root"] / "to_review"
+    page.choose_folder = lambda: str(target)
+    page.confirm = lambda text: True
+    with qtbot.waitSignal(page.actionDone, timeout=20000) as blocker:
+        page.move_btn.click()
+    dst = blocker.args[0].items[0].dst
+    rec = win.lib.file_by_path(dst)
+    assert rec is not None and rec.id == fid and win.lib.file_by_path(src) is None
+    with qtbot.waitSignal(page.undoDone, timeout=20000):
+        page.undo_last()
+    assert win.lib.file_by_path(src).id == fid and os.path.exists(src)

@@ -247,7 +247,8 @@ class LibraryWatcher:
         self._last_event = 0.0
         self._overflow = False
         self._folders_changed = False
-        self._arrivals = False                 # the unflushed events include arrivals (see _MOVE_PAIR_WINDOW_S)
+        self._arrivals: set[str] = set()       # unflushed files that appeared with no write seen: maybe one
+                                               # half of a move (see _MOVE_PAIR_WINDOW_S)
         self._next_poll = 0.0
 
         self.batches = 0                       # batches applied so far (for tests and benches)
@@ -542,7 +543,9 @@ class LibraryWatcher:
             if kind in ("created", "modified", "closed", "attrib", "arrived"):
                 p = item[1]
                 if kind in ("arrived", "created"):
-                    self._arrivals = True
+                    self._arrivals.add(p)
+                elif kind in ("modified", "closed"):
+                    self._arrivals.discard(p)   # written here: a new file, not a moved one
                 e = self._pending.get(p)
                 if e is None:
                     e = self._pending[p] = _Pending(last_event=t)
@@ -554,7 +557,7 @@ class LibraryWatcher:
                     e.writing, e.complete = False, True
                 e.stat = None
             elif kind == "walk":
-                self._arrivals = True
+                self._arrivals.add(item[1])
                 self._removed.pop(item[1], None)
                 for p in self._walk_images(item[1]):
                     self._pending[p] = _Pending(last_event=t, complete=True)
@@ -637,7 +640,7 @@ class LibraryWatcher:
         Deletions go through ``update_paths`` too (it drops what is gone) so that a deletion and a creation
         of the same content in one batch, a move the kernel reported as two halves, keeps its vector."""
         self._dirty_since = 0.0
-        self._arrivals = False
+        self._arrivals.clear()
         batch = None
         if self._moves:
             batch = self._new_batch("events")

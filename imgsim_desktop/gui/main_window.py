@@ -18,7 +18,7 @@ from .duplicates import DuplicatesPage
 from .lookalikes import LookalikesPage
 from .model_view import ModelViewPage
 from .models import FileGridModel, FileIdRole, PathRole
-from .settings import AppSettings, SettingsDialog, is_excluded
+from .settings import AppSettings, SettingsDialog, is_excluded, qsettings
 from .sidebar import Sidebar
 from .thumbnails import ThumbnailManager
 from .views import ErrorPanel, ThumbGrid
@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self._change_timer.setInterval(400)
         self._change_timer.timeout.connect(self._apply_changes)
         self.watcher = self._start_watcher() if start_watcher else None
+        self._restore_layout()
 
         if getattr(lib, "readonly", False):  # another process indexes: search and review only
             self.sidebar.readonly = True
@@ -436,6 +437,17 @@ class MainWindow(QMainWindow):
         self.thumbs.shutdown()
         workers.wait_all(60000)
 
+    def _restore_layout(self) -> None:
+        qs = qsettings()
+        geo, state = qs.value("window/geometry"), qs.value("window/state")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        if state is not None:
+            self.restoreState(state)
+
     def closeEvent(self, e) -> None:
+        qs = qsettings()
+        qs.setValue("window/geometry", self.saveGeometry())
+        qs.setValue("window/state", self.saveState())
         self.shutdown()
         super().closeEvent(e)

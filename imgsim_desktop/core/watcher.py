@@ -515,15 +515,21 @@ class LibraryWatcher:
             self._flush(now)  # files waiting to settle: check them again
 
         self._wake.clear()
-        if self._inbox or self._rescan or self._overflow or self._folders_changed:
+        if self._rescan or self._overflow or self._folders_changed:
             return
+        if self._inbox and not self._dirty_since:
+            return  # events came in while a batch was applied: take them in first
         if self._dirty_since:
             # events seen, not yet quiet: sleep to the quiet point (not woken by each further event)
-            due = min(self._last_event + self._quiet_s(), self._dirty_since + self.max_delay_s)
+            # (the plain debounce first: a write seen meanwhile may lift the move-pairing wait)
+            quiet_s = self._quiet_s()
+            if now - self._last_event < self.debounce_s:
+                quiet_s = self.debounce_s
+            due = min(self._last_event + quiet_s, self._dirty_since + self.max_delay_s)
             self._stop.wait(max(0.01, due - time.monotonic()))
         elif self._pending:
             self._stop.wait(min(0.25, max(0.05, self.settle_s / 4)))
-        else:
+        elif not self._inbox:
             self.idle.set()
             self._wake.wait(max(0.0, self._next_poll - time.monotonic()))
 

@@ -253,6 +253,7 @@ def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None
     tmp = weights.with_suffix(".safetensors.tmp")
     save_file(tensors, str(tmp), metadata={"format": "pt", "imgsim_format_version": str(FORMAT_VERSION)})
     tmp.replace(weights)
+    weights.chmod(0o644)
     card["weights"] = weights.name
     card["weights_sha256"] = _sha256(weights)
     card["model_id"] = f"{name}-{card['version']}-{card['weights_sha256'][:12]}"

@@ -124,6 +124,9 @@ def test_copy_rename_move_delete_follow_in_search_results(library, photos_dir, m
         final = photos_dir / "trip-2024" / "renamed.jpg"
         wait_for(lambda: known(library, final) and not known(library, moved), what="the folder move")
         assert library.file_by_path(final).id == before.id
+        folder_batches = [b for b in rec.batches if (str(photos_dir / "trip"), str(photos_dir / "trip-2024")) in b.moved]
+        assert len(folder_batches) == 1 and folder_batches[0].moved_count == 1   # one move_path for the folder
+        assert not [b for b in rec.batches if any("trip-2024" in p for p in b.updated)]
         assert {r.path for r in library.similar(p[1], k=5)} >= {str(final)}
 
         # delete: gone from the catalog and from search results
@@ -172,15 +175,24 @@ def test_burst_of_files_is_applied_in_a_few_batches(library, photos_dir, make_ph
     library.add_folder(photos_dir)
     rec = Recorder(library)
     staged = [make_photo(tmp_path / "stage" / f"b{i:03d}.png", seed=i, size=(32, 32)) for i in range(300)]
+    card = photos_dir / "card"
+    card.mkdir()
     with watcher(library, rec, debounce_s=0.5):
         wait_for(lambda: rec.batches, what="the start-up pass")
         for s in staged:  # a camera import: one file after another, as fast as the disk takes them
-            shutil.copy(s, photos_dir / s.name)
+            shutil.copy(s, card / s.name)
         wait_for(lambda: library.count() == 300, timeout=40, what="all 300 files to be indexed")
-    batches = [b for b in rec.event_batches() if b.updated]
-    assert 1 <= len(batches) <= 5, [len(b.updated) for b in batches]
-    assert sum(b.events for b in batches) > 300            # many events, coalesced
-    assert sorted(p for b in batches for p in b.updated) == disk_images(photos_dir)  # each file once
+        batches = [b for b in rec.event_batches() if b.updated]
+        assert 1 <= len(batches) <= 5, [len(b.updated) for b in batches]
+        assert sum(b.events for b in batches) > 300            # many events, coalesced
+        assert sorted(p for b in batches for p in b.updated) == disk_images(photos_dir)  # each file once
+
+        # the whole import renamed: one batch, one move_path, 300 entries re-pathed, nothing re-embedded
+        n = len(rec.batches)
+        os.rename(card, photos_dir / "2024-06 holiday")
+        wait_for(lambda: known(library, photos_dir / "2024-06 holiday" / "b299.png"), what="the folder rename")
+        wait_for(lambda: len(rec.batches) > n, what="the batch")
+        assert [(len(b.moved), b.moved_count, len(b.updated)) for b in rec.batches[n:]] == [(1, 300, 0)]
     assert catalog_paths(library) == disk_images(photos_dir)
 
 

@@ -409,7 +409,7 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
     if e.kind == "hash":
         cuts = [1.0 - d / HASH_BITS for d in range(0, 25)]
     else:
-        cuts = [round(x, 3) for x in np.arange(0.50, 1.0001, 0.005)]
+        cuts = [round(x, 3) for x in np.arange(0.0, 1.0001, 0.005)]
     for t in cuts:
         p_t, r_t, f_t = M.prf_at_threshold(scores, pos, t)
         grid.append([_r(t), _r(p_t), _r(r_t), _r(f_t)])
@@ -510,7 +510,7 @@ def lookalike_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int
     both = (labels[iu] >= 0) & (labels[ju] >= 0)
     other = ~pos & both
     cuts = ([1.0 - d / HASH_BITS for d in range(0, 25)] if e.kind == "hash"
-            else [round(x, 3) for x in np.arange(0.50, 1.0001, 0.005)])
+            else [round(x, 3) for x in np.arange(0.0, 1.0001, 0.005)])
     grid = [[_r(t), _r(float((scores[pos] >= t - 1e-9).mean()) if pos.any() else None),
              _r(float((scores[other] >= t - 1e-9).mean()) if other.any() else None)] for t in cuts]
     return {

@@ -152,7 +152,7 @@ def main() -> int:
     win.resize(1320, 840)
     win.show()
     try:
-        # --- indexing, paused after a few photos: the progress panel (a real scan, really paused)
+        # --- indexing: a real scan, held after a few photos so the progress panel can be captured
         paused_at = []
 
         def scan_then_pause(progress, cancel):
@@ -169,14 +169,14 @@ def main() -> int:
             return lib.scan(folders=[str(work / "Photos")], progress=progress, cancel=cancel)
 
         win.scans.start(scan_then_pause)
+        win.sidebar.add_pending_folder(str((work / "Photos").resolve()))
         pump(app, lambda: bool(paused_at) and win.scans.last_state is not None
              and win.scans.last_state.done >= paused_at[0], timeout=120)
-        win.sidebar.pause_btn.setChecked(True)  # what the user would have clicked
-        pump(app, min_s=0.3)
+        pump(app, min_s=0.3)  # the scan is held still: the sidebar shows it as the user sees it mid-way
         win.sidebar.grab().save(str(out / "indexing.png"))
         done = []
         win.scanFinished.connect(done.append)
-        win.sidebar.pause_btn.setChecked(False)
+        win.scans.resume()
         pump(app, lambda: bool(done), timeout=300)
         pump(app, lambda: win.grid_model.rowCount() > 0 and win.errors.count() > 0, timeout=30)
         win.errors_dock.hide()

@@ -295,6 +295,8 @@ class MainWindow(QMainWindow):
             self.start_scan(self._scan_queue.pop(0))
 
     def _after_library_write(self) -> None:
+        if not self.scans.running:
+            self.sidebar.clear_pending()  # a cancelled or failed first scan: the library's list is the truth
         self.refresh_all()
         self.lookalikes.mark_stale()
 

@@ -23,6 +23,8 @@ class Sidebar(QWidget):
         super().__init__(parent)
         self.setMinimumWidth(230)
         self.readonly = False
+        self._pending: list[str] = []
+        self._last_state: ProgressState | None = None  # folders being added: shown before the library lists them
         self.folders = QListWidget()
         self.folders.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.folders.setTextElideMode(Qt.TextElideMode.ElideLeft)
@@ -86,6 +88,8 @@ class Sidebar(QWidget):
         counts = counts or {}
         sel = self.selected_folder()
         self.folders.clear()
+        known = {str(f) for f in folders}
+        self._pending = [p for p in self._pending if p not in known]
         for f in folders:
             n = counts.get(str(f))
             text = Path(f).name or str(f)
@@ -95,13 +99,22 @@ class Sidebar(QWidget):
             self.folders.addItem(item)
             if str(f) == sel:
                 item.setSelected(True)
-        self.hint.setVisible(not folders)
+        for p in self._pending:
+            self._add_pending_item(p)
+        self.hint.setVisible(not folders and not self._pending)
 
     def add_pending_folder(self, folder: str) -> None:
         """Show a folder that is being added at once; the library lists it after its first scan."""
         for i in range(self.folders.count()):
             if self.folders.item(i).data(Qt.ItemDataRole.UserRole) == str(folder):
                 return
+        self._pending.append(str(folder))
+        self._add_pending_item(str(folder))
+
+    def clear_pending(self) -> None:
+        self._pending.clear()
+
+    def _add_pending_item(self, folder: str) -> None:
         item = QListWidgetItem(f"{Path(folder).name or folder}  (indexing…)")
         item.setToolTip(str(folder))
         item.setData(Qt.ItemDataRole.UserRole, str(folder))
@@ -136,8 +149,11 @@ class Sidebar(QWidget):
     def _pause(self, on: bool) -> None:
         self.pause_btn.setText("Resume" if on else "Pause")
         self.pauseToggled.emit(on)
+        if self._last_state is not None:
+            self.show_progress(self._last_state)
 
     def show_progress(self, st: ProgressState) -> None:
+        self._last_state = st
         total = max(st.total, 0)
         self.bar.setRange(0, max(total, 1) if total else 0)  # 0..0 = busy indicator while counting
         if total:
@@ -146,12 +162,15 @@ class Sidebar(QWidget):
         phase = st.phase or "Working"
         self.state_label.setText(f"{phase.capitalize()}…" if not self.pause_btn.isChecked() else "Paused")
         rate = st.rate
-        parts = [f"{rate:,.1f} photos/s" if rate else "", f"{format_eta(st.eta_s)} left" if st.eta_s else ""]
+        paused = self.pause_btn.isChecked()
+        parts = [f"{rate:,.1f} photos/s" if rate and not paused else "",
+                 f"{format_eta(st.eta_s)} left" if st.eta_s and not paused else ""]
         if st.failed:
             parts.append(f"{st.failed} unreadable")
         self.detail.setText(" · ".join(p for p in parts if p))
 
     def show_finished(self, text: str) -> None:
+        self._last_state = None
         self.bar.setRange(0, 1)
         self.bar.setValue(1)
         self.bar.setFormat("Done")

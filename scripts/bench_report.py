@@ -292,7 +292,9 @@ def thresholds_section(r: dict) -> list[str]:
     # show the grid around the interesting part
     lo = (s or d or [0.8])[0] - 0.05
     hi = (d or s or [0.95])[0] + 0.05
-    rows = [r_ for r_ in grid["rows"] if r_[0] is not None and lo - 1e-9 <= r_[0] <= hi + 1e-9]
+    picked = {x[0] for x in (d, s) if x}
+    rows = [r_ for r_ in grid["rows"] if r_[0] is not None and lo - 1e-9 <= r_[0] <= hi + 1e-9
+            and (abs(r_[0] * 100 - round(r_[0] * 100)) < 1e-6 or r_[0] in picked)]
     L += ["Precision / recall / F1 over the near-duplicate pool by threshold (the full grid is in the JSON):", ""]
     L += table(["threshold", "precision", "recall", "F1"], [[f(a, 3), f(b), f(c_), f(d_)] for a, b, c_, d_ in rows])
     L.append("")

@@ -412,7 +412,7 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
         cuts = [round(x, 3) for x in np.arange(0.0, 1.0001, 0.005)]
     for t in cuts:
         p_t, r_t, f_t = M.prf_at_threshold(scores, pos, t)
-        grid.append([_r(t), _r(p_t), _r(r_t), _r(f_t)])
+        grid.append([_r(t, 6), _r(p_t, 6), _r(r_t, 6), _r(f_t, 6)])
 
     # per edit kind: the copy <-> its group's original, both directions
     kinds = [items[i].kind for i in idx]
@@ -511,8 +511,8 @@ def lookalike_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int
     other = ~pos & both
     cuts = ([1.0 - d / HASH_BITS for d in range(0, 25)] if e.kind == "hash"
             else [round(x, 3) for x in np.arange(0.0, 1.0001, 0.005)])
-    grid = [[_r(t), _r(float((scores[pos] >= t - 1e-9).mean()) if pos.any() else None),
-             _r(float((scores[other] >= t - 1e-9).mean()) if other.any() else None)] for t in cuts]
+    grid = [[_r(t, 6), _r(float((scores[pos] >= t - 1e-9).mean()) if pos.any() else None, 6),
+             _r(float((scores[other] >= t - 1e-9).mean()) if other.any() else None, 6)] for t in cuts]
     return {
         "precision_at_10": _r(p10.mean()),
         "map": _r(ap.mean()),

@@ -49,7 +49,9 @@ class FileActionsMixin:
             if not actions.group_is_safe([str(m.path) for m in g.members], self.marked):
                 self.message.emit("Duplicates", f"group {gi + 1} is marked whole; nothing was moved")
                 return
-        count, size = actions.summarize(paths)
+        # sizes from the catalog (no disk access on the GUI thread); the action itself records the real ones
+        by_path = {str(m.path): m for g in self.groups for m in g.members}
+        count, size = len(paths), sum(by_path[p].bytes or 0 for p in paths)
         folder = None
         if kind == "move":
             folder = self.choose_folder()

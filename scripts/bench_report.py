@@ -287,8 +287,13 @@ def thresholds_section(r: dict) -> list[str]:
         L += [""]
     med = nd.get("median_sim_by_edit") or {}
     if med:
-        L += ["Median similarity of each edit's copy to its original: "
-              + ", ".join(f"{k} {v:.3f}" for k, v in sorted(med.items(), key=lambda kv: -kv[1])) + ".", ""]
+        p99e, p90e = nd.get("recall_at_p99_by_edit") or {}, nd.get("recall_at_p90_by_edit") or {}
+        L += ["What each tier catches: share of each edit's copies whose similarity to their original is ≥ the "
+              f"exact P≥0.99 threshold ({f(nd.get('threshold_at_p99'), 4)}) and the exact P≥0.90 threshold "
+              f"({f(nd.get('threshold_at_p90'), 4)}), and the median similarity:", ""]
+        L += table(["edit", "≥ duplicates", "≥ similar", "median similarity"],
+                   [[k, f(p99e.get(k), 2), f(p90e.get(k), 2), f(v)]
+                    for k, v in sorted(med.items(), key=lambda kv: -kv[1])]) + [""]
     # show the grid around the interesting part
     lo = (s or d or [0.8])[0] - 0.05
     hi = (d or s or [0.95])[0] + 0.05

@@ -429,6 +429,7 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
     hits_k: dict[str, list[float]] = {k: [] for k in reported}
     dflt_k: dict[str, list[float]] = {k: [] for k in reported}
     p99_k: dict[str, list[float]] = {k: [] for k in reported}
+    p90_k: dict[str, list[float]] = {k: [] for k in reported}
     sim_k: dict[str, list[float]] = {k: [] for k in reported}
     for l, members in group_members.items():
         origs = [j for j in members if kinds[j] == "original"]
@@ -446,6 +447,8 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
                 dflt_k[k].append(1.0 if sv >= e.default_threshold - 1e-9 else 0.0)
                 if t99 == t99:
                     p99_k[k].append(1.0 if sv >= t99 - 1e-9 else 0.0)
+                if t90 == t90:
+                    p90_k[k].append(1.0 if sv >= t90 - 1e-9 else 0.0)
 
     def mean(v):
         return _r(float(np.mean(v))) if v else None
@@ -471,6 +474,7 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
         "recall_at_10_by_edit": {k: mean(hits_k[k]) for k in reported},
         "recall_at_default_by_edit": {k: mean(dflt_k[k]) for k in reported},
         "recall_at_p99_by_edit": {k: mean(p99_k[k]) for k in reported},
+        "recall_at_p90_by_edit": {k: mean(p90_k[k]) for k in reported},
         "median_sim_by_edit": {k: _r(float(np.median(sim_k[k]))) for k in reported if sim_k[k]},
         "sim_dup_pairs": {k: _r(v) for k, v in M.quantiles(scores[pos]).items()},
         "sim_other_pairs": {k: _r(v) for k, v in M.quantiles(scores[~pos], qs=(0.5, 0.9, 0.99, 0.999,

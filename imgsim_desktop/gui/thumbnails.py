@@ -61,7 +61,8 @@ class ThumbnailManager(QObject):
     _done = Signal(str, object, object)  # key, QImage | None, error | None (worker -> GUI thread)
 
     def __init__(self, cache_dir: str | Path | None, size: int = 160, memory_items: int = 1500,
-                 max_pending: int = 400, threads: int = 2, parent: QObject | None = None):
+                 max_pending: int = 400, threads: int = 2, memory_bytes: int = 64 << 20,
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.size = size  # logical pixels
         try:  # HiDPI screens get thumbnails at device resolution
@@ -74,6 +75,8 @@ class ThumbnailManager(QObject):
         self.pixel_size = int(round(size * self.dpr))
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.memory_items = memory_items
+        self.memory_bytes = memory_bytes
+        self._mem_bytes = 0
         self.max_pending = max_pending
         self._mem: OrderedDict[str, QPixmap] = OrderedDict()
         self._failed: dict[str, str] = {}
@@ -136,6 +139,7 @@ class ThumbnailManager(QObject):
 
     def clear_memory(self) -> None:
         self._mem.clear()
+        self._mem_bytes = 0
         self._failed.clear()
 
     def shutdown(self) -> None:
@@ -154,9 +158,14 @@ class ThumbnailManager(QObject):
         else:
             pm = QPixmap.fromImage(img)
             pm.setDevicePixelRatio(self.dpr)
+            old = self._mem.pop(key, None)
+            if old is not None:
+                self._mem_bytes -= old.width() * old.height() * 4
             self._mem[key] = pm
-            while len(self._mem) > self.memory_items:
-                self._mem.popitem(last=False)
+            self._mem_bytes += pm.width() * pm.height() * 4
+            while len(self._mem) > 1 and (len(self._mem) > self.memory_items or self._mem_bytes > self.memory_bytes):
+                _k, old = self._mem.popitem(last=False)
+                self._mem_bytes -= old.width() * old.height() * 4
         self.thumbnailReady.emit(key)
 
     # ---------------------------------------------------------------- worker threads

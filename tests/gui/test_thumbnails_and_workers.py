@@ -148,3 +148,13 @@ def test_settings_roundtrip_and_defaults(tmp_path, monkeypatch):
     dlg._defaults()
     assert dlg.result_settings().device == "auto" and dlg.result_settings().excluded_folders == []
     dlg.deleteLater()
+
+
+def test_memory_cache_is_bounded_in_bytes(qtbot, tmp_path, photos):
+    m = ThumbnailManager(tmp_path / "t3", size=96, threads=1, memory_bytes=2 * 96 * 72 * 4 + 1)
+    try:
+        for p in photos["unique"][:5]:
+            _wait_thumb(qtbot, m, p)
+        assert len(m._mem) == 2 and m._mem_bytes <= m.memory_bytes
+    finally:
+        m.shutdown()

@@ -247,8 +247,12 @@ def test_reconciles_at_start_overflow_and_when_a_folder_comes_back(library, phot
         os.rename(photos_dir, offline)
         wait_for(lambda: w._root_ids.get(str(photos_dir), 0) is None, what="the watcher to notice")
         assert library.count() == 3                   # an unmounted drive is not a mass deletion
+        photos_dir.mkdir()                            # the bare mount point shows up again, empty
+        time.sleep(1.0)
+        assert library.count() == 3 and not [b for b in rec.batches if b.reason == "remount"]
         os.remove(offline / "s0.jpg")
         make_photo(offline / "new.jpg", seed=20, size=SMALL)
+        photos_dir.rmdir()
         os.rename(offline, photos_dir)
         wait_for(lambda: any(b.reason == "remount" for b in rec.batches), what="the rescan after remount")
         wait_for(lambda: catalog_paths(library) == disk_images(photos_dir), what="catalog == folder")

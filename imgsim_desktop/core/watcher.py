@@ -230,6 +230,7 @@ class LibraryWatcher:
         self._roots: list[str] = []            # watched roots (normalised, none inside another)
         self._watches: dict[str, Any] = {}     # root -> ObservedWatch (absent while the root is missing)
         self._root_ids: dict[str, tuple[int, int] | None] = {}
+        self._empty_roots: dict[str, tuple[tuple[int, int], bool]] = {}   # root -> (id, library has photos)
         self._rescan: dict[str, str] = {}      # root -> reason, to reconcile with lib.scan
         self._observer = None
         self._thread: threading.Thread | None = None
@@ -403,6 +404,38 @@ class LibraryWatcher:
         import stat as _stat
         return (st.st_dev, st.st_ino) if _stat.S_ISDIR(st.st_mode) else None
 
+    def _online_id(self, root: str) -> tuple[int, int] | None:
+        """The root's (device, inode), or None while it is unavailable: missing, or an empty folder where
+        the library knows photos (the bare mount point of an unmounted drive must not read as "all deleted")."""
+        rid = self._root_id(root)
+        if rid is None or rid == self._root_ids.get(root):
+            return rid  # gone, or the very folder being watched (emptied by hand: events handle that)
+        try:
+            with os.scandir(root) as it:
+                empty = next(it, None) is None
+        except OSError:
+            return None
+        if not empty:
+            self._empty_roots.pop(root, None)
+            return rid
+        seen = self._empty_roots.get(root)
+        if seen is None or seen[0] != rid:
+            seen = (rid, self._has_photos_under(root))
+            self._empty_roots[root] = seen
+            if seen[1]:
+                log.warning("watched folder %s is empty but the library has photos there: taken for an "
+                            "unmounted drive (they are kept; run a scan to forget them)", root)
+        return None if seen[1] else rid
+
+    def _has_photos_under(self, root: str) -> bool:
+        try:
+            return bool(self.lib.catalog.files_under(root))
+        except Exception:
+            for f in self.lib.status().get("folders", []):
+                if _norm(f.get("path", "")) == root:
+                    return bool(f.get("files"))
+            return False
+
     def _schedule(self, root: str) -> bool:
         obs = self._observer
         if obs is None:
@@ -429,13 +462,14 @@ class LibraryWatcher:
         except Exception as exc:
             self._report(exc, "reading the library's folders")
             return
+        ids = {r: self._online_id(r) for r in wanted}   # may query the catalog: outside our lock
         with self._lock:
             for r in [r for r in self._roots if r not in wanted]:
                 self._unschedule(r)
                 self._root_ids.pop(r, None)
                 self._rescan.pop(r, None)
             for r in wanted:
-                rid = self._root_id(r)
+                rid = ids[r]
                 if r not in self._roots:
                     # a new root: watch first, then reconcile, so nothing falls between the two
                     if rid is not None and self._schedule(r):

@@ -134,7 +134,15 @@ class _Handler(FileSystemEventHandler):
     def __init__(self, watcher: "LibraryWatcher"):
         self.w = watcher
 
-    def on_any_event(self, event: FileSystemEvent) -> None:  # noqa: C901 - a flat table of cases
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            self._route(event)
+        except Exception:  # an exception here would end watchdog's dispatch thread
+            log.exception("watcher: could not handle %r", event)
+            self.w._overflow = True  # something was missed: reconcile
+            self.w._wake.set()
+
+    def _route(self, event: FileSystemEvent) -> None:  # noqa: C901 - a flat table of cases
         w = self.w
         src = _norm(event.src_path) if event.src_path else ""
         dst = _norm(event.dest_path) if event.dest_path else ""
@@ -230,6 +238,7 @@ class LibraryWatcher:
         self._roots: list[str] = []            # watched roots (normalised, none inside another)
         self._watches: dict[str, Any] = {}     # root -> ObservedWatch (absent while the root is missing)
         self._root_ids: dict[str, tuple[int, int] | None] = {}
+        self._unwatchable: set[str] = set()    # roots whose watch failed (warned once)
         self._empty_roots: dict[str, tuple[tuple[int, int], bool]] = {}   # root -> (id, library has photos)
         self._rescan: dict[str, str] = {}      # root -> reason, to reconcile with lib.scan
         self._observer = None
@@ -444,7 +453,10 @@ class LibraryWatcher:
             self._watches[root] = obs.schedule(_Handler(self), root, recursive=True, event_filter=_EVENT_FILTER)
             return True
         except OSError as exc:
-            log.warning("cannot watch %s: %s", root, exc)
+            if root not in self._unwatchable:
+                self._unwatchable.add(root)
+                log.warning("cannot watch %s: %s (is the inotify watch limit reached? "
+                            "see /proc/sys/fs/inotify/max_user_watches)", root, exc)
             return False
 
     def _unschedule(self, root: str) -> None:

@@ -158,6 +158,20 @@ def test_unmounted_folder_keeps_its_photos(library, tmp_path, make_photo):
     assert library.status()["indexed"] == 3
 
 
+def test_empty_mount_point_is_offline_not_a_mass_deletion(library, tmp_path, make_photo):
+    drive = tmp_path / "mnt"
+    for i in range(3):
+        make_photo(drive / "DCIM" / f"p{i}.jpg", seed=i)
+    library.scan([drive])
+    shutil.rmtree(drive)
+    drive.mkdir()  # what an unmounted drive leaves behind
+    rep = library.scan()
+    assert rep.missing_folders == [str(drive)] and rep.removed == 0 and library.count() == 3
+    (drive / "notes.txt").write_text("the folder is in use again, and the photos really are gone")
+    rep = library.scan()
+    assert rep.removed == 3 and library.count() == 0
+
+
 def test_hidden_folders_library_home_and_symlink_loops_are_skipped(tiny_model, tmp_path, make_photo):
     root = tmp_path / "root"
     make_photo(root / "visible.jpg", seed=1)

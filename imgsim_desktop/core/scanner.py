@@ -122,14 +122,17 @@ class Scanner:
         progress.start("listing", 0)
         on_disk: dict[str, tuple[int, int]] = {}
         known: dict[str, FileRecord] = {}
-        live_roots = []
         for root in roots:
             if not os.path.isdir(root):
                 # An unmounted drive must not look like a folder whose photos were all deleted.
                 report.missing_folders.append(root)
                 continue
-            live_roots.append(root)
-            for rec in self.catalog.files_under(root):
+            under = self.catalog.files_under(root)
+            if under and _is_empty_dir(root):
+                # The bare mount point of an unplugged drive: offline, not a folder whose photos were deleted.
+                report.missing_folders.append(root)
+                continue
+            for rec in under:
                 known[rec.path] = rec
             for path, size, mtime in walk_images(root, self.skip_dirs):
                 on_disk[path] = (size, mtime)
@@ -365,6 +368,14 @@ class Scanner:
             report.removed += len(ids)
         self.notify(ChangeEvent("removed", ids, [r.path for r in records]))
         return len(ids)
+
+
+def _is_empty_dir(path: str) -> bool:
+    try:
+        with os.scandir(path) as it:
+            return next(it, None) is None
+    except OSError:
+        return True
 
 
 def stream_cancelled(cancel: CancelToken | None) -> bool:

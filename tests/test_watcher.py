@@ -23,6 +23,9 @@ SMALL = (64, 64)
 pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
 
 
+RECORDERS: list = []   # the current test's recorders, summarised when a wait times out
+
+
 def wait_for(cond, timeout: float = 20.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -30,7 +33,8 @@ def wait_for(cond, timeout: float = 20.0, what: str = "condition"):
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    recent = [r.summary() for r in RECORDERS[-1:]]
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; recent batches: {recent}")
 
 
 class Recorder:
@@ -43,6 +47,14 @@ class Recorder:
         self.lock = threading.Lock()
         if lib is not None:
             lib.subscribe(self.on_change)
+        RECORDERS.append(self)
+
+    def summary(self) -> list:
+        with self.lock:
+            return [(b.number, b.reason, b.events, [os.path.basename(p) for p in b.updated],
+                     [(os.path.basename(a), os.path.basename(c)) for a, c in b.moved],
+                     [os.path.basename(p) for p in b.removed], b.errors) for b in self.batches[-6:]] + \
+                   [("changes", self.changes[-8:]), ("errors", self.errors)]
 
     def on_batch(self, b):
         with self.lock:
@@ -109,10 +121,10 @@ def test_copy_rename_move_delete_follow_in_search_results(library, photos_dir, m
         renamed = photos_dir / "renamed.jpg"
         os.rename(p[0], renamed)
         wait_for(lambda: known(library, renamed) and not known(library, p[0]), what="the rename")
-        assert library.file_by_path(renamed).id == before.id
+        assert library.file_by_path(renamed).id == before.id, rec.summary()
         assert (library.catalog.embedding(before.id, library.model.model_id) == vec).all()
-        assert any((str(p[0]), str(renamed)) in b.moved for b in rec.batches)
-        assert "added" not in rec.kinds_for(renamed)
+        assert any((str(p[0]), str(renamed)) in b.moved for b in rec.batches), rec.summary()
+        assert "added" not in rec.kinds_for(renamed), rec.summary()
 
         # move into a new sub-folder, then move the folder itself: still the same id
         (photos_dir / "trip").mkdir()
@@ -122,10 +134,10 @@ def test_copy_rename_move_delete_follow_in_search_results(library, photos_dir, m
         os.rename(photos_dir / "trip", photos_dir / "trip-2024")
         final = photos_dir / "trip-2024" / "renamed.jpg"
         wait_for(lambda: known(library, final) and not known(library, moved), what="the folder move")
-        assert library.file_by_path(final).id == before.id
+        assert library.file_by_path(final).id == before.id, rec.summary()
         folder_batches = [b for b in rec.batches if (str(photos_dir / "trip"), str(photos_dir / "trip-2024")) in b.moved]
-        assert len(folder_batches) == 1 and folder_batches[0].moved_count == 1   # one move_path for the folder
-        assert not [b for b in rec.batches if any("trip-2024" in p for p in b.updated)]
+        assert len(folder_batches) == 1 and folder_batches[0].moved_count == 1, rec.summary()  # one move_path
+        assert not [b for b in rec.batches if any("trip-2024" in p for p in b.updated)], rec.summary()
         assert {r.path for r in library.similar(p[1], k=5)} >= {str(final)}
 
         # delete: gone from the catalog and from search results
@@ -229,6 +241,21 @@ def test_atomic_replace_updates_in_place(library, photos_dir, make_photo):
     after = library.file_by_path(photo)
     assert after.id == before.id and after.hash == file_hash(photo)
     assert library.count() == 1
+
+
+def test_move_over_another_photo_replaces_it(library, photos_dir, make_photo):
+    a = make_photo(photos_dir / "a.jpg", seed=1, size=SMALL)
+    b = make_photo(photos_dir / "b.jpg", seed=2, size=SMALL)
+    library.scan([photos_dir])
+    a_id = library.file_by_path(a).id
+    rec = Recorder(library)
+    with watcher(library, rec):
+        wait_for(lambda: rec.batches, what="the start-up pass")
+        os.rename(a, b)
+        wait_for(lambda: not known(library, a), what="the move")
+    assert library.file_by_path(b).id == a_id
+    st = library.status()
+    assert st["files"] == st["indexed"] == 1       # b's old vector left the index with it
 
 
 def test_reconciles_at_start_overflow_and_when_a_folder_comes_back(library, photos_dir, make_photo, tmp_path):

@@ -745,10 +745,14 @@ class LibraryWatcher:
 
     def _apply_moves(self, batch: WatchBatch) -> None:
         moves, self._moves = self._moves, []
-        for src, dst, _is_dir in moves:
+        for src, dst, is_dir in moves:
             # the library indexes the destination itself when it never knew the source
             self.current_move = (src, dst)
             try:
+                if not is_dir and src != dst and self.lib.file_by_path(dst) is not None \
+                        and self.lib.file_by_path(src) is not None:
+                    # moved over another photo: that one is gone (its vector must leave the index too)
+                    batch.removed_count += int(self.lib.remove_paths([Path(dst)]) or 0)
                 n = int(self.lib.move_path(Path(src), Path(dst)) or 0)
                 batch.moved.append((src, dst))
                 batch.moved_count += n

@@ -111,9 +111,9 @@ def _watch(lib, args, stop: threading.Event, watcher_cls) -> int:
                     scan_on_start=not args.no_scan)
     holder["w"] = w
     try:
-        w.start()
-        roots = ", ".join(str(r) for r in w.roots) or "(none available yet)"
+        roots = ", ".join(str(r) for r in lib.folders())
         print(f"imgsim: watching {roots} (library {lib.home}); Ctrl-C to stop", file=sys.stderr, flush=True)
+        w.start()
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 import warnings
@@ -51,7 +52,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from .decode import is_image_path
-from .errors import Cancelled
+from .errors import Cancelled, LibraryError
 from .progress import CancelToken
 
 log = logging.getLogger(__name__)
@@ -272,7 +273,6 @@ class LibraryWatcher:
         if self._started:
             return self
         if getattr(self.lib, "readonly", False):
-            from .errors import LibraryError
             raise LibraryError("cannot watch a library opened read-only (another imgsim process is writing to it)")
         self._started = True
         self._stop.clear()
@@ -410,8 +410,7 @@ class LibraryWatcher:
             st = os.stat(root)
         except OSError:
             return None
-        import stat as _stat
-        return (st.st_dev, st.st_ino) if _stat.S_ISDIR(st.st_mode) else None
+        return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
     def _online_id(self, root: str) -> tuple[int, int] | None:
         """The root's (device, inode), or None while it is unavailable: missing, or an empty folder where

@@ -305,3 +305,26 @@ def test_remove_folder_forgets_photos_but_keeps_files(library, tmp_path, make_ph
     assert (a / "1.jpg").exists() and library.count() == 1
     with pytest.raises(LibraryError):
         library.add_folder(tmp_path / "nope")
+
+
+def test_move_over_a_catalogued_photo_drops_its_vector(library, photos_dir, make_photo):
+    for i in range(3):
+        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    library.scan([photos_dir])
+    os.replace(photos_dir / "p0.jpg", photos_dir / "p1.jpg")  # p1 is overwritten by p0
+    assert library.move_path(photos_dir / "p0.jpg", photos_dir / "p1.jpg") == 1
+    st = library.status()
+    assert st["files"] == 2 and st["indexed"] == 2
+    library.close()
+    from imgsim_desktop.core.library import Library
+    with Library(library.home, model=library.model) as again:
+        assert len(again.index) == 2 and again.scan().unchanged == 2
+
+
+def test_update_paths_counts_a_deleted_folder_once(library, photos_dir, make_photo):
+    for i in range(4):
+        make_photo(photos_dir / "trip" / f"p{i}.jpg", seed=i)
+    library.scan([photos_dir])
+    shutil.rmtree(photos_dir / "trip")
+    rep = library.update_paths([photos_dir / "trip", photos_dir / "trip" / "p0.jpg", photos_dir / "trip" / "p1.jpg"])
+    assert rep.removed == 4 and library.count() == 0

@@ -248,22 +248,26 @@ class Catalog:
         self.conn.execute("UPDATE files SET size=?, mtime_ns=?, scanned_at=? WHERE id=?",
                           (size, mtime_ns, time.time(), file_id))
 
-    def move_file(self, file_id: int, new_path: str, size: int | None = None, mtime_ns: int | None = None) -> None:
-        self.conn.execute("DELETE FROM files WHERE path=? AND id<>?", (new_path, file_id))
+    def move_file(self, file_id: int, new_path: str, size: int | None = None, mtime_ns: int | None = None) -> list[int]:
+        """Give ``file_id`` a new path; a file already catalogued there is replaced. Returns displaced ids."""
+        displaced = [r[0] for r in self.conn.execute("SELECT id FROM files WHERE path=? AND id<>?",
+                                                     (new_path, file_id))]
+        self.delete_files(displaced)  # tombstoned, so the index drops their vectors too
         if size is None:
             self.conn.execute("UPDATE files SET path=? WHERE id=?", (new_path, file_id))
         else:
             self.conn.execute("UPDATE files SET path=?, size=?, mtime_ns=? WHERE id=?",
                               (new_path, size, mtime_ns, file_id))
+        return displaced
 
-    def move_prefix(self, old_root: str, new_root: str) -> list[int]:
-        """Re-root every file below ``old_root``; returns the ids moved."""
-        moved = []
+    def move_prefix(self, old_root: str, new_root: str) -> tuple[list[int], list[int]]:
+        """Re-root every file below ``old_root``; returns (ids moved, ids displaced at the destination)."""
+        moved, displaced = [], []
         for rec in self.files_under(old_root):
             new_path = new_root + rec.path[len(old_root):]
-            self.move_file(rec.id, new_path)
+            displaced += self.move_file(rec.id, new_path)
             moved.append(rec.id)
-        return moved
+        return moved, displaced
 
     def delete_files(self, ids: Iterable[int]) -> list[int]:
         ids = list(ids)

@@ -200,15 +200,21 @@ class Library:
                 if rec is not None:
                     try:
                         st = os.stat(dst_s)
-                        cat.move_file(rec.id, dst_s, st.st_size, st.st_mtime_ns)
+                        displaced = cat.move_file(rec.id, dst_s, st.st_size, st.st_mtime_ns)
                     except OSError:
-                        cat.move_file(rec.id, dst_s)
+                        displaced = cat.move_file(rec.id, dst_s)
                     ids = [rec.id]
                 else:
-                    ids = cat.move_prefix(src_s, dst_s)
+                    ids, displaced = cat.move_prefix(src_s, dst_s)
+                seq = cat.seq()
+            if displaced:
+                self.index.remove(displaced)
+                self.index.seq = seq
             if not ids:  # unknown source: treat the destination as new
                 return self.update_paths([dst_s]).added
             self._save_index_soon()
+        if displaced:
+            self._notify(ChangeEvent("removed", displaced, []))
         self._notify(ChangeEvent("moved", ids, [dst_s]))
         return len(ids)
 

@@ -175,6 +175,7 @@ class Scanner:
                 continue
             if is_image_path(p) and not any(is_hidden(part) for part in Path(p).parts):
                 on_disk[p] = (st.st_size, st.st_mtime_ns)
+        gone = list({r.id: r for r in gone}.values())  # a folder and files inside it may both be listed
         todo, report.unchanged = self._candidates(on_disk, known)
         self._process(todo, gone, report, progress or Progress(), cancel)
         report.seconds = time.monotonic() - t0
@@ -289,7 +290,7 @@ class Scanner:
                         if existing is not None:
                             cat.delete_files([existing.id])
                             removed_ids.append(existing.id)
-                        cat.move_file(src.id, item.path, item.size, item.mtime_ns)
+                        removed_ids += cat.move_file(src.id, item.path, item.size, item.mtime_ns)
                         report.moved += 1
                         events["moved"].append((src.id, item.path))
                         continue

@@ -1,10 +1,11 @@
 """Live sync: watch the library's folders and apply changes through the library's single writer.
 
 One watchdog observer holds a recursive watch per library folder. Its thread only filters and queues
-events; a background thread of ours coalesces them into batches and applies each batch with a handful of
-``Library`` calls: one ``move_path`` per moved file or folder, then one ``update_paths`` for every new,
-edited or deleted file and deleted folder of the batch. A camera import or a folder move costs a few
-index writes, not one per file.
+events (``watch_events``); a background thread of ours coalesces them into batches and applies each batch
+with a handful of ``Library`` calls: one ``move_path`` per moved file or folder, then one ``update_paths``
+for every new, edited or deleted file and deleted folder of the batch. A camera import or a folder move
+costs a few index writes, not one per file. Which folders are watched, and whether each is online, is
+``watch_roots``'s job; this module is the lifecycle, the coalescing loop and the applying of batches.
 
 Rules
 - created/modified -> ``update_paths`` once the file is complete: on Linux the writer closing the file
@@ -28,174 +29,34 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import threading
 import time
-import warnings
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
-from watchdog.events import (
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileAttribEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
 from watchdog.observers import Observer
 
-from .decode import is_image_path
 from .errors import Cancelled, LibraryError
 from .progress import CancelToken
+from .watch_events import (  # noqa: F401 - _EVENT_FILTER, _norm: re-exported for older imports
+    _EVENT_FILTER,
+    _MOVE_PAIR_WINDOW_S,
+    WatchBatch,
+    _Handler,
+    _norm,
+    _OverflowLogHandler,
+    _outermost,
+    _Pending,
+    _rebase,
+    _under,
+    _walk_images,
+)
+from .watch_roots import WatchRoots
+
+__all__ = ["LibraryWatcher", "WatchBatch"]
 
 log = logging.getLogger(__name__)
-
-# A move whose two halves inotify could not pair (e.g. into a folder made a moment before) arrives as a
-# creation at once and as a deletion only after watchdog's pairing delay. A batch holding creations waits
-# that long so that both halves meet in one update_paths call, which then matches them by content.
-try:
-    from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper as _Grouper
-    _MOVE_PAIR_WINDOW_S = float(_Grouper.delay) + 0.15
-except Exception:  # another platform's observer
-    _MOVE_PAIR_WINDOW_S = 0.0
-
-# watchdog warns when a folder moved back into a watched tree already has an inotify callback; harmless.
-warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
-
-# The event classes we act on. Asking only for these keeps the kernel from reporting every read
-# (IN_OPEN/IN_ACCESS/IN_CLOSE_NOWRITE), which matters because the library itself reads the photos.
-_EVENT_FILTER = [
-    FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileAttribEvent,
-    FileDeletedEvent, DirDeletedEvent, FileMovedEvent, DirMovedEvent,
-]
-
-
-@dataclass
-class WatchBatch:
-    """What one applied batch did. ``reports`` holds the ScanReports of the library calls."""
-
-    number: int
-    reason: str                                  # "events", "start", "overflow", "remount", "new-folder"
-    events: int = 0                              # raw events coalesced into this batch
-    updated: list[str] = field(default_factory=list)    # new or changed files given to update_paths
-    moved: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)    # deleted files or folders
-    scanned: list[str] = field(default_factory=list)    # roots reconciled with lib.scan
-    moved_count: int = 0                         # catalog entries moved (move_path's return values)
-    removed_count: int = 0                       # entries dropped by remove_paths (the rest: see reports)
-    reports: list[Any] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    duration_s: float = 0.0
-
-    @property
-    def empty(self) -> bool:
-        return not (self.updated or self.moved or self.removed or self.scanned)
-
-
-@dataclass
-class _Pending:
-    """A file waiting to be (re)checked."""
-
-    last_event: float
-    writing: bool = False        # written to since the last close: still being written
-    complete: bool = False       # closed after writing, or renamed into place
-    stat: tuple[int, int] | None = None
-    stable_since: float = 0.0
-    decode_tried: float = 0.0    # last failed decode check (retried at most every settle_s)
-
-
-def _norm(p: str | os.PathLike) -> str:
-    return os.path.normpath(os.path.abspath(os.fspath(p)))
-
-
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def _rebase(path: str, src: str, dst: str) -> str | None:
-    """``path`` moved along with ``src`` -> ``dst``, or None when it is not under ``src``."""
-    if path == src:
-        return dst
-    prefix = src.rstrip(os.sep) + os.sep
-    if path.startswith(prefix):
-        return os.path.join(dst, path[len(prefix):])
-    return None
-
-
-class _Handler(FileSystemEventHandler):
-    """Runs in the observer thread: cheap filtering, then hands the event to the watcher's queue."""
-
-    def __init__(self, watcher: "LibraryWatcher"):
-        self.w = watcher
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        try:
-            self._route(event)
-        except Exception:  # an exception here would end watchdog's dispatch thread
-            log.exception("watcher: could not handle %r", event)
-            self.w._overflow = True  # something was missed: reconcile
-            self.w._wake.set()
-
-    def _route(self, event: FileSystemEvent) -> None:  # noqa: C901 - a flat table of cases
-        w = self.w
-        src = _norm(event.src_path) if event.src_path else ""
-        dst = _norm(event.dest_path) if event.dest_path else ""
-        synthetic = event.is_synthetic
-        if isinstance(event, (FileMovedEvent, DirMovedEvent)):
-            if synthetic:
-                return  # the contents of a moved folder: the folder's own move covers them
-            is_dir = isinstance(event, DirMovedEvent)
-            ok = w._wanted_dir if is_dir else w._wanted_file
-            src_ok, dst_ok = bool(src) and ok(src), bool(dst) and ok(dst)
-            if src_ok and dst_ok:
-                w._put(("move", src, dst, is_dir))
-            elif src_ok:
-                w._put(("remove", src, is_dir))
-            elif dst_ok:
-                w._put(("walk" if is_dir else "arrived", dst))
-            return
-        if isinstance(event, DirDeletedEvent):
-            if w._is_root(src):
-                return  # a root that vanished: the root poll decides (it may be an unmounted drive)
-            if w._wanted_dir(src):
-                w._put(("remove", src, True))
-            return
-        if event.is_directory or not w._wanted_file(src):
-            return
-        if isinstance(event, FileDeletedEvent):
-            w._put(("remove", src, False))
-        elif isinstance(event, FileCreatedEvent):
-            # Synthetic creations are the contents of a folder moved in: complete files.
-            w._put(("arrived" if synthetic else "created", src))
-        elif isinstance(event, FileModifiedEvent):
-            w._put(("modified", src))
-        elif isinstance(event, FileClosedEvent):
-            w._put(("closed", src))
-        elif isinstance(event, FileAttribEvent):
-            w._put(("attrib", src))
-
-
-class _OverflowLogHandler(logging.Handler):
-    """watchdog reports a kernel queue overflow only in its log; listen there."""
-
-    def __init__(self, watcher: "LibraryWatcher"):
-        super().__init__(level=logging.WARNING)
-        self.w = watcher
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            if "overflow" in record.getMessage().lower():
-                self.w._overflow = True   # no locks here: this runs in watchdog's reader thread
-                self.w._wake.set()
-        except Exception:  # pragma: no cover - never let logging raise
-            pass
 
 
 class LibraryWatcher:
@@ -228,21 +89,13 @@ class LibraryWatcher:
         self.write_timeout_s = float(write_timeout_s)
         self.scan_on_start = scan_on_start
 
-        home = Path(library.home)
-        self._homes = {_norm(home), _norm(os.path.realpath(home))}
+        # which folders are watched and whether each is online: their own helper (watch_roots)
+        self._tracker = WatchRoots(library, self._make_handler, self._report)
 
         self._inbox: deque = deque()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cancel = CancelToken()
-        self._lock = threading.Lock()          # guards _roots/_watches/_rescan between threads
-        self._roots: list[str] = []            # watched roots (normalised, none inside another)
-        self._watches: dict[str, Any] = {}     # root -> ObservedWatch (absent while the root is missing)
-        self._root_ids: dict[str, tuple[int, int] | None] = {}
-        self._unwatchable: set[str] = set()    # roots whose watch failed (warned once)
-        self._empty_roots: dict[str, tuple[tuple[int, int], bool]] = {}   # root -> (id, library has photos)
-        self._rescan: dict[str, str] = {}      # root -> reason, to reconcile with lib.scan
-        self._observer = None
         self._thread: threading.Thread | None = None
         self._log_handler: _OverflowLogHandler | None = None
         self._batch_no = 0
@@ -277,11 +130,10 @@ class LibraryWatcher:
         self._started = True
         self._stop.clear()
         self._cancel = CancelToken()
-        with self._lock:  # a new observer: every root is watched (and reconciled) afresh
-            self._roots, self._watches, self._root_ids = [], {}, {}
+        self._tracker.reset()  # a new observer: every root is watched (and reconciled) afresh
         self._observer = Observer()
         self._observer.daemon = True
-        self._log_handler = _OverflowLogHandler(self)
+        self._log_handler = _OverflowLogHandler(self._lost)
         logging.getLogger("watchdog.observers").addHandler(self._log_handler)
         self._sync_roots(initial=True)
         subscribe = getattr(self.lib, "subscribe", None)
@@ -330,8 +182,20 @@ class LibraryWatcher:
 
     @property
     def roots(self) -> list[Path]:
-        with self._lock:
-            return [Path(r) for r in self._roots]
+        return self._tracker.paths()
+
+    @property
+    def _observer(self):
+        return self._tracker.observer
+
+    @_observer.setter
+    def _observer(self, observer) -> None:
+        self._tracker.observer = observer
+
+    @property
+    def _root_ids(self) -> dict[str, tuple[int, int] | None]:
+        """root -> (device, inode) while watched, None while unavailable (read by tests)."""
+        return self._tracker.ids
 
     def _on_library_change(self, event) -> None:
         # runs on whichever thread wrote: only note it, the watcher thread re-reads the folders
@@ -348,10 +212,7 @@ class LibraryWatcher:
 
     def request_rescan(self, reason: str = "request", roots: Iterable[str | os.PathLike] | None = None) -> None:
         """Ask for an incremental ``lib.scan`` of ``roots`` (default: all) in the watcher's thread."""
-        with self._lock:
-            targets = [_norm(r) for r in roots] if roots is not None else list(self._roots)
-            for r in targets:
-                self._rescan.setdefault(r, reason)
+        self._tracker.request_rescan(reason, roots)
         self._wake.set()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
@@ -359,155 +220,30 @@ class LibraryWatcher:
         the kernel has not delivered yet are not known here."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.idle.is_set() and not (self._inbox or self._rescan or self._overflow):
+            if self.idle.is_set() and not (self._inbox or self._tracker.rescan or self._overflow):
                 return True
             time.sleep(0.05)
         return False
 
-    # ------------------------------------------------------------------ filtering (observer thread)
+    # ------------------------------------------------------------------ observer thread -> queue
+
+    def _make_handler(self) -> _Handler:
+        return _Handler(self._tracker, self._put, self._lost)
 
     def _put(self, item: tuple) -> None:
         self._inbox.append(item + (time.monotonic(),))
         self.idle.clear()
         self._wake.set()
 
-    def _root_of(self, path: str) -> str | None:
-        best = None
-        for r in self._roots:
-            if _under(path, r) and (best is None or len(r) > len(best)):
-                best = r
-        return best
-
-    def _is_root(self, path: str) -> bool:
-        return path in self._roots
-
-    def _wanted_dir(self, path: str) -> bool:
-        root = self._root_of(path)
-        if root is None or any(_under(path, h) for h in self._homes):
-            return False
-        rel = path[len(root):].lstrip(os.sep)
-        return not any(part.startswith(".") for part in rel.split(os.sep) if part)
-
-    def _wanted_file(self, path: str) -> bool:
-        return is_image_path(path) and self._wanted_dir(path) and not self._is_root(path)
-
-    # ------------------------------------------------------------------ roots
-
-    def _library_roots(self) -> list[str]:
-        roots = sorted({_norm(p) for p in self.lib.folders()}, key=len)
-        keep: list[str] = []
-        for r in roots:
-            if any(_under(r, k) for k in keep):
-                continue  # inside another watched folder: its recursive watch covers it
-            if any(_under(r, h) for h in self._homes):
-                continue
-            keep.append(r)
-        return keep
-
-    @staticmethod
-    def _root_id(root: str) -> tuple[int, int] | None:
-        try:
-            st = os.stat(root)
-        except OSError:
-            return None
-        return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
-
-    def _online_id(self, root: str) -> tuple[int, int] | None:
-        """The root's (device, inode), or None while it is unavailable: missing, or an empty folder where
-        the library knows photos (the bare mount point of an unmounted drive must not read as "all deleted")."""
-        rid = self._root_id(root)
-        if rid is None or rid == self._root_ids.get(root):
-            return rid  # gone, or the very folder being watched (emptied by hand: events handle that)
-        try:
-            with os.scandir(root) as it:
-                empty = next(it, None) is None
-        except OSError:
-            return None
-        if not empty:
-            self._empty_roots.pop(root, None)
-            return rid
-        seen = self._empty_roots.get(root)
-        if seen is None or seen[0] != rid:
-            seen = (rid, self._has_photos_under(root))
-            self._empty_roots[root] = seen
-            if seen[1]:
-                log.warning("watched folder %s is empty but the library has photos there: taken for an "
-                            "unmounted drive (they are kept; run a scan to forget them)", root)
-        return None if seen[1] else rid
-
-    def _has_photos_under(self, root: str) -> bool:
-        try:
-            return bool(self.lib.catalog.files_under(root))
-        except Exception:
-            for f in self.lib.status().get("folders", []):
-                if _norm(f.get("path", "")) == root:
-                    return bool(f.get("files"))
-            return False
-
-    def _schedule(self, root: str) -> bool:
-        obs = self._observer
-        if obs is None:
-            return False
-        try:
-            self._watches[root] = obs.schedule(_Handler(self), root, recursive=True, event_filter=_EVENT_FILTER)
-            return True
-        except OSError as exc:
-            if root not in self._unwatchable:
-                self._unwatchable.add(root)
-                log.warning("cannot watch %s: %s (is the inotify watch limit reached? "
-                            "see /proc/sys/fs/inotify/max_user_watches)", root, exc)
-            return False
-
-    def _unschedule(self, root: str) -> None:
-        watch = self._watches.pop(root, None)
-        if watch is not None and self._observer is not None:
-            try:
-                self._observer.unschedule(watch)
-            except Exception:
-                log.debug("unschedule %s failed", root, exc_info=True)
+    def _lost(self) -> None:
+        """Events were lost (kernel queue overflow, a handler failure): reconcile. Runs in watchdog's
+        threads: no locks, only flags."""
+        self._overflow = True
+        self._wake.set()
 
     def _sync_roots(self, initial: bool) -> None:
-        """Match the watches to ``lib.folders()``; poll each root for disappearing and coming back."""
-        try:
-            wanted = self._library_roots()
-        except Exception as exc:
-            self._report(exc, "reading the library's folders")
-            return
-        ids = {r: self._online_id(r) for r in wanted}   # may query the catalog: outside our lock
-        with self._lock:
-            for r in [r for r in self._roots if r not in wanted]:
-                self._unschedule(r)
-                self._root_ids.pop(r, None)
-                self._rescan.pop(r, None)
-            for r in wanted:
-                rid = ids[r]
-                if r not in self._roots:
-                    # a new root: watch first, then reconcile, so nothing falls between the two
-                    if rid is not None and self._schedule(r):
-                        self._root_ids[r] = rid
-                    else:
-                        self._root_ids[r] = None
-                        if rid is None:
-                            log.warning("watched folder %s is not available; will watch it when it appears", r)
-                    if rid is not None and (not initial or self.scan_on_start):
-                        self._rescan.setdefault(r, "start" if initial else "new-folder")
-                    continue
-                old = self._root_ids.get(r)
-                if rid == old:
-                    # still the same folder; re-arm a watch whose emitter died (root deleted and recreated
-                    # between two polls gets a new inode, so it lands in the branch below)
-                    continue
-                self._unschedule(r)
-                if rid is None:
-                    log.warning("watched folder %s went away; will rescan it when it comes back", r)
-                    self._root_ids[r] = None
-                    continue
-                if self._schedule(r):
-                    self._root_ids[r] = rid
-                    log.info("watched folder %s is back; reconciling", r)
-                    self._rescan.setdefault(r, "remount")
-            self._roots = list(wanted)
-        if self._rescan:
+        """Match the watches to ``lib.folders()`` (see ``WatchRoots.sync``); wake the loop for a rescan."""
+        if self._tracker.sync(initial, self.scan_on_start):
             self._wake.set()
 
     # ------------------------------------------------------------------ worker thread
@@ -546,8 +282,7 @@ class LibraryWatcher:
             self._overflow = False
             log.warning("file system events were lost; reconciling all watched folders")
             self.request_rescan("overflow")
-        with self._lock:
-            rescan, self._rescan = self._rescan, {}
+        rescan = self._tracker.take_rescan()
         self._drain()
         if rescan:
             self._reconcile(rescan)
@@ -560,7 +295,7 @@ class LibraryWatcher:
             self._flush(now)  # files waiting to settle: check them again
 
         self._wake.clear()
-        if self._rescan or self._overflow or self._folders_changed:
+        if self._tracker.rescan or self._overflow or self._folders_changed:
             return
         if self._inbox and not self._dirty_since:
             return  # events came in while a batch was applied: take them in first
@@ -610,7 +345,7 @@ class LibraryWatcher:
             elif kind == "walk":
                 self._arrivals.add(item[1])
                 self._removed.pop(item[1], None)
-                for p in self._walk_images(item[1]):
+                for p in _walk_images(item[1], self._tracker.wanted_file):
                     self._pending[p] = _Pending(last_event=t, complete=True)
             elif kind == "remove":
                 p, is_dir = item[1], item[2]
@@ -632,50 +367,7 @@ class LibraryWatcher:
                     table.update(moved)
                 self._moves.append((src, dst, is_dir))
 
-    def _walk_images(self, folder: str) -> list[str]:
-        out = []
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for f in filenames:
-                p = os.path.join(dirpath, f)
-                if self._wanted_file(p):
-                    out.append(p)
-        return out
 
-    def _ready(self, path: str, e: _Pending, now: float) -> bool | None:
-        """True: apply now; False: wait; None: drop (gone, and the library never needs to know)."""
-        try:
-            st = os.stat(path)
-            sig = (st.st_size, st.st_mtime_ns)
-        except FileNotFoundError:
-            return True  # vanished before we got to it: update_paths removes it if the catalog has it
-        except OSError:
-            return False
-        if sig != e.stat:
-            e.stat, e.stable_since = sig, now
-        if e.complete:
-            return True
-        stable = now - e.stable_since
-        if stable < self.settle_s or sig[0] == 0 and stable < self.write_timeout_s:
-            return False
-        if not e.writing or stable >= self.write_timeout_s:
-            return True
-        # written to and never closed (or no close events on this platform): complete if it decodes
-        if e.decode_tried and now - e.decode_tried < self.settle_s:
-            return False
-        if self._decodes(path):
-            return True
-        e.decode_tried = now
-        return False
-
-    @staticmethod
-    def _decodes(path: str) -> bool:
-        try:
-            from .decode import load_image
-            load_image(path, max_side=32)
-            return True
-        except Exception:
-            return False
 
     def _new_batch(self, reason: str) -> WatchBatch:
         self._batch_no += 1
@@ -698,9 +390,9 @@ class LibraryWatcher:
             self._apply_moves(batch)
         ready: list[str] = []
         for p, e in list(self._pending.items()):
-            if self._ready(p, e, now):
+            if e.ready(p, now, self.settle_s, self.write_timeout_s):
                 ready.append(p)
-        removed = self._outermost(self._removed)
+        removed = _outermost(self._removed)
         if removed and len(ready) < len(self._pending) and now - self._removed_since < self.max_delay_s:
             # files still settling may be the other half of these deletions (a move inotify could not
             # pair): hold deletions and creations so that they meet in one update_paths call, which
@@ -729,18 +421,7 @@ class LibraryWatcher:
         if batch is not None:
             self._finish(batch)
 
-    @staticmethod
-    def _outermost(removed: dict[str, bool]) -> list[str]:
-        """Deleted paths less those inside a deleted folder (the folder covers them)."""
-        dirs = {p for p, is_dir in removed.items() if is_dir}
-        out = []
-        for p in removed:
-            parent = os.path.dirname(p)
-            while parent and parent not in dirs and os.path.dirname(parent) != parent:
-                parent = os.path.dirname(parent)
-            if parent not in dirs:
-                out.append(p)
-        return out
+
 
     def _apply_moves(self, batch: WatchBatch) -> None:
         moves, self._moves = self._moves, []
@@ -763,7 +444,7 @@ class LibraryWatcher:
 
     def _reconcile(self, roots: dict[str, str]) -> None:
         # lib.scan(folders) adds its folders to the library: never resurrect one removed meanwhile
-        current = set(self._library_roots())
+        current = set(self._tracker.library_roots())
         existing = [r for r in roots if r in current and os.path.isdir(r)]
         if not existing:
             return

@@ -283,11 +283,36 @@ def test_permission_denied(tmp_path):
     try:
         try:
             open(p, "rb").close()
-            pytest.skip("running with privileges that ignore file permissions (root)")
         except PermissionError:
-            pass
-        assert _reason(load_image, p) == "permission denied"
-        assert _reason(file_hash, p) == "permission denied"
+            assert _reason(load_image, p) == "permission denied"
+            assert _reason(file_hash, p) == "permission denied"
+            return
+        # Root ignores file modes (CI runs as root): check from a child that drops to an unprivileged user.
+        if not hasattr(os, "setuid") or os.geteuid() != 0:
+            pytest.skip("file permissions are not enforced here")
+        tmp_path.chmod(0o755)
+        tmp_path.parent.chmod(0o755)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: no exec, so the interpreter's own location needs no permissions
+            try:
+                os.close(r)
+                os.setuid(65534)
+                reasons = []
+                for fn in (load_image, file_hash):
+                    try:
+                        fn(p)
+                        reasons.append("decoded")
+                    except DecodeError as e:
+                        reasons.append(e.reason)
+                os.write(w, "|".join(reasons).encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            got = f.read()
+        os.waitpid(pid, 0)
+        assert got == "permission denied|permission denied"
     finally:
         p.chmod(0o644)
 

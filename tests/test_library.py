@@ -328,3 +328,59 @@ def test_update_paths_counts_a_deleted_folder_once(library, photos_dir, make_pho
     shutil.rmtree(photos_dir / "trip")
     rep = library.update_paths([photos_dir / "trip", photos_dir / "trip" / "p0.jpg", photos_dir / "trip" / "p1.jpg"])
     assert rep.removed == 4 and library.count() == 0
+
+
+def test_folders_are_case_sensitive_and_counted(library, tmp_path, make_photo):
+    make_photo(tmp_path / "photos" / "a.jpg", seed=1)
+    make_photo(tmp_path / "Photos" / "b.jpg", seed=2)
+    make_photo(tmp_path / "photos2" / "c.jpg", seed=3)
+    library.scan([tmp_path / "photos", tmp_path / "Photos", tmp_path / "photos2"])
+    counts = {f["path"]: f["files"] for f in library.status()["folders"]}
+    assert counts == {str(tmp_path / "photos"): 1, str(tmp_path / "Photos"): 1, str(tmp_path / "photos2"): 1}
+    assert library.folder_count(tmp_path / "photos") == (1, 0)
+    library.remove_folder(tmp_path / "photos")
+    assert library.count() == 2
+
+
+def test_excluded_folders_are_skipped(tiny_model, tmp_path, make_photo):
+    root = tmp_path / "root"
+    make_photo(root / "keep.jpg", seed=1)
+    make_photo(root / "private" / "skip.jpg", seed=2)
+    with Library(tmp_path / "lib", model_path=tiny_model, exclude=[root / "private"]) as lib:
+        assert lib.scan([root]).added == 1
+        assert lib.update_paths([root / "private" / "skip.jpg"]).added == 0
+        with pytest.raises(LibraryError, match="excluded"):
+            lib.add_folder(root / "private")
+
+
+def test_queries_are_served_while_a_scan_is_paused(tiny_model, tmp_path, make_photo):
+    """The writer holds the data lock per batch only: a paused scan does not block queries."""
+    import threading
+
+    d = tmp_path / "photos"
+    for i in range(200):
+        make_photo(d / f"p{i:03d}.jpg", seed=i, size=(64, 48))
+    cancel = CancelToken()
+    paused = threading.Event()
+
+    class PauseAt(Progress):
+        def on_update(self, state):
+            if state.phase == "indexing" and state.done >= 100 and not cancel.paused and not paused.is_set():
+                cancel.pause()
+                paused.set()
+
+    with Library(tmp_path / "lib", model_path=tiny_model) as lib:
+        result = {}
+        t = threading.Thread(target=lambda: result.setdefault("r", lib.scan([d], PauseAt(min_interval_s=0), cancel)))
+        t.start()
+        assert paused.wait(60)
+        got = []
+        q = threading.Thread(target=lambda: got.append((lib.count(), lib.similar(d / "p000.jpg", k=3))))
+        q.start()
+        q.join(10)
+        alive = q.is_alive()
+        cancel.resume()
+        t.join(60)
+        assert not alive, "a query waited for the paused scan"
+        assert got[0][0] >= 64 and len(got[0][1]) == 3
+        assert result["r"].added == 200 and lib.count() == 200

@@ -81,8 +81,10 @@ def _row_to_record(row: tuple) -> FileRecord:
     return FileRecord(*row)
 
 
-def escape_like(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _prefix_range(root: str) -> tuple[str, str]:
+    """[lo, hi) bounds of every path below ``root``: case-sensitive (unlike LIKE) and served by the index."""
+    root = root.rstrip("/")
+    return root + "/", root + chr(ord("/") + 1)
 
 
 class Catalog:
@@ -206,9 +208,14 @@ class Catalog:
 
     def files_under(self, root: str) -> list[FileRecord]:
         """Files whose path is ``root`` itself or lies below it."""
-        prefix = root.rstrip("/\\") + "/"
-        q = (f"SELECT {_FILE_COLS} FROM files WHERE path=? OR path LIKE ? ESCAPE '\\'")
-        return [_row_to_record(r) for r in self.conn.execute(q, (root, escape_like(prefix) + "%"))]
+        q = f"SELECT {_FILE_COLS} FROM files WHERE path=? OR (path>=? AND path<?)"
+        return [_row_to_record(r) for r in self.conn.execute(q, (root, *_prefix_range(root)))]
+
+    def count_under(self, root: str) -> tuple[int, int]:
+        row = self.conn.execute("SELECT COUNT(*), COALESCE(SUM(status<>?),0) FROM files "
+                                "WHERE path=? OR (path>=? AND path<?)",
+                                (STATUS_OK, root, *_prefix_range(root))).fetchone()
+        return int(row[0]), int(row[1])
 
     def all_files(self, status: str | None = None) -> list[FileRecord]:
         if status:

@@ -2,8 +2,8 @@
 
 Near-duplicate edges come from each photo's k nearest neighbours in the HNSW index above a threshold, so
 grouping a library costs one batched k-NN query rather than all pairs. Components are joined with union-find.
-Single linkage can chain a long run of bursts into one group; requiring each member to be a *mutual*
-neighbour keeps that in check without dropping true copies (a copy is nearly always its original's nearest).
+Single linkage can chain a long run of bursts into one group, so edges need *mutual* neighbours, and each
+component is then split around its best photo so that every member is within the threshold of its keeper.
 """
 
 from __future__ import annotations
@@ -113,25 +113,28 @@ def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.nda
                     uf.union(fid, other)
 
     vec_of = {int(f): v for f, v in zip(ids, vectors)} if len(ids) else {}
+
+    def sim(a: FileRecord, b: FileRecord) -> float:
+        if a.hash and a.hash == b.hash:
+            return 1.0
+        va, vb = vec_of.get(a.id), vec_of.get(b.id)
+        return float(np.dot(va, vb)) if va is not None and vb is not None else -1.0
+
     groups: list[DuplicateGroup] = []
     for comp in uf.groups():
-        recs = [records[f] for f in comp if f in records]
-        if len(recs) < 2:
-            continue
-        recs.sort(key=keeper_key)
-        keeper = recs[0]
-        kv = vec_of.get(keeper.id)
-        members = []
-        for r in recs:
-            if r.hash and r.hash == keeper.hash:
-                sim = 1.0
-            elif kv is not None and r.id in vec_of:
-                sim = float(np.dot(kv, vec_of[r.id]))
-            else:
-                sim = 0.0
-            members.append(GroupMember(r.id, r.path, sim, r.width, r.height, r.size, r.format, r.date_taken,
-                                       r.mtime_ns))
-        exact = len({r.hash for r in recs}) == 1
-        groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members))
+        rest = sorted((records[f] for f in comp if f in records), key=keeper_key)
+        # Split each component around its best photo: every member must itself be within the threshold of
+        # the keeper, so a chain of bursts (A~B, B~C, but A!~C) does not become one sprawling group.
+        while len(rest) >= 2:
+            keeper = rest[0]
+            sims = [sim(keeper, r) for r in rest]
+            inside = [(r, s) for r, s in zip(rest, sims) if r is keeper or s >= threshold]
+            rest = [r for r, s in zip(rest, sims) if r is not keeper and s < threshold]
+            if len(inside) < 2:
+                continue
+            members = [GroupMember(r.id, r.path, 1.0 if r is keeper else s, r.width, r.height, r.size, r.format,
+                                   r.date_taken, r.mtime_ns) for r, s in inside]
+            exact = len({r.hash for r, _ in inside}) == 1
+            groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members))
     groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
     return groups

@@ -49,10 +49,12 @@ class SimilarResult:
 class Library:
     def __init__(self, home: str | Path | None = None, *, model_path: str | Path | None = None,
                  device: str = "auto", readonly: bool = False, model: LoadedModel | None = None,
-                 workers: int | None = None):
+                 workers: int | None = None, exclude: Iterable[str | Path] = ()):
         self.home = Path(home).expanduser().resolve() if home else default_library_dir().resolve()
         self.readonly = readonly
-        self._lock = threading.RLock()
+        self.excluded = [str(Path(e).expanduser().resolve()) for e in exclude]
+        self._lock = threading.RLock()        # catalog + index access: short, per batch
+        self._write_lock = threading.RLock()  # one write operation (scan, move...) at a time
         self._listeners: list[Callable[[ChangeEvent], None]] = []
         self._lockfile: LockFile | None = None
         self.catalog: Catalog | None = None
@@ -68,7 +70,7 @@ class Library:
                                                        self.model.embedding_size)
             self.embedder = Embedder(self.model, workers=workers)
             self.scanner = Scanner(self.catalog, self.index, self.embedder, self.model.model_id, self._notify,
-                                   skip_dirs=[str(self.home)])
+                                   skip_dirs=[str(self.home), *self.excluded], lock=self._lock)
             if not readonly and self.index_origin == "rebuilt":
                 self._save_index()
         except BaseException:
@@ -133,6 +135,8 @@ class Library:
         if not p.is_dir():
             raise LibraryError(f"not a folder: {p}")
         p = p.resolve()
+        if _under(str(p), self.excluded):
+            raise LibraryError(f"{p} is in an excluded folder")
         with self._lock:
             self.catalog.add_folder(str(p))
         self._notify(ChangeEvent("folders", paths=[str(p)]))
@@ -142,7 +146,7 @@ class Library:
         """Stop watching a folder and forget its photos (the files themselves are untouched)."""
         self._writable()
         p = str(Path(path).expanduser().resolve())
-        with self._lock:
+        with self._write_lock, self._lock:
             if p not in self.catalog.folders():
                 raise LibraryError(f"not a library folder: {p}")
             self.catalog.remove_folder(p)
@@ -152,6 +156,11 @@ class Library:
             self._save_index()
         self._notify(ChangeEvent("folders", paths=[p]))
         return n
+
+    def folder_count(self, path: str | Path) -> tuple[int, int]:
+        """(files, unreadable files) catalogued below a folder."""
+        with self._lock:
+            return self.catalog.count_under(str(Path(path).expanduser().resolve()))
 
     def folders(self) -> list[Path]:
         with self._lock:
@@ -170,19 +179,24 @@ class Library:
         if folders is not None:
             for f in folders:
                 self.add_folder(f)
-        with self._lock:
-            report = self.scanner.scan_roots(self._roots(folders), progress, cancel)
-            self._save_index()
+        with self._write_lock:
+            with self._lock:
+                roots = self._roots(folders)
+            report = self.scanner.scan_roots(roots, progress, cancel)
+            with self._lock:
+                self._save_index()
         return report
 
     def update_paths(self, paths: Iterable[str | Path], progress: Progress | None = None,
                      cancel: CancelToken | None = None) -> ScanReport:
         self._writable()
-        with self._lock:
-            report = self.scanner.update_paths([str(p) for p in paths], progress, cancel,
-                                               self._roots(None))
+        with self._write_lock:
+            with self._lock:
+                roots = self._roots(None)
+            report = self.scanner.update_paths([str(p) for p in paths], progress, cancel, roots)
             if report.added or report.updated or report.removed or report.moved:
-                self._save_index_soon()
+                with self._lock:
+                    self._save_index_soon()
         return report
 
     def move_path(self, src: str | Path, dst: str | Path) -> int:
@@ -190,7 +204,7 @@ class Library:
         self._writable()
         src_s = os.path.abspath(str(src))
         dst_s = os.path.abspath(str(dst))
-        with self._lock:
+        with self._write_lock, self._lock:
             roots = self._roots(None)
             if not _under(dst_s, roots):
                 return self.remove_paths([src_s])
@@ -221,7 +235,7 @@ class Library:
     def remove_paths(self, paths: Iterable[str | Path]) -> int:
         """Files or folders deleted from disk: drop them from catalog and index."""
         self._writable()
-        with self._lock:
+        with self._write_lock, self._lock:
             recs: dict[int, FileRecord] = {}
             for p in paths:
                 for r in self.catalog.files_under(os.path.abspath(str(p))):
@@ -332,9 +346,8 @@ class Library:
             counts = self.catalog.counts()
             folders = []
             for f in self.catalog.folders():
-                recs = self.catalog.files_under(f)
-                folders.append({"path": f, "exists": os.path.isdir(f), "files": len(recs),
-                                "errors": sum(1 for r in recs if r.status != STATUS_OK)})
+                files, errors = self.catalog.count_under(f)
+                folders.append({"path": f, "exists": os.path.isdir(f), "files": files, "errors": errors})
             index_bytes = self.index_path.stat().st_size if self.index_path.exists() else 0
             return {
                 "library": str(self.home),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -104,8 +105,12 @@ class Scanner:
     """Applies disk changes to the catalog and index. The Library calls it under its writer lock."""
 
     def __init__(self, catalog: Catalog, index: VectorIndex, embedder: Embedder, model_id: str,
-                 notify: Callable[[ChangeEvent], None], skip_dirs: Iterable[str] = ()):
+                 notify: Callable[[ChangeEvent], None], skip_dirs: Iterable[str] = (),
+                 lock: threading.RLock | None = None):
         self.catalog = catalog
+        # Held only around catalog and index access, never while decoding or embedding, so queries
+        # (the GUI's grid, lookalike searches) are served between batches of a long scan.
+        self.lock = lock or threading.RLock()
         self.index = index
         self.embedder = embedder
         self.model_id = model_id
@@ -127,7 +132,8 @@ class Scanner:
                 # An unmounted drive must not look like a folder whose photos were all deleted.
                 report.missing_folders.append(root)
                 continue
-            under = self.catalog.files_under(root)
+            with self.lock:
+                under = self.catalog.files_under(root)
             if under and _is_empty_dir(root):
                 # The bare mount point of an unplugged drive: offline, not a folder whose photos were deleted.
                 report.missing_folders.append(root)
@@ -153,28 +159,29 @@ class Scanner:
         on_disk: dict[str, tuple[int, int]] = {}
         known: dict[str, FileRecord] = {}
         gone: list[FileRecord] = []
-        for p in dict.fromkeys(os.path.abspath(p) for p in paths):
-            if not _under_any(p, roots) or _under_any(p, self.skip_dirs):
-                continue
-            if os.path.isdir(p):
-                for rec in self.catalog.files_under(p):
-                    known[rec.path] = rec
-                for fp, size, mtime in walk_images(p, self.skip_dirs):
-                    on_disk[fp] = (size, mtime)
-                gone.extend(r for fp, r in known.items() if fp.startswith(p + os.sep) and fp not in on_disk)
-                continue
-            rec = self.catalog.file_by_path(p)
-            if rec is not None:
-                known[p] = rec
-            try:
-                st = os.stat(p)
-            except OSError:
+        with self.lock:
+            for p in dict.fromkeys(os.path.abspath(p) for p in paths):
+                if not _under_any(p, roots) or _under_any(p, self.skip_dirs):
+                    continue
+                if os.path.isdir(p):
+                    for rec in self.catalog.files_under(p):
+                        known[rec.path] = rec
+                    for fp, size, mtime in walk_images(p, self.skip_dirs):
+                        on_disk[fp] = (size, mtime)
+                    gone.extend(r for fp, r in known.items() if fp.startswith(p + os.sep) and fp not in on_disk)
+                    continue
+                rec = self.catalog.file_by_path(p)
                 if rec is not None:
-                    gone.append(rec)
-                gone.extend(self.catalog.files_under(p)[1:] if rec else self.catalog.files_under(p))
-                continue
-            if is_image_path(p) and not any(is_hidden(part) for part in Path(p).parts):
-                on_disk[p] = (st.st_size, st.st_mtime_ns)
+                    known[p] = rec
+                try:
+                    st = os.stat(p)
+                except OSError:
+                    if rec is not None:
+                        gone.append(rec)
+                    gone.extend(self.catalog.files_under(p)[1:] if rec else self.catalog.files_under(p))
+                    continue
+                if is_image_path(p) and not any(is_hidden(part) for part in Path(p).parts):
+                    on_disk[p] = (st.st_size, st.st_mtime_ns)
         gone = list({r.id: r for r in gone}.values())  # a folder and files inside it may both be listed
         todo, report.unchanged = self._candidates(on_disk, known)
         self._process(todo, gone, report, progress or Progress(), cancel)
@@ -183,7 +190,8 @@ class Scanner:
 
     # ---- internals ----------------------------------------------------------------------------------
     def _candidates(self, on_disk: dict[str, tuple[int, int]], known: dict[str, FileRecord]):
-        embedded = self.catalog.embedded_ids(self.model_id) if known else set()
+        with self.lock:
+            embedded = self.catalog.embedded_ids(self.model_id) if known else set()
         todo: list[Prepared] = []
         unchanged = 0
         for path, (size, mtime) in on_disk.items():
@@ -198,7 +206,8 @@ class Scanner:
 
     def _process(self, todo: list[Prepared], gone: list[FileRecord], report: ScanReport,
                  progress: Progress, cancel: CancelToken | None) -> None:
-        ok_by_hash = self.catalog.ok_files_by_hash(self.model_id)
+        with self.lock:
+            ok_by_hash = self.catalog.ok_files_by_hash(self.model_id)
         gone_by_hash: dict[str, list[FileRecord]] = {}
         for rec in gone:
             if rec.status == STATUS_OK and rec.hash and rec.hash in ok_by_hash:
@@ -262,96 +271,97 @@ class Scanner:
         new_vectors: list[tuple[int, np.ndarray]] = []
         removed_ids: list[int] = []
         events: dict[str, list[tuple[int, str]]] = {"added": [], "updated": [], "moved": []}
-        cat = self.catalog
-        with cat.transaction():
-            for item in batch:
-                existing: FileRecord | None = item.tag
-                if item.error:
-                    fid = cat.upsert_file({"path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
-                                           "hash": item.hash, "status": STATUS_ERROR, "error": item.error})
-                    if existing is not None and existing.status == STATUS_OK:
-                        cat.drop_embedding(fid)
-                        removed_ids.append(fid)
-                    report.failed += 1
-                    report.errors.append((item.path, item.error))
-                    continue
-                if item.array is None:
-                    # Content already known: a move/rename, a touched file, or an exact copy.
-                    h = item.hash
-                    movers = [r for r in gone_by_hash.get(h, []) if r.id not in self._claimed_ids]
-                    if existing is not None and existing.hash == h and existing.status == STATUS_OK and \
-                            cat.embedding(existing.id, self.model_id) is not None:
-                        cat.touch_file(existing.id, item.size, item.mtime_ns)
-                        report.updated += 1
+        with self.lock:
+            cat = self.catalog
+            with cat.transaction():
+                for item in batch:
+                    existing: FileRecord | None = item.tag
+                    if item.error:
+                        fid = cat.upsert_file({"path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
+                                               "hash": item.hash, "status": STATUS_ERROR, "error": item.error})
+                        if existing is not None and existing.status == STATUS_OK:
+                            cat.drop_embedding(fid)
+                            removed_ids.append(fid)
+                        report.failed += 1
+                        report.errors.append((item.path, item.error))
                         continue
-                    if movers:
-                        src = movers[0]
-                        self._claimed_ids.add(src.id)
-                        if existing is not None:
-                            cat.delete_files([existing.id])
-                            removed_ids.append(existing.id)
-                        removed_ids += cat.move_file(src.id, item.path, item.size, item.mtime_ns)
-                        report.moved += 1
-                        events["moved"].append((src.id, item.path))
-                        continue
-                    src_id = ok_by_hash.get(h)
-                    src = cat.file(src_id) if src_id is not None else None
-                    vec = self._fresh.get(h)  # embedded earlier in this batch, not yet written
-                    if vec is None and src is not None:
-                        vec = cat.embedding(src_id, self.model_id)
-                    if src is None or vec is None:
-                        # The source vanished meanwhile: decode after all.
-                        prepared = self.embedder.prepare(Prepared(item.path, item.size, item.mtime_ns))
-                        if prepared.error or prepared.array is None:
-                            fid = cat.upsert_file({"path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
-                                                   "hash": item.hash, "status": STATUS_ERROR,
-                                                   "error": prepared.error or "decode failed"})
-                            report.failed += 1
-                            report.errors.append((item.path, prepared.error or "decode failed"))
+                    if item.array is None:
+                        # Content already known: a move/rename, a touched file, or an exact copy.
+                        h = item.hash
+                        movers = [r for r in gone_by_hash.get(h, []) if r.id not in self._claimed_ids]
+                        if existing is not None and existing.hash == h and existing.status == STATUS_OK and \
+                                cat.embedding(existing.id, self.model_id) is not None:
+                            cat.touch_file(existing.id, item.size, item.mtime_ns)
+                            report.updated += 1
                             continue
-                        item.info = prepared.info
-                        vec = self.embedder.embed_arrays([prepared.array])[0]
-                        report.embedded += 1
-                    else:
-                        item.info = None
-                        report.reused += 1
+                        if movers:
+                            src = movers[0]
+                            self._claimed_ids.add(src.id)
+                            if existing is not None:
+                                cat.delete_files([existing.id])
+                                removed_ids.append(existing.id)
+                            removed_ids += cat.move_file(src.id, item.path, item.size, item.mtime_ns)
+                            report.moved += 1
+                            events["moved"].append((src.id, item.path))
+                            continue
+                        src_id = ok_by_hash.get(h)
+                        src = cat.file(src_id) if src_id is not None else None
+                        vec = self._fresh.get(h)  # embedded earlier in this batch, not yet written
+                        if vec is None and src is not None:
+                            vec = cat.embedding(src_id, self.model_id)
+                        if src is None or vec is None:
+                            # The source vanished meanwhile: decode after all.
+                            prepared = self.embedder.prepare(Prepared(item.path, item.size, item.mtime_ns))
+                            if prepared.error or prepared.array is None:
+                                fid = cat.upsert_file({"path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
+                                                       "hash": item.hash, "status": STATUS_ERROR,
+                                                       "error": prepared.error or "decode failed"})
+                                report.failed += 1
+                                report.errors.append((item.path, prepared.error or "decode failed"))
+                                continue
+                            item.info = prepared.info
+                            vec = self.embedder.embed_arrays([prepared.array])[0]
+                            report.embedded += 1
+                        else:
+                            item.info = None
+                            report.reused += 1
+                        fid = cat.upsert_file({
+                            "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns, "hash": h,
+                            "width": item.info.width if item.info else src.width,
+                            "height": item.info.height if item.info else src.height,
+                            "format": item.info.format if item.info else src.format,
+                            "date_taken": item.info.date_taken if item.info else src.date_taken,
+                            "status": STATUS_OK})
+                        new_vectors.append((fid, vec))
+                        events["updated" if existing else "added"].append((fid, item.path))
+                        if existing is None:
+                            report.added += 1
+                        else:
+                            report.updated += 1
+                        continue
+                    info = item.info
                     fid = cat.upsert_file({
-                        "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns, "hash": h,
-                        "width": item.info.width if item.info else src.width,
-                        "height": item.info.height if item.info else src.height,
-                        "format": item.info.format if item.info else src.format,
-                        "date_taken": item.info.date_taken if item.info else src.date_taken,
-                        "status": STATUS_OK})
-                    new_vectors.append((fid, vec))
-                    events["updated" if existing else "added"].append((fid, item.path))
+                        "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns, "hash": item.hash,
+                        "width": info.width, "height": info.height, "format": info.format,
+                        "date_taken": info.date_taken, "status": STATUS_OK})
+                    new_vectors.append((fid, vec_of[id(item)]))
+                    report.embedded += 1
                     if existing is None:
                         report.added += 1
+                        events["added"].append((fid, item.path))
                     else:
                         report.updated += 1
-                    continue
-                info = item.info
-                fid = cat.upsert_file({
-                    "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns, "hash": item.hash,
-                    "width": info.width, "height": info.height, "format": info.format,
-                    "date_taken": info.date_taken, "status": STATUS_OK})
-                new_vectors.append((fid, vec_of[id(item)]))
-                report.embedded += 1
-                if existing is None:
-                    report.added += 1
-                    events["added"].append((fid, item.path))
-                else:
-                    report.updated += 1
-                    events["updated"].append((fid, item.path))
-                if item.hash:
-                    ok_by_hash.setdefault(item.hash, fid)
-                    self._fresh.setdefault(item.hash, vec_of[id(item)])
-            cat.put_embeddings(new_vectors, self.model_id)
-            seq = cat.seq()
-        # The catalog is committed; mirror it in the index (a crash here is repaired by catch-up on open).
-        self.index.remove(removed_ids)
-        if new_vectors:
-            self.index.add(np.array([f for f, _ in new_vectors], dtype=np.int64), np.stack([v for _, v in new_vectors]))
-        self.index.seq = seq
+                        events["updated"].append((fid, item.path))
+                    if item.hash:
+                        ok_by_hash.setdefault(item.hash, fid)
+                        self._fresh.setdefault(item.hash, vec_of[id(item)])
+                cat.put_embeddings(new_vectors, self.model_id)
+                seq = cat.seq()
+            # The catalog is committed; mirror it in the index (a crash here is repaired by catch-up on open).
+            self.index.remove(removed_ids)
+            if new_vectors:
+                self.index.add(np.array([f for f, _ in new_vectors], dtype=np.int64), np.stack([v for _, v in new_vectors]))
+            self.index.seq = seq
         for kind, items in events.items():
             if items:
                 self.notify(ChangeEvent(kind, [i for i, _ in items], [p for _, p in items]))
@@ -360,11 +370,12 @@ class Scanner:
         if not records:
             return 0
         ids = [r.id for r in records]
-        with self.catalog.transaction():
-            self.catalog.delete_files(ids)
-            seq = self.catalog.seq()
-        self.index.remove(ids)
-        self.index.seq = seq
+        with self.lock:
+            with self.catalog.transaction():
+                self.catalog.delete_files(ids)
+                seq = self.catalog.seq()
+            self.index.remove(ids)
+            self.index.seq = seq
         if report is not None:
             report.removed += len(ids)
         self.notify(ChangeEvent("removed", ids, [r.path for r in records]))

@@ -19,14 +19,15 @@ def open_library(settings: AppSettings, model_path=None, parent=None):
 
     home = settings.library_home()
     try:
-        return Library(home, model_path=model_path, device=settings.device)
+        return Library(home, model_path=model_path, device=settings.device, exclude=settings.excluded_folders)
     except LibraryLockedError as e:
         answer = QMessageBox.question(
             parent, "Library in use",
             f"{e}\n\nAnother imgsim is indexing this library. Open it read-only (search and review only)?")
         if answer != QMessageBox.StandardButton.Yes:
             return None
-        return Library(home, model_path=model_path, device=settings.device, readonly=True)
+        return Library(home, model_path=model_path, device=settings.device, readonly=True,
+                       exclude=settings.excluded_folders)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,7 +66,8 @@ def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, text=True,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)docs/benchmark.md"], cwd=ROOT, text=True,
                                capture_output=True).stdout.strip()
         return out + (" (with uncommitted changes)" if dirty else "")
     except Exception:

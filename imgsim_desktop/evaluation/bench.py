@@ -1,375 +1,44 @@
-"""Build near-duplicate benchmarks (``bench-make``) and measure methods on them (``bench``).
+"""Measure methods on a near-duplicate benchmark (``imgsim bench``): score what each method produced and
+assemble the JSON report.
 
-Benchmark layout (any part may be missing)::
-
-    BENCH/groups/<name>/*     every image in a folder is a near-duplicate of every other image there
-    BENCH/classes/<name>/*    images of the same kind of subject (lookalikes, not duplicates)
-    BENCH/distractors/*       unrelated images (searched recursively)
-
-In a group the file stem tells which edit made the copy: ``original.jpg`` is the source and ``crop.jpg``,
-``crop_2.jpg`` are copies made by the ``crop`` edit. Stems that occur in fewer than two groups are not
-reported as an edit kind (a user's own folders have arbitrary names).
-
-Methods: a model (cosine similarity of its L2-normalised embeddings) or a perceptual hash from the
-``imagehash`` package (similarity ``1 - hamming/bits``, so ranking by it is ranking by Hamming distance).
+Why this module: it is the runner and the scoring; reading the benchmark folder lives in ``layout``,
+writing one (``bench-make``) in ``benchmake``, and the methods themselves (models, perceptual hashes,
+``plain_ae``) in ``methods``. Their public names are re-exported here, so ``evaluation.bench`` stays the one
+import for callers.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import platform
-import random
-import re
-import shutil
-import statistics
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
-from imgsim_desktop.core.errors import DecodeError, ImgsimError
 from imgsim_desktop.core.progress import Progress
 
 from . import metrics as M
+from .benchmake import add_folder, add_ready_groups, make_benchmark  # noqa: F401  (re-exported)
+from .layout import BenchError, Item, Layout, _images_in, edit_kind, read_layout  # noqa: F401
+from .methods import (  # noqa: F401  (re-exported)
+    EMBED_BATCH,
+    HASH_BITS,
+    HASH_DECODE_SIDE,
+    HASH_DEFAULT_MAX_DISTANCE,
+    HASH_NAMES,
+    Embedded,
+    MethodSpec,
+    embed_with_hash,
+    embed_with_model,
+    plan_methods,
+    product_default_threshold,
+    similarity,
+)
 
 TOP_K = 10
 PRECISION_TARGET = 0.99
-HASH_BITS = 64
-# The cut perceptual-hash users apply: Hamming distance <= 10 of 64 bits is "the same picture".
-HASH_DEFAULT_MAX_DISTANCE = 10
-# Hashes shrink the photo to 32x32 or less; they decode (draft-mode JPEG) at this shorter side.
-HASH_DECODE_SIDE = 128
-EMBED_BATCH = 32
-HASH_NAMES = ("phash", "dhash", "ahash", "whash")
-
-
-class BenchError(ImgsimError):
-    """The benchmark folder or options are unusable."""
-
-
-# ============================================================================================ layout
-
-
-@dataclass
-class Item:
-    path: Path
-    part: str            # "group" | "class" | "distractor"
-    label: str | None    # group or class name; None for distractors
-    kind: str | None     # edit kind inside a group ("original", "crop", ...); None elsewhere
-
-
-@dataclass
-class Layout:
-    root: Path
-    items: list[Item] = field(default_factory=list)
-
-    def part(self, name: str) -> list[int]:
-        return [i for i, it in enumerate(self.items) if it.part == name]
-
-
-def _is_image(p: Path) -> bool:
-    from imgsim_desktop.core.decode import is_image_path
-
-    return p.is_file() and not p.name.startswith(".") and is_image_path(p)
-
-
-def _images_in(d: Path, recursive: bool = False) -> list[Path]:
-    if not d.is_dir():
-        return []
-    it = d.rglob("*") if recursive else d.iterdir()
-    return sorted((p for p in it if _is_image(p)), key=lambda p: str(p))
-
-
-def _subdirs(d: Path) -> list[Path]:
-    if not d.is_dir():
-        return []
-    return sorted((p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
-
-
-_SUFFIX_N = re.compile(r"^(.*?)_\d+$")
-
-
-def edit_kind(stem: str) -> str:
-    """``crop`` and ``crop_2`` are both the ``crop`` edit; ``original`` is the source."""
-    m = _SUFFIX_N.match(stem)
-    return m.group(1) if m else stem
-
-
-def read_layout(root: Path, limit: int | None = None) -> Layout:
-    """Find the images of a benchmark folder. ``limit`` keeps at most that many groups, images per class
-    and distractors (a quick run)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise BenchError(f"benchmark folder not found: {root}")
-    lay = Layout(root)
-    groups = _subdirs(root / "groups")
-    if limit:
-        groups = groups[:limit]
-    for g in groups:
-        for p in _images_in(g):
-            lay.items.append(Item(p, "group", g.name, edit_kind(p.stem)))
-    for c in _subdirs(root / "classes"):
-        files = _images_in(c, recursive=True)
-        if limit:
-            files = files[:limit]
-        for p in files:
-            lay.items.append(Item(p, "class", c.name, None))
-    dis = _images_in(root / "distractors", recursive=True)
-    if limit:
-        dis = dis[:limit]
-    for p in dis:
-        lay.items.append(Item(p, "distractor", None, None))
-    if not lay.items:
-        raise BenchError(f"{root} holds no images under groups/, classes/ or distractors/")
-    return lay
-
-
-# ========================================================================================== bench-make
-
-
-def _save_jpeg(img, path: Path, quality: int = 92) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    img.save(tmp, format="JPEG", quality=quality)
-    os.replace(tmp, path)
-
-
-def make_benchmark(originals: Path, out_dir: Path, seed: int = 0, edits: Iterable[str] | None = None,
-                   progress: Progress | None = None) -> list[str]:
-    """For every photo in ``originals`` write ``out_dir/groups/<stem>/original.jpg`` and one copy per edit,
-    ``<edit>.jpg``, each edit seeded from (seed, photo, edit) so one copy does not depend on the others.
-    Returns the group names."""
-    from imgsim_desktop.core.decode import load_image
-    from imgsim_desktop.edits import EDITS
-
-    names = list(EDITS) if edits is None else list(edits)
-    unknown = [n for n in names if n not in EDITS]
-    if unknown:
-        raise BenchError(f"unknown edit(s): {', '.join(unknown)} (known: {', '.join(EDITS)})")
-    files = _images_in(Path(originals))
-    if not files:
-        raise BenchError(f"no photos found in {originals}")
-    out = Path(out_dir) / "groups"
-    done: list[str] = []
-    if progress:
-        progress.start("bench-make", len(files))
-    used: set[str] = set()
-    for f in files:
-        name = f.stem
-        n = 2
-        while name in used:
-            name, n = f"{f.stem}_{n}", n + 1
-        used.add(name)
-        try:
-            img, info = load_image(f)
-        except DecodeError as exc:
-            if progress:
-                progress.advance(1, failed=1, message=str(exc))
-            continue
-        gdir = out / name
-        gdir.mkdir(parents=True, exist_ok=True)
-        if info.format == "JPEG" and f.suffix.lower() in (".jpg", ".jpeg"):
-            shutil.copyfile(f, gdir / "original.jpg")  # the source bytes, untouched
-        else:
-            _save_jpeg(img, gdir / "original.jpg", quality=95)
-        for e in names:
-            rng = random.Random(f"{seed}/{name}/{e}")
-            _save_jpeg(EDITS[e](img, rng), gdir / f"{e}.jpg")
-        done.append(name)
-        if progress:
-            progress.advance(1)
-    if progress:
-        progress.finish()
-    return done
-
-
-def add_ready_groups(src: Path, out_dir: Path, prefix: str = "pair_", kind: str = "squash_reencode",
-                     link: bool = True) -> list[str]:
-    """Turn folders of ready-made near-duplicates (``src/<id>/*``) into groups ``<prefix><id>``: the image
-    with the most pixels becomes ``original``, the others ``<kind>`` (``<kind>_2``...). Files are
-    symlinked (or copied with ``link=False``)."""
-    from imgsim_desktop.core.decode import read_info
-
-    out = Path(out_dir) / "groups"
-    names = []
-    for d in _subdirs(Path(src)):
-        files = _images_in(d)
-        if len(files) < 2:
-            continue
-
-        def pixels(p: Path) -> int:
-            try:
-                i = read_info(p)
-                return i.width * i.height
-            except DecodeError:
-                return -1
-
-        files.sort(key=lambda p: (-pixels(p), p.name))
-        g = out / f"{prefix}{d.name}"
-        g.mkdir(parents=True, exist_ok=True)
-        for i, f in enumerate(files):
-            stem = "original" if i == 0 else (kind if i == 1 else f"{kind}_{i}")
-            _place(f, g / f"{stem}{f.suffix.lower()}", link)
-        names.append(g.name)
-    return names
-
-
-def add_folder(src: Path, dst: Path, link: bool = True) -> None:
-    """``dst`` becomes a symlink to (or a copy of) the folder ``src``."""
-    src, dst = Path(src).resolve(), Path(dst)
-    if not src.is_dir():
-        raise BenchError(f"folder not found: {src}")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.is_symlink() or dst.is_file():
-        dst.unlink()
-    elif dst.is_dir():
-        shutil.rmtree(dst)
-    if link:
-        dst.symlink_to(src, target_is_directory=True)
-    else:
-        shutil.copytree(src, dst)
-
-
-def _place(src: Path, dst: Path, link: bool) -> None:
-    if dst.is_symlink() or dst.exists():
-        dst.unlink()
-    if link:
-        dst.symlink_to(Path(src).resolve())
-    else:
-        shutil.copyfile(src, dst)
-
-
-# ============================================================================================ methods
-
-
-@dataclass
-class Embedded:
-    """What one method produced for every item of the layout."""
-
-    name: str
-    kind: str                      # "model" | "hash"
-    vectors: np.ndarray            # (N, D) float32 unit rows (model) or (N, bits) bool (hash)
-    ok: np.ndarray                 # (N,) bool: decoded and embedded
-    ms_per_image: np.ndarray       # (N,) wall time per image (decode + preprocess + share of its batch)
-    total_s: float
-    device: str
-    default_threshold: float
-    info: dict = field(default_factory=dict)
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-
-def similarity(e: Embedded, idx: np.ndarray) -> np.ndarray:
-    v = e.vectors[idx]
-    if e.kind == "hash":
-        b = v.astype(np.float32)
-        d = b @ (1.0 - b).T + (1.0 - b) @ b.T       # Hamming distance
-        return (1.0 - d / b.shape[1]).astype(np.float64)
-    v = v.astype(np.float32)
-    return np.clip(v @ v.T, -1.0, 1.0).astype(np.float64)
-
-
-def embed_with_model(name: str, model, items: list[Item], default_threshold: float,
-                     progress: Progress | None = None) -> Embedded:
-    from imgsim_desktop.core.decode import load_image
-
-    n = len(items)
-    s = model.input_size
-    vec = np.zeros((n, model.embedding_size), dtype=np.float32)
-    ok = np.zeros(n, dtype=bool)
-    ms = np.full(n, np.nan)
-    errors = []
-    if progress:
-        progress.start(name, n)
-    t_all = time.perf_counter()
-    batch, bidx, bms = [], [], []
-
-    def flush():
-        if not batch:
-            return
-        t = time.perf_counter()
-        out = model.embed(np.stack(batch))
-        share = (time.perf_counter() - t) * 1000.0 / len(batch)
-        for j, i in enumerate(bidx):
-            vec[i] = out[j]
-            ok[i] = True
-            ms[i] = bms[j] + share
-        if progress:
-            progress.advance(len(batch))
-        batch.clear(), bidx.clear(), bms.clear()
-
-    for i, it in enumerate(items):
-        t = time.perf_counter()
-        try:
-            img, _ = load_image(it.path, max_side=s)
-            arr = model.preprocess(img)
-        except DecodeError as exc:
-            errors.append((str(it.path), exc.reason))
-            if progress:
-                progress.advance(1, failed=1)
-            continue
-        batch.append(arr)
-        bidx.append(i)
-        bms.append((time.perf_counter() - t) * 1000.0)
-        if len(batch) >= EMBED_BATCH:
-            flush()
-    flush()
-    total = time.perf_counter() - t_all
-    if progress:
-        progress.finish()
-    info = {"model_id": model.model_id, "input_size": s, "embedding_size": model.embedding_size,
-            "card": str(getattr(model, "card_path", "") or "")}
-    if model.card.get("random_init"):
-        info["random_init"] = True
-    return Embedded(name, "model", vec, ok, ms, total, model.device, default_threshold, info, errors)
-
-
-def _hash_fn(name: str) -> Callable:
-    import imagehash
-
-    return {"phash": imagehash.phash, "dhash": imagehash.dhash, "ahash": imagehash.average_hash,
-            "whash": imagehash.whash}[name]
-
-
-def embed_with_hash(name: str, items: list[Item], progress: Progress | None = None) -> Embedded:
-    from imgsim_desktop.core.decode import load_image
-
-    fn = _hash_fn(name)
-    n = len(items)
-    vec = np.zeros((n, HASH_BITS), dtype=bool)
-    ok = np.zeros(n, dtype=bool)
-    ms = np.full(n, np.nan)
-    errors = []
-    if progress:
-        progress.start(name, n)
-    t_all = time.perf_counter()
-    for i, it in enumerate(items):
-        t = time.perf_counter()
-        try:
-            img, _ = load_image(it.path, max_side=HASH_DECODE_SIDE)
-            h = fn(img)
-        except DecodeError as exc:
-            errors.append((str(it.path), exc.reason))
-            if progress:
-                progress.advance(1, failed=1)
-            continue
-        bits = np.asarray(h.hash, dtype=bool).reshape(-1)
-        if bits.size != HASH_BITS:
-            raise BenchError(f"{name} gave {bits.size} bits, expected {HASH_BITS}")
-        vec[i] = bits
-        ok[i] = True
-        ms[i] = (time.perf_counter() - t) * 1000.0
-        if progress:
-            progress.advance(1)
-    total = time.perf_counter() - t_all
-    if progress:
-        progress.finish()
-    thr = 1.0 - HASH_DEFAULT_MAX_DISTANCE / HASH_BITS
-    info = {"bits": HASH_BITS, "default_max_distance": HASH_DEFAULT_MAX_DISTANCE,
-            "decode_side": HASH_DECODE_SIDE}
-    return Embedded(name, "hash", vec, ok, ms, total, "cpu", thr, info, errors)
 
 
 # ============================================================================================ scoring
@@ -384,9 +53,23 @@ def _r(x: float | None, nd: int = 4):
     return round(x, nd)
 
 
-def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int = 0) -> dict | None:
-    """Near-duplicate figures over the pool ``idx`` (group members + distractors)."""
-    labels_s = [items[i].label if items[i].part == "group" else None for i in idx]
+@dataclass
+class _Pool:
+    """A pool of items labelled for one task, with each query's ranking of the others."""
+
+    n_labels: int              # groups or classes present
+    code: dict[str, int]       # group/class name -> label
+    labels: np.ndarray         # (P,) label per pool item; -1 for distractors
+    sim: np.ndarray            # (P, P) similarity
+    queries: np.ndarray        # pool positions that have a mate
+    rel: np.ndarray            # relevance of each query's ranking
+    order: np.ndarray          # each query's ranking (pool positions)
+
+
+def _pool(e: Embedded, items: list[Item], idx: np.ndarray, part: str, seed: int) -> _Pool | None:
+    """Label the pool ``idx`` by its ``part`` ("group" or "class") members, the rest being distractors, and
+    rank the pool for every query. None when there is no such member or no query."""
+    labels_s = [items[i].label if items[i].part == part else None for i in idx]
     names = sorted({l for l in labels_s if l is not None})
     if not names:
         return None
@@ -397,6 +80,22 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
     if len(queries) == 0:
         return None
     rel, order = M.ranked_relevance(sim, labels, queries, seed=seed)
+    return _Pool(len(names), code, labels, sim, queries, rel, order)
+
+
+def _threshold_cuts(e: Embedded) -> list[float]:
+    """Round thresholds to tabulate at: every Hamming distance up to 24 for hashes, steps of 0.005 else."""
+    if e.kind == "hash":
+        return [1.0 - d / HASH_BITS for d in range(0, 25)]
+    return [round(x, 3) for x in np.arange(0.0, 1.0001, 0.005)]
+
+
+def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int = 0) -> dict | None:
+    """Near-duplicate figures over the pool ``idx`` (group members + distractors)."""
+    pool = _pool(e, items, idx, "group", seed)
+    if pool is None:
+        return None
+    labels, sim, queries, rel, order = pool.labels, pool.sim, pool.queries, pool.rel, pool.order
     ap = M.average_precision(rel)
     scores, pos = M.pair_scores(sim, labels)
     curve = M.pr_curve(scores, pos)
@@ -406,11 +105,7 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
     r90, t90 = M.recall_at_precision(curve, 0.90)
     p_d, r_d, f_d = M.prf_at_threshold(scores, pos, e.default_threshold)
     grid = []  # precision/recall at round thresholds (every Hamming distance for hashes)
-    if e.kind == "hash":
-        cuts = [1.0 - d / HASH_BITS for d in range(0, 25)]
-    else:
-        cuts = [round(x, 3) for x in np.arange(0.0, 1.0001, 0.005)]
-    for t in cuts:
+    for t in _threshold_cuts(e):
         p_t, r_t, f_t = M.prf_at_threshold(scores, pos, t)
         grid.append([_r(t, 6), _r(p_t, 6), _r(r_t, 6), _r(f_t, 6)])
 
@@ -481,7 +176,7 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
                                                                                 0.9999, 1.0)).items()},
         "pr_grid": {"columns": ["threshold", "precision", "recall", "f1"], "rows": grid},
         "n_pool": int(len(idx)),
-        "n_groups": len(names),
+        "n_groups": pool.n_labels,
         "n_queries": int(len(queries)),
         "n_dup_pairs": int(pos.sum()),
         "n_other_pairs": int((~pos).sum()),
@@ -490,17 +185,10 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
 
 def lookalike_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int = 0) -> dict | None:
     """Lookalike figures over the pool ``idx`` (class members + distractors)."""
-    labels_s = [items[i].label if items[i].part == "class" else None for i in idx]
-    names = sorted({l for l in labels_s if l is not None})
-    if not names:
+    pool = _pool(e, items, idx, "class", seed)
+    if pool is None:
         return None
-    code = {n: k for k, n in enumerate(names)}
-    labels = np.array([code[l] if l is not None else -1 for l in labels_s])
-    sim = similarity(e, idx)
-    queries = M.query_indices(labels)
-    if len(queries) == 0:
-        return None
-    rel, _ = M.ranked_relevance(sim, labels, queries, seed=seed)
+    code, labels, sim, queries, rel = pool.code, pool.labels, pool.sim, pool.queries, pool.rel
     ap = M.average_precision(rel)
     p10 = M.precision_at_k(rel, TOP_K)
     qlab = labels[queries]
@@ -513,8 +201,7 @@ def lookalike_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int
     iu, ju = np.triu_indices(len(labels), k=1)
     both = (labels[iu] >= 0) & (labels[ju] >= 0)
     other = ~pos & both
-    cuts = ([1.0 - d / HASH_BITS for d in range(0, 25)] if e.kind == "hash"
-            else [round(x, 3) for x in np.arange(0.0, 1.0001, 0.005)])
+    cuts = _threshold_cuts(e)
     grid = [[_r(t, 6), _r(float((scores[pos] >= t - 1e-9).mean()) if pos.any() else None, 6),
              _r(float((scores[other] >= t - 1e-9).mean()) if other.any() else None, 6)] for t in cuts]
     return {
@@ -525,7 +212,7 @@ def lookalike_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int
         "sim_other_class_pairs": {k: _r(v) for k, v in M.quantiles(scores[other], qs=(0.5, 0.95, 0.99, 0.999)).items()},
         "pairs_above": {"columns": ["threshold", "same_class", "other_class"], "rows": grid},
         "n_pool": int(len(idx)),
-        "n_classes": len(names),
+        "n_classes": pool.n_labels,
         "n_queries": int(len(queries)),
     }
 
@@ -546,13 +233,6 @@ def speed_metrics(e: Embedded, idx: np.ndarray) -> dict:
 
 
 # ============================================================================================== run
-
-
-def product_default_threshold() -> float:
-    """The app's default "duplicates" threshold (cosine similarity) for its bundled model."""
-    from imgsim_desktop.core.duplicates import DEFAULT_THRESHOLDS
-
-    return float(DEFAULT_THRESHOLDS["duplicates"])
 
 
 def machine_info(device: str | None = None) -> dict:
@@ -576,42 +256,6 @@ def machine_info(device: str | None = None) -> dict:
     except OSError:
         pass
     return info
-
-
-@dataclass
-class MethodSpec:
-    name: str
-    kind: str          # "model" | "hash"
-    path: Path | None = None
-
-
-def plan_methods(models: list[Path] | None, baselines: list[str]) -> list[MethodSpec]:
-    """The first ``--model`` (or the bundled model) is ``imgsim``; more models are named after their card;
-    baselines: hash names and ``plain_ae`` (the plain autoencoder at resources/models/plain-ae.json)."""
-    from imgsim_desktop.core.paths import models_dir
-
-    specs: list[MethodSpec] = []
-    paths = list(models or [None])
-    for i, p in enumerate(paths):
-        if i == 0:
-            name = "imgsim"
-        else:
-            stem = Path(p).stem
-            name, n = stem, 2
-            while any(s.name == name for s in specs):
-                name, n = f"{stem}_{n}", n + 1
-        specs.append(MethodSpec(name, "model", None if p is None else Path(p)))
-    for b in baselines:
-        b = b.strip().lower()
-        if not b:
-            continue
-        if b in HASH_NAMES:
-            specs.append(MethodSpec(b, "hash"))
-        elif b in ("plain_ae", "plain-ae"):
-            specs.append(MethodSpec("plain_ae", "model", models_dir() / "plain-ae.json"))
-        else:
-            raise BenchError(f"unknown baseline {b!r} (known: {', '.join(HASH_NAMES)}, plain_ae)")
-    return specs
 
 
 def run_bench(bench_dir: Path, specs: list[MethodSpec], limit: int | None = None, device: str = "auto",

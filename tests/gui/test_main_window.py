@@ -97,9 +97,13 @@ def test_paste_image_data_and_file_url(qtbot, indexed_window, photos):
     assert str(original) in top_paths and str(copy) in top_paths
 
     QGuiApplication.clipboard().setMimeData(_mime_for(copy))
-    with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
-        win.paste()
-    assert win.lookalikes.results()[0][0] == str(original)
+    try:
+        with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
+            win.paste()
+        assert win.lookalikes.results()[0][0] == str(original)
+    finally:
+        # The clipboard owns the QMimeData now; left there, Qt and Python both free it at exit (segfault).
+        QGuiApplication.clipboard().clear()
 
 
 def test_pick_in_grid_then_lookalikes_and_model_view(qtbot, indexed_window, photos):

@@ -235,8 +235,16 @@ class Catalog:
              "WHERE f.status=? AND e.model_id=? AND f.hash IS NOT NULL")
         return {h: i for h, i in self.conn.execute(q, (STATUS_OK, model_id))}
 
-    def embedded_ids(self, model_id: str) -> set[int]:
-        return {r[0] for r in self.conn.execute("SELECT file_id FROM embeddings WHERE model_id=?", (model_id,))}
+    def embedded_ids(self, model_id: str, among: Iterable[int] | None = None) -> set[int]:
+        """Ids with a vector from ``model_id``; ``among`` limits the lookup (the watcher's few files)."""
+        if among is None:
+            return {r[0] for r in self.conn.execute("SELECT file_id FROM embeddings WHERE model_id=?", (model_id,))}
+        ids, out = list(among), set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            q = f"SELECT file_id FROM embeddings WHERE model_id=? AND file_id IN ({','.join('?' * len(chunk))})"
+            out.update(r[0] for r in self.conn.execute(q, (model_id, *chunk)))
+        return out
 
     def upsert_file(self, rec: dict) -> int:
         """Insert or update by path; returns the file id (stable across updates)."""

@@ -38,6 +38,7 @@ class VectorIndex:
         self.dim = dim
         self.model_id = model_id
         self.seq = 0
+        self.saved_seq = -1  # seq of the copy on disk; -1: never saved
         self._ix = hnswlib.Index(space="cosine", dim=dim)
         self._ix.init_index(max_elements=max(capacity, MIN_CAPACITY), ef_construction=EF_CONSTRUCTION, M=M,
                             allow_replace_deleted=False)
@@ -110,6 +111,7 @@ class VectorIndex:
         mtmp = _meta_path(path).with_suffix(".tmp")
         mtmp.write_text(json.dumps(meta))
         os.replace(mtmp, _meta_path(path))
+        self.saved_seq = self.seq
 
     @classmethod
     def load(cls, path: Path, model_id: str, dim: int) -> "VectorIndex | None":
@@ -124,7 +126,7 @@ class VectorIndex:
             self = cls.__new__(cls)
             self.dim = dim
             self.model_id = model_id
-            self.seq = int(meta["seq"])
+            self.seq = self.saved_seq = int(meta["seq"])
             self._ix = hnswlib.Index(space="cosine", dim=dim)
             self._ix.load_index(str(path), max_elements=0, allow_replace_deleted=False)
             self._ix.set_ef(64)

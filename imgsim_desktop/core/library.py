@@ -7,7 +7,6 @@ serialises catalog writes and every hnswlib call, since hnswlib is not safe for 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -247,15 +246,8 @@ class Library:
 
     def _save_index_soon(self) -> None:
         """Small watcher updates don't rewrite a large index every time; catch-up covers a crash."""
-        pending = self.catalog.seq() - self._last_saved_seq()
-        if pending >= 256:
+        if self.catalog.seq() - self.index.saved_seq >= 256:
             self._save_index()
-
-    def _last_saved_seq(self) -> int:
-        try:
-            return int(json.loads((Path(str(self.index_path) + ".json")).read_text())["seq"])
-        except (OSError, ValueError, KeyError):
-            return 0
 
     # ---- queries ------------------------------------------------------------------------------------
     def _query_vector(self, query) -> tuple[np.ndarray, int | None]:

@@ -191,7 +191,9 @@ class Scanner:
     # ---- internals ----------------------------------------------------------------------------------
     def _candidates(self, on_disk: dict[str, tuple[int, int]], known: dict[str, FileRecord]):
         with self.lock:
-            embedded = self.catalog.embedded_ids(self.model_id) if known else set()
+            # A small batch (the watcher's) asks about its own files only, not the whole library.
+            among = [r.id for r in known.values()] if len(known) < 5000 else None
+            embedded = self.catalog.embedded_ids(self.model_id, among) if known else set()
         todo: list[Prepared] = []
         unchanged = 0
         for path, (size, mtime) in on_disk.items():

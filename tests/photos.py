@@ -31,3 +31,8 @@ def write_photo(path: Path, seed: int, size: tuple[int, int] = (320, 240), quali
     else:
         img.save(path, **kw)
     return path
+
+
+def write_photos(folder: Path, n: int, size: tuple[int, int] = (320, 240), prefix: str = "p") -> list[Path]:
+    """``n`` distinct photos p0.jpg.. (seeds 0..n-1) in ``folder``."""
+    return [write_photo(Path(folder) / f"{prefix}{i}.jpg", seed=i, size=size) for i in range(n)]

@@ -16,6 +16,7 @@ from PIL import Image
 from imgsim_desktop.core.errors import LibraryError, LibraryLockedError
 from imgsim_desktop.core.library import Library
 from imgsim_desktop.core.progress import CancelToken, Progress
+from photos import write_photos
 
 
 def _embedding(lib, path):
@@ -24,8 +25,7 @@ def _embedding(lib, path):
 
 
 def test_scan_indexes_photos_and_records_bad_files(library, photos_dir, make_photo):
-    for i in range(5):
-        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    write_photos(photos_dir, 5)
     make_photo(photos_dir / "sub" / "deep.png", seed=9)
     (photos_dir / "empty.jpg").write_bytes(b"")
     (photos_dir / "notes.jpg").write_text("this is not a photo")
@@ -48,8 +48,7 @@ def test_scan_indexes_photos_and_records_bad_files(library, photos_dir, make_pho
 
 
 def test_rescan_is_incremental(library, photos_dir, make_photo):
-    for i in range(4):
-        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    write_photos(photos_dir, 4)
     library.scan([photos_dir])
     again = library.scan()
     assert (again.unchanged, again.embedded, again.added) == (4, 0, 0)
@@ -69,8 +68,7 @@ def test_rescan_is_incremental(library, photos_dir, make_photo):
 
 
 def test_rename_and_move_keep_embedding_without_reencoding(library, photos_dir, make_photo):
-    for i in range(3):
-        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    write_photos(photos_dir, 3)
     library.scan([photos_dir])
     old = library.file_by_path(photos_dir / "p0.jpg")
     vec = _embedding(library, photos_dir / "p0.jpg")
@@ -102,8 +100,7 @@ def test_exact_copy_reuses_vector_and_groups_as_exact(library, photos_dir, make_
 
 
 def test_deleted_file_leaves_results(library, photos_dir, make_photo):
-    for i in range(4):
-        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    write_photos(photos_dir, 4)
     library.scan([photos_dir])
     assert str(photos_dir / "p3.jpg") in [r.path for r in library.similar(photos_dir / "p0.jpg", k=10)]
     os.remove(photos_dir / "p3.jpg")
@@ -114,8 +111,7 @@ def test_deleted_file_leaves_results(library, photos_dir, make_photo):
 
 
 def test_similar_query_outside_library_and_from_bytes(library, photos_dir, make_photo, tmp_path):
-    for i in range(6):
-        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    write_photos(photos_dir, 6)
     library.scan([photos_dir])
     outside = make_photo(tmp_path / "query.png", seed=3)
     res = library.similar(outside, k=3)
@@ -149,8 +145,7 @@ def test_keeper_is_highest_resolution_then_largest_file(library, photos_dir, mak
 
 def test_unmounted_folder_keeps_its_photos(library, tmp_path, make_photo):
     drive = tmp_path / "drive"
-    for i in range(3):
-        make_photo(drive / f"p{i}.jpg", seed=i)
+    write_photos(drive, 3)
     library.scan([drive])
     os.rename(drive, tmp_path / "unplugged")
     rep = library.scan()
@@ -160,8 +155,7 @@ def test_unmounted_folder_keeps_its_photos(library, tmp_path, make_photo):
 
 def test_empty_mount_point_is_offline_not_a_mass_deletion(library, tmp_path, make_photo):
     drive = tmp_path / "mnt"
-    for i in range(3):
-        make_photo(drive / "DCIM" / f"p{i}.jpg", seed=i)
+    write_photos(drive / "DCIM", 3)
     library.scan([drive])
     shutil.rmtree(drive)
     drive.mkdir()  # what an unmounted drive leaves behind
@@ -209,8 +203,7 @@ def test_cancel_keeps_finished_work_and_resume_finishes(tiny_model, tmp_path, ma
 
 def test_index_is_saved_reloaded_and_rebuilt(tiny_model, tmp_path, make_photo):
     d = tmp_path / "photos"
-    for i in range(8):
-        make_photo(d / f"p{i}.jpg", seed=i)
+    write_photos(d, 8)
     home = tmp_path / "lib"
     with Library(home, model_path=tiny_model) as lib:
         lib.scan([d])
@@ -231,8 +224,7 @@ def test_other_model_rebuilds_and_reembeds(tiny_model, tmp_path, make_photo):
     from imgsim_desktop.core.model import create_random_model
 
     d = tmp_path / "photos"
-    for i in range(4):
-        make_photo(d / f"p{i}.jpg", seed=i)
+    write_photos(d, 4)
     home = tmp_path / "lib"
     with Library(home, model_path=tiny_model) as lib:
         lib.scan([d])
@@ -247,8 +239,7 @@ def test_other_model_rebuilds_and_reembeds(tiny_model, tmp_path, make_photo):
 def test_index_catches_up_after_a_crash_before_saving(tiny_model, tmp_path, make_photo):
     """A process killed after its catalog commits but before it saved the index."""
     d = tmp_path / "photos"
-    for i in range(4):
-        make_photo(d / f"p{i}.jpg", seed=i)
+    write_photos(d, 4)
     home = tmp_path / "lib"
     with Library(home, model_path=tiny_model) as lib:
         lib.scan([d])
@@ -308,8 +299,7 @@ def test_remove_folder_forgets_photos_but_keeps_files(library, tmp_path, make_ph
 
 
 def test_move_over_a_catalogued_photo_drops_its_vector(library, photos_dir, make_photo):
-    for i in range(3):
-        make_photo(photos_dir / f"p{i}.jpg", seed=i)
+    write_photos(photos_dir, 3)
     library.scan([photos_dir])
     os.replace(photos_dir / "p0.jpg", photos_dir / "p1.jpg")  # p1 is overwritten by p0
     assert library.move_path(photos_dir / "p0.jpg", photos_dir / "p1.jpg") == 1
@@ -322,8 +312,7 @@ def test_move_over_a_catalogued_photo_drops_its_vector(library, photos_dir, make
 
 
 def test_update_paths_counts_a_deleted_folder_once(library, photos_dir, make_photo):
-    for i in range(4):
-        make_photo(photos_dir / "trip" / f"p{i}.jpg", seed=i)
+    write_photos(photos_dir / "trip", 4)
     library.scan([photos_dir])
     shutil.rmtree(photos_dir / "trip")
     rep = library.update_paths([photos_dir / "trip", photos_dir / "trip" / "p0.jpg", photos_dir / "trip" / "p1.jpg"])

@@ -328,7 +328,13 @@ EDITS: dict[str, EditFn] = {
 }
 
 
-def random_edit(img: Image.Image, rng: random.Random) -> tuple[str, Image.Image]:
-    """Pick one edit uniformly with ``rng`` and apply it; returns ``(name, edited RGB image)``."""
-    name = rng.choice(list(EDITS))
+def random_edit(img: Image.Image, rng: random.Random,
+                weights: dict[str, float] | None = None) -> tuple[str, Image.Image]:
+    """Pick one edit with ``rng`` (uniformly, or by ``weights``: name -> relative weight, missing names 1.0)
+    and apply it; returns ``(name, edited RGB image)``."""
+    names = list(EDITS)
+    if weights:
+        name = rng.choices(names, weights=[float(weights.get(n, 1.0)) for n in names])[0]
+    else:
+        name = rng.choice(names)
     return name, EDITS[name](img, rng)

@@ -111,3 +111,12 @@ def test_edits_are_fast_on_training_sized_images():
             n += 1
     per = (time.perf_counter() - t0) / n
     assert per < 0.02, f"{per * 1000:.1f} ms per edit"
+
+
+def test_random_edit_weights():
+    img = _photo(64, 48, seed=2)
+    only = {n: 0.0 for n in EDITS} | {"mirror": 1.0}
+    assert {random_edit(img, random.Random(s), only)[0] for s in range(20)} == {"mirror"}
+    heavy = {"screenshot": 50.0}
+    names = [random_edit(img, random.Random(s), heavy)[0] for s in range(60)]
+    assert names.count("screenshot") > 30          # 50 / 61 expected

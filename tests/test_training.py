@@ -117,3 +117,54 @@ def test_cli_train_and_reconstruct(tmp_path, photo_folder):
     assert img.size == (2 * 32 + 4, 32)
     assert main(["reconstruct", str(tmp_path / "missing.jpg"), "-o", str(out), "--model", str(card)]) != 0
     assert main(["reconstruct", str(out), "-o", str(out), "--model", str(tmp_path / "nope.json")]) == 3
+
+
+def test_edit_weights_and_edit_grouped_batches(tmp_path, photo_folder):
+    from imgsim_desktop.edits import EDITS
+
+    cache, _, _ = build_cache([photo_folder], tmp_path / "cache", short_side=64, log=lambda m: None)
+    only_gray = {n: 0.0 for n in EDITS} | {"grayscale": 1.0}
+    s = PairSampler(cache, 32, seed=1, edit_weights=only_gray, p_second=0.0)
+    _, edited = s.batch(6)
+    assert s.last_edits == ["grayscale"] * 6
+    e = edited.astype(int)
+    assert np.abs(e[..., 0] - e[..., 1]).max() <= 1 and np.abs(e[..., 1] - e[..., 2]).max() <= 1  # really grey
+
+    g = PairSampler(cache, 32, seed=2, group_size=4, p_grouped=1.0, p_second=0.0)
+    kinds = set()
+    for _ in range(5):
+        g.batch(12)
+        runs = [g.last_edits[i:i + 4] for i in range(0, 12, 4)]
+        assert all(len(set(r)) == 1 for r in runs), g.last_edits
+        kinds.update(r[0] for r in runs)
+    assert len(kinds) > 3                      # runs draw different edits
+    u = PairSampler(cache, 32, seed=2, p_second=0.0)
+    u.batch(24)
+    assert len(set(u.last_edits)) > 4          # ungrouped batches mix edits
+
+
+def test_init_from_exported_model(tmp_path, photo_folder):
+    from imgsim_desktop.core.errors import ModelError
+
+    train(_cfg(tmp_path, photo_folder, steps=3, name="first"), echo=None)
+    first = tmp_path / "out" / "first.json"
+    s = train(_cfg(tmp_path, photo_folder, steps=0, name="second", init_from=first, run_dir=tmp_path / "run2"),
+              echo=None)
+    assert s["steps"] == 0
+    x = np.random.default_rng(0).integers(0, 255, (3, 32, 32, 3), dtype=np.uint8)
+    a = load_model(first, "cpu").embed(x)
+    b = load_model(tmp_path / "out" / "second.json", "cpu").embed(x)
+    assert np.allclose(a, b, atol=1e-6)
+    assert "initial weights from" in (tmp_path / "run2" / "train.log").read_text()
+    with pytest.raises(ModelError):
+        train(_cfg(tmp_path, photo_folder, steps=1, name="third", init_from=first, run_dir=tmp_path / "run3",
+                   arch={**TINY, "widths": [8, 16, 48]}), echo=None)
+
+
+def test_cli_rejects_unknown_edit_weights(tmp_path, photo_folder, capsys):
+    from imgsim_desktop.cli import main
+
+    rc = main(["train", str(photo_folder), "--steps", "1", "--edit-weights", '{"sepia": 2}',
+               "--run-dir", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c")])
+    assert rc == 2
+    assert "sepia" in capsys.readouterr().err

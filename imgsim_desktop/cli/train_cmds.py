@@ -49,6 +49,15 @@ def register(sub) -> None:
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--snapshot-minutes", type=float, default=0.0,
                    help="also export a loadable snapshot to <run-dir>/snapshots every N minutes")
+    p.add_argument("--init-from", type=Path, default=None, metavar="PATH",
+                   help="start from these weights (a run's .ckpt, or a model .json/.safetensors) with a new "
+                        "optimiser and schedule")
+    p.add_argument("--edit-weights", default=None, metavar="JSON",
+                   help='relative weights of the edits drawn, e.g. \'{"screenshot": 3, "grayscale": 2}\' '
+                        '(missing edits: 1)')
+    p.add_argument("--group-size", type=int, default=0,
+                   help="edit-grouped batches: runs of N pairs share their first edit (0: off)")
+    p.add_argument("--p-grouped", type=float, default=0.0, help="fraction of batches that are edit-grouped")
     p.add_argument("--no-export", action="store_true", help="do not export at the end (checkpoint only)")
     p.set_defaults(func=cmd_train)
 
@@ -72,6 +81,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         arch = json.loads(args.arch) if args.arch else {}
     except json.JSONDecodeError as exc:
         raise ImgsimError(f"--arch is not valid JSON: {exc}") from None
+    try:
+        edit_weights = json.loads(args.edit_weights) if args.edit_weights else {}
+    except json.JSONDecodeError as exc:
+        raise ImgsimError(f"--edit-weights is not valid JSON: {exc}") from None
+    from imgsim_desktop.edits import EDITS
+
+    unknown = sorted(set(edit_weights) - set(EDITS))
+    if unknown:
+        raise ImgsimError(f"--edit-weights: unknown edits {', '.join(unknown)} (known: {', '.join(EDITS)})")
     name = args.name or ("plain-ae" if args.plain else "imgsim-ae")
     cfg = TrainConfig(name=name, version=args.version, minutes=args.minutes, steps=args.steps, batch=args.batch,
                       lr=args.lr, weight_decay=args.weight_decay, warmup_steps=args.warmup_steps,
@@ -80,7 +98,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                       temperature=args.temperature, recon_weight=args.recon_weight, workers=args.workers,
                       amp=args.amp, threads=args.threads, run_dir=args.run_dir, cache_dir=args.cache_dir,
                       log_every=args.log_every, snapshot_every_s=args.snapshot_minutes * 60.0,
-                      export=not args.no_export)
+                      export=not args.no_export, init_from=args.init_from, edit_weights=edit_weights,
+                      group_size=args.group_size, p_grouped=args.p_grouped)
     if args.folders:
         cfg.folders = list(args.folders)
     if args.out:

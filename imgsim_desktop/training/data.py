@@ -175,13 +175,20 @@ def random_view(img: Image.Image, rng: random.Random, p_full: float = 0.5, min_a
     return img
 
 
-def edited_copy(img: Image.Image, rng: random.Random, p_second: float = 0.3) -> tuple[str, Image.Image]:
-    """One of the edits people make (``imgsim_desktop.edits``); sometimes a second one on top."""
-    from imgsim_desktop.edits import random_edit
+def edited_copy(img: Image.Image, rng: random.Random, p_second: float = 0.3,
+                weights: dict[str, float] | None = None, first: str | None = None) -> tuple[str, Image.Image]:
+    """One of the edits people make (``imgsim_desktop.edits``); sometimes a second one on top.
 
-    name, out = random_edit(img, rng)
+    ``weights`` biases which edits are drawn; ``first`` forces the first edit (edit-grouped batches).
+    """
+    from imgsim_desktop.edits import EDITS, random_edit
+
+    if first is not None:
+        name, out = first, EDITS[first](img, rng)
+    else:
+        name, out = random_edit(img, rng, weights)
     if rng.random() < p_second:
-        name2, out = random_edit(out, rng)
+        name2, out = random_edit(out, rng, weights)
         name = f"{name}+{name2}"
     return name, out
 
@@ -190,17 +197,27 @@ class PairSampler:
     """Makes batches of (clean, edited) uint8 (B,S,S,3) arrays from a :class:`PhotoCache`.
 
     ``plain=True`` gives (clean, clean): the plain autoencoder baseline sees no edits.
+
+    Edit-grouped batches (``p_grouped``): runs of ``group_size`` pairs share their first edit. Without them,
+    the contrastive loss can tell edited copies apart by *how* they were edited (all screenshots have UI
+    chrome, all black-and-white copies lack colour), so at search time a screenshot's nearest neighbours are
+    other screenshots. With many same-edit negatives in a batch, only the content can separate them.
     """
 
     def __init__(self, cache: PhotoCache, input_size: int, seed: int, plain: bool = False,
-                 p_full: float = 0.5, p_second: float = 0.3):
+                 p_full: float = 0.5, p_second: float = 0.3, edit_weights: dict[str, float] | None = None,
+                 group_size: int = 0, p_grouped: float = 0.0):
         self.cache = cache
         self.size = input_size
         self.plain = plain
         self.p_full = p_full
         self.p_second = p_second
+        self.edit_weights = dict(edit_weights or {})
+        self.group_size = int(group_size)
+        self.p_grouped = float(p_grouped)
         self.rng = random.Random(seed)
         self._order: list[int] = []
+        self.last_edits: list[str] = []  # the edits behind the last batch's copies (for logs and tests)
 
     def _next_index(self) -> int:
         if not self._order:
@@ -208,43 +225,62 @@ class PairSampler:
             self.rng.shuffle(self._order)
         return self._order.pop()
 
-    def pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+    def _pick_edit(self) -> str:
+        from imgsim_desktop.edits import EDITS
+
+        names = list(EDITS)
+        w = [float(self.edit_weights.get(n, 1.0)) for n in names]
+        return self.rng.choices(names, weights=w)[0]
+
+    def pair(self, i: int, first: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         view = random_view(self.cache.pil(i), self.rng, self.p_full)
         clean = preprocess_image(view, self.size)
         if self.plain:
             return clean, clean
-        _, ed = edited_copy(view, self.rng, self.p_second)
+        name, ed = edited_copy(view, self.rng, self.p_second, self.edit_weights or None, first)
+        self.last_edits.append(name)
         return clean, preprocess_image(ed, self.size)
 
     def batch(self, b: int) -> tuple[np.ndarray, np.ndarray]:
         s = self.size
         clean = np.empty((b, s, s, 3), np.uint8)
         edited = np.empty((b, s, s, 3), np.uint8)
+        grouped = (not self.plain and self.group_size > 1 and self.p_grouped > 0
+                   and self.rng.random() < self.p_grouped)
+        first = None
+        self.last_edits = []
         for k in range(b):
-            clean[k], edited[k] = self.pair(self._next_index())
+            if grouped and k % self.group_size == 0:
+                first = self._pick_edit()
+            clean[k], edited[k] = self.pair(self._next_index(), first)
         return clean, edited
 
 
 class _BatchStream(torch.utils.data.IterableDataset):
     """An endless stream of batches for torch's DataLoader (each worker gets its own seed)."""
 
-    def __init__(self, cache: PhotoCache, input_size: int, seed: int, batch: int, plain: bool):
+    def __init__(self, cache: PhotoCache, input_size: int, seed: int, batch: int, plain: bool,
+                 sampler_opts: dict | None = None):
         super().__init__()
-        self.args = (cache, input_size, seed, batch, plain)
+        self.args = (cache, input_size, seed, batch, plain, dict(sampler_opts or {}))
 
     def __iter__(self):
-        cache, size, seed, batch, plain = self.args
+        cache, size, seed, batch, plain, opts = self.args
         info = torch.utils.data.get_worker_info()
         wid = info.id if info is not None else 0
-        sampler = PairSampler(cache, size, seed * 1009 + wid, plain)
+        sampler = PairSampler(cache, size, seed * 1009 + wid, plain, **opts)
         while True:
             c, e = sampler.batch(batch)
             yield torch.from_numpy(c), torch.from_numpy(e)
 
 
-def batch_iterator(cache: PhotoCache, input_size: int, seed: int, batch: int, plain: bool, workers: int):
-    """Endless iterator of (clean, edited) uint8 tensors (B,S,S,3); ``workers`` data-loading processes."""
-    stream = _BatchStream(cache, input_size, seed, batch, plain)
+def batch_iterator(cache: PhotoCache, input_size: int, seed: int, batch: int, plain: bool, workers: int,
+                   sampler_opts: dict | None = None):
+    """Endless iterator of (clean, edited) uint8 tensors (B,S,S,3); ``workers`` data-loading processes.
+
+    ``sampler_opts`` go to :class:`PairSampler` (edit_weights, group_size, p_grouped, ...).
+    """
+    stream = _BatchStream(cache, input_size, seed, batch, plain, sampler_opts)
     if workers <= 0:
         return iter(stream)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, pin_memory=False,

@@ -70,6 +70,10 @@ class TrainConfig:
     checkpoint_every_s: float = 120.0
     snapshot_every_s: float = 0.0   # >0: also export a loadable model to <run_dir>/snapshots/ this often
     export: bool = True
+    init_from: Path | None = None   # start from these weights (a run's .ckpt or a model's .safetensors/.json)
+    edit_weights: dict = field(default_factory=dict)  # edit name -> relative weight (missing: 1.0)
+    group_size: int = 0             # edit-grouped batches: runs of this many pairs share their first edit
+    p_grouped: float = 0.0          # fraction of batches that are edit-grouped
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -165,10 +169,15 @@ def train(cfg: TrainConfig, echo=print) -> dict:
         log(f"resumed from {ckpt_path} at step {step} ({elapsed_before / 60:.1f} min done)")
     elif cfg.resume:
         log(f"no checkpoint in {run_dir}; starting fresh")
+    elif cfg.init_from:
+        net.load_state_dict(_initial_weights(Path(cfg.init_from), arch, cfg.input_size))
+        log(f"initial weights from {cfg.init_from} (new optimiser and schedule)")
     (run_dir / "config.json").write_text(json.dumps({**cfg.to_json(), "arch": arch}, indent=2) + "\n")
 
     cache, cache_path, paths = build_cache(cfg.folders, cfg.cache_dir, cfg.short_side, log=log)
-    batches = batch_iterator(cache, cfg.input_size, cfg.seed + 7919 * step, cfg.batch, cfg.plain, workers)
+    sampler_opts = {"edit_weights": cfg.edit_weights, "group_size": cfg.group_size, "p_grouped": cfg.p_grouped}
+    batches = batch_iterator(cache, cfg.input_size, cfg.seed + 7919 * step, cfg.batch, cfg.plain, workers,
+                             sampler_opts)
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255.0
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255.0
 
@@ -221,6 +230,10 @@ def train(cfg: TrainConfig, echo=print) -> dict:
                 "n_photos": len(cache),
                 "pairs": "random view (whole photo or 50-100 % crop, mirror) vs imgsim_desktop.edits copy "
                          "(sometimes two edits)" if not cfg.plain else "random view (whole or crop, mirror)",
+                "edit_weights": cfg.edit_weights or "uniform",
+                "edit_grouped_batches": ({"group_size": cfg.group_size, "fraction": cfg.p_grouped}
+                                         if cfg.group_size > 1 and cfg.p_grouped > 0 else None),
+                "init_from": str(cfg.init_from) if cfg.init_from else None,
                 "cache_short_side": cfg.short_side,
                 "steps": step,
                 "pairs_seen": pairs_seen,
@@ -320,6 +333,23 @@ def train(cfg: TrainConfig, echo=print) -> dict:
         log(f"exported {card_path} (+ .safetensors) after {step} steps, {wall / 60:.1f} min")
     log.close()
     return summary
+
+
+def _initial_weights(path: Path, arch: dict, input_size: int) -> dict:
+    """Weights to start from: a run checkpoint (``.ckpt``) or an exported model (card or safetensors)."""
+    from imgsim_desktop.core.errors import ModelError
+    from imgsim_desktop.core.model import _load_weights, _locate, _read_card
+
+    if path.suffix == ".ckpt":
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        if ck.get("arch") != json.loads(json.dumps(arch)) or ck.get("input_size") != input_size:
+            raise ModelError(f"{path} was made with another architecture or input size")
+        return ck["model"]
+    card_path, weights_path = _locate(path)
+    card = _read_card(card_path)
+    if card.get("arch") != json.loads(json.dumps(arch)) or card.get("input_size") != input_size:
+        raise ModelError(f"{card_path} was made with another architecture or input size")
+    return _load_weights(weights_path)
 
 
 def _export(net, card: dict, out_dir: Path, name: str, device: str) -> Path:

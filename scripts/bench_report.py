@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BENCH = ROOT / "bench_out" / "dev"
 DEFAULT_SHARED = ROOT.parent / "shared" / "datasets"
 DOC = ROOT / "docs" / "benchmark.md"
+sys.path.insert(0, str(ROOT))
+
+from imgsim_desktop.evaluation.calibrate import pick  # noqa: E402  (the rule the app's defaults come from)
 
 
 def rel(p: Path) -> str:
@@ -85,16 +88,6 @@ def table(headers: list[str], rows: list[list]) -> list[str]:
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return out
-
-
-def pick(grid: dict, min_precision: float):
-    """From a pr_grid: the row with the highest recall whose precision >= min_precision (highest threshold
-    among ties). None when no row qualifies."""
-    rows = [r for r in grid["rows"] if r[1] is not None and r[1] >= min_precision and r[2]]
-    if not rows:
-        return None
-    best = max(r[2] for r in rows)
-    return max((r for r in rows if r[2] == best), key=lambda r: r[0])
 
 
 def grid_row(grid: dict, t: float):
@@ -271,9 +264,11 @@ def thresholds_section(r: dict) -> list[str]:
             f"recall {f(nd['recall_at_default'])}")
     try:
         sys.path.insert(0, str(ROOT))
-        from imgsim_desktop.core.duplicates import DEFAULT_THRESHOLDS
+        from imgsim_desktop.core.duplicates import model_thresholds
+        from imgsim_desktop.core.paths import models_dir
 
-        sim_t = float(DEFAULT_THRESHOLDS["similar"])
+        card = json.loads((models_dir() / "imgsim-ae.json").read_text(encoding="utf-8"))
+        sim_t = float(model_thresholds(card)["similar"])
         g = grid_row(grid, round(sim_t, 3))
         if g:
             line += f"; similar = {sim_t:.2f}: precision {g[1]:.3f}, recall {g[2]:.3f}"

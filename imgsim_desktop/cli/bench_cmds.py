@@ -1,12 +1,13 @@
-"""``imgsim bench`` and ``imgsim bench-make``: measure duplicate / lookalike finding against baselines."""
+"""``imgsim bench``, ``bench-make`` and ``bench-calibrate``: measure duplicate / lookalike finding against baselines."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from imgsim_desktop.cli.common import TerminalProgress, print_json, print_table
+from imgsim_desktop.cli.common import TerminalProgress, add_format_options, print_json, print_table
 
 DEFAULT_BASELINES = "phash,dhash,plain_ae"
 
@@ -53,6 +54,44 @@ def register(sub) -> None:
     m.add_argument("--copy", action="store_true", help="copy --pairs/--classes/--distractors instead of symlinking")
     m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.set_defaults(func=cmd_bench_make)
+
+    c = sub.add_parser(
+        "bench-calibrate", help="choose a model's default thresholds from its bench results, into its card",
+        description="Read RESULTS (`imgsim bench --json` output), choose the \"duplicates\" threshold (best "
+                    "recall at pairwise precision >= 0.99, plus --margin) and the \"similar\" one (best recall "
+                    "at precision >= 0.90), and write them into the model card (--card). The library uses a "
+                    "card's own thresholds as its defaults.")
+    c.add_argument("results", type=Path, metavar="RESULTS")
+    c.add_argument("--card", type=Path, default=None,
+                   help="model card to write (default: the bundled resources/models/imgsim-ae.json)")
+    c.add_argument("--method", default="imgsim", help="which method of the results (default imgsim)")
+    c.add_argument("--margin", type=float, default=0.03, help="added to the precision-0.99 cut (default 0.03)")
+    c.add_argument("--dry-run", action="store_true", help="print the choice, write nothing")
+    add_format_options(c)
+    c.set_defaults(func=cmd_bench_calibrate)
+
+
+def cmd_bench_calibrate(args) -> int:
+    from imgsim_desktop.core.paths import models_dir
+    from imgsim_desktop.evaluation.calibrate import CalibrationError, choose_thresholds, write_thresholds
+
+    try:
+        results = json.loads(args.results.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CalibrationError(f"cannot read bench results {args.results}: {exc}") from None
+    chosen = choose_thresholds(results, args.method, args.margin)
+    card = args.card or models_dir() / "imgsim-ae.json"
+    if not args.dry_run:
+        write_thresholds(card, chosen)
+    if getattr(args, "json", False):
+        print_json({**chosen, "card": None if args.dry_run else str(card)})
+    else:
+        ev = chosen["evidence"]
+        pd, ps = ev["duplicates_precision_recall"] or [None, None], ev["similar_precision_recall"] or [None, None]
+        print(f"duplicates {chosen['duplicates']:.2f} (precision {_f(pd[0])}, recall {_f(pd[1])}); "
+              f"similar {chosen['similar']:.2f} (precision {_f(ps[0])}, recall {_f(ps[1])})"
+              + ("" if args.dry_run else f" -> {card}"))
+    return 0
 
 
 def cmd_bench_make(args) -> int:

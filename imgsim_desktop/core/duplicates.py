@@ -14,13 +14,25 @@ import numpy as np
 
 from .catalog import FileRecord
 
-# Cosine-similarity thresholds of the shipped model, chosen from `imgsim bench` on the development benchmark
-# (docs/benchmark.md). "duplicates": the highest recall at pairwise precision >= 0.99 is at 0.726 for
-# imgsim-ae v1; 0.75 keeps a margin on a benchmark of 392 groups (precision 0.995, recall 0.896 there).
-# "similar": the highest recall at precision >= 0.90 (0.634 -> recall 0.970); at 0.64 precision is 0.916.
+# Cosine-similarity cuts belong to the model that made the vectors: a model card carries its own
+# "thresholds", chosen by `imgsim bench-calibrate` from its benchmark figures (docs/benchmark.md). These are
+# the fallback for a card without them (they were chosen the same way for imgsim-ae v1/v2).
 DEFAULT_THRESHOLDS = {"duplicates": 0.75, "similar": 0.64}
 TIERS = ("duplicates", "similar")
 NEIGHBOURS = 16
+
+
+def model_thresholds(card: dict | None) -> dict[str, float]:
+    """The card's own thresholds when it has sane ones (both tiers, -1..1, similar <= duplicates), else the
+    fallback."""
+    t = (card or {}).get("thresholds")
+    try:
+        out = {tier: float(t[tier]) for tier in TIERS}
+    except (TypeError, KeyError, ValueError):
+        return dict(DEFAULT_THRESHOLDS)
+    if not all(-1.0 <= v <= 1.0 for v in out.values()) or out["similar"] > out["duplicates"]:
+        return dict(DEFAULT_THRESHOLDS)
+    return out
 
 
 @dataclass

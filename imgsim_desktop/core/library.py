@@ -19,7 +19,7 @@ from PIL import Image
 
 from .catalog import STATUS_OK, Catalog, FileRecord
 from .decode import load_image
-from .duplicates import DEFAULT_THRESHOLDS, NEIGHBOURS, TIERS, DuplicateGroup, find_groups
+from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
 from .embedder import Embedder
 from .errors import ImgsimError, LibraryError, LibraryLockedError
 from .index import VectorIndex, open_index
@@ -299,7 +299,7 @@ class Library:
     def duplicates(self, tier: str = "duplicates", threshold: float | None = None) -> list[DuplicateGroup]:
         if tier not in TIERS:
             raise LibraryError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
-        t = DEFAULT_THRESHOLDS[tier] if threshold is None else float(threshold)
+        t = self.model.thresholds[tier] if threshold is None else float(threshold)
         if not -1.0 <= t <= 1.0:
             raise LibraryError(f"threshold must be between -1 and 1, got {t}")
         with self._lock:
@@ -351,7 +351,7 @@ class Library:
                           "device": self.model.device},
                 "index": {"vectors": len(self.index), "file_bytes": index_bytes, "origin": self.index_origin},
                 "catalog_bytes": (self.home / CATALOG_NAME).stat().st_size,
-                "thresholds": dict(DEFAULT_THRESHOLDS),
+                "thresholds": self.model.thresholds,
                 "readonly": self.readonly,
             }
 

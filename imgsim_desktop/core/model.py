@@ -345,6 +345,13 @@ class LoadedModel:
         self._std = torch.tensor(card["std"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
         self.batch_size = 64
 
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Default "duplicates"/"similar" cuts for this model's cosine scores (its card's, else the fallback)."""
+        from .duplicates import model_thresholds
+
+        return model_thresholds(self.card)
+
     def __repr__(self) -> str:
         return f"LoadedModel({self.model_id}, {self.input_size}px -> {self.embedding_size}d on {self.device})"
 

@@ -33,7 +33,6 @@ from .methods import (  # noqa: F401  (re-exported)
     embed_with_hash,
     embed_with_model,
     plan_methods,
-    product_default_threshold,
     similarity,
 )
 
@@ -289,8 +288,8 @@ def run_bench(bench_dir: Path, specs: list[MethodSpec], limit: int | None = None
             skipped[s.name] = f"{s.path} not found"
             continue
         model = load_model(s.path, device=device)
-        if product_thr is None:
-            product_thr = product_default_threshold()
+        if product_thr is None:  # the first model is the product's; baselines are cut at its threshold
+            product_thr = model.thresholds["duplicates"]
         embedded.append(embed_with_model(s.name, model, items, product_thr, prog))
         if speed_items:
             speed_runs[s.name] = embed_with_model(s.name, model, speed_items, product_thr)

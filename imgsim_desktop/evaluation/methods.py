@@ -65,13 +65,6 @@ def plan_methods(models: list[Path] | None, baselines: list[str]) -> list[Method
             raise BenchError(f"unknown baseline {b!r} (known: {', '.join(HASH_NAMES)}, plain_ae)")
     return specs
 
-def product_default_threshold() -> float:
-    """The app's default "duplicates" threshold (cosine similarity) for its bundled model."""
-    from imgsim_desktop.core.duplicates import DEFAULT_THRESHOLDS
-
-    return float(DEFAULT_THRESHOLDS["duplicates"])
-
-
 @dataclass
 class Embedded:
     """What one method produced for every item of the layout."""

@@ -53,7 +53,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"imgsim — {lib.home}")
         self.resize(1280, 820)
         self.setAcceptDrops(True)
-        self.thumbs = ThumbnailManager(Path(lib.home) / "thumbs", size=self.settings.thumb_size, parent=self)
+        self.thumbs = ThumbnailManager(Path(lib.home) / "thumbs", size=self.settings.thumb_size,
+                                       max_disk_bytes=self.settings.thumb_cache_mb << 20, parent=self)
+        QTimer.singleShot(2000, self.thumbs, self.thumbs.prune_disk)  # after the first paint; runs off it
         self.action_log = ActionLog(lib.home)
         self.scans = ScanController(self)
         self._scan_queue: list[list[str] | None] = []
@@ -418,6 +420,9 @@ class MainWindow(QMainWindow):
             self.settings = new
             new.save()
             self.duplicates.settings = new
+            if self.thumbs.max_disk_bytes != new.thumb_cache_mb << 20:
+                self.thumbs.max_disk_bytes = new.thumb_cache_mb << 20
+                self.thumbs.prune_disk()
             if moved:
                 self.statusBar().showMessage("Library location and device apply the next time the app starts.",
                                              8000)

@@ -35,6 +35,7 @@ class AppSettings:
     excluded_folders: list[str] = field(default_factory=list)
     lookalikes_k: int = 24
     thumb_size: int = 160
+    thumb_cache_mb: int = 512  # disk cache of thumbnails; least recently used ones go past this
 
     def library_home(self) -> Path:
         return Path(self.library_dir).expanduser() if self.library_dir else default_library_dir()
@@ -68,6 +69,10 @@ class AppSettings:
             s.lookalikes_k = max(1, min(500, int(qs.value("lookalikes/k", 24))))
         except (TypeError, ValueError):
             pass
+        try:
+            s.thumb_cache_mb = max(16, min(100_000, int(qs.value("thumbnails/cache_mb", 512))))
+        except (TypeError, ValueError):
+            pass
         return s
 
     def save(self, qs: QSettings | None = None) -> None:
@@ -79,6 +84,7 @@ class AppSettings:
         qs.setValue("duplicates/threshold_similar", "" if self.similar_threshold is None else self.similar_threshold)
         qs.setValue("library/excluded", list(self.excluded_folders))
         qs.setValue("lookalikes/k", self.lookalikes_k)
+        qs.setValue("thumbnails/cache_mb", self.thumb_cache_mb)
         qs.sync()
 
 
@@ -140,6 +146,13 @@ class SettingsDialog(QDialog):
         self.k_spin.setValue(settings.lookalikes_k)
         form.addRow("Lookalikes shown", self.k_spin)
 
+        self.cache_spin = QSpinBox()
+        self.cache_spin.setRange(16, 100_000)
+        self.cache_spin.setSuffix(" MB")
+        self.cache_spin.setValue(settings.thumb_cache_mb)
+        self.cache_spin.setToolTip("Thumbnails kept on disk; the least recently seen go beyond this size.")
+        form.addRow("Thumbnail cache", self.cache_spin)
+
         self.excluded = QListWidget()
         self.excluded.addItems(settings.excluded_folders)
         self.excluded.setMaximumHeight(110)
@@ -184,6 +197,7 @@ class SettingsDialog(QDialog):
         self.dup_spin.setValue(0.0)
         self.sim_spin.setValue(0.0)
         self.k_spin.setValue(d.lookalikes_k)
+        self.cache_spin.setValue(d.thumb_cache_mb)
         self.excluded.clear()
 
     def result_settings(self) -> AppSettings:
@@ -193,5 +207,6 @@ class SettingsDialog(QDialog):
         s.duplicates_threshold = spin_value(self.dup_spin)
         s.similar_threshold = spin_value(self.sim_spin)
         s.lookalikes_k = self.k_spin.value()
+        s.thumb_cache_mb = self.cache_spin.value()
         s.excluded_folders = [self.excluded.item(i).text() for i in range(self.excluded.count())]
         return s

@@ -8,6 +8,8 @@
   the QPixmap is made on the GUI thread. The JPEG is kept under ``<home>/thumbs/<k[:2]>/<k>.jpg`` where
   ``k`` hashes path + mtime + size, so an edited file gets a new thumbnail. Failures are remembered
   (in memory and as a ``.fail`` marker) so a broken file is not decoded again on every paint.
+* The disk cache is kept under ``max_disk_bytes``: a hit touches the file, and ``prune_disk()`` (run by the
+  main window soon after start) drops the least recently used thumbnails off the GUI thread.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
+from ..core.disk_cache import touch
 from . import workers
 
 
@@ -62,7 +65,7 @@ class ThumbnailManager(QObject):
 
     def __init__(self, cache_dir: str | Path | None, size: int = 160, memory_items: int = 1500,
                  max_pending: int = 400, threads: int = 2, memory_bytes: int = 64 << 20,
-                 parent: QObject | None = None):
+                 max_disk_bytes: int = 512 << 20, parent: QObject | None = None):
         super().__init__(parent)
         self.size = size  # logical pixels
         try:  # HiDPI screens get thumbnails at device resolution
@@ -78,6 +81,8 @@ class ThumbnailManager(QObject):
         self.memory_bytes = memory_bytes
         self._mem_bytes = 0
         self.max_pending = max_pending
+        self.max_disk_bytes = max_disk_bytes
+        self.last_prune = None  # core.disk_cache.PruneResult of the last prune_disk()
         self._mem: OrderedDict[str, QPixmap] = OrderedDict()
         self._failed: dict[str, str] = {}
         self._pending: OrderedDict[str, tuple[str, int | None]] = OrderedDict()
@@ -142,6 +147,22 @@ class ThumbnailManager(QObject):
         self._mem_bytes = 0
         self._failed.clear()
 
+    def prune_disk(self, on_done=None) -> bool:
+        """Trim the disk cache to its cap in the background; ``on_done(PruneResult)`` on the GUI thread."""
+        if self.cache_dir is None or self._closed:
+            return False
+        from ..core.disk_cache import prune
+
+        root, cap = self.cache_dir, self.max_disk_bytes
+
+        def done(res) -> None:
+            self.last_prune = res
+            if on_done is not None:
+                on_done(res)
+
+        workers.run_task(lambda: prune(root, cap), done)
+        return True
+
     def shutdown(self) -> None:
         with self._lock:
             self._closed = True
@@ -188,6 +209,7 @@ class ThumbnailManager(QObject):
                 img = QImage(str(cache))
                 if not img.isNull():
                     self.from_disk += 1
+                    touch(cache)  # recently used: kept when the cache is pruned
                     return img, None
             fail = cache.with_suffix(".fail")
             if fail.exists():

@@ -158,3 +158,32 @@ def test_memory_cache_is_bounded_in_bytes(qtbot, tmp_path, photos):
         assert len(m._mem) == 2 and m._mem_bytes <= m.memory_bytes
     finally:
         m.shutdown()
+
+
+def test_disk_cache_is_pruned_least_recently_used_first(qtbot, tmp_path, photos):
+    import os
+
+    m = ThumbnailManager(tmp_path / "t4", size=96, threads=1)
+    try:
+        ps = photos["unique"][:4]
+        for p in ps:
+            assert _wait_thumb(qtbot, m, p) is not None
+        files = {p: (tmp_path / "t4" / m.key(str(p), 1)[:2] / f"{m.key(str(p), 1)}.jpg") for p in ps}
+        assert all(f.exists() for f in files.values())
+        for i, f in enumerate(files.values()):          # make them look used long ago, in order
+            os.utime(f, (1_000_000 + i, 1_000_000 + i))
+        sizes = [f.stat().st_size for f in files.values()]
+    finally:
+        m.shutdown()
+    # a new session serves the oldest one from disk, which makes it the most recently used
+    m2 = ThumbnailManager(tmp_path / "t4", size=96, threads=1, max_disk_bytes=sum(sizes) - 1)
+    try:
+        assert _wait_thumb(qtbot, m2, ps[0]) is not None and m2.from_disk == 1
+        got = []
+        assert m2.prune_disk(got.append)
+        qtbot.waitUntil(lambda: bool(got), timeout=10000)
+        assert got[0].files_removed >= 1 and got[0].bytes_kept <= 0.8 * (sum(sizes) - 1)
+        assert files[ps[0]].exists() and not files[ps[1]].exists()
+        assert m2.last_prune is got[0]
+    finally:
+        m2.shutdown()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from ..core.actions import ActionLog, format_bytes
 from ..core.decode import is_image_path
@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.lib = lib
         self.settings = settings or AppSettings()
+        self.confirm = self._confirm_dialog  # tests answer for the user
         self.setWindowTitle(f"imgsim — {lib.home}")
         self.resize(1280, 820)
         self.setAcceptDrops(True)
@@ -243,8 +244,21 @@ class MainWindow(QMainWindow):
             return
         self.start_scan([str(path)])
 
+    def _confirm_dialog(self, text: str) -> bool:
+        return QMessageBox.question(self, "Confirm", text) == QMessageBox.StandardButton.Yes
+
     def remove_folder(self, path: str) -> None:
+        """Stop tracking a folder, after asking: its photos leave the catalog (the files stay on disk)."""
         lib = self.lib
+        try:
+            n, _bad = lib.folder_count(path)
+        except Exception:
+            n = None
+        what = f"its {n} photo{'s' if n != 1 else ''}" if n is not None else "its photos"
+        if not self.confirm(f"Stop watching {path}?\n\nThe library forgets {what} (and their duplicate "
+                            "groups). The files themselves stay where they are; add the folder again to "
+                            "re-index it."):
+            return
         workers.run_task(lambda: lib.remove_folder(path), lambda _n: self._after_library_write(),
                          lambda e: self.errors.add_message(path, str(e)))
 

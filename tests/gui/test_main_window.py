@@ -220,6 +220,14 @@ def test_remove_folder_from_sidebar(qtbot, indexed_window, photos):
     qtbot.waitUntil(lambda: win.sidebar.folders.count() == 1, timeout=5000)
     win.sidebar.folders.item(0).setSelected(True)
     assert win.sidebar.remove_btn.isEnabled()
+    asked = []
+    win.confirm = lambda text: asked.append(text) and False          # the user says no: nothing changes
+    win.sidebar.remove_btn.click()
+    qtbot.wait(300)
+    n = win.lib.folder_count(photos["root"])[0]
+    assert n > 0 and len(asked) == 1 and f"its {n} photos" in asked[0] and win.sidebar.folders.count() == 1
+    assert win.lib.folders() != [] and win.grid_model.rowCount() > 0
+    win.confirm = lambda text: asked.append(text) or True
     win.sidebar.remove_btn.click()
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == 0 and win.sidebar.folders.count() == 0, timeout=10000)
     assert win.lib.folders() == []

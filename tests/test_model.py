@@ -208,3 +208,34 @@ def test_whitening_is_stored_and_applied(tmp_path):
     card = json.loads(card_path.read_text())
     (tmp_path / "a" / "w.json").write_text(json.dumps(dict(card, weights_sha256=None)))
     _expect_model_error(tmp_path / "a" / "w.json", "whitening")
+
+
+def test_mirror_tta_gives_mirrored_copies_the_same_vector_and_its_own_model_id(tmp_path):
+    arch = M.full_arch({"widths": [8, 16, 32], "extra": [0, 1, 1], "dec_widths": [16, 8]})
+    torch.manual_seed(2)
+    net = M.build_network(arch, 32, 16).eval()
+    base = {"arch": arch, "input_size": 32, "embedding_size": 16}
+    plain_card = M.save_model(net, base, tmp_path / "a", "m")
+    tta_card = M.save_model(net, {**base, "tta": "mirror"}, tmp_path / "b", "m")
+    plain, tta = M.load_model(plain_card, "cpu"), M.load_model(tta_card, "cpu")
+    assert plain.tta == "none" and tta.tta == "mirror"
+    assert tta.model_id == plain.model_id + "-mirror"          # their vectors never share an index
+    assert json.loads(tta_card.read_text())["model_id"] == tta.model_id
+    x = _batch(plain, 5)
+    mirrored = x[:, :, ::-1, :]
+    ep, em = plain.embed(x), plain.embed(mirrored)
+    assert not np.allclose(ep, em, atol=1e-3)                  # the network alone is not mirror-invariant
+    et, etm = tta.embed(x), tta.embed(mirrored)
+    assert np.allclose(et, etm, atol=1e-5)
+    assert np.allclose(np.linalg.norm(et, axis=1), 1.0, atol=1e-5)
+    expect = ep + em
+    expect /= np.linalg.norm(expect, axis=1, keepdims=True)
+    assert np.allclose(et, expect, atol=1e-5)                  # the mean direction of the two views
+
+
+def test_unknown_tta_is_a_clear_error(tmp_path, rand_card):
+    card = json.loads(rand_card.read_text())
+    card["tta"] = "rotate"
+    rand_card.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="test-time augmentation"):
+        M.load_model(rand_card, "cpu")

@@ -58,6 +58,9 @@ def register(sub) -> None:
     p.add_argument("--group-size", type=int, default=0,
                    help="edit-grouped batches: runs of N pairs share their first edit (0: off)")
     p.add_argument("--p-grouped", type=float, default=0.0, help="fraction of batches that are edit-grouped")
+    p.add_argument("--tta", choices=["mirror", "none"], default="mirror",
+                   help="test-time augmentation written to the card: 'mirror' embeds photo + mirror image "
+                        "(default; the plain baseline always uses none)")
     p.add_argument("--no-export", action="store_true", help="do not export at the end (checkpoint only)")
     p.set_defaults(func=cmd_train)
 
@@ -99,7 +102,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       amp=args.amp, threads=args.threads, run_dir=args.run_dir, cache_dir=args.cache_dir,
                       log_every=args.log_every, snapshot_every_s=args.snapshot_minutes * 60.0,
                       export=not args.no_export, init_from=args.init_from, edit_weights=edit_weights,
-                      group_size=args.group_size, p_grouped=args.p_grouped)
+                      group_size=args.group_size, p_grouped=args.p_grouped, tta=args.tta)
     if args.folders:
         cfg.folders = list(args.folders)
     if args.out:

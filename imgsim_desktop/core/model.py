@@ -16,6 +16,11 @@ Network (``arch["kind"] == "ae"``):
   and a sigmoid (pixels in 0..1). It rebuilds the clean photo from the code of the (edited) input, at
   ``code_side * 2 ** len(dec_widths)`` pixels (input size when it has as many blocks as the encoder; one block
   fewer halves the resolution and most of the decoder's cost).
+
+Test-time augmentation (card ``"tta"``): ``"mirror"`` makes the index vector the normalised mean of the
+descriptors of the photo and of its left-right mirror image, so a mirrored copy gets exactly the same vector
+(it costs a second pass of the network, which is cheap next to decoding). It is part of the model id: vectors
+made with and without it never share an index.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ DEFAULT_ARCH: dict[str, Any] = {
 }
 
 _RESAMPLE = Image.Resampling.BICUBIC
+TTA_MODES = ("none", "mirror")
 
 
 # --------------------------------------------------------------------------------------------- devices
@@ -213,8 +219,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def make_model_id(name: str, version: str, weights_path: Path) -> str:
-    return f"{name}-{version}-{_sha256(Path(weights_path))[:12]}"
+def model_id_for(name: str, version: str, weights_sha256: str, tta: str | None = None) -> str:
+    """What identifies a model's vectors: its weights, and the test-time augmentation it embeds with."""
+    base = f"{name}-{version}-{weights_sha256[:12]}"
+    return base if tta in (None, "none") else f"{base}-{tta}"
+
+
+def make_model_id(name: str, version: str, weights_path: Path, tta: str | None = None) -> str:
+    return model_id_for(name, version, _sha256(Path(weights_path)), tta)
 
 
 def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None = None) -> Path:
@@ -256,7 +268,7 @@ def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None
     weights.chmod(0o644)
     card["weights"] = weights.name
     card["weights_sha256"] = _sha256(weights)
-    card["model_id"] = f"{name}-{card['version']}-{card['weights_sha256'][:12]}"
+    card["model_id"] = model_id_for(name, card["version"], card["weights_sha256"], card.get("tta"))
     card_path = out_dir / f"{name}.json"
     tmpc = card_path.with_suffix(".json.tmp")
     tmpc.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
@@ -341,6 +353,7 @@ class LoadedModel:
         self.name: str = card["name"]
         self.input_size: int = int(card["input_size"])
         self.embedding_size: int = int(card["embedding_size"])
+        self.tta: str = card.get("tta") or "none"
         self._mean = torch.tensor(card["mean"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
         self._std = torch.tensor(card["std"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
         self.batch_size = 64
@@ -388,7 +401,13 @@ class LoadedModel:
             return out
         with torch.inference_mode():
             for i in range(0, n, self.batch_size):
-                e = self.net.embed(self._to_tensor(batch[i:i + self.batch_size]))
+                x = self._to_tensor(batch[i:i + self.batch_size])
+                if self.tta == "mirror":  # one pass over photo + mirror image, then the mean direction
+                    m = x.shape[0]
+                    e = self.net.embed(torch.cat([x, x.flip(3)]))
+                    e = torch.nn.functional.normalize(e[:m] + e[m:], dim=1)
+                else:
+                    e = self.net.embed(x)
                 if self._whiten is not None:
                     e = torch.nn.functional.normalize((e.float() - self._whiten[0]) @ self._whiten[1], dim=1)
                 out[i:i + e.shape[0]] = e.float().cpu().numpy()
@@ -456,7 +475,11 @@ def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:
     sha = _sha256(weights_path)
     if card.get("weights_sha256") and card["weights_sha256"] != sha:
         raise ModelError(f"model weights {weights_path.name} do not match their card (checksum differs)")
-    card["model_id"] = f"{card['name']}-{card['version']}-{sha[:12]}"
+    tta = card.get("tta") or "none"
+    if tta not in TTA_MODES:
+        raise ModelError(f"model card {card_path.name}: unknown test-time augmentation {tta!r} "
+                         f"(known: {', '.join(TTA_MODES)})")
+    card["model_id"] = model_id_for(card["name"], card["version"], sha, tta)
     return LoadedModel(net, card, dev, card_path, whiten or None)
 
 

@@ -74,6 +74,7 @@ class TrainConfig:
     edit_weights: dict = field(default_factory=dict)  # edit name -> relative weight (missing: 1.0)
     group_size: int = 0             # edit-grouped batches: runs of this many pairs share their first edit
     p_grouped: float = 0.0          # fraction of batches that are edit-grouped
+    tta: str = "mirror"             # test-time augmentation the exported card asks for (plain baseline: none)
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -219,9 +220,11 @@ def train(cfg: TrainConfig, echo=print) -> dict:
             "embedding_size": emb_size,
             "preprocess": "whole image squashed to input_size x input_size (PIL bicubic, antialiased), RGB",
             "index_vector": ("flattened bottleneck code (latent), L2-normalised" if cfg.plain else
-                             "GeM-pooled encoder features -> linear projection, L2-normalised; one vector for "
-                             "duplicates and lookalikes"),
+                             "GeM-pooled encoder features -> linear projection, L2-normalised"
+                             + ("; mean with the mirror image's descriptor (tta)" if cfg.tta == "mirror" else "")
+                             + "; one vector for duplicates and lookalikes"),
             "random_init": False,
+            "tta": "none" if cfg.plain else cfg.tta,
             "training": {
                 "objective": ("reconstruction only (MSE), no edits" if cfg.plain else
                               f"denoising reconstruction (L1, clean view from edited copy, weight "

@@ -168,3 +168,36 @@ def test_cli_rejects_unknown_edit_weights(tmp_path, photo_folder, capsys):
                "--run-dir", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c")])
     assert rc == 2
     assert "sepia" in capsys.readouterr().err
+
+
+# What a bare GPU machine has (torch, numpy, pillow, safetensors) must be enough to train there.
+_BARE = r"""
+import sys, importlib.abc
+BLOCK = {"hnswlib", "watchdog", "PySide6", "shiboken6", "pillow_heif", "rawpy", "imagehash", "send2trash",
+         "platformdirs"}
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in BLOCK:
+            raise ImportError("not on the GPU machine: " + name)
+sys.meta_path.insert(0, Block())
+from imgsim_desktop.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_training_needs_only_what_a_bare_gpu_machine_has(tmp_path, photo_folder):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"}
+    env.pop("IMGSIM_HOME", None)
+    r = subprocess.run([sys.executable, "-c", _BARE, "train", str(photo_folder), "--steps", "2", "--batch", "4",
+                        "--input-size", "32", "--embedding-size", "16", "--arch", json.dumps(TINY),
+                        "--out", str(tmp_path / "o"), "--run-dir", str(tmp_path / "r"),
+                        "--cache-dir", str(tmp_path / "c"), "--threads", "1"],
+                       capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "o" / "imgsim-ae.safetensors").is_file()

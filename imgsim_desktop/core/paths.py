@@ -6,8 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "imgsim"
 
 
@@ -16,6 +14,8 @@ def default_library_dir() -> Path:
     env = os.environ.get("IMGSIM_HOME")
     if env:
         return Path(env).expanduser()
+    import platformdirs  # here, not at import: training on a bare GPU machine needs no library folder
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 

@@ -373,3 +373,10 @@ def test_queries_are_served_while_a_scan_is_paused(tiny_model, tmp_path, make_ph
         assert not alive, "a query waited for the paused scan"
         assert got[0][0] >= 64 and len(got[0][1]) == 3
         assert result["r"].added == 200 and lib.count() == 200
+
+
+def test_unusable_library_folder_is_a_clear_error(tiny_model, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the library folder should be")
+    with pytest.raises(LibraryError, match="cannot create the library folder"):
+        Library(blocker / "lib", model_path=tiny_model)

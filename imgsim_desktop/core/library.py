@@ -58,7 +58,11 @@ class Library:
         self._lockfile: LockFile | None = None
         self.catalog: Catalog | None = None
         if not readonly:
-            self.home.mkdir(parents=True, exist_ok=True)
+            try:
+                self.home.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LibraryError(f"cannot create the library folder {self.home}: "
+                                   f"{exc.strerror or exc}") from None
             self._lockfile = LockFile(self.home / "lock")
             self._lockfile.acquire()  # raises LibraryLockedError
         try:

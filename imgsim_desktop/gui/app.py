@@ -46,28 +46,46 @@ def main(argv: list[str] | None = None) -> int:
     settings = AppSettings.load()
     if args.library:
         settings.library_dir = args.library
+    return run(app, settings, model_path=args.model, watch=not args.no_watch)
 
-    try:
-        lib = open_library(settings, model_path=args.model)
-    except ModelError as e:
-        QMessageBox.critical(None, "imgsim — model", f"The similarity model could not be loaded:\n\n{e}")
-        return e.exit_code
-    except ImgsimError as e:
-        QMessageBox.critical(None, "imgsim", str(e))
-        return e.exit_code
-    if lib is None:
-        return 0
 
+def run(app, settings: AppSettings, model_path=None, watch: bool = True) -> int:
+    """Open the library and its window until the user quits. When the window asks for a restart (a new
+    library location or device in Settings), close everything in order and open the new one."""
     from .main_window import MainWindow
 
-    try:
-        win = MainWindow(lib, settings, start_watcher=not args.no_watch and not lib.readonly)
-        win.show()
-        code = app.exec()
-        win.shutdown()
-    finally:
-        lib.close()
-    return code
+    previous = None  # the settings that last opened fine, to fall back to if a switch fails
+    while True:
+        try:
+            lib = open_library(settings, model_path=model_path)
+        except ImgsimError as e:
+            title = "imgsim — model" if isinstance(e, ModelError) else "imgsim"
+            if previous is not None:  # a switch from Settings failed: say why and reopen what worked
+                QMessageBox.warning(None, title, f"{settings.library_home()} could not be opened:\n\n{e}\n\n"
+                                    f"Reopening {previous.library_home()}.")
+                settings, previous = previous, None
+                settings.save()
+                continue
+            QMessageBox.critical(None, title, f"The similarity model could not be loaded:\n\n{e}"
+                                 if isinstance(e, ModelError) else str(e))
+            return e.exit_code
+        if lib is None:  # the user would not open it read-only
+            if previous is None:
+                return 0
+            settings, previous = previous, None
+            settings.save()
+            continue
+        try:
+            win = MainWindow(lib, settings, start_watcher=watch and not lib.readonly)
+            win.show()
+            code = app.exec()
+            win.shutdown()
+            restart, previous, settings = win.restart_requested, settings, win.settings
+            win.deleteLater()
+        finally:
+            lib.close()
+        if not restart:
+            return code
 
 
 if __name__ == "__main__":

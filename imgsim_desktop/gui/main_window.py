@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.lib = lib
         self.settings = settings or AppSettings()
         self.confirm = self._confirm_dialog  # tests answer for the user
+        self.restart_requested = False  # set when new settings need the library reopened (see app.run)
         self.setWindowTitle(f"imgsim — {lib.home}")
         self.resize(1280, 820)
         self.setAcceptDrops(True)
@@ -429,17 +430,36 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         dlg = SettingsDialog(self.settings, self)
         if dlg.exec():
-            new = dlg.result_settings()
-            moved = new.library_home() != self.settings.library_home() or new.device != self.settings.device
-            self.settings = new
-            new.save()
-            self.duplicates.settings = new
-            if self.thumbs.max_disk_bytes != new.thumb_cache_mb << 20:
-                self.thumbs.max_disk_bytes = new.thumb_cache_mb << 20
-                self.thumbs.prune_disk()
-            if moved:
-                self.statusBar().showMessage("Library location and device apply the next time the app starts.",
-                                             8000)
+            self.apply_settings(dlg.result_settings())
+
+    def apply_settings(self, new: AppSettings) -> None:
+        """Save and apply new settings. A new library location or device needs the library reopened: with the
+        user's yes, the window closes with ``restart_requested`` set and the app opens it again (app.run)."""
+        if new.device != self.settings.device:
+            from ..core.errors import ModelError
+            from ..core.model import resolve_device
+
+            try:
+                resolve_device(new.device)
+            except ModelError as e:
+                self.errors.add_message("Settings", f"device not changed: {e}")
+                new.device = self.settings.device
+        moved = new.library_home() != self.settings.library_home() or new.device != self.settings.device
+        self.settings = new
+        new.save()
+        self.duplicates.settings = new
+        if self.thumbs.max_disk_bytes != new.thumb_cache_mb << 20:
+            self.thumbs.max_disk_bytes = new.thumb_cache_mb << 20
+            self.thumbs.prune_disk()
+        if not moved:
+            return
+        busy = " The indexing under way stops; it resumes where it left off." if self.scans.running else ""
+        if self.confirm(f"Reopen now with the library at {new.library_home()} on device '{new.device}'?{busy}"):
+            self.restart_requested = True
+            self.close()
+        else:
+            self.statusBar().showMessage("The new library location and device apply the next time the app "
+                                         "starts.", 8000)
 
     def shutdown(self) -> None:
         """Stop background work; the caller closes the library afterwards."""

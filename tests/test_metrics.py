@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -157,3 +158,42 @@ def test_identical_copies_score_perfectly():
 def test_rank_of():
     order = np.array([[3, 1, 2], [2, 3, 1]])
     assert M.rank_of(order, np.array([2, 2])).tolist() == [2, 0]
+
+
+def test_rank_among_others_ignores_the_querys_other_duplicates():
+    # query 0's group is {0, 1, 2, 3}; 4 and 5 are unrelated. Its ranking: 1, 2, 4, 3, 5.
+    order = np.array([[1, 2, 4, 3, 5]])
+    rel = np.array([[True, True, False, True, False]])
+    assert M.rank_of(order, np.array([3])).tolist() == [3]
+    assert M.rank_among_others(order, rel, np.array([3])).tolist() == [1]   # only item 4 outranks it
+    assert M.rank_among_others(order, rel, np.array([1])).tolist() == [0]   # first in the list
+    assert M.rank_among_others(order, rel, np.array([2])).tolist() == [0]   # only a duplicate above it
+    # two queries at once; the second's target comes after three unrelated items
+    order2 = np.array([[1, 2, 4, 3, 5], [5, 4, 6, 0, 7]])
+    rel2 = np.array([[True, True, False, True, False], [False, False, False, True, False]])
+    assert M.rank_among_others(order2, rel2, np.array([3, 0])).tolist() == [1, 3]
+
+
+def test_by_edit_recall_is_not_capped_by_group_size():
+    """An original with 12 perfect copies: every copy must count as found, from both sides."""
+    from imgsim_desktop.evaluation.bench import neardup_metrics
+    from imgsim_desktop.evaluation.layout import Item
+    from imgsim_desktop.evaluation.methods import Embedded
+
+    rng = np.random.default_rng(0)
+    kinds = ["original"] + [f"edit{i}" for i in range(12)]
+    items, vecs = [], []
+    for g in range(3):
+        centre = rng.normal(size=16)
+        for j, k in enumerate(kinds):  # copies get further from the original, edit11 the furthest
+            items.append(Item(Path(f"g{g}/{k}.jpg"), "group", f"g{g}", k))
+            vecs.append(centre + 0.01 * j * rng.normal(size=16))
+    for d in range(20):
+        items.append(Item(Path(f"d{d}.jpg"), "distractor", None, None))
+        vecs.append(rng.normal(size=16))
+    v = np.array(vecs, dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    e = Embedded("m", "model", v, np.ones(len(items), bool), np.zeros(len(items)), 0.0, "cpu", 0.9)
+    nd = neardup_metrics(e, items, np.arange(len(items)))
+    assert set(nd["recall_at_10_by_edit"]) == set(kinds[1:])
+    assert all(r == 1.0 for r in nd["recall_at_10_by_edit"].values()), nd["recall_at_10_by_edit"]

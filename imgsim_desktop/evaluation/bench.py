@@ -134,7 +134,8 @@ def neardup_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int =
             mates = origs if origs else [m for m in members if m != j]
             for o in mates:
                 for q, t in ((j, o), (o, j)):
-                    rank = int(M.rank_of(order[qpos[q]][None, :], np.array([t]))[0])
+                    row = qpos[q]  # other copies of the same photo ranking above t do not count against it
+                    rank = int(M.rank_among_others(order[row][None, :], rel[row][None, :], np.array([t]))[0])
                     hits_k[k].append(1.0 if rank < TOP_K else 0.0)
                 sv = float(sim[j, o])
                 sim_k[k].append(sv)

@@ -111,6 +111,22 @@ def rank_of(order: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return np.argmax(pos, axis=1)
 
 
+def rank_among_others(order: np.ndarray, rel: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Rank (0-based) of ``targets[q]`` in row q counting only the items *not* relevant to the query.
+
+    The query's other duplicates are ignored, as "junk" is in the Oxford/Paris retrieval protocol: whether
+    one particular copy is found within k results should not depend on how many *other* copies of the same
+    photo outrank it. (Counted plainly, an original with 12 edited copies can have at most 10 of them in its
+    top 10, and the two least similar copies would always count as misses.)
+    """
+    order = np.asarray(order)
+    rel = np.asarray(rel, dtype=bool)
+    pos = rank_of(order, targets)
+    unrelated_before = np.cumsum(~rel, axis=1)
+    rows = np.arange(len(pos))
+    return np.where(pos > 0, unrelated_before[rows, np.maximum(pos - 1, 0)], 0)
+
+
 # ------------------------------------------------------------------------------------------- pairwise
 
 

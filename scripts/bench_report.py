@@ -169,8 +169,10 @@ def render(r: dict, cmds: list[str], elapsed_s: float | None) -> str:
         names = [n for n, m in M.items() if m.get("neardup")]
         L += ["### Recall by edit", "",
               "Each copy and its original, both directions: share of the (query, target) pairs where the target "
-              "is in the query's top 10; in brackets, share of copies whose similarity to the original is ≥ "
-              "the method's default threshold.", ""]
+              "is in the query's top 10, counting only results that are not copies of the same photo (other "
+              "copies outranking the target are not held against it; counted plainly, an original with 12 "
+              "copies could never find more than 10). In brackets, share of copies whose similarity to the "
+              "original is ≥ the method's default threshold.", ""]
         rows = []
         for k in kinds:
             row = [k]
@@ -200,7 +202,7 @@ def render(r: dict, cmds: list[str], elapsed_s: float | None) -> str:
           "- **recall at P≥0.99**: the highest pairwise recall at any threshold whose pairwise precision is "
           "≥ 0.99, and the (highest) threshold giving it. **best F1**: over all thresholds.",
           "- **P / R / F1 at default**: at the app's default \"duplicates\" threshold "
-          "(`imgsim_desktop.core.duplicates.DEFAULT_THRESHOLDS`) for models, Hamming ≤ 10 for hashes.",
+          "(the model card's `thresholds`, from `imgsim bench-calibrate`) for models, Hamming ≤ 10 for hashes.",
           "- **lookalike P@10**: same-class images among the first 10 results.",
           "- `plain_ae` (a convolutional autoencoder trained only to reconstruct, compared by cosine similarity "
           "of its flattened latent code) is scored at the app's default threshold too, although that threshold "

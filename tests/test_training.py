@@ -201,3 +201,30 @@ def test_training_needs_only_what_a_bare_gpu_machine_has(tmp_path, photo_folder)
                        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "o" / "imgsim-ae.safetensors").is_file()
+
+
+def test_lookalike_head_trains_on_a_frozen_base_and_keeps_its_duplicates(tmp_path, photo_folder):
+    from imgsim_desktop.core.errors import ModelError
+    from imgsim_desktop.training.lookhead import LookConfig, train_lookalike_head
+
+    train(_cfg(tmp_path, photo_folder, steps=3, name="base"), echo=None)
+    base = tmp_path / "out" / "base.json"
+    cfg = LookConfig(base=base, folders=[photo_folder], out=tmp_path / "look", steps=16, batch=12, lr=3e-3,
+                     hidden=32, dim=8, device="cpu", threads=1, cache_dir=tmp_path / "cache", short_side=64,
+                     run_dir=tmp_path / "lrun", log_every=2, tta="mirror")
+    s = train_lookalike_head(cfg, echo=None)
+    hist = [h["loss"] for h in s["history"]]
+    assert s["steps"] == 16 and np.mean(hist[-3:]) < hist[0], hist
+    m = load_model(tmp_path / "look" / "base.json", "cpu")
+    b = load_model(base, "cpu")
+    assert m.spaces == {"duplicates": (0, 16), "lookalikes": (16, 24)} and m.tta == "mirror"
+    assert m.card["lookalike_head"]["base_model"] == b.model_id and "thresholds" not in m.card
+    x = np.random.default_rng(1).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    b.tta = "mirror"
+    e = m.embed(x)
+    assert np.allclose(e[:, :16], b.embed(x), atol=1e-5)             # duplicates untouched
+    assert np.allclose(np.linalg.norm(e[:, 16:], axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ModelError, match="already has a lookalike head"):
+        train_lookalike_head(LookConfig(base=tmp_path / "look" / "base.json", folders=[photo_folder], steps=1,
+                                        out=tmp_path / "x", cache_dir=tmp_path / "cache", short_side=64,
+                                        device="cpu", run_dir=tmp_path / "x"), echo=None)

@@ -42,6 +42,8 @@ def register(sub) -> None:
     add_library_option(p)
     add_format_options(p)
     _model_options(p)
+    p.add_argument("--space", choices=["lookalikes", "duplicates"], default="lookalikes",
+                   help="lookalikes: the same kind of picture (default); duplicates: the same photo, edited")
     p.set_defaults(func=cmd_similar)
 
     p = sub.add_parser("dupes", help="groups of duplicate or similar photos, with a suggested keeper")
@@ -114,7 +116,7 @@ def cmd_similar(args) -> int:
     if args.k <= 0:
         raise LibraryError("-k must be positive")
     with _open(args, readonly_ok=True) as lib:
-        results = lib.similar(args.photo, k=args.k)
+        results = lib.similar(args.photo, k=args.k, space=args.space)
     rows = [r.to_dict() for r in results]
     if args.json:
         print_json({"query": str(args.photo), "results": rows})

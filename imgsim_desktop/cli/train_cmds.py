@@ -64,6 +64,37 @@ def register(sub) -> None:
     p.add_argument("--no-export", action="store_true", help="do not export at the end (checkpoint only)")
     p.set_defaults(func=cmd_train)
 
+    lk = sub.add_parser(
+        "train-lookalike", help="train the lookalike head on a trained model's frozen encoder and export both",
+        description="Add a lookalike head to a trained model (default: the bundled one) and train it on FOLDERS "
+                    "with two independent views (crops, mirror, colour) of each photo; the encoder and the "
+                    "duplicate descriptor stay frozen. Exports <out>/<name>.safetensors + .json.")
+    lk.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
+                    help="photo folders (default ../shared/datasets/train); eval/ folders are refused")
+    lk.add_argument("--from", dest="base", type=Path, default=None, metavar="CARD",
+                    help="the model to build on (default: the bundled model)")
+    lk.add_argument("--out", type=Path, default=None, help="where to export (default resources/models)")
+    lk.add_argument("--name", default=None, help="model name (default: the base model's)")
+    lk.add_argument("--version", default=None, help="model version (default: <base version>-look)")
+    lg = lk.add_mutually_exclusive_group()
+    lg.add_argument("--minutes", type=float, default=None, help="wall-clock budget (default 30 if no --steps)")
+    lg.add_argument("--steps", type=int, default=None)
+    lk.add_argument("--batch", type=int, default=256)
+    lk.add_argument("--lr", type=float, default=1e-3)
+    lk.add_argument("--temperature", type=float, default=0.2)
+    lk.add_argument("--hidden", type=int, default=512)
+    lk.add_argument("--dim", type=int, default=128, help="size of the lookalike vector (default 128)")
+    lk.add_argument("--tta", choices=["mirror", "none"], default=None,
+                    help="test-time augmentation for the exported card (default: the base model's)")
+    lk.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    lk.add_argument("--threads", type=int, default=None)
+    lk.add_argument("--workers", type=int, default=None)
+    lk.add_argument("--seed", type=int, default=0)
+    lk.add_argument("--run-dir", type=Path, default=None)
+    lk.add_argument("--cache-dir", type=Path, default=None)
+    lk.add_argument("--log-every", type=int, default=10)
+    lk.set_defaults(func=cmd_train_lookalike)
+
     r = sub.add_parser("reconstruct", help="write a photo (as the model sees it) beside its reconstruction",
                        description="Run PHOTO through the autoencoder and write one image: the photo squashed to "
                                    "the model's input size, and beside it what the decoder rebuilds from its code.")
@@ -109,6 +140,24 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg.out = args.out
     summary = train(cfg)
     summary.pop("history", None)  # it is in the run folder's train.log
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def cmd_train_lookalike(args: argparse.Namespace) -> int:
+    from imgsim_desktop.training.lookhead import LookConfig, train_lookalike_head
+
+    cfg = LookConfig(base=args.base, name=args.name, version=args.version, minutes=args.minutes,
+                     steps=args.steps, batch=args.batch, lr=args.lr, temperature=args.temperature,
+                     hidden=args.hidden, dim=args.dim, seed=args.seed, device=args.device, threads=args.threads,
+                     workers=args.workers, cache_dir=args.cache_dir, run_dir=args.run_dir,
+                     log_every=args.log_every, tta=args.tta)
+    if args.folders:
+        cfg.folders = list(args.folders)
+    if args.out:
+        cfg.out = args.out
+    summary = train_lookalike_head(cfg)
+    summary.pop("history", None)
     print(json.dumps(summary, indent=2, default=str))
     return 0
 

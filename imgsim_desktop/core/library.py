@@ -22,7 +22,7 @@ from .decode import load_image
 from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
 from .embedder import Embedder
 from .errors import ImgsimError, LibraryError, LibraryLockedError
-from .index import VectorIndex, open_index
+from .index import SPACES, IndexSet, VectorIndex, open_index_set
 from .lockfile import LockFile
 from .model import LoadedModel, load_model
 from .paths import default_library_dir
@@ -69,8 +69,8 @@ class Library:
             self.model = model or load_model(Path(model_path) if model_path else None, device=device)
             self.catalog = Catalog(self.home / CATALOG_NAME, readonly=readonly)
             self.index_path = self.home / INDEX_NAME
-            self.index, self.index_origin = open_index(self.index_path, self.catalog, self.model.model_id,
-                                                       self.model.embedding_size)
+            self.index, self.index_origin = open_index_set(self.index_path, self.catalog, self.model.model_id,
+                                                           self.model.spaces)
             self.embedder = Embedder(self.model, workers=workers)
             self.scanner = Scanner(self.catalog, self.index, self.embedder, self.model.model_id, self._notify,
                                    skip_dirs=[str(self.home), *self.excluded], lock=self._lock)
@@ -277,23 +277,28 @@ class Library:
         vec, _ = self.embedder.embed_path(ap)
         return vec, (rec.id if rec is not None else None)
 
-    def similar(self, query, k: int = 20) -> list[SimilarResult]:
-        """Nearest photos to a path, image bytes or PIL image; the query file itself is left out."""
-        vec, self_id = self._query_vector(query)
-        return self._neighbours(vec, k, self_id)
+    def similar(self, query, k: int = 20, space: str = "lookalikes") -> list[SimilarResult]:
+        """Nearest photos to a path, image bytes or PIL image; the query file itself is left out.
 
-    def similar_to_id(self, file_id: int, k: int = 20) -> list[SimilarResult]:
+        ``space``: "lookalikes" (the same kind of picture; the model's lookalike head when it has one) or
+        "duplicates" (the same photo, edited)."""
+        vec, self_id = self._query_vector(query)
+        return self._neighbours(vec, k, self_id, space)
+
+    def similar_to_id(self, file_id: int, k: int = 20, space: str = "lookalikes") -> list[SimilarResult]:
         with self._lock:
             vec = self.catalog.embedding(file_id, self.model.model_id)
         if vec is None:
             raise LibraryError(f"no embedding for file id {file_id}")
-        return self._neighbours(vec, k, file_id)
+        return self._neighbours(vec, k, file_id, space)
 
-    def _neighbours(self, vec: np.ndarray, k: int, self_id: int | None) -> list[SimilarResult]:
+    def _neighbours(self, vec: np.ndarray, k: int, self_id: int | None, space: str) -> list[SimilarResult]:
+        if space not in SPACES:
+            raise LibraryError(f"unknown space {space!r}; choose one of {', '.join(SPACES)}")
         if k <= 0:
             return []
         with self._lock:
-            labels, sims = self.index.query(vec[None], k + (1 if self_id is not None else 0))
+            labels, sims = self.index.query(vec[None], k + (1 if self_id is not None else 0), space)
             ids = [int(x) for x in labels[0]]
             recs = {r.id: r for r in self.catalog.files_by_ids(ids)}
         out = [SimilarResult(fid, recs[fid].path, float(s)) for fid, s in zip(ids, sims[0])
@@ -309,6 +314,9 @@ class Library:
         with self._lock:
             records = {r.id: r for r in self.catalog.all_files(STATUS_OK)}
             ids, vecs = self.catalog.embeddings(self.model.model_id)
+            a, b = self.model.space("duplicates")
+            if (a, b) != (0, vecs.shape[1]) and len(ids):  # the duplicates part of [duplicates | lookalikes]
+                vecs = vecs[:, a:b] / np.maximum(np.linalg.norm(vecs[:, a:b], axis=1, keepdims=True), 1e-12)
             neighbours = self.index.query(vecs, NEIGHBOURS + 1) if len(ids) else (np.zeros((0, 0)), np.zeros((0, 0)))
         return find_groups(records, ids, vecs, neighbours, t, tier)
 
@@ -352,6 +360,7 @@ class Library:
                 "bytes": counts["bytes"],
                 "model": {"name": self.model.name, "model_id": self.model.model_id,
                           "embedding_size": self.model.embedding_size, "input_size": self.model.input_size,
+                          "spaces": {k: list(v) for k, v in self.model.spaces.items()}, "tta": self.model.tta,
                           "device": self.model.device},
                 "index": {"vectors": len(self.index), "file_bytes": index_bytes, "origin": self.index_origin},
                 "catalog_bytes": (self.home / CATALOG_NAME).stat().st_size,
@@ -379,4 +388,4 @@ def open_for_query(home: str | Path | None = None, **kw) -> Library:
 
 
 __all__ = ["Library", "SimilarResult", "ScanReport", "ChangeEvent", "DuplicateGroup", "ImgsimError",
-           "open_for_query", "CancelToken", "Progress", "VectorIndex"]
+           "open_for_query", "CancelToken", "Progress", "VectorIndex", "IndexSet", "SPACES"]

@@ -12,6 +12,12 @@ Network (``arch["kind"] == "ae"``):
 * descriptor head (``arch["embed"] == "head"``): GeM pooling of the last feature map, a linear projection to
   ``embedding_size`` and L2 normalisation (SSCD-style);
   or (``"latent"``, the plain-autoencoder baseline) the flattened bottleneck code, L2-normalised;
+* lookalike head (optional, ``arch["look"] = {"hidden": H, "dim": D}``): GeM pooling of every encoder
+  stage, each L2-normalised and concatenated, then Linear-ReLU-Linear to ``D`` and L2 normalisation. It is
+  trained (``imgsim train-lookalike``) on crops of one photo, for "the same kind of picture", while the
+  descriptor head stays trained for "the same photo". The model's vector is then the two side by side:
+  ``[duplicates | lookalikes]``, each part unit-length; ``LoadedModel.spaces`` says which columns are which,
+  and the library keeps one index per part;
 * decoder: mirrored, nearest-neighbour 2x upsampling + 3x3 conv + BN + ReLU per block, then a 3x3 conv to RGB
   and a sigmoid (pixels in 0..1). It rebuilds the clean photo from the code of the (edited) input, at
   ``code_side * 2 ** len(dec_widths)`` pixels (input size when it has as many blocks as the encoder; one block
@@ -171,6 +177,7 @@ def build_network(arch: dict, input_size: int, embedding_size: int):
                 self.pool = GeM(arch.get("gem_p", 3.0))
                 self.proj = nn.Linear(cin, embedding_size)
                 self.out_dim = embedding_size
+                self.dup_dim = embedding_size
             elif self.embed_mode == "latent":
                 self.out_dim = code_c * self.code_side * self.code_side
             else:
@@ -183,8 +190,31 @@ def build_network(arch: dict, input_size: int, embedding_size: int):
             dec += [nn.Conv2d(c, 3, 3, 1, 1)]
             self.decoder = nn.Sequential(*dec)
 
+            look = arch.get("look") or None
+            self.look = None
+            if look:
+                if self.embed_mode != "head":
+                    raise ModelError("architecture: a lookalike head needs the descriptor head (embed='head')")
+                h, d = int(look["hidden"]), int(look["dim"])
+                self.look = nn.Sequential(nn.Linear(sum(widths), h), nn.ReLU(inplace=True), nn.Linear(h, d))
+                self.look_dim = d
+                self.out_dim = self.out_dim + d
+
         def features(self, x):
             return self.encoder(x)
+
+        def stages(self, x):
+            """Every encoder stage's output (the last one is ``features(x)``)."""
+            out = []
+            for blk in self.encoder:
+                x = blk(x)
+                out.append(x)
+            return out
+
+        def look_input(self, stages):
+            """Per-stage GeM (p=3), each L2-normalised, concatenated: what the lookalike head reads."""
+            return torch.cat([F.normalize(s.clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1.0 / 3), dim=1)
+                              for s in stages], dim=1)
 
         def head(self, feats):
             """Unnormalised descriptor from the encoder's feature map."""
@@ -196,7 +226,11 @@ def build_network(arch: dict, input_size: int, embedding_size: int):
             return torch.sigmoid(self.decoder(self.squeeze(feats)))
 
         def embed(self, x):
-            return F.normalize(self.head(self.features(x)), dim=1)
+            if self.look is None:
+                return F.normalize(self.head(self.features(x)), dim=1)
+            st = self.stages(x)
+            dup = F.normalize(self.head(st[-1]), dim=1)
+            return torch.cat([dup, F.normalize(self.look(self.look_input(st)), dim=1)], dim=1)
 
         def forward(self, x):
             f = self.features(x)
@@ -354,6 +388,13 @@ class LoadedModel:
         self.input_size: int = int(card["input_size"])
         self.embedding_size: int = int(card["embedding_size"])
         self.tta: str = card.get("tta") or "none"
+        look = getattr(net, "look", None)
+        if look is not None:
+            d = int(net.dup_dim)
+            self.spaces: dict[str, tuple[int, int]] = {"duplicates": (0, d),
+                                                       "lookalikes": (d, self.embedding_size)}
+        else:
+            self.spaces = {"duplicates": (0, self.embedding_size)}
         self._mean = torch.tensor(card["mean"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
         self._std = torch.tensor(card["std"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
         self.batch_size = 64
@@ -391,8 +432,14 @@ class LoadedModel:
             batch = np.clip(batch, 0, 255).astype(np.uint8)
         return batch
 
+    def space(self, name: str) -> tuple[int, int]:
+        """Columns of the vector that serve ``name`` ("duplicates" or "lookalikes"); a model without a
+        lookalike head serves both from its one descriptor."""
+        return self.spaces.get(name) or self.spaces["duplicates"]
+
     def embed(self, batch: np.ndarray) -> np.ndarray:
-        """uint8 (N,S,S,3) -> float32 (N,D), each row L2-normalised."""
+        """uint8 (N,S,S,3) -> float32 (N,D). Each space's part of a row is L2-normalised (the whole row is,
+        for a model with one space)."""
         torch = _torch()
         batch = self._check(batch)
         n = batch.shape[0]
@@ -405,7 +452,9 @@ class LoadedModel:
                 if self.tta == "mirror":  # one pass over photo + mirror image, then the mean direction
                     m = x.shape[0]
                     e = self.net.embed(torch.cat([x, x.flip(3)]))
-                    e = torch.nn.functional.normalize(e[:m] + e[m:], dim=1)
+                    e = e[:m] + e[m:]
+                    e = torch.cat([torch.nn.functional.normalize(e[:, a:b], dim=1)
+                                   for a, b in self.spaces.values()], dim=1)
                 else:
                     e = self.net.embed(x)
                 if self._whiten is not None:
@@ -441,7 +490,8 @@ def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:
         arch = full_arch(card["arch"])
         input_size = int(card["input_size"])
         emb = int(card["embedding_size"])
-        net = build_network(arch, input_size, emb)
+        look_dim = int((arch.get("look") or {}).get("dim", 0))  # the card's size counts both heads
+        net = build_network(arch, input_size, emb - look_dim)
     except ModelError:
         raise
     except Exception as exc:
@@ -451,6 +501,8 @@ def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:
                          f"({net.out_dim})")
     state = _load_weights(weights_path)
     whiten = {k[len("whiten."):]: state.pop(k) for k in list(state) if k.startswith("whiten.")}
+    if card.get("whitening") and getattr(net, "look", None) is not None:
+        raise ModelError(f"model card {card_path.name}: whitening is not supported with a lookalike head")
     if card.get("whitening"):
         d = net.out_dim
         if set(whiten) != {"mean", "matrix"} or tuple(whiten["mean"].shape) != (d,) \

@@ -74,7 +74,7 @@ def _pool(e: Embedded, items: list[Item], idx: np.ndarray, part: str, seed: int)
         return None
     code = {n: k for k, n in enumerate(names)}
     labels = np.array([code[l] if l is not None else -1 for l in labels_s])
-    sim = similarity(e, idx)
+    sim = similarity(e, idx, "duplicates" if part == "group" else "lookalikes")
     queries = M.query_indices(labels)
     if len(queries) == 0:
         return None

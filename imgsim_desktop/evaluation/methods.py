@@ -79,10 +79,17 @@ class Embedded:
     default_threshold: float
     info: dict = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    spaces: dict[str, tuple[int, int]] | None = None  # a model's [duplicates | lookalikes] columns
 
 
-def similarity(e: Embedded, idx: np.ndarray) -> np.ndarray:
+def similarity(e: Embedded, idx: np.ndarray, space: str = "duplicates") -> np.ndarray:
+    """Pairwise similarity of the items ``idx``; for a model with a lookalike head, in ``space``'s columns
+    (near-duplicates are scored in "duplicates", lookalike classes in "lookalikes", as the app does)."""
     v = e.vectors[idx]
+    if e.kind != "hash" and e.spaces and len(e.spaces) > 1:
+        a, b = e.spaces.get(space) or e.spaces["duplicates"]
+        v = v[:, a:b]
+        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     if e.kind == "hash":
         b = v.astype(np.float32)
         d = b @ (1.0 - b).T + (1.0 - b) @ b.T       # Hamming distance
@@ -140,10 +147,14 @@ def embed_with_model(name: str, model, items: list[Item], default_threshold: flo
     if progress:
         progress.finish()
     info = {"model_id": model.model_id, "input_size": s, "embedding_size": model.embedding_size,
+            "tta": getattr(model, "tta", "none"),
             "card": str(getattr(model, "card_path", "") or "")}
     if model.card.get("random_init"):
         info["random_init"] = True
-    return Embedded(name, "model", vec, ok, ms, total, model.device, default_threshold, info, errors)
+    spaces = dict(getattr(model, "spaces", None) or {}) or None
+    if spaces and len(spaces) > 1:
+        info["spaces"] = {k: list(v) for k, v in spaces.items()}
+    return Embedded(name, "model", vec, ok, ms, total, model.device, default_threshold, info, errors, spaces)
 
 
 def _hash_fn(name: str) -> Callable:

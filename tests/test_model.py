@@ -239,3 +239,13 @@ def test_unknown_tta_is_a_clear_error(tmp_path, rand_card):
     rand_card.write_text(json.dumps(card))
     with pytest.raises(ModelError, match="test-time augmentation"):
         M.load_model(rand_card, "cpu")
+
+
+def test_export_is_reproducible(tmp_path):
+    """The same weights give the same file, so the same model id (the id is the file's hash)."""
+    arch = M.full_arch({"widths": [8, 16, 32], "extra": [0, 1, 1], "dec_widths": [16, 8]})
+    torch.manual_seed(4)
+    net = M.build_network(arch, 32, 16).eval()
+    cards = [M.save_model(net, {"arch": arch, "input_size": 32, "embedding_size": 16}, tmp_path / d, "m")
+             for d in ("a", "b", "c")]
+    assert len({json.loads(c.read_text())["weights_sha256"] for c in cards}) == 1

@@ -297,7 +297,8 @@ def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None
     else:
         card.pop("whitening", None)
     tmp = weights.with_suffix(".safetensors.tmp")
-    save_file(tensors, str(tmp), metadata={"format": "pt", "imgsim_format_version": str(FORMAT_VERSION)})
+    # one metadata key: safetensors writes a dict's keys in no fixed order, and the file's hash is the model id
+    save_file(tensors, str(tmp), metadata={"format": "pt"})
     tmp.replace(weights)
     weights.chmod(0o644)
     card["weights"] = weights.name

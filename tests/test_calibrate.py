@@ -106,3 +106,20 @@ def test_cli_bench_calibrate(tiny_model, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["similar"] == 0.65
     assert json.loads(card_path.read_text())["thresholds"] == {"duplicates": 0.75, "similar": 0.65}
     assert main(["bench-calibrate", str(tmp_path / "missing.json"), "--card", str(card_path)]) == 2
+
+
+def test_calibrate_records_the_benchmark_figures_in_the_card(tiny_model, tmp_path, capsys):
+    from imgsim_desktop.cli import main
+
+    card_path = _copy_model(tiny_model, tmp_path / "m")
+    r = _results(model_id=load_model(card_path, "cpu").model_id)
+    nd = r["methods"]["imgsim"]["neardup"]
+    nd.update({"map": 0.99, "recall_at_p99": 0.95, "recall_at_10_by_edit": {"crop": 1.0}})
+    r["methods"]["imgsim"]["lookalike"] = {"precision_at_10": 0.41, "map": 0.2}
+    res = tmp_path / "r.json"
+    res.write_text(json.dumps(r))
+    assert main(["bench-calibrate", str(res), "--card", str(card_path)]) == 0
+    b = json.loads(card_path.read_text())["benchmark"]
+    assert b["neardup"]["map"] == 0.99 and b["neardup"]["recall_at_p99"] == 0.95
+    assert b["lookalike_precision_at_10"] == 0.41 and b["neardup_recall_at_10_by_edit"] == {"crop": 1.0}
+    assert b["precision_recall_at_thresholds"]["duplicates"] == [0.995, 0.85]

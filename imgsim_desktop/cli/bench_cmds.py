@@ -59,8 +59,8 @@ def register(sub) -> None:
         "bench-calibrate", help="choose a model's default thresholds from its bench results, into its card",
         description="Read RESULTS (`imgsim bench --json` output), choose the \"duplicates\" threshold (best "
                     "recall at pairwise precision >= 0.99, plus --margin) and the \"similar\" one (best recall "
-                    "at precision >= 0.90), and write them into the model card (--card). The library uses a "
-                    "card's own thresholds as its defaults.")
+                    "at precision >= 0.90), and write them, with the run's key figures, into the model card "
+                    "(--card). The library uses a card's own thresholds as its defaults.")
     c.add_argument("results", type=Path, metavar="RESULTS")
     c.add_argument("--card", type=Path, default=None,
                    help="model card to write (default: the bundled resources/models/imgsim-ae.json)")
@@ -82,7 +82,7 @@ def cmd_bench_calibrate(args) -> int:
     chosen = choose_thresholds(results, args.method, args.margin)
     card = args.card or models_dir() / "imgsim-ae.json"
     if not args.dry_run:
-        write_thresholds(card, chosen)
+        write_thresholds(card, chosen, results, args.method)
     if getattr(args, "json", False):
         print_json({**chosen, "card": None if args.dry_run else str(card)})
     else:

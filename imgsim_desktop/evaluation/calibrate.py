@@ -83,8 +83,29 @@ def choose_thresholds(results: dict, method: str = "imgsim", margin: float = DEF
     }
 
 
-def write_thresholds(card_path: Path, chosen: dict) -> dict:
-    """Store the thresholds in the model card (the weights, and so the model id, are untouched)."""
+BENCH_KEYS = ("map", "top1", "recall_at_10", "recall_at_p99", "threshold_at_p99", "recall_at_p999",
+              "threshold_at_p999", "best_f1", "best_f1_threshold")
+
+
+def benchmark_summary(results: dict, method: str = "imgsim") -> dict:
+    """The figures a model card keeps from a bench run (the full results stay in their JSON)."""
+    m = (results.get("methods") or {}).get(method) or {}
+    nd, lk = m.get("neardup") or {}, m.get("lookalike") or {}
+    return {
+        "source": f"imgsim bench {results.get('benchmark', '')}".strip(),
+        "benchmark_counts": results.get("counts"),
+        "model_id": m.get("model_id"),
+        "neardup": {k: nd.get(k) for k in BENCH_KEYS},
+        "neardup_recall_at_10_by_edit": nd.get("recall_at_10_by_edit"),
+        "lookalike_precision_at_10": lk.get("precision_at_10"),
+        "lookalike_map": lk.get("map"),
+        "speed": m.get("speed"),
+    }
+
+
+def write_thresholds(card_path: Path, chosen: dict, results: dict | None = None, method: str = "imgsim") -> dict:
+    """Store the thresholds (and, with ``results``, the benchmark figures) in the model card. The weights,
+    and so the model id, are untouched."""
     card_path = Path(card_path)
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
@@ -95,6 +116,10 @@ def write_thresholds(card_path: Path, chosen: dict) -> dict:
         raise CalibrationError(f"the results are for {ev['model_id']}, the card is {card['model_id']}")
     card["thresholds"] = {"duplicates": chosen["duplicates"], "similar": chosen["similar"]}
     card["thresholds_evidence"] = ev
+    if results is not None:
+        card["benchmark"] = benchmark_summary(results, method)
+        card["benchmark"]["precision_recall_at_thresholds"] = {
+            "duplicates": ev.get("duplicates_precision_recall"), "similar": ev.get("similar_precision_recall")}
     tmp = card_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     tmp.replace(card_path)

@@ -162,7 +162,9 @@ def cmd_status(args) -> int:
         print_csv(st["folders"], ["path", "exists", "files", "errors"])
         return 0
     print(f"library   {st['library']}{'  (read-only: another process is writing)' if st['readonly'] else ''}")
-    print(f"model     {st['model']['model_id']} ({st['model']['embedding_size']}-d, {st['model']['device']})")
+    spaces = st["model"].get("spaces") or {}
+    dims = " + ".join(f"{k} {b - a}-d" for k, (a, b) in spaces.items()) or f"{st['model']['embedding_size']}-d"
+    print(f"model     {st['model']['model_id']} ({dims}, {st['model']['device']})")
     print(f"photos    {st['files']} files, {st['indexed']} indexed, {st['errors']} unreadable, "
           f"{st['bytes'] / 1e9:.2f} GB")
     print(f"index     {st['index']['vectors']} vectors, {st['index']['file_bytes'] / 1e6:.1f} MB on disk")

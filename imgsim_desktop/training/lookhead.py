@@ -28,11 +28,11 @@ from PIL import Image, ImageEnhance
 
 from imgsim_desktop.core.errors import ModelError
 from imgsim_desktop.core.model import (IMAGENET_MEAN, IMAGENET_STD, _load_weights, _locate, _read_card,
-                                       build_network, full_arch, preprocess_image, resolve_device, save_model)
+                                       build_network, full_arch, preprocess_image, save_model)
 from imgsim_desktop.core.paths import models_dir
 
 from .data import PhotoCache, build_cache, default_train_folders
-from .train import Logger, nt_xent
+from .train import Logger, nt_xent, runtime
 
 
 @dataclass
@@ -130,12 +130,7 @@ def train_lookalike_head(cfg: LookConfig, echo=print) -> dict:
     run_dir = Path(cfg.run_dir or (project_root() / "runs" / f"{name}-look"))
     run_dir.mkdir(parents=True, exist_ok=True)
     log = Logger(run_dir / "train.log", echo)
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
-    device = resolve_device(cfg.device)
-    cuda = device.startswith("cuda")
-    workers = cfg.workers if cfg.workers is not None else (min(8, max(0, (torch.multiprocessing.cpu_count() or 2) - 1))
-                                                          if cuda else 0)
+    device, cuda, workers = runtime(cfg.device, cfg.threads, cfg.workers)
     torch.manual_seed(cfg.seed)
     net = net.to(device).eval()  # frozen encoder: BatchNorm keeps its statistics
     for p in net.parameters():

@@ -127,6 +127,18 @@ class Logger:
             self.f.close()
 
 
+def runtime(device_pref: str, threads: int | None, workers: int | None) -> tuple[str, bool, int]:
+    """(device, is_cuda, data-loading processes): CUDA when asked or available; on CUDA, data loading gets
+    min(8, cores - 1) processes unless told otherwise, on CPU it runs in the training process."""
+    if threads:
+        torch.set_num_threads(int(threads))
+    device = resolve_device(device_pref)
+    cuda = device.startswith("cuda")
+    if workers is None:
+        workers = min(8, max(0, (torch.multiprocessing.cpu_count() or 2) - 1)) if cuda else 0
+    return device, cuda, int(workers)
+
+
 def train(cfg: TrainConfig, echo=print) -> dict:
     """Run (or resume) a training run; exports the model when done. Returns a summary dict."""
     if cfg.minutes is None and cfg.steps is None:
@@ -136,13 +148,8 @@ def train(cfg: TrainConfig, echo=print) -> dict:
     run_dir = Path(cfg.run_dir or (project_root() / "runs" / cfg.name))
     run_dir.mkdir(parents=True, exist_ok=True)
     log = Logger(run_dir / "train.log", echo)
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
-    device = resolve_device(cfg.device)
-    cuda = device.startswith("cuda")
+    device, cuda, workers = runtime(cfg.device, cfg.threads, cfg.workers)
     amp = cfg.amp if cfg.amp is not None else cuda
-    workers = cfg.workers if cfg.workers is not None else (min(8, max(0, (torch.multiprocessing.cpu_count() or 2) - 1))
-                                                          if cuda else 0)
     if cuda:
         torch.backends.cudnn.benchmark = True
     torch.manual_seed(cfg.seed)

@@ -328,13 +328,16 @@ EDITS: dict[str, EditFn] = {
 }
 
 
-def random_edit(img: Image.Image, rng: random.Random,
-                weights: dict[str, float] | None = None) -> tuple[str, Image.Image]:
-    """Pick one edit with ``rng`` (uniformly, or by ``weights``: name -> relative weight, missing names 1.0)
-    and apply it; returns ``(name, edited RGB image)``."""
+def pick_edit(rng: random.Random, weights: dict[str, float] | None = None) -> str:
+    """An edit's name, drawn uniformly or by ``weights`` (name -> relative weight, missing names 1.0)."""
     names = list(EDITS)
     if weights:
-        name = rng.choices(names, weights=[float(weights.get(n, 1.0)) for n in names])[0]
-    else:
-        name = rng.choice(names)
+        return rng.choices(names, weights=[float(weights.get(n, 1.0)) for n in names])[0]
+    return rng.choice(names)
+
+
+def random_edit(img: Image.Image, rng: random.Random,
+                weights: dict[str, float] | None = None) -> tuple[str, Image.Image]:
+    """Pick one edit with :func:`pick_edit` and apply it; returns ``(name, edited RGB image)``."""
+    name = pick_edit(rng, weights)
     return name, EDITS[name](img, rng)

@@ -24,7 +24,7 @@ from .embedder import Embedder
 from .errors import ImgsimError, LibraryError, LibraryLockedError
 from .index import SPACES, IndexSet, VectorIndex, open_index_set
 from .lockfile import LockFile
-from .model import LoadedModel, load_model
+from .model import LoadedModel, load_model, space_part
 from .paths import default_library_dir
 from .progress import CancelToken, Progress
 from .scanner import ChangeEvent, Scanner, ScanReport
@@ -314,9 +314,7 @@ class Library:
         with self._lock:
             records = {r.id: r for r in self.catalog.all_files(STATUS_OK)}
             ids, vecs = self.catalog.embeddings(self.model.model_id)
-            a, b = self.model.space("duplicates")
-            if (a, b) != (0, vecs.shape[1]) and len(ids):  # the duplicates part of [duplicates | lookalikes]
-                vecs = vecs[:, a:b] / np.maximum(np.linalg.norm(vecs[:, a:b], axis=1, keepdims=True), 1e-12)
+            vecs = space_part(vecs, self.model.spaces, "duplicates")  # of [duplicates | lookalikes]
             neighbours = self.index.query(vecs, NEIGHBOURS + 1) if len(ids) else (np.zeros((0, 0)), np.zeros((0, 0)))
         return find_groups(records, ids, vecs, neighbours, t, tier)
 

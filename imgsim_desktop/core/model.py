@@ -199,6 +199,16 @@ def _fuse_conv_bn(net) -> None:
             mod[1] = torch.nn.Identity()
 
 
+def space_part(vectors: np.ndarray, spaces: dict[str, tuple[int, int]] | None, space: str) -> np.ndarray:
+    """Rows of whole model vectors cut to ``space``'s columns and L2-normalised again; vectors of a model
+    with one space come back as they are."""
+    if not spaces or len(spaces) < 2:
+        return vectors
+    a, b = spaces.get(space) or spaces["duplicates"]
+    v = np.asarray(vectors, dtype=np.float32)[:, a:b]
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
 class LoadedModel:
     """A ready-to-use model: preprocess photos, embed batches, reconstruct."""
 

@@ -86,10 +86,10 @@ def similarity(e: Embedded, idx: np.ndarray, space: str = "duplicates") -> np.nd
     """Pairwise similarity of the items ``idx``; for a model with a lookalike head, in ``space``'s columns
     (near-duplicates are scored in "duplicates", lookalike classes in "lookalikes", as the app does)."""
     v = e.vectors[idx]
-    if e.kind != "hash" and e.spaces and len(e.spaces) > 1:
-        a, b = e.spaces.get(space) or e.spaces["duplicates"]
-        v = v[:, a:b]
-        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    if e.kind != "hash":
+        from imgsim_desktop.core.model import space_part
+
+        v = space_part(v, e.spaces, space)
     if e.kind == "hash":
         b = v.astype(np.float32)
         d = b @ (1.0 - b).T + (1.0 - b) @ b.T       # Hamming distance

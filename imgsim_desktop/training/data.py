@@ -22,6 +22,7 @@ from PIL import Image
 
 from imgsim_desktop.core.errors import ImgsimError
 from imgsim_desktop.core.model import preprocess_image
+from imgsim_desktop.edits import pick_edit
 
 CACHE_VERSION = 1
 
@@ -225,13 +226,6 @@ class PairSampler:
             self.rng.shuffle(self._order)
         return self._order.pop()
 
-    def _pick_edit(self) -> str:
-        from imgsim_desktop.edits import EDITS
-
-        names = list(EDITS)
-        w = [float(self.edit_weights.get(n, 1.0)) for n in names]
-        return self.rng.choices(names, weights=w)[0]
-
     def pair(self, i: int, first: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         view = random_view(self.cache.pil(i), self.rng, self.p_full)
         clean = preprocess_image(view, self.size)
@@ -251,7 +245,7 @@ class PairSampler:
         self.last_edits = []
         for k in range(b):
             if grouped and k % self.group_size == 0:
-                first = self._pick_edit()
+                first = pick_edit(self.rng, self.edit_weights or None)
             clean[k], edited[k] = self.pair(self._next_index(), first)
         return clean, edited
 

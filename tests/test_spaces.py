@@ -55,16 +55,27 @@ def test_each_search_uses_its_own_space(look_model, tmp_path):
         assert lib.index.part("duplicates").dim == 16 and lib.index.part("lookalikes").dim == 12
         assert lib.status()["model"]["spaces"] == {"duplicates": [0, 16], "lookalikes": [16, 28]}
         outside = write_photos(tmp_path / "q", 1, prefix="query")[0]
-        scores = {}
+        brute = {}
+        for sp in ("duplicates", "lookalikes"):
+            ids, sims = _brute(lib, outside, sp, 100)
+            brute[sp] = {int(i): float(s) for i, s in zip(ids, sims)}
+        assert not np.allclose(list(brute["duplicates"].values()), list(brute["lookalikes"].values()), atol=1e-3)
+        rank = {"exact": 0, "duplicate": 1, "lookalike": 2}
         for space in ("duplicates", "lookalikes"):
             got = lib.similar(outside, k=13, space=space)
-            ids, sims = _brute(lib, outside, space, 13)
-            assert got[0].file_id == ids[0], space
-            assert np.allclose([r.score for r in got], sims, atol=1e-4), space   # same scores, same order
-            scores[space] = sims
-        assert not np.allclose(scores["duplicates"], scores["lookalikes"], atol=1e-3)  # two different spaces
+            assert len(got) == 13
+            for r in got:   # every score is the one of the space it says it comes from
+                assert abs(r.score - brute[r.space][r.file_id]) < 1e-4, (space, r)
+            keys = [(rank[r.kind], -r.score) for r in got]
+            assert keys == sorted(keys), space          # near-duplicates first, each kind best first
+            if space == "duplicates":
+                assert all(r.space == "duplicates" for r in got)
+                assert [r.file_id for r in got] == list(brute["duplicates"])[:13]
         default = lib.similar(outside, k=13)
-        assert np.allclose([r.score for r in default], scores["lookalikes"], atol=1e-4)  # default: lookalikes
+        assert [r.to_dict() for r in default] == [r.to_dict() for r in lib.similar(outside, k=13, space="lookalikes")]
+        cut = lib.model.thresholds["duplicates"]
+        for r in default:   # lookalike results are those below the duplicate cut, scored in their own space
+            assert (r.kind == "lookalike") == (brute["duplicates"][r.file_id] < cut)
         with pytest.raises(Exception, match="unknown space"):
             lib.similar(outside, space="colour")
     finally:

@@ -121,9 +121,10 @@ def cmd_similar(args) -> int:
     if args.json:
         print_json({"query": str(args.photo), "results": rows})
     elif args.csv:
-        print_csv(rows, ["path", "score"])
+        print_csv([{**r, "copies": " | ".join(r["copies"])} for r in rows], ["path", "score", "space", "kind", "copies"])
     else:
-        print_table([(f"{r.score:.3f}", r.path) for r in results], ["score", "path"])
+        print_table([(r.kind, f"{r.score:.3f}", r.space, r.path + (f"  (+{len(r.copies)} exact copies)" if r.copies else ""))
+                     for r in results], ["match", "score", "space", "path"])
     return 0
 
 

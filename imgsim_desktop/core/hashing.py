@@ -30,3 +30,8 @@ def file_hash(path: str | os.PathLike) -> str:
     except OSError as e:
         raise DecodeError(path, f"cannot read file ({e.strerror or e})") from None
     return h.hexdigest()
+
+
+def bytes_hash(data: bytes) -> str:
+    """The same digest as :func:`file_hash`, for image bytes that never were a file (a paste, a drop)."""
+    return xxhash.xxh3_128(data).hexdigest()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -21,28 +20,20 @@ from .catalog import STATUS_OK, Catalog, FileRecord
 from .decode import load_image
 from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
 from .embedder import Embedder
-from .errors import ImgsimError, LibraryError, LibraryLockedError
+from .errors import DecodeError, ImgsimError, LibraryError, LibraryLockedError
+from .hashing import bytes_hash, file_hash
 from .index import SPACES, IndexSet, VectorIndex, open_index_set
 from .lockfile import LockFile
 from .model import LoadedModel, load_model, space_part
 from .paths import default_library_dir
 from .progress import CancelToken, Progress
+from .ranking import SimilarResult, rank_for_person
 from .scanner import ChangeEvent, Scanner, ScanReport
 
 log = logging.getLogger(__name__)
 
 CATALOG_NAME = "catalog.sqlite"
 INDEX_NAME = "index.hnsw"
-
-
-@dataclass
-class SimilarResult:
-    file_id: int
-    path: str
-    score: float
-
-    def to_dict(self) -> dict:
-        return {"path": self.path, "score": round(float(self.score), 4), "file_id": self.file_id}
 
 
 class Library:
@@ -254,12 +245,14 @@ class Library:
             self._save_index()
 
     # ---- queries ------------------------------------------------------------------------------------
-    def _query_vector(self, query) -> tuple[np.ndarray, int | None]:
-        """Vector for a path (reusing the catalog's when the file is indexed and unchanged), bytes or image."""
+    def _query_vector(self, query) -> tuple[np.ndarray, int | None, str | None]:
+        """Vector for a path (reusing the catalog's when the file is indexed and unchanged), bytes or image;
+        with the query's catalog id and content hash when known."""
         if isinstance(query, Image.Image):
-            return self.embedder.embed_image(query.convert("RGB")), None
+            return self.embedder.embed_image(query.convert("RGB")), None, None
         if isinstance(query, (bytes, bytearray, memoryview)):
-            return self.embedder.embed_bytes(bytes(query)), None
+            data = bytes(query)
+            return self.embedder.embed_bytes(data), None, bytes_hash(data)
         p = Path(query).expanduser()
         if not p.exists():
             raise LibraryError(f"file not found: {p}")
@@ -273,37 +266,49 @@ class Library:
                 if st.st_size == rec.size and st.st_mtime_ns == rec.mtime_ns:
                     v = self.catalog.embedding(rec.id, self.model.model_id)
                     if v is not None:
-                        return v, rec.id
+                        return v, rec.id, rec.hash
         vec, _ = self.embedder.embed_path(ap)
-        return vec, (rec.id if rec is not None else None)
+        try:
+            qhash = file_hash(ap)
+        except DecodeError:
+            qhash = None
+        return vec, (rec.id if rec is not None else None), qhash
 
     def similar(self, query, k: int = 20, space: str = "lookalikes") -> list[SimilarResult]:
-        """Nearest photos to a path, image bytes or PIL image; the query file itself is left out.
+        """Nearest photos to a path, image bytes or PIL image, ranked for a person (``core/ranking.py``):
+        exact copies once, near-duplicates first, then lookalikes; the query file itself is left out.
 
         ``space``: "lookalikes" (the same kind of picture; the model's lookalike head when it has one) or
         "duplicates" (the same photo, edited)."""
-        vec, self_id = self._query_vector(query)
-        return self._neighbours(vec, k, self_id, space)
+        vec, self_id, qhash = self._query_vector(query)
+        return self._neighbours(vec, k, self_id, space, qhash)
 
     def similar_to_id(self, file_id: int, k: int = 20, space: str = "lookalikes") -> list[SimilarResult]:
         with self._lock:
             vec = self.catalog.embedding(file_id, self.model.model_id)
+            rec = self.catalog.file(file_id)
         if vec is None:
             raise LibraryError(f"no embedding for file id {file_id}")
-        return self._neighbours(vec, k, file_id, space)
+        return self._neighbours(vec, k, file_id, space, rec.hash if rec is not None else None)
 
-    def _neighbours(self, vec: np.ndarray, k: int, self_id: int | None, space: str) -> list[SimilarResult]:
+    def _neighbours(self, vec: np.ndarray, k: int, self_id: int | None, space: str,
+                    query_hash: str | None = None) -> list[SimilarResult]:
         if space not in SPACES:
             raise LibraryError(f"unknown space {space!r}; choose one of {', '.join(SPACES)}")
         if k <= 0:
             return []
+        extra = 1 if self_id is not None else 0
+        hits: dict[str, list[tuple[int, float]]] = {}
         with self._lock:
-            labels, sims = self.index.query(vec[None], k + (1 if self_id is not None else 0), space)
-            ids = [int(x) for x in labels[0]]
+            # more than k from each space: copies collapse into one result and the two lists overlap
+            for sp in ("duplicates", "lookalikes") if space == "lookalikes" else ("duplicates",):
+                labels, sims = self.index.query(vec[None], 2 * k + 8 + extra, sp)
+                hits[sp] = [(int(i), float(s)) for i, s in zip(labels[0], sims[0]) if int(i) != self_id]
+            ids = sorted({i for h in hits.values() for i, _ in h})
             recs = {r.id: r for r in self.catalog.files_by_ids(ids)}
-        out = [SimilarResult(fid, recs[fid].path, float(s)) for fid, s in zip(ids, sims[0])
-               if fid != self_id and fid in recs]
-        return out[:k]
+        return rank_for_person(k, {i: r.hash for i, r in recs.items()}, {i: r.path for i, r in recs.items()},
+                               hits.get("lookalikes", []), hits["duplicates"], self.model.thresholds["duplicates"],
+                               query_hash, primary=space)
 
     def duplicates(self, tier: str = "duplicates", threshold: float | None = None) -> list[DuplicateGroup]:
         if tier not in TIERS:

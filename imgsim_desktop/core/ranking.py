@@ -1,0 +1,68 @@
+"""Lookalike results ranked for a person: the same photo first, then the same kind of picture.
+
+A raw nearest-neighbour list in the lookalike space shows a photo's backup copy as two results, mixes its
+edited copies in among strangers, and gives scores whose meaning depends on the space. Here byte-identical
+files are shown once (with their copies), files with the query's own bytes come first ("exact"), then its
+near-duplicates by their duplicate-space score ("duplicate"), then lookalikes by their lookalike score; each
+result says which space its score comes from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+EXACT, DUPLICATE, LOOKALIKE = "exact", "duplicate", "lookalike"
+_ORDER = {EXACT: 0, DUPLICATE: 1, LOOKALIKE: 2}
+
+
+@dataclass
+class SimilarResult:
+    file_id: int
+    path: str
+    score: float
+    space: str = "lookalikes"                 # the space ``score`` comes from
+    kind: str = LOOKALIKE                     # exact | duplicate | lookalike
+    copies: list[str] = field(default_factory=list)   # other files with these exact bytes, shown as one
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "score": round(float(self.score), 4), "file_id": self.file_id,
+                "space": self.space, "kind": self.kind, "copies": list(self.copies)}
+
+
+def rank_for_person(k: int, hashes: Mapping[int, str | None], paths: Mapping[int, str],
+                    look_hits: Sequence[tuple[int, float]], dup_hits: Sequence[tuple[int, float]],
+                    dup_cut: float, query_hash: str | None = None,
+                    primary: str = "lookalikes") -> list[SimilarResult]:
+    """Merge the two spaces' hits into at most ``k`` results (see the module docstring).
+
+    ``primary`` is the space the caller asked for: with "duplicates", files below the duplicate cut are
+    ranked by their duplicate-space score instead of the lookalike one."""
+    dup = {i: s for i, s in dup_hits if i in paths}
+    results: dict[int, SimilarResult] = {}
+    for i, s in dup.items():
+        if query_hash is not None and hashes.get(i) == query_hash:
+            results[i] = SimilarResult(i, paths[i], 1.0, "duplicates", EXACT)
+        elif s >= dup_cut:
+            results[i] = SimilarResult(i, paths[i], float(s), "duplicates", DUPLICATE)
+        elif primary == "duplicates":
+            results[i] = SimilarResult(i, paths[i], float(s), "duplicates", LOOKALIKE)
+    if primary != "duplicates":
+        for i, s in look_hits:
+            if i in paths and i not in results:
+                if query_hash is not None and hashes.get(i) == query_hash:
+                    results[i] = SimilarResult(i, paths[i], 1.0, "duplicates", EXACT)
+                else:
+                    results[i] = SimilarResult(i, paths[i], float(s), "lookalikes", LOOKALIKE)
+    ranked = sorted(results.values(), key=lambda r: (_ORDER[r.kind], -r.score, r.path))
+    out: list[SimilarResult] = []
+    by_hash: dict[str, SimilarResult] = {}
+    for r in ranked:
+        h = hashes.get(r.file_id)
+        if h is not None and h in by_hash:
+            by_hash[h].copies.append(r.path)
+            continue
+        if h is not None:
+            by_hash[h] = r
+        out.append(r)
+    return out[:k]

@@ -291,8 +291,16 @@ def find_trash_entry(original: str | Path, exclude: set[str] = frozenset()) -> t
     return None if best is None else (best[1], best[2])
 
 
-def trash_files(paths: Sequence[str | Path], log: ActionLog) -> Action:
-    """Send each file to the system trash and log where it went. Files that fail stay in place."""
+REFERENCE_REFUSAL = "in a reference folder: never trashed or moved"
+
+
+def _protected(src: str, roots: Sequence[str | Path]) -> bool:
+    return any(src == str(r) or src.startswith(str(r).rstrip(os.sep) + os.sep) for r in roots)
+
+
+def trash_files(paths: Sequence[str | Path], log: ActionLog, protected: Sequence[str | Path] = ()) -> Action:
+    """Send each file to the system trash and log where it went. Files that fail stay in place, and so do
+    files below a ``protected`` folder (the library's reference folders), whoever asked."""
     from send2trash import send2trash
 
     action = _new_action(TRASH)
@@ -304,6 +312,9 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog) -> Action:
         src = os.path.normpath(os.path.abspath(p))
         item = ActionItem(src=src)
         action.items.append(item)
+        if _protected(src, protected):
+            item.error = REFERENCE_REFUSAL
+            continue
         try:
             item.bytes = os.stat(src).st_size
             send2trash(src)
@@ -335,8 +346,10 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
-def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog) -> Action:
-    """Move each file into ``folder`` (never overwriting: "name (1).jpg") and log the move."""
+def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
+               protected: Sequence[str | Path] = ()) -> Action:
+    """Move each file into ``folder`` (never overwriting: "name (1).jpg") and log the move; files below a
+    ``protected`` (reference) folder stay where they are."""
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     action = _new_action(MOVE, target=str(folder))
@@ -344,6 +357,9 @@ def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog) 
         src = os.path.normpath(os.path.abspath(p))
         item = ActionItem(src=src)
         action.items.append(item)
+        if _protected(src, protected):
+            item.error = REFERENCE_REFUSAL
+            continue
         try:
             item.bytes = os.stat(src).st_size
             dst = _free_name(folder, os.path.basename(src))

@@ -63,7 +63,7 @@ class ScanReport:
 class ChangeEvent:
     """What a write did, for listeners such as the GUI (called on the writer's thread)."""
 
-    kind: str                     # "added" | "updated" | "moved" | "removed" | "folders"
+    kind: str                     # "added" | "updated" | "moved" | "removed" | "folders" | "reviewed"
     file_ids: list[int] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
 

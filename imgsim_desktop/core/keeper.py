@@ -63,6 +63,7 @@ class Evidence:
     date_key: tuple
     width: int | None
     height: int | None
+    content: str = ""         # content hash: identical copies share it
 
 
 def camera_label(make: str | None, model: str | None) -> str | None:
@@ -121,7 +122,7 @@ def evidence(rec, reference: bool = False, match: dict | None = None) -> Evidenc
         edited_by=editor(getattr(rec, "software", None)),
         pixels=(rec.width or 0) * (rec.height or 0), bytes=size or 0,
         date_key=(rec.date_taken or "9999", getattr(rec, "mtime_ns", 0) or 0),
-        width=rec.width, height=rec.height)
+        width=rec.width, height=rec.height, content=getattr(rec, "hash", None) or f"path:{rec.path}")
 
 
 def _size_share(e: Evidence, group: Sequence[Evidence]) -> float:
@@ -200,37 +201,53 @@ def _why(rule: str, k: Evidence, group: Sequence[Evidence]) -> str:
     return rule
 
 
-def _facts(k: Evidence, group: Sequence[Evidence], skip: str | None) -> list[str]:
-    """Evidence the keeper has and some other member lacks, besides the deciding rule."""
-    others = [g for g in group if g is not k]
+def _facts(k: Evidence, others: Sequence[Evidence]) -> list[str]:
+    """Evidence of originality the keeper has and some other photo lacks, in rule order."""
     out = []
-    if skip != "camera" and k.camera_score == 2 and any(o.camera_score < 2 for o in others):
-        out.append(f"EXIF {k.camera}" if k.camera != "camera RAW" else "camera RAW")
-    if skip != "container" and k.container and any(o.container < k.container for o in others):
-        out.append(f"original {k.format}")
-    if skip != "full_frame" and not k.crop:
+    if k.camera_score and any(o.camera_score < k.camera_score for o in others):
+        out.append("camera original: RAW" if k.camera == "camera RAW" else
+                   f"camera original: EXIF {k.camera}" if k.camera_score == 2 else f"EXIF {k.camera}")
+    if k.container and any(o.container < k.container for o in others):
+        out.append(f"original {k.format}" + (" (camera RAW)" if k.container == 3 else ""))
+    if not k.crop and any(o.crop for o in others):
         out.append("full frame")
-    if skip != "not_screenshot" and k.screenshot is None and any(o.screenshot for o in others):
+    if k.screenshot is None and any(o.screenshot for o in others):
         out.append("not a screenshot")
-    if skip != "not_edited" and k.edited_by is None and any(o.edited_by for o in others):
+    if k.edited_by is None and any(o.edited_by for o in others):
         out.append("unedited")
     return out
 
 
+_EVIDENCE_RULES = ("camera", "container", "full_frame", "not_screenshot", "not_edited")
+
+
 def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> str:
-    """Why ``ranked[0]`` is kept: the first rule on which it beats the runner-up, then its other evidence."""
+    """Why ``ranked[0]`` is kept: its evidence of originality over the other photos (identical copies of it
+    aside), or the rule that decided when none; and which of its identical copies it is."""
     if not ranked:
         return ""
     k = ranked[0]
+    copies = [e for e in ranked[1:] if e.content == k.content]
+    others = [e for e in ranked[1:] if e.content != k.content]
+    parts = _facts(k, others)
     if k.reference:
-        return "in a reference folder: always kept"
-    if len(ranked) < 2:
-        return "the only photo"
-    runner = ranked[1]
-    deciding = next((r for r in rules if _rule_key(r, k, ranked) != _rule_key(r, runner, ranked)), None)
-    head = _why(deciding, k, ranked) if deciding else "identical evidence: kept the shortest path"
-    facts = _facts(k, ranked, deciding)
-    return head + (", " + ", ".join(facts) if facts else "")
+        parts.insert(0, "in a reference folder: always kept")
+    elif others:
+        runner = others[0]
+        deciding = next((r for r in rules if _rule_key(r, k, ranked) != _rule_key(r, runner, ranked)), None)
+        if deciding is None:
+            parts.insert(0, "no evidence either way: kept the shortest path")
+        elif deciding not in _EVIDENCE_RULES:
+            parts.insert(0, _why(deciding, k, ranked))
+        elif not parts:
+            parts.append(_why(deciding, k, ranked))
+    text = ", ".join(parts)
+    if copies:
+        n = len(copies) + 1
+        older = all(k.date_key[1] < c.date_key[1] for c in copies)
+        note = f"the oldest of {n} identical copies" if older else f"the shortest path of {n} identical copies"
+        text = f"{text}; {note}" if text else note[0].upper() + note[1:]
+    return text or "the only photo"
 
 
 def group_id(content_keys: Iterable[str]) -> str:

@@ -11,6 +11,7 @@ import sys
 import pytest
 from PIL import Image
 
+from imgsim_desktop.core import actions
 from imgsim_desktop.core.review import ReviewError, ReviewSession
 from photos import photo
 from review_photos import camera_jpeg, copies, fake_raw
@@ -98,6 +99,9 @@ def test_reference_folder_is_never_marked_whatever_the_rule(library, tmp_path):
     assert small.exists() and action.done_items == [] and "reference" in action.items[0].error
     action = library.move([small], tmp_path / "elsewhere")
     assert small.exists() and action.done_items == []
+    # and so does core.actions for a caller that goes straight to the library's log
+    action = actions.move_files([small, cam], tmp_path / "elsewhere", library.action_log)
+    assert small.exists() and [i.src for i in action.done_items] == [str(cam)]
     library.set_reference(ref, False)
     assert library.reference_folders() == []
 

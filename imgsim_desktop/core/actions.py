@@ -298,11 +298,34 @@ def _protected(src: str, roots: Sequence[str | Path]) -> bool:
     return any(src == str(r) or src.startswith(str(r).rstrip(os.sep) + os.sep) for r in roots)
 
 
-def trash_files(paths: Sequence[str | Path], log: ActionLog, protected: Sequence[str | Path] = ()) -> Action:
+def reference_roots(log: ActionLog) -> list[str]:
+    """The reference folders of the library whose log this is (read from its catalog), so that a caller
+    who does not pass ``protected`` cannot trash a reference photo either."""
+    from .catalog import Catalog
+
+    db = log.home / "catalog.sqlite"
+    if not db.exists():
+        return []
+    try:
+        cat = Catalog(db, readonly=True)
+    except Exception:
+        return []
+    try:
+        return cat.reference_folders()
+    except Exception:  # a catalog from before reference folders
+        return []
+    finally:
+        cat.close()
+
+
+def trash_files(paths: Sequence[str | Path], log: ActionLog,
+                protected: Sequence[str | Path] | None = None) -> Action:
     """Send each file to the system trash and log where it went. Files that fail stay in place, and so do
-    files below a ``protected`` folder (the library's reference folders), whoever asked."""
+    files below a ``protected`` folder (default: the reference folders of the log's library)."""
     from send2trash import send2trash
 
+    if protected is None:
+        protected = reference_roots(log)
     action = _new_action(TRASH)
     claimed: set[str] = set()
     free = _freedesktop()
@@ -347,9 +370,11 @@ def _free_name(folder: Path, name: str) -> Path:
 
 
 def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
-               protected: Sequence[str | Path] = ()) -> Action:
+               protected: Sequence[str | Path] | None = None) -> Action:
     """Move each file into ``folder`` (never overwriting: "name (1).jpg") and log the move; files below a
-    ``protected`` (reference) folder stay where they are."""
+    ``protected`` folder (default: the reference folders of the log's library) stay where they are."""
+    if protected is None:
+        protected = reference_roots(log)
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     action = _new_action(MOVE, target=str(folder))

@@ -224,7 +224,10 @@ class Catalog:
         self.conn.execute("DELETE FROM folders WHERE path=?", (path,))
 
     def reference_folders(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT path FROM folders WHERE reference<>0 ORDER BY path")]
+        try:
+            return [r[0] for r in self.conn.execute("SELECT path FROM folders WHERE reference<>0 ORDER BY path")]
+        except sqlite3.OperationalError:  # read-only view of a catalog not yet migrated
+            return []
 
     def set_reference(self, path: str, on: bool) -> None:
         self.conn.execute("UPDATE folders SET reference=? WHERE path=?", (1 if on else 0, path))
@@ -232,7 +235,10 @@ class Catalog:
     # ---- reviewed groups ----------------------------------------------------------------------------
     def reviewed_groups(self) -> dict[str, str]:
         """group id -> verdict ("not_duplicates" | "keep_all")."""
-        return {g: v for g, v in self.conn.execute("SELECT group_id, verdict FROM reviewed_groups")}
+        try:
+            return {g: v for g, v in self.conn.execute("SELECT group_id, verdict FROM reviewed_groups")}
+        except sqlite3.OperationalError:  # read-only view of a catalog not yet migrated
+            return {}
 
     def set_reviewed(self, group_id: str, verdict: str, members: str) -> None:
         self.conn.execute("INSERT INTO reviewed_groups(group_id, verdict, members, reviewed_at) VALUES(?,?,?,?)"

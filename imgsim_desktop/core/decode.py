@@ -189,6 +189,13 @@ def content_fraction(img: Image.Image, tolerance: int = 12) -> float:
     columns of that colour around the picture are border (a screenshot or padded copy of a photo)."""
     import numpy as np
 
+    w, h = img.size
+    if w < 4 or h < 4:
+        return 1.0
+    px = [img.getpixel(xy) for xy in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))]
+    px = [p if isinstance(p, tuple) else (p, p, p) for p in px]
+    if max(abs(int(a) - int(b)) for p in px[1:] for a, b in zip(p[:3], px[0][:3])) > tolerance:
+        return 1.0  # most photos: the corners differ, no border to look for
     small = img if max(img.size) <= 256 else img.resize(
         (max(1, img.width * 256 // max(img.size)), max(1, img.height * 256 // max(img.size))),
         Image.Resampling.NEAREST)

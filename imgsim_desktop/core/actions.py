@@ -442,7 +442,8 @@ def _member_path(m) -> str:
 
 
 def auto_mark(groups: Iterable, keepers: dict[int, str] | None = None) -> list[str]:
-    """Paths to mark: every member but the keeper, per group. Never all members of a group.
+    """Paths to mark: every member but the keeper and reference photos, per group. Never all members of a
+    group. (core/review.ReviewSession.mark_all_but_keeper has the full rules: RAW+JPEG units, similar tier.)
 
     ``groups`` are ``DuplicateGroup``-like (``keeper``, ``members``); ``keepers`` maps a group's index to
     the path the user chose to keep instead of the suggested keeper.
@@ -455,7 +456,8 @@ def auto_mark(groups: Iterable, keepers: dict[int, str] | None = None) -> list[s
         keep = (keepers or {}).get(gi) or str(g.keeper)
         if keep not in members:
             keep = members[0]
-        marked.extend(p for p in members if p != keep)
+        refs = {_member_path(m) for m in g.members if getattr(m, "reference", False)}
+        marked.extend(p for p in members if p != keep and p not in refs)
     return marked
 
 

@@ -123,3 +123,21 @@ def test_review_hides_a_group_until_forgotten(lib, tiny_model, env):
                                       check=0).stdout
     cli(["review", g["id"], "--forget"], home, tiny_model, env, check=0)
     assert len(json.loads(cli(["dupes", "--json"], home, tiny_model, env, check=0).stdout)["groups"]) == 1
+
+
+@pytest.mark.parametrize("answer, code", [("n", 1), ("y", 0)])
+def test_trash_asks_on_a_terminal(lib, tiny_model, env, answer, code):
+    import pty
+
+    files, home = lib
+    master, slave = pty.openpty()
+    os.write(master, (answer + "\n").encode())
+    args = ["trash", "--all-but-keeper", "--model", tiny_model, "--threshold", "-1"]
+    proc = subprocess.run([sys.executable, "-m", "imgsim_desktop", *map(str, args)], stdin=slave,
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, IMGSIM_HOME=str(home), OMP_NUM_THREADS="1", **env))
+    os.close(slave)
+    os.close(master)
+    assert proc.returncode == code, proc.stderr
+    assert "to the trash? [y/N]" in proc.stdout
+    assert files["png"].exists() == (answer == "n") and files["camera"].exists()

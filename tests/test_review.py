@@ -197,3 +197,22 @@ def test_trash_and_undo_through_the_session(library, tmp_path, trash_env):
     assert {k: p.read_bytes() for k, p in files.items()} == before
     assert library.count() == 6
     assert len(_session(library).groups) == 1
+
+
+def test_update_keeps_choices_and_marks_that_still_apply(library, tmp_path):
+    files = copies(tmp_path / "photos")
+    library.scan([tmp_path / "photos"])
+    s = _session(library)
+    gid = s.groups[0].id
+    s.set_keeper(gid, files["backup"])
+    s.mark(files["png"])
+    s.mark(files["camera"])
+    s.update(library.duplicates("duplicates", ALL))  # nothing changed: same id, same choices
+    assert s.keeper(gid) == str(files["backup"]) and s.keeper_reason(gid) == "chosen by you"
+    assert s.marked == [str(files["png"]), str(files["camera"])]
+    files["whatsapp"].unlink()  # a member goes: a new group, the rule's keeper, marks that still apply
+    library.scan()
+    s.update(library.duplicates("duplicates", ALL))
+    (g,) = s.groups
+    assert g.id != gid and s.keeper(g.id) == str(files["camera"])
+    assert s.marked == [str(files["png"])]

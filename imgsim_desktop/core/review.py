@@ -86,6 +86,24 @@ class ReviewSession:
     def from_library(cls, lib, tier: str = "duplicates", threshold: float | None = None) -> "ReviewSession":
         return cls(lib.duplicates(tier, threshold), tier)
 
+    def update(self, groups: Iterable[DuplicateGroup]) -> None:
+        """New groups after the library changed (a scan, the watcher, an undo): the user's keeper choices
+        stay where their group (same id) still exists, and marks stay where the rules still allow them."""
+        chosen = {gid: self.keeper(gid) for gid in self._chosen if gid in self._by_id}
+        marks = list(self._marked)
+        self.groups = [g for g in groups if len(g.members) >= 2]
+        self._marked, self._chosen = {}, set()
+        self._reindex()
+        for gid, path in chosen.items():
+            if gid in self._by_id and path in self._group_of:
+                try:
+                    self.set_keeper(gid, path)
+                except ReviewError:
+                    pass
+        for p in marks:
+            if p in self._group_of and p not in self._marked and self.why_not(p) is None:
+                self.mark(p)
+
     def _reindex(self) -> None:
         self._by_id = {g.id or str(i): g for i, g in enumerate(self.groups)}
         for i, g in enumerate(self.groups):

@@ -111,3 +111,38 @@ def test_raw_and_jpeg_pair_keeper_is_the_raw(library, tmp_path):
     g = _one_group(library)
     assert g.keeper == str(raw) and str(jpg) in [m.path for m in g.members]
     assert "RAW" in g.keeper_reason
+
+
+def test_a_catalog_from_before_is_migrated_and_filled_on_rescan(tmp_path, tiny_model):
+    """A real schema-1 catalog (as the previous version wrote it) with an embedded camera photo: opening
+    migrates it, and the next scan reads the camera EXIF from the header without embedding again."""
+    import numpy as np
+
+    from imgsim_desktop.core.catalog import _MIGRATIONS
+    from imgsim_desktop.core.hashing import file_hash
+    from imgsim_desktop.core.library import Library
+    from imgsim_desktop.core.model import load_model
+
+    files = copies(tmp_path / "photos")
+    cam = files["camera"]
+    model = load_model(tiny_model, device="cpu")
+    home = tmp_path / "old-library"
+    home.mkdir()
+    con = sqlite3.connect(home / "catalog.sqlite")
+    con.executescript(_MIGRATIONS[0])
+    st = cam.stat()
+    with con:
+        con.execute("INSERT INTO meta VALUES('schema_version', '1'), ('seq', '1')")
+        con.execute("INSERT INTO folders(path, added_at) VALUES(?, 0)", (str(cam.parent),))
+        con.execute("INSERT INTO files(path, size, mtime_ns, hash, width, height, format, date_taken, status,"
+                    " scanned_at) VALUES(?,?,?,?,800,600,'JPEG','2021-05-01T10:00:00','ok',0)",
+                    (str(cam), st.st_size, st.st_mtime_ns, file_hash(cam)))
+        con.execute("INSERT INTO embeddings VALUES(1, ?, ?, 1)",
+                    (model.model_id, np.ones(model.embedding_size, np.float32).tobytes()))
+    con.close()
+    with Library(home, model=model) as lib:
+        assert lib.file_by_path(cam).camera_model is None and lib.reference_folders() == []
+        report = lib.scan()
+        assert report.unchanged == 1 and report.embedded == 0
+        rec = lib.file_by_path(cam)
+        assert (rec.camera_make, rec.camera_model, rec.info_version) == ("Canon", "Canon EOS 80D", 1)

@@ -231,7 +231,7 @@ def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> s
     others = [e for e in ranked[1:] if e.content != k.content]
     parts = _facts(k, others)
     if k.reference:
-        parts.insert(0, "in a reference folder: always kept")
+        parts = ["in a reference folder: always kept"]
     elif others:
         runner = others[0]
         deciding = next((r for r in rules if _rule_key(r, k, ranked) != _rule_key(r, runner, ranked)), None)

@@ -141,3 +141,13 @@ def test_trash_asks_on_a_terminal(lib, tiny_model, env, answer, code):
     assert proc.returncode == code, proc.stderr
     assert "to the trash? [y/N]" in proc.stdout
     assert files["png"].exists() == (answer == "n") and files["camera"].exists()
+
+
+def test_keeper_rules_setting(lib, tiny_model, env):
+    files, home = lib
+    proc = cli(["keeper-rules", "--set", "resolution,camera"], home, tiny_model, env, check=0)
+    assert proc.stdout.startswith("resolution > camera > container")
+    (g,) = json.loads(cli(["dupes", "--json"], home, tiny_model, env, check=0).stdout)["groups"]
+    assert g["keeper"] == str(files["screenshot"])
+    assert "bogus" in cli(["keeper-rules", "--set", "bogus"], home, tiny_model, env, check=2).stderr
+    assert "(default)" in cli(["keeper-rules", "--reset"], home, tiny_model, env, check=0).stdout

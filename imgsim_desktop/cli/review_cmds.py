@@ -45,6 +45,14 @@ def register(sub) -> None:
     _model_options(p)
     p.set_defaults(func=cmd_history)
 
+    p = sub.add_parser("keeper-rules", help="show or set the order of the rules that choose each group's keeper")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--set", metavar="RULE,RULE", help="new order (rules left out follow in the default order)")
+    g.add_argument("--reset", action="store_true", help="back to the default order")
+    add_library_option(p)
+    _model_options(p)
+    p.set_defaults(func=cmd_keeper_rules)
+
     p = sub.add_parser("review", help="mark a group as reviewed so it stays out of 'dupes' until it changes")
     p.add_argument("group", help="the group's id from 'imgsim dupes --json'")
     g = p.add_mutually_exclusive_group()
@@ -166,6 +174,19 @@ def cmd_history(args) -> int:
         return 0
     print_table([(n, a.id, a.created, a.describe(), _state(a)) for n, a in enumerate(acts, 1)],
                 ["#", "id", "when", "what", "state"])
+    return 0
+
+
+def cmd_keeper_rules(args) -> int:
+    from imgsim_desktop.core.keeper import RULES
+
+    if args.set or args.reset:
+        with _open(args, readonly_ok=False) as lib:
+            order = lib.set_keeper_rules(None if args.reset else args.set.split(","))
+    else:
+        with _open(args, readonly_ok=True) as lib:
+            order = lib.keeper_rules()
+    print(" > ".join(order) + ("  (default)" if tuple(order) == RULES else ""))
     return 0
 
 

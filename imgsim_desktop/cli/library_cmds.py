@@ -180,7 +180,8 @@ def cmd_status(args) -> int:
     print(f"index     {st['index']['vectors']} vectors, {st['index']['file_bytes'] / 1e6:.1f} MB on disk")
     if st["folders"]:
         print()
-        print_table([(f["files"], f["errors"], "" if f["exists"] else "missing", f["path"]) for f in st["folders"]],
+        print_table([(f["files"], f["errors"], "missing" if not f["exists"] else
+                      ("reference" if f.get("reference") else ""), f["path"]) for f in st["folders"]],
                     ["files", "errors", "state", "folder"])
     for p, r in errors:
         print(f"{p}: {r}")

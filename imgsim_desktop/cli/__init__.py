@@ -16,6 +16,7 @@ from imgsim_desktop.core.errors import ImgsimError
 # Add a module here when it grows a new group of commands.
 COMMAND_MODULES = [
     "imgsim_desktop.cli.library_cmds",
+    "imgsim_desktop.cli.review_cmds",
     "imgsim_desktop.cli.bench_cmds",
     "imgsim_desktop.cli.watch_cmds",
     "imgsim_desktop.cli.train_cmds",

@@ -50,6 +50,8 @@ def register(sub) -> None:
     p.add_argument("--tier", choices=["duplicates", "similar"], default="duplicates",
                    help="duplicates: same photo edited or re-encoded; similar: same scene (bursts)")
     p.add_argument("--threshold", type=float, default=None, help="cosine similarity cut (default: the tier's)")
+    p.add_argument("--include-reviewed", action="store_true",
+                   help="also groups marked 'not duplicates' / 'keep all' (imgsim review)")
     add_library_option(p)
     add_format_options(p)
     _model_options(p)
@@ -65,6 +67,9 @@ def register(sub) -> None:
     p = sub.add_parser("folders", help="list, add or remove library folders")
     p.add_argument("action", choices=["list", "add", "remove"], nargs="?", default="list")
     p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--reference", action=argparse.BooleanOptionalAction, default=None,
+                   help="with add: a reference folder (its photos are always kept, never marked, moved or "
+                        "trashed); --no-reference turns that off")
     add_library_option(p)
     _model_options(p)
     p.set_defaults(func=cmd_folders)
@@ -130,23 +135,28 @@ def cmd_similar(args) -> int:
 
 def cmd_dupes(args) -> int:
     with _open(args, readonly_ok=True) as lib:
-        groups = lib.duplicates(args.tier, args.threshold)
+        groups = lib.duplicates(args.tier, args.threshold, include_reviewed=args.include_reviewed)
     if args.json:
         print_json({"tier": args.tier, "groups": [g.to_dict() for g in groups]})
     elif args.csv:
         rows = []
         for gi, g in enumerate(groups, 1):
             for m in g.members:
-                rows.append({"group": gi, "tier": g.tier, "keeper": m.path == g.keeper, **m.to_dict()})
-        print_csv(rows, ["group", "tier", "keeper", "path", "similarity", "width", "height", "bytes"])
+                rows.append({"group": g.id, "tier": g.tier, "keeper": m.path == g.keeper,
+                             "keeper_reason": g.keeper_reason if m.path == g.keeper else "", **m.to_dict()})
+        print_csv(rows, ["group", "tier", "keeper", "keeper_reason", "reference", "path", "similarity", "width",
+                         "height", "bytes"])
     else:
         if not groups:
             print("no duplicate groups")
         for gi, g in enumerate(groups, 1):
-            print(f"group {gi} ({g.tier}, {len(g.members)} photos, {g.reclaimable_bytes / 1e6:.1f} MB reclaimable)")
+            print(f"group {gi} [{g.id}] ({g.tier}, {len(g.members)} photos, "
+                  f"{g.reclaimable_bytes / 1e6:.1f} MB reclaimable)")
+            print(f"  keeper: {g.keeper_reason}")
             for m in g.members:
                 mark = "keep" if m.path == g.keeper else "    "
-                print(f"  {mark} {m.similarity:.3f} {m.width}x{m.height} {m.bytes:>10} {m.path}")
+                ref = " (reference)" if m.reference else ""
+                print(f"  {mark} {m.similarity:.3f} {m.width}x{m.height} {m.bytes:>10} {m.path}{ref}")
     return 0
 
 
@@ -171,7 +181,8 @@ def cmd_status(args) -> int:
     print(f"index     {st['index']['vectors']} vectors, {st['index']['file_bytes'] / 1e6:.1f} MB on disk")
     if st["folders"]:
         print()
-        print_table([(f["files"], f["errors"], "" if f["exists"] else "missing", f["path"]) for f in st["folders"]],
+        print_table([(f["files"], f["errors"], "missing" if not f["exists"] else
+                      ("reference" if f.get("reference") else ""), f["path"]) for f in st["folders"]],
                     ["files", "errors", "state", "folder"])
     for p, r in errors:
         print(f"{p}: {r}")
@@ -181,15 +192,22 @@ def cmd_status(args) -> int:
 def cmd_folders(args) -> int:
     if args.action == "list":
         with _open(args, readonly_ok=True) as lib:
+            refs = set(lib.reference_folders())
             for f in lib.folders():
-                print(f)
+                print(f"{f}  (reference)" if f in refs else f)
         return 0
     if not args.paths:
         raise LibraryError(f"'folders {args.action}' needs at least one folder")
+    if args.reference is not None and args.action != "add":
+        raise LibraryError("--reference goes with 'folders add'")
     with _open(args, readonly_ok=False) as lib:
         for p in args.paths:
             if args.action == "add":
-                print(f"added {lib.add_folder(p)} (run 'imgsim index' to index it)")
+                known = Path(p).expanduser().resolve() in lib.folders()
+                f = lib.add_folder(p, reference=args.reference)
+                ref = {True: ", a reference folder", False: ", not a reference folder", None: ""}[args.reference]
+                print(f"{'updated' if known else 'added'} {f}{ref}" +
+                      ("" if known else " (run 'imgsim index' to index it)"))
             else:
                 n = lib.remove_folder(p)
                 print(f"removed {p} ({n} photos forgotten; files untouched)")

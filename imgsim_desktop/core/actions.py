@@ -291,10 +291,41 @@ def find_trash_entry(original: str | Path, exclude: set[str] = frozenset()) -> t
     return None if best is None else (best[1], best[2])
 
 
-def trash_files(paths: Sequence[str | Path], log: ActionLog) -> Action:
-    """Send each file to the system trash and log where it went. Files that fail stay in place."""
+REFERENCE_REFUSAL = "in a reference folder: never trashed or moved"
+
+
+def _protected(src: str, roots: Sequence[str | Path]) -> bool:
+    return any(src == str(r) or src.startswith(str(r).rstrip(os.sep) + os.sep) for r in roots)
+
+
+def reference_roots(log: ActionLog) -> list[str]:
+    """The reference folders of the library whose log this is (read from its catalog), so that a caller
+    who does not pass ``protected`` cannot trash a reference photo either."""
+    from .catalog import Catalog
+
+    db = log.home / "catalog.sqlite"
+    if not db.exists():
+        return []
+    try:
+        cat = Catalog(db, readonly=True)
+    except Exception:
+        return []
+    try:
+        return cat.reference_folders()
+    except Exception:  # a catalog from before reference folders
+        return []
+    finally:
+        cat.close()
+
+
+def trash_files(paths: Sequence[str | Path], log: ActionLog,
+                protected: Sequence[str | Path] | None = None) -> Action:
+    """Send each file to the system trash and log where it went. Files that fail stay in place, and so do
+    files below a ``protected`` folder (default: the reference folders of the log's library)."""
     from send2trash import send2trash
 
+    if protected is None:
+        protected = reference_roots(log)
     action = _new_action(TRASH)
     claimed: set[str] = set()
     free = _freedesktop()
@@ -304,6 +335,9 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog) -> Action:
         src = os.path.normpath(os.path.abspath(p))
         item = ActionItem(src=src)
         action.items.append(item)
+        if _protected(src, protected):
+            item.error = REFERENCE_REFUSAL
+            continue
         try:
             item.bytes = os.stat(src).st_size
             send2trash(src)
@@ -335,8 +369,12 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
-def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog) -> Action:
-    """Move each file into ``folder`` (never overwriting: "name (1).jpg") and log the move."""
+def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
+               protected: Sequence[str | Path] | None = None) -> Action:
+    """Move each file into ``folder`` (never overwriting: "name (1).jpg") and log the move; files below a
+    ``protected`` folder (default: the reference folders of the log's library) stay where they are."""
+    if protected is None:
+        protected = reference_roots(log)
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     action = _new_action(MOVE, target=str(folder))
@@ -344,6 +382,9 @@ def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog) 
         src = os.path.normpath(os.path.abspath(p))
         item = ActionItem(src=src)
         action.items.append(item)
+        if _protected(src, protected):
+            item.error = REFERENCE_REFUSAL
+            continue
         try:
             item.bytes = os.stat(src).st_size
             dst = _free_name(folder, os.path.basename(src))
@@ -401,7 +442,8 @@ def _member_path(m) -> str:
 
 
 def auto_mark(groups: Iterable, keepers: dict[int, str] | None = None) -> list[str]:
-    """Paths to mark: every member but the keeper, per group. Never all members of a group.
+    """Paths to mark: every member but the keeper and reference photos, per group. Never all members of a
+    group. (core/review.ReviewSession.mark_all_but_keeper has the full rules: RAW+JPEG units, similar tier.)
 
     ``groups`` are ``DuplicateGroup``-like (``keeper``, ``members``); ``keepers`` maps a group's index to
     the path the user chose to keep instead of the suggested keeper.
@@ -414,7 +456,8 @@ def auto_mark(groups: Iterable, keepers: dict[int, str] | None = None) -> list[s
         keep = (keepers or {}).get(gi) or str(g.keeper)
         if keep not in members:
             keep = members[0]
-        marked.extend(p for p in members if p != keep)
+        refs = {_member_path(m) for m in g.members if getattr(m, "reference", False)}
+        marked.extend(p for p in members if p != keep and p not in refs)
     return marked
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import LibraryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry migrates from version i to i+1; index 0 creates the schema from nothing.
 _MIGRATIONS: list[str] = [
@@ -49,7 +49,26 @@ _MIGRATIONS: list[str] = [
     CREATE TABLE IF NOT EXISTS tombstones(file_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);
     """,
+    # issue 11: evidence for the keeper rule (camera EXIF, software, border), reference folders, and the
+    # groups a user reviewed ("not duplicates" / "keep all"), keyed by their members' content so that a
+    # rescan keeps them reviewed. info_version < INFO_VERSION: the row predates this evidence (rescan fills it).
+    """
+    ALTER TABLE files ADD COLUMN camera_make TEXT;
+    ALTER TABLE files ADD COLUMN camera_model TEXT;
+    ALTER TABLE files ADD COLUMN software TEXT;
+    ALTER TABLE files ADD COLUMN content_fraction REAL;
+    ALTER TABLE files ADD COLUMN info_version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE folders ADD COLUMN reference INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE IF NOT EXISTS reviewed_groups(
+        group_id TEXT PRIMARY KEY,
+        verdict TEXT NOT NULL,
+        members TEXT NOT NULL,
+        reviewed_at REAL NOT NULL);
+    """,
 ]
+
+# Bumped when the scanner learns to record more about each file; older rows are re-read on the next scan.
+INFO_VERSION = 1
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -68,13 +87,30 @@ class FileRecord:
     date_taken: str | None
     status: str
     error: str | None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    software: str | None = None
+    content_fraction: float | None = None
+    info_version: int = 0
 
     @property
     def pixels(self) -> int:
         return (self.width or 0) * (self.height or 0)
 
 
-_FILE_COLS = "id, path, size, mtime_ns, hash, width, height, format, date_taken, status, error"
+_FILE_COLS = ("id, path, size, mtime_ns, hash, width, height, format, date_taken, status, error, camera_make,"
+              " camera_model, software, content_fraction, info_version")
+_INFO_COLS = ("width", "height", "format", "date_taken", "camera_make", "camera_model", "software",
+              "content_fraction", "info_version")
+
+
+def info_columns(info) -> dict:
+    """The catalog's columns for a decode.ImageInfo (or a FileRecord of the same content: an exact copy)."""
+    if isinstance(info, FileRecord):
+        return {k: getattr(info, k) for k in _INFO_COLS}
+    return {"width": info.width, "height": info.height, "format": info.format, "date_taken": info.date_taken,
+            "camera_make": info.make, "camera_model": info.model, "software": info.software,
+            "content_fraction": info.content_fraction, "info_version": INFO_VERSION}
 
 
 def _row_to_record(row: tuple) -> FileRecord:
@@ -187,6 +223,32 @@ class Catalog:
     def remove_folder(self, path: str) -> None:
         self.conn.execute("DELETE FROM folders WHERE path=?", (path,))
 
+    def reference_folders(self) -> list[str]:
+        try:
+            return [r[0] for r in self.conn.execute("SELECT path FROM folders WHERE reference<>0 ORDER BY path")]
+        except sqlite3.OperationalError:  # read-only view of a catalog not yet migrated
+            return []
+
+    def set_reference(self, path: str, on: bool) -> None:
+        self.conn.execute("UPDATE folders SET reference=? WHERE path=?", (1 if on else 0, path))
+
+    # ---- reviewed groups ----------------------------------------------------------------------------
+    def reviewed_groups(self) -> dict[str, str]:
+        """group id -> verdict ("not_duplicates" | "keep_all")."""
+        try:
+            return {g: v for g, v in self.conn.execute("SELECT group_id, verdict FROM reviewed_groups")}
+        except sqlite3.OperationalError:  # read-only view of a catalog not yet migrated
+            return {}
+
+    def set_reviewed(self, group_id: str, verdict: str, members: str) -> None:
+        self.conn.execute("INSERT INTO reviewed_groups(group_id, verdict, members, reviewed_at) VALUES(?,?,?,?)"
+                          " ON CONFLICT(group_id) DO UPDATE SET verdict=excluded.verdict,"
+                          " members=excluded.members, reviewed_at=excluded.reviewed_at",
+                          (group_id, verdict, members, time.time()))
+
+    def unset_reviewed(self, group_id: str) -> bool:
+        return self.conn.execute("DELETE FROM reviewed_groups WHERE group_id=?", (group_id,)).rowcount > 0
+
     # ---- files --------------------------------------------------------------------------------------
     def file(self, file_id: int) -> FileRecord | None:
         row = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE id=?", (file_id,)).fetchone()
@@ -250,14 +312,33 @@ class Catalog:
         """Insert or update by path; returns the file id (stable across updates)."""
         cur = self.conn.execute(
             "INSERT INTO files(path, size, mtime_ns, hash, width, height, format, date_taken, status, error,"
-            " scanned_at) VALUES(:path, :size, :mtime_ns, :hash, :width, :height, :format, :date_taken,"
-            " :status, :error, :scanned_at) ON CONFLICT(path) DO UPDATE SET size=excluded.size,"
+            " scanned_at, camera_make, camera_model, software, content_fraction, info_version)"
+            " VALUES(:path, :size, :mtime_ns, :hash, :width, :height, :format, :date_taken,"
+            " :status, :error, :scanned_at, :camera_make, :camera_model, :software, :content_fraction,"
+            " :info_version) ON CONFLICT(path) DO UPDATE SET size=excluded.size,"
             " mtime_ns=excluded.mtime_ns, hash=excluded.hash, width=excluded.width, height=excluded.height,"
             " format=excluded.format, date_taken=excluded.date_taken, status=excluded.status,"
-            " error=excluded.error, scanned_at=excluded.scanned_at RETURNING id",
+            " error=excluded.error, scanned_at=excluded.scanned_at, camera_make=excluded.camera_make,"
+            " camera_model=excluded.camera_model, software=excluded.software,"
+            " content_fraction=excluded.content_fraction, info_version=excluded.info_version RETURNING id",
             {"hash": None, "width": None, "height": None, "format": None, "date_taken": None,
-             "error": None, "scanned_at": time.time(), **rec})
+             "error": None, "scanned_at": time.time(), "camera_make": None, "camera_model": None,
+             "software": None, "content_fraction": None, "info_version": INFO_VERSION, **rec})
         return int(cur.fetchone()[0])
+
+    def stale_info(self, roots: Iterable[str]) -> list[FileRecord]:
+        """Healthy files below ``roots`` whose row predates the evidence this version records."""
+        out: list[FileRecord] = []
+        for root in roots:
+            q = (f"SELECT {_FILE_COLS} FROM files WHERE status=? AND info_version<? "
+                 "AND (path=? OR (path>=? AND path<?))")
+            out += [_row_to_record(r) for r in self.conn.execute(q, (STATUS_OK, INFO_VERSION, root,
+                                                                     *_prefix_range(root)))]
+        return out
+
+    def set_info(self, file_id: int, cols: dict) -> None:
+        sets = ", ".join(f"{k}=:{k}" for k in cols)
+        self.conn.execute(f"UPDATE files SET {sets} WHERE id=:id", {**cols, "id": file_id})
 
     def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
         self.conn.execute("UPDATE files SET size=?, mtime_ns=?, scanned_at=? WHERE id=?",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -36,6 +36,9 @@ _EXIF_IFD = 0x8769
 _TAG_ORIENTATION = 0x0112
 _TAG_DATETIME = 306
 _TAG_DATETIME_ORIGINAL = 36867
+_TAG_MAKE = 271
+_TAG_MODEL = 272
+_TAG_SOFTWARE = 305
 _ROTATED = {5, 6, 7, 8}  # orientations that turn the image by 90/270 degrees
 
 _heif_lock = threading.Lock()
@@ -50,6 +53,14 @@ class ImageInfo:
     height: int
     format: str
     date_taken: str | None
+    # Evidence of originality for the keeper rule (core/keeper.py): the camera that made the file and the
+    # program that last wrote it, from EXIF.
+    make: str | None = None
+    model: str | None = None
+    software: str | None = None
+    # Share of the canvas inside the uniform border around the picture (1.0: no border; a photo pasted on
+    # a phone screenshot is well below). Only known when pixels were decoded, hence not compared.
+    content_fraction: float | None = field(default=None, compare=False)
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -63,7 +74,8 @@ def is_image_path(path: str | os.PathLike) -> bool:
 def load_image(path: str | os.PathLike, max_side: int | None = None) -> tuple[Image.Image, ImageInfo]:
     """Decode ``path`` to RGB, EXIF-transposed; with ``max_side`` the shorter side is about max_side."""
     if _is_raw(path):
-        return _guard(path, lambda: _load_raw(path, max_side, want_pixels=True))
+        return _guard(path, lambda: _raw_or_tiff(path, lambda: _load_raw(path, max_side, want_pixels=True),
+                                                 lambda fp: _decode(fp, max_side)))
     return _guard(path, lambda: _with_file(path, lambda fp: _decode(fp, max_side)))
 
 
@@ -89,7 +101,8 @@ def load_image_bytes(data: bytes, max_side: int | None = None) -> tuple[Image.Im
 def read_info(path: str | os.PathLike) -> ImageInfo:
     """Size, format and date from the header only (pixels are not decoded; truncation goes unnoticed)."""
     if _is_raw(path):
-        return _guard(path, lambda: _load_raw(path, None, want_pixels=False)[1])
+        return _guard(path, lambda: _raw_or_tiff(path, lambda: _load_raw(path, None, want_pixels=False)[1],
+                                                 _info_only))
     return _guard(path, lambda: _with_file(path, _info_only))
 
 
@@ -138,7 +151,9 @@ def _decode(fp: BinaryIO, max_side: int | None) -> tuple[Image.Image, ImageInfo]
         info = _info(img, full_size, img.format or "unknown")
         out = ImageOps.exif_transpose(img)
         out = _to_rgb(out)
-    return _shrink(out, max_side), info
+    out = _shrink(out, max_side)
+    info.content_fraction = content_fraction(out)
+    return out, info
 
 
 def _info(img: Image.Image, full_size: tuple[int, int], fmt: str) -> ImageInfo:
@@ -147,7 +162,56 @@ def _info(img: Image.Image, full_size: tuple[int, int], fmt: str) -> ImageInfo:
     exif = img.getexif()
     if exif.get(_TAG_ORIENTATION) in _ROTATED:
         w, h = h, w
-    return ImageInfo(width=w, height=h, format=fmt, date_taken=_date_taken(exif))
+    return ImageInfo(width=w, height=h, format=fmt, date_taken=_date_taken(exif), **_camera(exif))
+
+
+def _exif_text(exif: Image.Exif, tag: int) -> str | None:
+    value = exif.get(tag)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.replace("\x00", " ").split())
+    return value[:100] or None
+
+
+def _camera(exif: Image.Exif) -> dict:
+    """EXIF Make, Model and Software as clean one-line strings (None when missing)."""
+    try:
+        return {"make": _exif_text(exif, _TAG_MAKE), "model": _exif_text(exif, _TAG_MODEL),
+                "software": _exif_text(exif, _TAG_SOFTWARE)}
+    except Exception:  # odd EXIF must not cost us the image
+        return {}
+
+
+def content_fraction(img: Image.Image, tolerance: int = 12) -> float:
+    """Share of the canvas inside a uniform border: the four corners agree on one colour, and whole rows and
+    columns of that colour around the picture are border (a screenshot or padded copy of a photo)."""
+    import numpy as np
+
+    w, h = img.size
+    if w < 4 or h < 4:
+        return 1.0
+    px = [img.getpixel(xy) for xy in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))]
+    px = [p if isinstance(p, tuple) else (p, p, p) for p in px]
+    if max(abs(int(a) - int(b)) for p in px[1:] for a, b in zip(p[:3], px[0][:3])) > tolerance:
+        return 1.0  # most photos: the corners differ, no border to look for
+    small = img if max(img.size) <= 256 else img.resize(
+        (max(1, img.width * 256 // max(img.size)), max(1, img.height * 256 // max(img.size))),
+        Image.Resampling.NEAREST)
+    a = np.asarray(small.convert("RGB"), dtype=np.int16)
+    h, w = a.shape[:2]
+    if h < 4 or w < 4:
+        return 1.0
+    corners = np.stack([a[0, 0], a[0, -1], a[-1, 0], a[-1, -1]])
+    if np.abs(corners - corners[0]).max() > tolerance:
+        return 1.0
+    off = np.abs(a - corners[0]).max(axis=2) > tolerance  # pixels that are not border colour
+    rows, cols = np.flatnonzero(off.any(axis=1)), np.flatnonzero(off.any(axis=0))
+    if not len(rows):
+        return 1.0  # a blank picture: nothing framed
+    inside = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+    return round(float(inside) / (h * w), 4)
 
 
 def _date_taken(exif: Image.Exif) -> str | None:
@@ -243,6 +307,30 @@ def _is_raw(path) -> bool:
     return Path(path).suffix.lower() in RAW_EXTENSIONS
 
 
+def _raw_or_tiff(path, raw_work, pillow_work):
+    """Most RAW formats (DNG, NEF, CR2, ARW...) are TIFF files: when LibRaw cannot read one (or is missing)
+    but Pillow reads its TIFF image, use that, still named by the RAW extension so it counts as a RAW."""
+    try:
+        return raw_work()
+    except DecodeError as e:
+        if "empty" in e.reason:
+            raise
+        try:
+            with open(path, "rb") as fp:
+                with Image.open(fp) as probe:
+                    if probe.format != "TIFF":
+                        raise e from None
+                fp.seek(0)
+                out = pillow_work(fp)
+        except DecodeError:
+            raise e from None
+        except (OSError, SyntaxError, ValueError, UnidentifiedImageError):
+            raise e from None
+        info = out[1] if isinstance(out, tuple) else out
+        info.format = Path(path).suffix.lstrip(".").upper()
+        return out
+
+
 # LibRaw's "flip" for orientations it knows; used when the embedded preview has no EXIF of its own.
 _RAW_FLIP = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}
 
@@ -286,7 +374,7 @@ def _load_raw(source, max_side: int | None, want_pixels: bool) -> tuple[Image.Im
         rotated = orientation in _ROTATED if orientation != 1 else flip in (5, 6)
         w, h = full if full[0] and full[1] else preview.size
         info = ImageInfo(width=h if rotated else w, height=w if rotated else h, format=fmt,
-                         date_taken=_date_taken(exif))
+                         date_taken=_date_taken(exif), **_camera(exif))
         if not want_pixels:
             return None, info
         if max_side and preview.format == "JPEG":

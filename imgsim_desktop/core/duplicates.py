@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .catalog import FileRecord
+from .keeper import choose_keepers, record_key
 
 # Cosine-similarity cuts belong to the model that made the vectors: a model card carries its own
 # "thresholds", chosen by `imgsim bench-calibrate` from its benchmark figures (docs/benchmark.md). These are
@@ -46,11 +47,12 @@ class GroupMember:
     format: str | None
     date_taken: str | None
     mtime_ns: int
+    reference: bool = False        # in a reference folder: always kept, never marked
 
     def to_dict(self) -> dict:
         return {"path": self.path, "similarity": round(float(self.similarity), 4), "width": self.width,
                 "height": self.height, "bytes": self.bytes, "format": self.format, "date_taken": self.date_taken,
-                "file_id": self.file_id}
+                "file_id": self.file_id, "reference": self.reference}
 
 
 @dataclass
@@ -58,19 +60,23 @@ class DuplicateGroup:
     tier: str                      # "exact" | "duplicates" | "similar"
     keeper: str
     members: list[GroupMember] = field(default_factory=list)  # keeper first
+    keeper_reason: str = ""        # why the keeper was chosen (core/keeper.py)
+    id: str = ""                   # stable: from the members' content hashes
 
     @property
     def reclaimable_bytes(self) -> int:
         return sum(m.bytes for m in self.members[1:])
 
     def to_dict(self) -> dict:
-        return {"tier": self.tier, "keeper": self.keeper, "size": len(self.members),
+        return {"id": self.id, "tier": self.tier, "keeper": self.keeper, "keeper_reason": self.keeper_reason,
+                "size": len(self.members),
                 "reclaimable_bytes": self.reclaimable_bytes, "members": [m.to_dict() for m in self.members]}
 
 
 def keeper_key(rec: FileRecord):
-    """Best first: highest resolution, then largest file, then earliest date taken, then shortest path."""
-    return (-rec.pixels, -rec.size, rec.date_taken or "9999", len(rec.path), rec.path)
+    """Best first by file-level evidence of being the original (core/keeper.py); the group's keeper is then
+    chosen with the group's own evidence and reference folders by ``choose_keepers``."""
+    return record_key(rec)
 
 
 class _UnionFind:
@@ -98,7 +104,8 @@ class _UnionFind:
 
 
 def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.ndarray,
-                neighbours: tuple[np.ndarray, np.ndarray], threshold: float, tier: str) -> list[DuplicateGroup]:
+                neighbours: tuple[np.ndarray, np.ndarray], threshold: float, tier: str,
+                keeper_rules=None, references=()) -> list[DuplicateGroup]:
     """Group files. ``neighbours`` = (labels, sims) from the index for each row of ``ids``/``vectors``."""
     uf = _UnionFind()
     # Exact copies always belong together, whatever the threshold.
@@ -149,5 +156,6 @@ def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.nda
                                    r.date_taken, r.mtime_ns) for r, s in inside]
             exact = len({r.hash for r, _ in inside}) == 1
             groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members))
+    choose_keepers(groups, records, keeper_rules, references)
     groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
     return groups

@@ -23,6 +23,7 @@ from .embedder import Embedder
 from .errors import DecodeError, ImgsimError, LibraryError, LibraryLockedError
 from .hashing import bytes_hash, file_hash
 from .index import SPACES, IndexSet, VectorIndex, open_index_set
+from .library_review import ReviewMixin
 from .lockfile import LockFile
 from .model import LoadedModel, load_model, space_part
 from .paths import default_library_dir
@@ -36,7 +37,7 @@ CATALOG_NAME = "catalog.sqlite"
 INDEX_NAME = "index.hnsw"
 
 
-class Library:
+class Library(ReviewMixin):
     def __init__(self, home: str | Path | None = None, *, model_path: str | Path | None = None,
                  device: str = "auto", readonly: bool = False, model: LoadedModel | None = None,
                  workers: int | None = None, exclude: Iterable[str | Path] = ()):
@@ -121,7 +122,9 @@ class Library:
                 log.exception("change listener failed")
 
     # ---- folders ------------------------------------------------------------------------------------
-    def add_folder(self, path: str | Path) -> Path:
+    def add_folder(self, path: str | Path, reference: bool | None = None) -> Path:
+        """Add a folder; ``reference`` True/False also sets whether its photos are reference photos (always
+        kept, never marked, moved or trashed); None leaves an existing folder's setting alone."""
         self._writable()
         p = Path(path).expanduser()
         if not p.exists():
@@ -133,6 +136,8 @@ class Library:
             raise LibraryError(f"{p} is in an excluded folder")
         with self._lock:
             self.catalog.add_folder(str(p))
+            if reference is not None:
+                self.catalog.set_reference(str(p), reference)
         self._notify(ChangeEvent("folders", paths=[str(p)]))
         return p
 
@@ -310,7 +315,10 @@ class Library:
                                hits.get("lookalikes", []), hits["duplicates"], self.model.thresholds["duplicates"],
                                query_hash, primary=space)
 
-    def duplicates(self, tier: str = "duplicates", threshold: float | None = None) -> list[DuplicateGroup]:
+    def duplicates(self, tier: str = "duplicates", threshold: float | None = None,
+                   include_reviewed: bool = False) -> list[DuplicateGroup]:
+        """Groups with their keeper chosen by the keeper rule (reference photos first); groups the user
+        reviewed (``set_reviewed``) are left out unless ``include_reviewed``."""
         if tier not in TIERS:
             raise LibraryError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
         t = self.model.thresholds[tier] if threshold is None else float(threshold)
@@ -321,7 +329,11 @@ class Library:
             ids, vecs = self.catalog.embeddings(self.model.model_id)
             vecs = space_part(vecs, self.model.spaces, "duplicates")  # of [duplicates | lookalikes]
             neighbours = self.index.query(vecs, NEIGHBOURS + 1) if len(ids) else (np.zeros((0, 0)), np.zeros((0, 0)))
-        return find_groups(records, ids, vecs, neighbours, t, tier)
+            refs = self.catalog.reference_folders()
+            reviewed = {} if include_reviewed else self.catalog.reviewed_groups()
+        groups = find_groups(records, ids, vecs, neighbours, t, tier, keeper_rules=self.keeper_rules(),
+                             references=refs)
+        return [g for g in groups if g.id not in reviewed]
 
     # ---- reads --------------------------------------------------------------------------------------
     def count(self) -> int:
@@ -352,9 +364,11 @@ class Library:
         with self._lock:
             counts = self.catalog.counts()
             folders = []
+            refs = set(self.catalog.reference_folders())
             for f in self.catalog.folders():
                 files, errors = self.catalog.count_under(f)
-                folders.append({"path": f, "exists": os.path.isdir(f), "files": files, "errors": errors})
+                folders.append({"path": f, "exists": os.path.isdir(f), "files": files, "errors": errors,
+                                "reference": f in refs})
             index_bytes = self.index_path.stat().st_size if self.index_path.exists() else 0
             return {
                 "library": str(self.home),

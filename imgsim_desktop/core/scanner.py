@@ -18,8 +18,9 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .catalog import STATUS_ERROR, STATUS_OK, Catalog, FileRecord
-from .decode import is_image_path
+from .catalog import INFO_VERSION, STATUS_ERROR, STATUS_OK, Catalog, FileRecord, info_columns
+from .decode import is_image_path, read_info
+from .errors import DecodeError
 from .embedder import Embedder, Prepared
 from .errors import Cancelled
 from .index import VectorIndex
@@ -62,7 +63,7 @@ class ScanReport:
 class ChangeEvent:
     """What a write did, for listeners such as the GUI (called on the writer's thread)."""
 
-    kind: str                     # "added" | "updated" | "moved" | "removed" | "folders"
+    kind: str                     # "added" | "updated" | "moved" | "removed" | "folders" | "reviewed"
     file_ids: list[int] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
 
@@ -148,8 +149,34 @@ class Scanner:
         gone = [rec for p, rec in known.items() if p not in on_disk]
         todo, report.unchanged = self._candidates(on_disk, known)
         self._process(todo, gone, report, progress, cancel)
+        if not report.cancelled:
+            self.backfill_info([r for r in roots if r not in report.missing_folders], cancel)
         report.seconds = time.monotonic() - t0
         return report
+
+    def backfill_info(self, roots: list[str], cancel: CancelToken | None = None) -> int:
+        """Rows from an older version lack the keeper's evidence (camera EXIF, software): read it from the
+        file headers (no pixels, no model), so an existing library gets it on its next scan."""
+        with self.lock:
+            stale = self.catalog.stale_info(roots)
+        done = 0
+        for i in range(0, len(stale), BATCH):
+            if cancel is not None and cancel.cancelled:
+                break
+            updates = []
+            for rec in stale[i:i + BATCH]:
+                try:
+                    cols = info_columns(read_info(rec.path))
+                except DecodeError:  # unreadable now: the next full decode records why
+                    cols = {"info_version": INFO_VERSION}
+                cols.pop("content_fraction", None)  # needs pixels: left as it was
+                updates.append((rec.id, cols))
+            with self.lock:
+                with self.catalog.transaction():
+                    for fid, cols in updates:
+                        self.catalog.set_info(fid, cols)
+            done += len(updates)
+        return done
 
     def update_paths(self, paths: Iterable[str], progress: Progress | None, cancel: CancelToken | None,
                      roots: list[str]) -> ScanReport:
@@ -329,11 +356,7 @@ class Scanner:
                             report.reused += 1
                         fid = cat.upsert_file({
                             "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns, "hash": h,
-                            "width": item.info.width if item.info else src.width,
-                            "height": item.info.height if item.info else src.height,
-                            "format": item.info.format if item.info else src.format,
-                            "date_taken": item.info.date_taken if item.info else src.date_taken,
-                            "status": STATUS_OK})
+                            **info_columns(item.info if item.info else src), "status": STATUS_OK})
                         new_vectors.append((fid, vec))
                         events["updated" if existing else "added"].append((fid, item.path))
                         if existing is None:
@@ -344,8 +367,7 @@ class Scanner:
                     info = item.info
                     fid = cat.upsert_file({
                         "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns, "hash": item.hash,
-                        "width": info.width, "height": info.height, "format": info.format,
-                        "date_taken": info.date_taken, "status": STATUS_OK})
+                        **info_columns(info), "status": STATUS_OK})
                     new_vectors.append((fid, vec_of[id(item)]))
                     report.embedded += 1
                     if existing is None:

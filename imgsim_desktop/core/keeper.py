@@ -1,0 +1,290 @@
+"""Which photo of a duplicate group to keep: the original, and a sentence saying why.
+
+Resolution and file size alone keep the wrong file: a PNG export of a camera JPEG is larger, a screenshot
+of a photo can have more pixels than the photo, a backup copy ties with the original. So evidence that a
+file *is* the original comes first (camera EXIF, the camera's container, the full frame, not a screenshot,
+not re-saved by an editor), and only then resolution, size within one format, and the earliest date.
+
+A photo in a reference folder is always the keeper. The rule order is a setting (``RULES`` is the default);
+evidence a group-former adds per member (``GroupMember.match``: ``inset_fraction``, ``crop_fraction``) is
+used when present, file-level evidence (EXIF, format, screen-sized canvas, uniform border) otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from .decode import RAW_EXTENSIONS
+
+# Default order; a library may store its own (Library.set_keeper_rules).
+RULES: tuple[str, ...] = ("camera", "container", "full_frame", "not_screenshot", "not_edited",
+                          "resolution", "size", "date")
+
+RAW_FORMATS = frozenset(e.lstrip(".").upper() for e in RAW_EXTENSIONS) | {"RAW"}
+_CONTAINER = {**{f: 3 for f in RAW_FORMATS}, "HEIC": 2, "HEIF": 2, "HIF": 2, "JPEG": 1, "MPO": 1}
+
+# Programs that re-save photos (EXIF Software); a camera's firmware or a phone's OS version is not one.
+EDITORS = ("photoshop", "lightroom", "gimp", "snapseed", "affinity", "capture one", "darktable", "rawtherapee",
+           "luminar", "pixelmator", "paint.net", "paintshop", "picasa", "acdsee", "digikam", "shotwell",
+           "imagemagick", "graphicsmagick", "facetune", "vsco", "picsart", "canva", "photoscape", "polarr",
+           "fotor", "corel", "skylum", "dxo", "photodirector", "krita", "photo editor", "photos app",
+           "instagram", "whatsapp", "meitu", "lensa", "remini", "pillow", "python")
+
+# Phone screens (short side in pixels) and common desktop screens, for telling screenshots.
+_PHONE_WIDTHS = {640, 720, 750, 828, 1080, 1125, 1170, 1179, 1242, 1284, 1290, 1440, 1536, 1600}
+_DESKTOP = {(1366, 768), (1280, 800), (1440, 900), (1536, 864), (1600, 900), (1680, 1050), (1920, 1080),
+            (1920, 1200), (2560, 1440), (2560, 1600), (2880, 1800), (3024, 1964), (3456, 2234), (3840, 2160)}
+_SCREENSHOT_NAME = re.compile(r"screen ?shot|screen_?capture|bildschirmfoto|captura de pantalla|"
+                              r"capture d.[ée]cran|schermata", re.I)
+
+PADDED_BELOW = 0.9   # a picture filling less of its canvas is a screenshot or padded copy
+CROP_BELOW = 0.95    # showing less of the other photo than this is a crop
+
+
+@dataclass
+class Evidence:
+    """What one file shows about being the original (from the catalog record and the group's match)."""
+
+    path: str
+    format: str
+    reference: bool
+    camera: str | None        # "Canon EOS 80D", "camera RAW", "date taken 2021-05-01T10:00:00"
+    camera_score: int         # 2: make/model or RAW, 1: only a date taken, 0: none
+    container: int            # 3 RAW, 2 HEIC, 1 JPEG, 0 a conversion (PNG, WebP, TIFF...)
+    crop: bool
+    screenshot: str | None    # why it looks like a screenshot or padded copy
+    edited_by: str | None
+    pixels: int
+    bytes: int
+    date_key: tuple
+    width: int | None
+    height: int | None
+    content: str = ""         # content hash: identical copies share it
+
+
+def camera_label(make: str | None, model: str | None) -> str | None:
+    make, model = (make or "").strip(), (model or "").strip()
+    if model and make and not model.lower().startswith(make.split()[0].lower()):
+        return f"{make} {model}"
+    return model or make or None
+
+
+def editor(software: str | None) -> str | None:
+    s = (software or "").lower()
+    return software if s and any(e in s for e in EDITORS) else None
+
+
+def screen_sized(w: int | None, h: int | None) -> bool:
+    if not w or not h:
+        return False
+    short, long = min(w, h), max(w, h)
+    return (short in _PHONE_WIDTHS and long / short >= 1.9) or (long, short) in _DESKTOP
+
+
+def screenshot_reason(rec, fmt: str, has_camera: bool, match: dict) -> str | None:
+    inset = match.get("inset_fraction")
+    if inset is not None and inset < PADDED_BELOW:
+        return f"the photo fills {inset:.0%} of the canvas"
+    if _SCREENSHOT_NAME.search(os.path.basename(str(rec.path))):
+        return "named as a screenshot"
+    cf = getattr(rec, "content_fraction", None)
+    if cf is not None and cf < PADDED_BELOW:
+        return f"uniform border around the picture ({cf:.0%} of the canvas)"
+    if not has_camera and screen_sized(rec.width, rec.height):
+        return f"screen-sized {fmt or 'image'} ({rec.width}×{rec.height}) without camera EXIF"
+    return None
+
+
+def evidence(rec, reference: bool = False, match: dict | None = None) -> Evidence:
+    """``rec``: a catalog FileRecord (or anything with its fields); ``match``: the group-former's evidence."""
+    match = match or {}
+    fmt = (rec.format or "").upper()
+    make, model = getattr(rec, "camera_make", None), getattr(rec, "camera_model", None)
+    cam = camera_label(make, model)
+    if cam:
+        score = 2
+    elif fmt in RAW_FORMATS:
+        cam, score = "camera RAW", 2
+    elif rec.date_taken:
+        cam, score = f"date taken {rec.date_taken}", 1
+    else:
+        score = 0
+    crop = match.get("crop_fraction")
+    size = rec.size if hasattr(rec, "size") else getattr(rec, "bytes", 0)
+    return Evidence(
+        path=str(rec.path), format=fmt, reference=reference, camera=cam, camera_score=score,
+        container=_CONTAINER.get(fmt, 0), crop=crop is not None and crop < CROP_BELOW,
+        screenshot=screenshot_reason(rec, fmt, score == 2, match),
+        edited_by=editor(getattr(rec, "software", None)),
+        pixels=(rec.width or 0) * (rec.height or 0), bytes=size or 0,
+        date_key=(rec.date_taken or "9999", getattr(rec, "mtime_ns", 0) or 0),
+        width=rec.width, height=rec.height, content=getattr(rec, "hash", None) or f"path:{rec.path}")
+
+
+def _size_share(e: Evidence, group: Sequence[Evidence]) -> float:
+    """File size relative to the largest file *of the same format*: bytes compare only within one format."""
+    top = max((g.bytes for g in group if g.format == e.format), default=0)
+    return e.bytes / top if top else 0.0
+
+
+def _rule_key(rule: str, e: Evidence, group: Sequence[Evidence]):
+    """Lower is better."""
+    if rule == "camera":
+        return -e.camera_score
+    if rule == "container":
+        return -e.container
+    if rule == "full_frame":
+        return int(e.crop)
+    if rule == "not_screenshot":
+        return int(e.screenshot is not None)
+    if rule == "not_edited":
+        return int(e.edited_by is not None)
+    if rule == "resolution":
+        return -e.pixels
+    if rule == "size":
+        return -_size_share(e, group)
+    if rule == "date":
+        return e.date_key
+    raise ValueError(f"unknown keeper rule {rule!r}; choose from {', '.join(RULES)}")
+
+
+def check_rules(rules: Iterable[str] | None) -> tuple[str, ...]:
+    """A valid rule order: known names, no repeats; rules left out keep their default place at the end."""
+    if not rules:
+        return RULES
+    out = []
+    for r in rules:
+        r = r.strip().replace("-", "_")
+        if r not in RULES:
+            raise ValueError(f"unknown keeper rule {r!r}; choose from {', '.join(RULES)}")
+        if r not in out:
+            out.append(r)
+    return tuple(out) + tuple(r for r in RULES if r not in out)
+
+
+def rank(group: Sequence[Evidence], rules: Sequence[str] = RULES) -> list[Evidence]:
+    """Best first. A reference photo always comes first; the path decides last ties, so the order is stable."""
+    return sorted(group, key=lambda e: (not e.reference, *[_rule_key(r, e, group) for r in rules],
+                                        len(e.path), e.path))
+
+
+def _fmt_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _why(rule: str, k: Evidence, group: Sequence[Evidence]) -> str:
+    if rule == "camera":
+        return "camera original: RAW" if k.camera == "camera RAW" else f"camera original: EXIF {k.camera}"
+    if rule == "container":
+        return f"original container: {k.format}, the others are conversions" if k.container < 3 \
+            else f"original container: {k.format} (RAW)"
+    if rule == "full_frame":
+        return "full frame, the others are crops"
+    if rule == "not_screenshot":
+        return "the photo itself, not a screenshot or padded copy"
+    if rule == "not_edited":
+        return "unedited: no editing-software tag"
+    if rule == "resolution":
+        return f"highest resolution: {k.width}×{k.height}"
+    if rule == "size":
+        return f"largest {k.format or 'file'} ({_fmt_bytes(k.bytes)})"
+    if rule == "date":
+        return f"earliest date ({k.date_key[0]})" if k.date_key[0] != "9999" else "oldest file"
+    return rule
+
+
+def _facts(k: Evidence, others: Sequence[Evidence]) -> list[str]:
+    """Evidence of originality the keeper has and some other photo lacks, in rule order."""
+    out = []
+    if k.camera_score and any(o.camera_score < k.camera_score for o in others):
+        out.append("camera original: RAW" if k.camera == "camera RAW" else
+                   f"camera original: EXIF {k.camera}" if k.camera_score == 2 else f"EXIF {k.camera}")
+    if k.container and any(o.container < k.container for o in others):
+        out.append(f"original {k.format}" + (" (camera RAW)" if k.container == 3 else ""))
+    if not k.crop and any(o.crop for o in others):
+        out.append("full frame")
+    if k.screenshot is None and any(o.screenshot for o in others):
+        out.append("not a screenshot")
+    if k.edited_by is None and any(o.edited_by for o in others):
+        out.append("unedited")
+    return out
+
+
+_EVIDENCE_RULES = ("camera", "container", "full_frame", "not_screenshot", "not_edited")
+
+
+def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> str:
+    """Why ``ranked[0]`` is kept: its evidence of originality over the other photos (identical copies of it
+    aside), or the rule that decided when none; and which of its identical copies it is."""
+    if not ranked:
+        return ""
+    k = ranked[0]
+    copies = [e for e in ranked[1:] if e.content == k.content]
+    others = [e for e in ranked[1:] if e.content != k.content]
+    parts = _facts(k, others)
+    if k.reference:
+        parts = ["in a reference folder: always kept"]
+    elif others:
+        runner = others[0]
+        deciding = next((r for r in rules if _rule_key(r, k, ranked) != _rule_key(r, runner, ranked)), None)
+        if deciding is None:
+            parts.insert(0, "no evidence either way: kept the shortest path")
+        elif deciding not in _EVIDENCE_RULES:
+            parts.insert(0, _why(deciding, k, ranked))
+        elif not parts:
+            parts.append(_why(deciding, k, ranked))
+    text = ", ".join(parts)
+    if copies:
+        n = len(copies) + 1
+        older = all(k.date_key[1] < c.date_key[1] for c in copies)
+        note = f"the oldest of {n} identical copies" if older else f"the shortest path of {n} identical copies"
+        text = f"{text}; {note}" if text else note[0].upper() + note[1:]
+    return text or "the only photo"
+
+
+def group_id(content_keys: Iterable[str]) -> str:
+    """Stable id of a group: its members' contents (hashes), sorted. A rescan keeps it; a changed,
+    added or removed member gives a new one."""
+    h = hashlib.sha1("\n".join(sorted(content_keys)).encode("utf-8"))
+    return h.hexdigest()[:16]
+
+
+def under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = None,
+                   references: Iterable[str] = ()) -> list:
+    """Order each DuplicateGroup's members best first and set ``keeper``, ``keeper_reason``, ``id`` and
+    each member's ``reference``. ``records``: file id -> catalog FileRecord (the evidence)."""
+    rules = check_rules(rules)
+    refs = [str(r) for r in references]
+    for g in groups:
+        evs, by_path = [], {}
+        for m in g.members:
+            rec = records.get(m.file_id, m)
+            m.reference = under(str(m.path), refs)
+            e = evidence(rec, m.reference, getattr(m, "match", None) or {})
+            evs.append(e)
+            by_path[e.path] = m
+        ranked = rank(evs, rules)
+        g.members = [by_path[e.path] for e in ranked]
+        g.keeper = ranked[0].path
+        g.keeper_reason = keeper_reason(ranked, rules)
+        g.id = group_id(getattr(records.get(m.file_id), "hash", None) or f"path:{m.path}" for m in g.members)
+    return groups
+
+
+def record_key(rec) -> tuple:
+    """File-level order (no group context) for the group-former's split around its best photo."""
+    e = evidence(rec)
+    return (-e.camera_score, -e.container, int(e.screenshot is not None), int(e.edited_by is not None),
+            -e.pixels, -e.bytes, e.date_key, len(e.path), e.path)

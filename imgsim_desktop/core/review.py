@@ -1,0 +1,340 @@
+"""A review of duplicate groups, with no toolkit: keepers, marks, the marking rules, what an action would
+remove, and export. The Duplicates page and ``imgsim trash`` are views over one ``ReviewSession``.
+
+The rules live here so that no view can get them wrong:
+
+* a photo in a reference folder is never marked (and is always its group's keeper);
+* the keeper is never marked, and no mark may leave a group with nothing kept;
+* "all but keeper" marks nothing in a "similar" group (bursts, same scene) without ``confirm_similar``;
+* a RAW file and the camera JPEG/HEIC of the same shot (same folder, same stem) are one unit: marked
+  together or not at all, so "all but keeper" keeps the keeper's partner.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .actions import Action, format_bytes
+from .decode import RAW_EXTENSIONS
+from .duplicates import DuplicateGroup, GroupMember
+from .errors import ImgsimError
+
+
+class ReviewError(ImgsimError):
+    """A mark or an action the review's rules refuse; the message says why."""
+
+
+@dataclass
+class MarkReport:
+    marked: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (group id or path, why)
+
+
+@dataclass
+class Removal:
+    """What an action on the marked photos would remove: for the confirmation and the dry run."""
+
+    paths: list[str]
+    bytes: int
+    groups: int
+    folders: list[tuple[str, int, int]]  # (folder, files, bytes), most bytes first
+
+    @property
+    def files(self) -> int:
+        return len(self.paths)
+
+    def describe(self, verb: str = "Move to the trash") -> str:
+        if not self.paths:
+            return "Nothing is marked."
+        n = self.files
+        head = (f"{verb}: {n} file{'s' if n != 1 else ''} ({format_bytes(self.bytes)}) from "
+                f"{self.groups} group{'s' if self.groups != 1 else ''}, in "
+                f"{len(self.folders)} folder{'s' if len(self.folders) != 1 else ''}:")
+        lines = [f"  {f}: {c} file{'s' if c != 1 else ''} ({format_bytes(b)})" for f, c, b in self.folders]
+        return "\n".join([head, *lines])
+
+    def to_dict(self) -> dict:
+        return {"files": self.files, "bytes": self.bytes, "groups": self.groups, "paths": self.paths,
+                "folders": [{"folder": f, "files": c, "bytes": b} for f, c, b in self.folders]}
+
+
+def _unit_key(path: str) -> tuple[str, str]:
+    folder, name = os.path.split(path)
+    return folder, os.path.splitext(name)[0].lower()
+
+
+def _is_raw(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in RAW_EXTENSIONS
+
+
+class ReviewSession:
+    """Groups (each with a stable ``id``), the keeper of each, and the set of marked paths."""
+
+    def __init__(self, groups: Iterable[DuplicateGroup], tier: str = "duplicates"):
+        self.tier = tier
+        self.groups: list[DuplicateGroup] = [g for g in groups if len(g.members) >= 2]
+        self._marked: dict[str, None] = {}  # insertion-ordered set
+        self._chosen: set[str] = set()      # group ids whose keeper the user chose
+        self._reindex()
+
+    @classmethod
+    def from_library(cls, lib, tier: str = "duplicates", threshold: float | None = None) -> "ReviewSession":
+        return cls(lib.duplicates(tier, threshold), tier)
+
+    def update(self, groups: Iterable[DuplicateGroup]) -> None:
+        """New groups after the library changed (a scan, the watcher, an undo): the user's keeper choices
+        stay where their group (same id) still exists, and marks stay where the rules still allow them."""
+        chosen = {gid: self.keeper(gid) for gid in self._chosen if gid in self._by_id}
+        marks = list(self._marked)
+        self.groups = [g for g in groups if len(g.members) >= 2]
+        self._marked, self._chosen = {}, set()
+        self._reindex()
+        for gid, path in chosen.items():
+            if gid in self._by_id and path in self._group_of:
+                try:
+                    self.set_keeper(gid, path)
+                except ReviewError:
+                    pass
+        for p in marks:
+            if p in self._group_of and p not in self._marked and self.why_not(p) is None:
+                self.mark(p)
+
+    def _reindex(self) -> None:
+        self._by_id = {g.id or str(i): g for i, g in enumerate(self.groups)}
+        for i, g in enumerate(self.groups):
+            if not g.id:
+                g.id = str(i)
+        self._group_of: dict[str, DuplicateGroup] = {}
+        self._member: dict[str, GroupMember] = {}
+        for g in self.groups:
+            for m in g.members:
+                self._group_of[str(m.path)] = g
+                self._member[str(m.path)] = m
+        by_key: dict[tuple[str, str], list[str]] = {}
+        for p in self._group_of:
+            by_key.setdefault(_unit_key(p), []).append(p)
+        # RAW + JPEG of one shot: a unit only when a RAW file is part of it.
+        self._unit = {p: sorted(ps) for ps in by_key.values() if len(ps) > 1 and any(_is_raw(x) for x in ps)
+                      for p in ps}
+        self._marked = {p: None for p in self._marked if p in self._group_of}
+
+    # ---- groups and keepers ---------------------------------------------------------------------------
+    def group(self, gid: str) -> DuplicateGroup:
+        try:
+            return self._by_id[gid]
+        except KeyError:
+            raise ReviewError(f"no group {gid!r} in this review") from None
+
+    def group_of(self, path: str | Path) -> DuplicateGroup | None:
+        return self._group_of.get(str(path))
+
+    def keeper(self, gid: str) -> str:
+        return str(self.group(gid).keeper)
+
+    def keeper_reason(self, gid: str) -> str:
+        g = self.group(gid)
+        return "chosen by you" if gid in self._chosen else g.keeper_reason
+
+    def is_reference(self, path: str | Path) -> bool:
+        m = self._member.get(str(path))
+        return bool(m is not None and getattr(m, "reference", False))
+
+    def set_keeper(self, gid: str, path: str | Path) -> None:
+        """Keep ``path`` instead; in a group with reference photos only one of them can be the keeper."""
+        g, path = self.group(gid), str(path)
+        if path not in [str(m.path) for m in g.members]:
+            raise ReviewError(f"{path} is not in group {gid}")
+        if any(getattr(m, "reference", False) for m in g.members) and not self.is_reference(path):
+            raise ReviewError("this group has a photo in a reference folder: that one is the keeper")
+        g.keeper = path
+        g.members.sort(key=lambda m: str(m.path) != path)
+        self._chosen.add(gid)
+        for p in self.unit(path):
+            self._marked.pop(p, None)
+
+    def unit(self, path: str | Path) -> list[str]:
+        """The photos marked together with ``path``: itself, or a RAW file and its JPEG of the same shot."""
+        return self._unit.get(str(path), [str(path)])
+
+    # ---- marks ----------------------------------------------------------------------------------------
+    @property
+    def marked(self) -> list[str]:
+        return list(self._marked)
+
+    def is_marked(self, path: str | Path) -> bool:
+        return str(path) in self._marked
+
+    def why_not(self, path: str | Path) -> str | None:
+        """Why ``path`` (with its unit) cannot be marked, or None when it can."""
+        unit = self.unit(path)
+        for p in unit:
+            g = self._group_of.get(p)
+            if g is None:
+                return f"{p} is not in this review"
+            if self.is_reference(p):
+                return f"{p} is in a reference folder: never marked"
+            if p == str(g.keeper):
+                return (f"{p} is the keeper of its group" if p == str(path) else
+                        f"{path} goes with the keeper {os.path.basename(p)} (RAW and JPEG of one shot)")
+        after = set(self._marked) | set(unit)
+        for g in {id(self._group_of[p]): self._group_of[p] for p in unit}.values():
+            if all(str(m.path) in after for m in g.members):
+                return "that would mark every photo of the group"
+        return None
+
+    def mark(self, path: str | Path) -> list[str]:
+        """Mark ``path`` and its unit; raises ReviewError with the reason when a rule forbids it."""
+        reason = self.why_not(path)
+        if reason:
+            raise ReviewError(reason)
+        new = [p for p in self.unit(path) if p not in self._marked]
+        for p in new:
+            self._marked[p] = None
+        return new
+
+    def unmark(self, path: str | Path) -> list[str]:
+        gone = [p for p in self.unit(path) if p in self._marked]
+        for p in gone:
+            del self._marked[p]
+        return gone
+
+    def toggle(self, path: str | Path) -> bool:
+        """Returns whether ``path`` is marked afterwards."""
+        if self.is_marked(path):
+            self.unmark(path)
+            return False
+        self.mark(path)
+        return True
+
+    def clear(self, gid: str | None = None) -> None:
+        if gid is None:
+            self._marked.clear()
+            return
+        for m in self.group(gid).members:
+            self._marked.pop(str(m.path), None)
+
+    def mark_all_but_keeper(self, gid: str | None = None, confirm_similar: bool = False) -> MarkReport:
+        """Mark every photo but the keeper (and its RAW/JPEG partner, and reference photos), in one group or
+        all. A "similar" group (same scene, not the same photo) needs ``confirm_similar``."""
+        report = MarkReport()
+        for g in ([self.group(gid)] if gid is not None else self.groups):
+            if g.tier == "similar" and not confirm_similar:
+                report.skipped.append((g.id, "similar photos, not copies: confirm to mark them"))
+                continue
+            for m in g.members:
+                p = str(m.path)
+                if p == str(g.keeper) or p in self._marked:
+                    continue
+                reason = self.why_not(p)
+                if reason:
+                    report.skipped.append((p, reason))
+                else:
+                    report.marked += self.mark(p)
+        return report
+
+    # ---- what an action removes -----------------------------------------------------------------------
+    def removal(self, paths: Sequence[str] | None = None) -> Removal:
+        paths = list(self._marked) if paths is None else [str(p) for p in paths]
+        folders: dict[str, list[int]] = {}
+        total = 0
+        for p in paths:
+            m = self._member.get(p)
+            size = int(getattr(m, "bytes", 0) or 0)
+            total += size
+            f = folders.setdefault(os.path.dirname(p), [0, 0])
+            f[0] += 1
+            f[1] += size
+        groups = len({id(self._group_of[p]) for p in paths if p in self._group_of})
+        rows = sorted(((f, c, b) for f, (c, b) in folders.items()), key=lambda r: (-r[2], r[0]))
+        return Removal(paths, total, groups, rows)
+
+    def confirmation(self, verb: str = "Move to the trash") -> str:
+        return self.removal().describe(verb) + "\n\nYou can undo this (imgsim undo, or History in the app)."
+
+    def check_safe(self) -> None:
+        """The last line of defence before an action: nothing marked breaks a rule."""
+        for p in self._marked:
+            if self.is_reference(p):
+                raise ReviewError(f"{p} is in a reference folder: never trashed or moved")
+        for g in self.groups:
+            if all(str(m.path) in self._marked for m in g.members):
+                raise ReviewError(f"every photo of group {g.id} is marked; nothing was done")
+            if str(g.keeper) in self._marked:
+                raise ReviewError(f"the keeper of group {g.id} is marked; nothing was done")
+
+    def trash(self, lib) -> Action:
+        """Send the marked photos to the system trash through the library (undoable); they leave the review."""
+        self.check_safe()
+        action = lib.trash(self.marked)
+        self.forget([it.src for it in action.done_items])
+        return action
+
+    def move(self, lib, folder: str | Path) -> Action:
+        self.check_safe()
+        action = lib.move(self.marked, folder)
+        self.forget([it.src for it in action.done_items])
+        return action
+
+    def forget(self, paths: Iterable[str]) -> None:
+        """Photos that left the library (trashed, moved away): out of their groups; a group of one goes."""
+        gone = {str(p) for p in paths}
+        if not gone:
+            return
+        for g in self.groups:
+            g.members = [m for m in g.members if str(m.path) not in gone]
+            if g.members and str(g.keeper) in gone:
+                g.keeper = str(g.members[0].path)
+        self.groups = [g for g in self.groups if len(g.members) >= 2]
+        for p in gone:
+            self._marked.pop(p, None)
+        self._reindex()
+
+    def dismiss(self, gid: str, lib=None, verdict: str = "not_duplicates") -> None:
+        """"Not duplicates" / "keep all": the group leaves the review, and with ``lib`` it stays out of
+        later reviews until one of its photos changes."""
+        g = self.group(gid)
+        if lib is not None:
+            lib.set_reviewed(g, verdict)
+        self.clear(gid)
+        self.groups = [x for x in self.groups if x is not g]
+        self._reindex()
+
+    # ---- export ---------------------------------------------------------------------------------------
+    def rows(self) -> list[dict]:
+        out = []
+        for g in self.groups:
+            for m in g.members:
+                p = str(m.path)
+                out.append({"group": g.id, "tier": g.tier, "keeper": p == str(g.keeper),
+                            "keeper_reason": self.keeper_reason(g.id) if p == str(g.keeper) else "",
+                            "reference": self.is_reference(p), "marked": p in self._marked, "path": p,
+                            "similarity": round(float(m.similarity), 6), "width": m.width, "height": m.height,
+                            "bytes": m.bytes, "format": m.format, "date_taken": m.date_taken})
+        return out
+
+    def to_dict(self) -> dict:
+        return {"tier": self.tier, "groups": [
+            {"id": g.id, "tier": g.tier, "keeper": str(g.keeper), "keeper_reason": self.keeper_reason(g.id),
+             "members": [{**m.to_dict(), "marked": str(m.path) in self._marked} for m in g.members]}
+            for g in self.groups], "marked": self.removal().to_dict()}
+
+    def export(self, dest: str | Path, fmt: str | None = None) -> Path:
+        """CSV (one row per photo) or JSON (groups with members), by ``fmt`` or the file's suffix."""
+        dest = Path(dest)
+        fmt = (fmt or dest.suffix.lstrip(".") or "csv").lower()
+        if fmt == "json":
+            dest.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        elif fmt == "csv":
+            rows = self.rows()
+            with open(dest, "w", newline="", encoding="utf-8") as f:
+                w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["group", "path"])
+                w.writeheader()
+                w.writerows(rows)
+        else:
+            raise ReviewError(f"unknown export format {fmt!r} (use csv or json)")
+        return dest

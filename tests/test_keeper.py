@@ -1,0 +1,148 @@
+"""The keeper rule on real files through a real library: the original is kept, with a reason."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from imgsim_desktop.core import keeper
+from imgsim_desktop.core.decode import load_image, read_info
+from imgsim_desktop.core.errors import LibraryError
+from review_photos import copies
+
+ALL = -1.0  # a threshold that puts every photo of these small libraries in one group
+
+
+def _one_group(lib):
+    groups = lib.duplicates("duplicates", ALL)
+    assert len(groups) == 1
+    return groups[0]
+
+
+def test_camera_exif_is_read(tmp_path):
+    files = copies(tmp_path)
+    info = read_info(files["camera"])
+    assert (info.make, info.model, info.software) == ("Canon", "Canon EOS 80D", None)
+    assert read_info(files["lightroom"]).software.startswith("Adobe Photoshop Lightroom")
+    assert read_info(files["png"]).make is None
+    _, shot = load_image(files["screenshot"], max_side=64)
+    _, cam = load_image(files["camera"], max_side=64)
+    assert shot.content_fraction < 0.5 and cam.content_fraction == 1.0
+
+
+def test_keeper_is_the_camera_original_not_the_png_or_screenshot(library, tmp_path):
+    files = copies(tmp_path / "photos")
+    library.scan([tmp_path / "photos"])
+    g = _one_group(library)
+    assert len(g.members) == 6
+    assert g.keeper in (str(files["camera"]), str(files["backup"]))
+    assert g.keeper == str(files["camera"])  # same bytes: the older file, not the later backup
+    assert g.members[0].path == g.keeper
+    assert g.keeper_reason.startswith("camera original: EXIF Canon EOS 80D")
+    assert g.keeper_reason.endswith("the oldest of 2 identical copies")
+    assert "Canon EOS 80D" in g.keeper_reason
+    order = [m.path for m in g.members]
+    # the Lightroom export has the camera's EXIF but an editor's tag: after both camera files
+    assert order.index(str(files["lightroom"])) == 2
+    assert order.index(str(files["screenshot"])) > order.index(str(files["png"]))
+    d = g.to_dict()
+    assert d["keeper_reason"] == g.keeper_reason and len(d["id"]) == 16
+    assert all(m["reference"] is False for m in d["members"])
+
+
+def test_rule_order_is_a_setting(library, tmp_path):
+    files = copies(tmp_path / "photos")
+    library.scan([tmp_path / "photos"])
+    assert library.keeper_rules() == keeper.RULES
+    library.set_keeper_rules(["resolution"])
+    g = _one_group(library)
+    assert g.keeper == str(files["screenshot"])  # the most pixels, when resolution comes first
+    assert g.keeper_reason.startswith("highest resolution: 1080×2340")
+    with pytest.raises(LibraryError):
+        library.set_keeper_rules(["bogus"])
+    library.set_keeper_rules(None)
+    assert _one_group(library).keeper == str(files["camera"])
+
+
+def test_keeper_reason_names_what_decided(tmp_path):
+    class R:  # a catalog-like record
+        def __init__(self, path, fmt, w, h, size, make=None, model=None, software=None, cf=None):
+            self.path, self.format, self.width, self.height, self.size = path, fmt, w, h, size
+            self.camera_make, self.camera_model, self.software, self.content_fraction = make, model, software, cf
+            self.date_taken, self.mtime_ns = None, 0
+
+    heic = keeper.evidence(R("/p/IMG_1.HEIC", "HEIF", 4032, 3024, 2_000_000))
+    jpeg = keeper.evidence(R("/p/IMG_1.jpg", "JPEG", 4032, 3024, 5_000_000))
+    ranked = keeper.rank([jpeg, heic])
+    assert ranked[0] is heic  # Immich #15411: the bigger JPEG is the conversion
+    assert keeper.keeper_reason(ranked) == "original HEIF"
+    crop = keeper.evidence(R("/p/a.jpg", "JPEG", 5000, 4000, 9_000_000), match={"crop_fraction": 0.6})
+    full = keeper.evidence(R("/p/b.jpg", "JPEG", 4000, 3000, 4_000_000), match={"crop_fraction": 1.0})
+    ranked = keeper.rank([crop, full])
+    assert ranked[0] is full and keeper.keeper_reason(ranked).startswith("full frame")
+    padded = keeper.evidence(R("/p/c.jpg", "JPEG", 4000, 3000, 4_000_000), match={"inset_fraction": 0.7})
+    assert padded.screenshot and keeper.rank([padded, full])[0] is full
+
+
+def test_existing_library_gets_the_evidence_on_rescan(library, tmp_path):
+    files = copies(tmp_path / "photos")
+    library.scan([tmp_path / "photos"])
+    con = sqlite3.connect(library.home / "catalog.sqlite")
+    with con:  # as a catalog written before this evidence existed
+        con.execute("UPDATE files SET camera_make=NULL, camera_model=NULL, software=NULL, info_version=0")
+    con.close()
+    assert library.file_by_path(files["camera"]).camera_model is None
+    library.scan()
+    rec = library.file_by_path(files["camera"])
+    assert (rec.camera_make, rec.camera_model) == ("Canon", "Canon EOS 80D") and rec.info_version >= 1
+    assert library.file_by_path(files["lightroom"]).software.startswith("Adobe")
+
+
+def test_raw_and_jpeg_pair_keeper_is_the_raw(library, tmp_path):
+    from photos import photo
+    from review_photos import camera_jpeg, fake_raw
+
+    img = photo(7, (600, 400))
+    raw = fake_raw(tmp_path / "p" / "IMG_0002.DNG", img)
+    jpg = camera_jpeg(tmp_path / "p" / "IMG_0002.JPG", 7, img=img)
+    library.scan([tmp_path / "p"])
+    assert library.file_by_path(raw).format == "DNG"
+    g = _one_group(library)
+    assert g.keeper == str(raw) and str(jpg) in [m.path for m in g.members]
+    assert "RAW" in g.keeper_reason
+
+
+def test_a_catalog_from_before_is_migrated_and_filled_on_rescan(tmp_path, tiny_model):
+    """A real schema-1 catalog (as the previous version wrote it) with an embedded camera photo: opening
+    migrates it, and the next scan reads the camera EXIF from the header without embedding again."""
+    import numpy as np
+
+    from imgsim_desktop.core.catalog import _MIGRATIONS
+    from imgsim_desktop.core.hashing import file_hash
+    from imgsim_desktop.core.library import Library
+    from imgsim_desktop.core.model import load_model
+
+    files = copies(tmp_path / "photos")
+    cam = files["camera"]
+    model = load_model(tiny_model, device="cpu")
+    home = tmp_path / "old-library"
+    home.mkdir()
+    con = sqlite3.connect(home / "catalog.sqlite")
+    con.executescript(_MIGRATIONS[0])
+    st = cam.stat()
+    with con:
+        con.execute("INSERT INTO meta VALUES('schema_version', '1'), ('seq', '1')")
+        con.execute("INSERT INTO folders(path, added_at) VALUES(?, 0)", (str(cam.parent),))
+        con.execute("INSERT INTO files(path, size, mtime_ns, hash, width, height, format, date_taken, status,"
+                    " scanned_at) VALUES(?,?,?,?,800,600,'JPEG','2021-05-01T10:00:00','ok',0)",
+                    (str(cam), st.st_size, st.st_mtime_ns, file_hash(cam)))
+        con.execute("INSERT INTO embeddings VALUES(1, ?, ?, 1)",
+                    (model.model_id, np.ones(model.embedding_size, np.float32).tobytes()))
+    con.close()
+    with Library(home, model=model) as lib:
+        assert lib.file_by_path(cam).camera_model is None and lib.reference_folders() == []
+        report = lib.scan()
+        assert report.unchanged == 1 and report.embedded == 0
+        rec = lib.file_by_path(cam)
+        assert (rec.camera_make, rec.camera_model, rec.info_version) == ("Canon", "Canon EOS 80D", 1)

@@ -1,0 +1,218 @@
+"""The Qt-free review session on real files: marking rules, reference folders, RAW+JPEG units, reviewed
+groups that stay reviewed, what an action removes, trash and undo through the library."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import sys
+
+import pytest
+from PIL import Image
+
+from imgsim_desktop.core import actions
+from imgsim_desktop.core.review import ReviewError, ReviewSession
+from photos import photo
+from review_photos import camera_jpeg, copies, fake_raw
+
+ALL = -1.0
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop trash is Linux-only")
+
+
+@pytest.fixture
+def trash_env(tmp_path, monkeypatch):
+    home, xdg = tmp_path / "home", tmp_path / "xdg"
+    home.mkdir()
+    xdg.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(xdg))
+    return xdg / "Trash"
+
+
+def _session(lib, tier="duplicates"):
+    return ReviewSession(lib.duplicates(tier, ALL), tier)
+
+
+def test_all_but_keeper_marks_the_copies_never_the_original(library, tmp_path):
+    files = copies(tmp_path / "photos")
+    library.scan([tmp_path / "photos"])
+    s = _session(library)
+    (g,) = s.groups
+    report = s.mark_all_but_keeper()
+    assert str(files["camera"]) not in s.marked
+    assert set(s.marked) == {str(p) for k, p in files.items() if k != "camera"}
+    assert report.marked == s.marked and report.skipped == []
+    # the keeper itself cannot be marked, by rule or click
+    with pytest.raises(ReviewError, match="keeper"):
+        s.mark(files["camera"])
+    r = s.removal()
+    assert r.files == 5 and r.groups == 1
+    assert r.bytes == sum(p.stat().st_size for k, p in files.items() if k != "camera")
+    assert {f for f, _, _ in r.folders} == {str(files[k].parent) for k in files if k != "camera"}
+    text = s.confirmation()
+    assert "5 files" in text and str(files["png"].parent) in text
+
+
+def test_never_every_member_and_keeper_choice(library, tmp_path):
+    files = copies(tmp_path / "photos")
+    library.scan([tmp_path / "photos"])
+    s = _session(library)
+    gid = s.groups[0].id
+    s.set_keeper(gid, files["png"])
+    assert s.keeper(gid) == str(files["png"]) and s.keeper_reason(gid) == "chosen by you"
+    s.mark(files["camera"])
+    assert s.toggle(files["camera"]) is False and not s.is_marked(files["camera"])
+    s.mark_all_but_keeper(gid)
+    assert str(files["png"]) not in s.marked and len(s.marked) == 5
+    # a keeper that gets marked some other way is refused at the last line of defence
+    s._marked[str(files["png"])] = None
+    with pytest.raises(ReviewError, match="every photo"):
+        s.check_safe()
+
+
+def test_reference_folder_is_never_marked_whatever_the_rule(library, tmp_path):
+    src = photo(3, (800, 600))
+    cam = camera_jpeg(tmp_path / "photos" / "camera" / "IMG_0003.jpg", 3, img=src)
+    ref = tmp_path / "photos" / "archive"
+    ref.mkdir()
+    small = ref / "IMG_0003-small.jpg"
+    src.resize((400, 300)).save(small, quality=70)  # a worse copy, but in the reference folder
+    library.add_folder(tmp_path / "photos")
+    library.add_folder(ref, reference=True)
+    assert library.reference_folders() == [ref.resolve()] and library.is_reference(small)
+    library.scan()
+    for rules in (None, ["resolution"], ["size", "camera"]):
+        library.set_keeper_rules(rules)
+        s = _session(library)
+        (g,) = s.groups
+        assert g.keeper == str(small) and g.keeper_reason.startswith("in a reference folder")
+        assert [m.reference for m in g.members] == [True, False]
+        s.mark_all_but_keeper(confirm_similar=True)
+        assert s.marked == [str(cam)]
+        with pytest.raises(ReviewError, match="reference"):
+            s.mark(small)
+        with pytest.raises(ReviewError, match="reference"):
+            s.set_keeper(g.id, cam)
+    # the library itself refuses to trash or move it, whoever asks
+    action = library.trash([small])
+    assert small.exists() and action.done_items == [] and "reference" in action.items[0].error
+    action = library.move([small], tmp_path / "elsewhere")
+    assert small.exists() and action.done_items == []
+    # and so does core.actions for a caller that goes straight to the library's log
+    action = actions.move_files([small, cam], tmp_path / "elsewhere", library.action_log)
+    assert small.exists() and [i.src for i in action.done_items] == [str(cam)]
+    library.set_reference(ref, False)
+    assert library.reference_folders() == []
+
+
+def test_raw_and_its_jpeg_stay_together(library, tmp_path):
+    img = photo(7, (600, 400))
+    raw = fake_raw(tmp_path / "p" / "IMG_0002.DNG", img)
+    jpg = camera_jpeg(tmp_path / "p" / "IMG_0002.JPG", 7, img=img)
+    wa = tmp_path / "p" / "IMG-WA0001.jpg"
+    img.resize((300, 200)).save(wa, quality=60)
+    library.scan([tmp_path / "p"])
+    s = _session(library)
+    (g,) = s.groups
+    assert g.keeper == str(raw)
+    report = s.mark_all_but_keeper()
+    assert s.marked == [str(wa)]  # the camera JPEG goes with its RAW keeper
+    assert any(p == str(jpg) and "RAW and JPEG" in why for p, why in report.skipped)
+    with pytest.raises(ReviewError):
+        s.mark(jpg)
+    # keep the WhatsApp copy instead: the RAW and its JPEG are then marked as one unit
+    s.clear()
+    s.set_keeper(g.id, wa)
+    assert s.mark(raw) == sorted([str(raw), str(jpg)])
+    assert set(s.marked) == {str(raw), str(jpg)}
+    s.unmark(jpg)
+    assert s.marked == []
+
+
+def test_similar_tier_needs_a_second_confirmation(library, tmp_path):
+    for i in range(3):
+        camera_jpeg(tmp_path / "p" / f"burst{i}.jpg", 10 + i)
+    library.scan([tmp_path / "p"])
+    s = _session(library, "similar")
+    assert [g.tier for g in s.groups] == ["similar"]
+    report = s.mark_all_but_keeper()
+    assert s.marked == [] and report.skipped and "confirm" in report.skipped[0][1]
+    s.mark_all_but_keeper(confirm_similar=True)
+    assert len(s.marked) == 2
+
+
+def test_reviewed_group_stays_reviewed_until_a_member_changes(library, tmp_path):
+    src = photo(5, (640, 480))
+    a = camera_jpeg(tmp_path / "p" / "a.jpg", 5, img=src)
+    shutil.copy(a, tmp_path / "p" / "a copy.jpg")
+    png = tmp_path / "p" / "a.png"
+    src.save(png)
+    library.scan([tmp_path / "p"])
+    s = _session(library)
+    gid = s.groups[0].id
+    assert library.duplicates("duplicates", ALL)[0].id == gid  # stable across queries
+    s.dismiss(gid, library, "keep_all")
+    assert s.groups == [] and library.reviewed_groups() == {gid: "keep_all"}
+    assert library.duplicates("duplicates", ALL) == []
+    library.scan()  # a rescan does not bring it back
+    assert library.duplicates("duplicates", ALL) == []
+    assert [g.id for g in library.duplicates("duplicates", ALL, include_reviewed=True)] == [gid]
+    # a member changes: the group is a new one, and comes back
+    src.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(png)
+    library.scan()
+    back = library.duplicates("duplicates", ALL)
+    assert len(back) == 1 and back[0].id != gid and len(back[0].members) == 3
+    assert library.unset_reviewed(gid) and library.reviewed_groups() == {}
+
+
+def test_export_json_and_csv(library, tmp_path):
+    files = copies(tmp_path / "photos")
+    library.scan([tmp_path / "photos"])
+    s = _session(library)
+    s.mark_all_but_keeper()
+    data = json.loads(s.export(tmp_path / "out.json").read_text())
+    (g,) = data["groups"]
+    assert g["id"] == s.groups[0].id and g["keeper"] == str(files["camera"]) and g["keeper_reason"]
+    assert sum(m["marked"] for m in g["members"]) == 5 and data["marked"]["files"] == 5
+    with open(s.export(tmp_path / "out.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6 and sum(r["keeper"] == "True" for r in rows) == 1
+    assert {r["marked"] for r in rows if r["path"] == str(files["camera"])} == {"False"}
+
+
+@linux_only
+def test_trash_and_undo_through_the_session(library, tmp_path, trash_env):
+    files = copies(tmp_path / "photos")
+    before = {k: p.read_bytes() for k, p in files.items()}
+    library.scan([tmp_path / "photos"])
+    s = _session(library)
+    s.mark_all_but_keeper()
+    action = s.trash(library)
+    assert len(action.done_items) == 5 and s.groups == [] and s.marked == []
+    assert files["camera"].exists() and not files["png"].exists()
+    assert library.count() == 1 and library.history()[-1].id == action.id
+    report = library.undo()
+    assert report.failed == [] and len(report.restored) == 5
+    assert {k: p.read_bytes() for k, p in files.items()} == before
+    assert library.count() == 6
+    assert len(_session(library).groups) == 1
+
+
+def test_update_keeps_choices_and_marks_that_still_apply(library, tmp_path):
+    files = copies(tmp_path / "photos")
+    library.scan([tmp_path / "photos"])
+    s = _session(library)
+    gid = s.groups[0].id
+    s.set_keeper(gid, files["backup"])
+    s.mark(files["png"])
+    s.mark(files["camera"])
+    s.update(library.duplicates("duplicates", ALL))  # nothing changed: same id, same choices
+    assert s.keeper(gid) == str(files["backup"]) and s.keeper_reason(gid) == "chosen by you"
+    assert s.marked == [str(files["png"]), str(files["camera"])]
+    files["whatsapp"].unlink()  # a member goes: a new group, the rule's keeper, marks that still apply
+    library.scan()
+    s.update(library.duplicates("duplicates", ALL))
+    (g,) = s.groups
+    assert g.id != gid and s.keeper(g.id) == str(files["camera"])
+    assert s.marked == [str(files["png"])]

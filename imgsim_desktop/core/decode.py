@@ -18,6 +18,7 @@ from typing import BinaryIO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DecodeError
+from .roots import NotRegularFile, open_regular
 
 # Pillow's default (~89 MP) refuses some real panoramas; 200 MP still stops decompression bombs.
 Image.MAX_IMAGE_PIXELS = 200_000_000
@@ -97,8 +98,8 @@ def read_info(path: str | os.PathLike) -> ImageInfo:
 
 
 def _with_file(path, fn):
-    """Open the file ourselves so missing/unreadable/empty files get precise reasons."""
-    with open(path, "rb") as fp:
+    """Open the file ourselves so missing/unreadable/empty files get precise reasons (a FIFO never blocks)."""
+    with open_regular(path) as fp:
         if os.fstat(fp.fileno()).st_size == 0:
             raise DecodeError(path, "empty file")
         return fn(fp)
@@ -254,8 +255,8 @@ def _load_raw(source, max_side: int | None, want_pixels: bool) -> tuple[Image.Im
     except ImportError:
         raise DecodeError(None, "camera RAW support (rawpy) is not installed") from None
     if isinstance(source, (str, os.PathLike)):
-        # Let open() produce the precise not-found / permission / empty reasons.
-        with open(source, "rb") as fp:
+        # Let open() produce the precise not-found / permission / empty / not-a-file reasons.
+        with open_regular(source) as fp:
             if os.fstat(fp.fileno()).st_size == 0:
                 raise DecodeError(None, "empty file")
         fmt = Path(source).suffix.lstrip(".").upper()
@@ -310,6 +311,8 @@ def _guard(path, work):
         if e.path is None and path is not None:
             raise DecodeError(path, e.reason) from e.__cause__
         raise
+    except NotRegularFile as e:
+        reason = e.strerror
     except FileNotFoundError:
         reason = "file not found"
     except PermissionError:

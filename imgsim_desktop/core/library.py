@@ -21,12 +21,13 @@ from .catalog import STATUS_OK, Catalog, FileRecord
 from .decode import load_image
 from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
 from .embedder import Embedder
-from .errors import ImgsimError, LibraryError, LibraryLockedError
+from .errors import ImgsimError, LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .index import SPACES, IndexSet, VectorIndex, open_index_set
 from .lockfile import LockFile
 from .model import LoadedModel, load_model, space_part
 from .paths import default_library_dir
 from .progress import CancelToken, Progress
+from .roots import outermost, under_any
 from .scanner import ChangeEvent, Scanner, ScanReport
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,9 @@ class Library:
             try:
                 self.home.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise LibraryError(f"cannot create the library folder {self.home}: "
-                                   f"{exc.strerror or exc}") from None
+                if not self.home.is_dir():
+                    raise LibraryError(f"cannot create the library folder {self.home}: "
+                                       f"{exc.strerror or exc}") from None
             self._lockfile = LockFile(self.home / "lock")
             self._lockfile.acquire()  # raises LibraryLockedError
         try:
@@ -109,6 +111,9 @@ class Library:
 
     def _writable(self) -> None:
         if self.readonly:
+            if not os.access(self.home, os.W_OK) or _read_only_mount(self.home):
+                raise LibraryReadOnlyError(f"the library at {self.home} is on a read-only disk or folder; "
+                                           "queries work, changes cannot be saved")
             raise LibraryError("the library is open read-only (another imgsim process is writing to it)")
         if self.catalog is None:
             raise LibraryError("the library is closed")
@@ -138,7 +143,7 @@ class Library:
         if not p.is_dir():
             raise LibraryError(f"not a folder: {p}")
         p = p.resolve()
-        if _under(str(p), self.excluded):
+        if under_any(str(p), self.excluded):
             raise LibraryError(f"{p} is in an excluded folder")
         with self._lock:
             self.catalog.add_folder(str(p))
@@ -154,7 +159,7 @@ class Library:
                 raise LibraryError(f"not a library folder: {p}")
             self.catalog.remove_folder(p)
             others = self.catalog.folders()
-            recs = [r for r in self.catalog.files_under(p) if not _under(r.path, others)]
+            recs = [r for r in self.catalog.files_under(p) if not under_any(r.path, others)]
             n = self.scanner.remove_records(recs)
             self._save_index()
         self._notify(ChangeEvent("folders", paths=[p]))
@@ -170,9 +175,8 @@ class Library:
             return [Path(p) for p in self.catalog.folders()]
 
     def _roots(self, folders: Iterable[str | Path] | None) -> list[str]:
-        roots = sorted({str(Path(f).expanduser().resolve()) for f in (folders or self.catalog.folders())})
         # A folder inside another one is covered by the outer walk.
-        return [r for r in roots if not any(r != o and r.startswith(o.rstrip(os.sep) + os.sep) for o in roots)]
+        return outermost(str(Path(f).expanduser().resolve()) for f in (folders or self.catalog.folders()))
 
     # ---- writes -------------------------------------------------------------------------------------
     def scan(self, folders: Iterable[str | Path] | None = None, progress: Progress | None = None,
@@ -209,7 +213,7 @@ class Library:
         dst_s = os.path.abspath(str(dst))
         with self._write_lock, self._lock:
             roots = self._roots(None)
-            if not _under(dst_s, roots):
+            if not under_any(dst_s, roots):
                 return self.remove_paths([src_s])
             cat = self.catalog
             rec = cat.file_by_path(src_s)
@@ -373,15 +377,18 @@ class Library:
         return seen, self.model.reconstruct(img)
 
 
-def _under(path: str, roots: Iterable[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & getattr(os, "ST_RDONLY", 1))
+    except (OSError, AttributeError):
+        return False
 
 
 def open_for_query(home: str | Path | None = None, **kw) -> Library:
     """Writer access when the library is free, read-only when another process writes to it."""
     try:
         return Library(home, **kw)
-    except LibraryLockedError:
+    except (LibraryLockedError, LibraryReadOnlyError):
         return Library(home, readonly=True, **kw)
 
 

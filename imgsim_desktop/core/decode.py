@@ -39,6 +39,42 @@ _TAG_DATETIME = 306
 _TAG_DATETIME_ORIGINAL = 36867
 _ROTATED = {5, 6, 7, 8}  # orientations that turn the image by 90/270 degrees
 
+# A JPEG spends at least a few bits on every 8x8 block; even a flat progressive one holds < 1000 pixels per
+# byte. One that claims far more (a 700-byte file "of" 14000x14000) is truncated or forged: libjpeg would
+# pad it with grey, and its claimed size would make it look like the best copy of a photo.
+_MAX_JPEG_PIXELS_PER_BYTE = 20_000
+
+
+class _PixelBudget:
+    """Bounds the pixels being decoded at once across all decoding threads (memory grows with pixels,
+    not with file size: a 190 KB PNG can hold 200 megapixels). One image larger than the budget still
+    decodes, alone."""
+
+    def __init__(self, pixels: int):
+        self.pixels = pixels
+        self.used = 0
+        self._cond = threading.Condition()
+
+    def hold(self, n: int):
+        budget = self
+
+        class _Held:
+            def __enter__(self_inner):
+                with budget._cond:
+                    while budget.used and budget.used + n > budget.pixels:
+                        budget._cond.wait()
+                    budget.used += n
+
+            def __exit__(self_inner, *exc):
+                with budget._cond:
+                    budget.used -= n
+                    budget._cond.notify_all()
+        return _Held()
+
+
+# ~250 MP in flight: at most about 1 GB of decoded pixels and their RGB copies, whatever the worker count.
+DECODE_BUDGET = _PixelBudget(int(os.environ.get("IMGSIM_DECODE_BUDGET_PIXELS", 250_000_000)))
+
 _heif_lock = threading.Lock()
 _heif_registered = False
 
@@ -116,7 +152,22 @@ def _open(fp: BinaryIO) -> Image.Image:
             raise DecodeError(None, "not an image (looks like text)") from None
         raise DecodeError(None, "not an image or unsupported format") from None
     _check_bomb(img.size)
+    if img.format in ("JPEG", "MPO"):
+        n = _stream_size(fp)
+        if n and img.width * img.height > n * _MAX_JPEG_PIXELS_PER_BYTE:
+            raise DecodeError(None, f"claims {img.width}x{img.height} pixels but holds only {n} bytes "
+                                    "(truncated or forged)")
     return img
+
+
+def _stream_size(fp: BinaryIO) -> int:
+    try:
+        here = fp.tell()
+        end = fp.seek(0, os.SEEK_END)
+        fp.seek(here)
+        return int(end)
+    except (OSError, ValueError):
+        return 0
 
 
 def _info_only(fp: BinaryIO) -> ImageInfo:
@@ -135,11 +186,13 @@ def _decode(fp: BinaryIO, max_side: int | None) -> tuple[Image.Image, ImageInfo]
             # A square request makes Pillow pick the largest DCT scale (1/2, 1/4, 1/8) that keeps
             # *both* sides >= max_side, i.e. the shorter side >= max_side whatever the orientation.
             img.draft("RGB", (max_side, max_side))
-        img.load()  # inside the caller's try: truncated data fails here, not later
-        info = _info(img, full_size, img.format or "unknown")
-        out = ImageOps.exif_transpose(img)
-        out = _to_rgb(out)
-    return _shrink(out, max_side), info
+        with DECODE_BUDGET.hold(img.width * img.height):  # the size actually decoded (after draft)
+            img.load()  # inside the caller's try: truncated data fails here, not later
+            info = _info(img, full_size, img.format or "unknown")
+            out = ImageOps.exif_transpose(img)
+            out = _to_rgb(out)
+            out = _shrink(out, max_side)
+    return out, info
 
 
 def _info(img: Image.Image, full_size: tuple[int, int], fmt: str) -> ImageInfo:

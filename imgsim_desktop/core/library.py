@@ -106,7 +106,12 @@ class Library:
     def _save_index(self) -> None:
         if self.readonly or self.catalog is None:
             return
-        self.index.save(self.index_path)
+        try:
+            self.index.save(self.index_path)
+        except OSError as exc:  # a full disk: the index is a cache, rebuilt from the catalog next time
+            log.warning("could not save the index (%s); it is brought up to date when the library opens",
+                        exc.strerror or exc)
+            return
         self.catalog.prune_tombstones(self.index.seq)
 
     def _writable(self) -> None:
@@ -219,11 +224,9 @@ class Library:
             rec = cat.file_by_path(src_s)
             with cat.transaction():
                 if rec is not None:
-                    try:
-                        st = os.stat(dst_s)
-                        displaced = cat.move_file(rec.id, dst_s, st.st_size, st.st_mtime_ns)
-                    except OSError:
-                        displaced = cat.move_file(rec.id, dst_s)
+                    # The record keeps the size and mtime it was hashed at: a file rewritten after the
+                    # rename then differs from it, and is re-read instead of keeping the old identity.
+                    displaced = cat.move_file(rec.id, dst_s)
                     ids = [rec.id]
                 else:
                     ids, displaced = cat.move_prefix(src_s, dst_s)
@@ -233,6 +236,8 @@ class Library:
                 self.index.seq = seq
             if not ids:  # unknown source: treat the destination as new
                 return self.update_paths([dst_s]).added
+            if rec is not None and _changed(rec, dst_s):
+                self.update_paths([dst_s])   # moved, then rewritten: its content decides, not its old path
             self._save_index_soon()
         if displaced:
             self._notify(ChangeEvent("removed", displaced, []))
@@ -375,6 +380,14 @@ class Library:
         img, _ = load_image(path, max_side=self.model.input_size)
         seen = Image.fromarray(self.model.preprocess(img), "RGB")
         return seen, self.model.reconstruct(img)
+
+
+def _changed(rec: FileRecord, path: str) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) != (rec.size, rec.mtime_ns)
 
 
 def _read_only_mount(path: Path) -> bool:

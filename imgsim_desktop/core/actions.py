@@ -258,7 +258,7 @@ def _read_trashinfo(info: Path, topdir: Path) -> str | None:
         return None
     for line in text.splitlines():
         if line.startswith("Path="):
-            raw = unquote(line[5:].strip())
+            raw = unquote(line[5:].strip(), errors="surrogateescape")   # a non-UTF-8 name stays exact
             p = raw if os.path.isabs(raw) else os.path.join(topdir, raw)
             return os.path.normpath(p)
     return None

@@ -53,6 +53,7 @@ class _PixelBudget:
     def __init__(self, pixels: int):
         self.pixels = pixels
         self.used = 0
+        self.peak = 0     # the most pixels ever held at once (for tests and benches)
         self._cond = threading.Condition()
 
     def hold(self, n: int):
@@ -64,6 +65,7 @@ class _PixelBudget:
                     while budget.used and budget.used + n > budget.pixels:
                         budget._cond.wait()
                     budget.used += n
+                    budget.peak = max(budget.peak, budget.used)
 
             def __exit__(self_inner, *exc):
                 with budget._cond:

@@ -90,14 +90,13 @@ def model_id_for(name: str, version: str, weights_sha256: str, tta: str | None =
                  card: dict | None = None) -> str:
     """What identifies a model's vectors: its weights and everything in the card that changes a vector
     (input size, mean/std, architecture, test-time augmentation). Editing any of them gives a new id, so
-    vectors made the old way are never mixed with new ones."""
+    vectors made the old way are never mixed with new ones. The augmentation is the id's suffix."""
     card = card or {}
     tta = tta if tta is not None else card.get("tta")
     tta = None if tta in (None, "none") else tta
     recipe = {k: card.get(k) for k in VECTOR_KEYS if k != "tta"}
     recipe["mean"] = recipe["mean"] if recipe["mean"] is not None else list(IMAGENET_MEAN)
     recipe["std"] = recipe["std"] if recipe["std"] is not None else list(IMAGENET_STD)
-    recipe["tta"] = tta
     digest = hashlib.sha256((weights_sha256 + json.dumps(recipe, sort_keys=True, default=str)).encode())
     base = f"{name}-{version}-{digest.hexdigest()[:12]}"
     return base if tta is None else f"{base}-{tta}"

@@ -19,7 +19,6 @@ import pytest
 from PIL import Image
 
 from imgsim_desktop.core.library import Library
-from imgsim_desktop.core.roots import db_path, display_path, from_db_path
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="bytes names, FIFOs and links are POSIX")
 
@@ -51,6 +50,8 @@ def catalog_of(lib: Library) -> dict[str, str | None]:
 # ---------------------------------------------------------------------------------------------- names
 
 def test_path_codec_is_lossless_and_keeps_prefixes():
+    from imgsim_desktop.core.roots import db_path, display_path, from_db_path
+
     for p in ["/a/b.jpg", "/x/" + CAFE, os.fsdecode(b"/\xff\xfe/\x80.jpg"), "/d\u00e9j\u00e0/\U0001f600.png"]:
         s = db_path(p)
         s.encode("utf-8")                       # storable as SQLite TEXT

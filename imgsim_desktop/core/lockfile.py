@@ -49,7 +49,7 @@ class LockFile:
         except OSError as exc:
             if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise LibraryReadOnlyError(
-                    f"the library at {self.path.parent} cannot be written ({exc.strerror}); queries work, "
+                    f"the library at {self.path.parent} is read-only ({exc.strerror}); queries work, "
                     "changes cannot be saved") from None
             raise
         if not _try_lock(fd):

@@ -166,6 +166,11 @@ def test_drive_unplugged_inside_a_library_folder_is_offline_not_deleted(tmp_path
         assert lib.count() == 6
         assert all(lib.file_by_path(drive / f"d{i}.jpg") is not None for i in range(3))
 
+        # a drive that is mounted but emptied by hand: those deletions are real
+        tmpfs(drive)
+        rep = lib.scan([d])
+        assert rep.removed == 3 and lib.count() == 3
+
 
 # ---------------------------------------------------------------------------------------------- unreadable folders
 

@@ -220,11 +220,25 @@ def walk_images(root: str, skip: Iterable[str] = (), on_error: Callable[[str, st
                 continue
 
 
+def mount_offline(mount_point: str) -> bool:
+    """A folder that was the mount point of another device is offline when it vanished, or when it is back
+    on its parent's device (unmounted) and holds nothing but hidden entries. A drive still mounted is
+    online even when emptied by hand: its deletions are real."""
+    try:
+        st = os.stat(mount_point)
+        parent = os.stat(os.path.dirname(mount_point.rstrip(SEP)) or SEP)
+    except OSError:
+        return True
+    if st.st_dev != parent.st_dev:
+        return False
+    return looks_empty(mount_point)
+
+
 def offline_below(path: str, mount_points: Iterable[str]) -> str | None:
-    """The mount point of another device that ``path`` lies under and that is now gone or bare (an
-    unplugged drive, a folder on another device that vanished), or None. Its photos are offline, not deleted."""
+    """The offline mount point (see :func:`mount_offline`) that ``path`` lies under, or None. Photos
+    there are offline (an unplugged drive), not deleted."""
     for m in mount_points:
-        if under(path, m) and looks_empty(m):
+        if under(path, m) and mount_offline(m):
             return m
     return None
 

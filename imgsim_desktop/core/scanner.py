@@ -19,12 +19,12 @@ import numpy as np
 
 from .catalog import STATUS_ERROR, STATUS_OK, Catalog, FileRecord
 from .decode import is_image_path
-from .roots import (Found, dedupe_links, hidden_below, is_regular, looks_empty, offline_below, same_file,
-                    under, under_any, walk_images)
 from .embedder import Embedder, Prepared
 from .errors import Cancelled
 from .index import VectorIndex
 from .progress import CancelToken, Progress
+from .roots import (Found, dedupe_links, hidden_below, is_regular, looks_empty, mount_offline, offline_below,
+                    same_file, under, under_any, walk_images)
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class Scanner:
         files, _aliases = dedupe_links(found, known.__contains__)
         on_disk = {f.path: (f.size, f.mtime_ns) for f in files}
         # mount points: the ones seen now, and the remembered ones that are offline (kept until back)
-        offline = {m for m in mount_points if under_any(m, roots) and looks_empty(m)}
+        offline = {m for m in mount_points if under_any(m, roots) and mount_offline(m)}
         with self.lock, self.catalog.transaction():
             self.catalog.set_mount_points((mount_points - {m for m in mount_points if under_any(m, roots)})
                                           | seen_mounts | offline)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -104,6 +105,8 @@ class _Pending:
         try:
             st = os.stat(path)
             sig = (st.st_size, st.st_mtime_ns)
+            if not stat.S_ISREG(st.st_mode):
+                return None  # a FIFO or device named like a photo: never waited on, never opened
         except FileNotFoundError:
             return True  # vanished before we got to it: update_paths removes it if the catalog has it
         except OSError:

@@ -84,8 +84,8 @@ def test_read_only_library_answers_queries_and_refuses_writes_in_one_line(tmp_pa
 
 # ---------------------------------------------------------------------------------------------- disk full
 
-def _fill(folder: Path) -> Path:
-    """Fill the file system to the last byte."""
+def _fill(folder: Path, leave: int = 0) -> Path:
+    """Fill the file system to the last byte, then give back ``leave`` bytes."""
     filler = folder / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
@@ -95,13 +95,15 @@ def _fill(folder: Path) -> Path:
                     os.write(fd, b"\0" * chunk)
             except OSError:
                 pass
+        os.ftruncate(fd, max(0, os.fstat(fd).st_size - leave))
     finally:
         os.close(fd)
     return filler
 
 
 @linux_root
-def test_full_disk_is_one_line_and_nothing_is_lost(tmp_path, tiny_model, make_photo, tmpfs):
+@pytest.mark.parametrize("leave", [0, 65536], ids=["full-before", "fills-up-during-index"])
+def test_full_disk_is_one_line_and_nothing_is_lost(tmp_path, tiny_model, make_photo, tmpfs, leave):
     d = tmp_path / "photos"
     for i in range(3):
         make_photo(d / f"p{i}.jpg", seed=i)
@@ -110,7 +112,7 @@ def test_full_disk_is_one_line_and_nothing_is_lost(tmp_path, tiny_model, make_ph
     assert rc == 0, err
     for i in range(3, 40):
         make_photo(d / f"p{i}.jpg", seed=i)
-    filler = _fill(home)
+    filler = _fill(home, leave)
 
     rc, out, err = cli(["index", d, "--model", tiny_model], home)
     assert rc != 0 and "full" in err and len(err.strip().splitlines()) == 1, err

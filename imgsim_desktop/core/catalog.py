@@ -95,7 +95,7 @@ def _sqlite_problem(exc: sqlite3.Error, path: Path) -> LibraryError | None:
         return None
     msg = str(exc)
     low = msg.lower()
-    if "full" in low:
+    if "full" in low or ("disk i/o" in low and _nearly_full(path.parent)):
         return LibraryError(f"the disk holding the library {path.parent} is full; free some space and run "
                             "again (nothing was lost: work not yet saved is redone)")
     if "readonly" in low or "read-only" in low:
@@ -107,6 +107,16 @@ def _sqlite_problem(exc: sqlite3.Error, path: Path) -> LibraryError | None:
     if "disk i/o" in low or "unable to open" in low:
         return LibraryError(f"the library catalog {path} cannot be read or written ({msg})")
     return LibraryError(f"the library catalog {path}: {msg}")
+
+
+def _nearly_full(folder: Path) -> bool:
+    """SQLite reports a disk with no room for its shared-memory file as a plain I/O error."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free < (1 << 20)
+    except OSError:
+        return False
 
 
 class _Connection:

@@ -106,7 +106,7 @@ class _Pending:
             st = os.stat(path)
             sig = (st.st_size, st.st_mtime_ns)
             if not stat.S_ISREG(st.st_mode):
-                return None  # a FIFO or device named like a photo: never waited on, never opened
+                return True  # a FIFO or device named like a photo: update_paths leaves it out, at once
         except FileNotFoundError:
             return True  # vanished before we got to it: update_paths removes it if the catalog has it
         except OSError:

@@ -295,3 +295,21 @@ def _wait_for(cond, timeout: float) -> bool:
             pass
         time.sleep(0.05)
     return False
+
+
+# ---------------------------------------------------------------------------------------------- damaged catalog
+
+def test_damaged_catalog_pages_give_one_line_that_says_what_to_do(tmp_path, tiny_model, make_photo):
+    d = tmp_path / "photos"
+    for i in range(30):
+        make_photo(d / f"p{i}.jpg", seed=i)
+    home = tmp_path / "home"
+    assert cli(["index", d, "--model", tiny_model], home)[0] == 0
+    cat = home / "catalog.sqlite"
+    data = bytearray(cat.read_bytes())
+    for off in range(4096, len(data), 4096):   # every page but the header's: damaged inside
+        data[off + 100:off + 300] = os.urandom(200)
+    cat.write_bytes(bytes(data))
+    for cmd in (["status"], ["dupes"], ["index", d]):
+        rc, out, err = cli([*cmd, "--model", tiny_model], home)
+        assert rc != 0 and len(err.strip().splitlines()) == 1 and "damaged" in err, (cmd, err)

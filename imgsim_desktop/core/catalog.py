@@ -119,6 +119,32 @@ def _nearly_full(folder: Path) -> bool:
         return False
 
 
+class _Cursor:
+    """A cursor whose reads (rows come from the file as they are iterated) report problems the same way."""
+
+    def __init__(self, cur: sqlite3.Cursor, conn: "_Connection"):
+        self._cur = cur
+        self._conn = conn
+
+    def __iter__(self):
+        it = iter(self._cur)
+        while True:
+            try:
+                row = self._conn._call(next, it)
+            except StopIteration:
+                return
+            yield row
+
+    def fetchone(self):
+        return self._conn._call(self._cur.fetchone)
+
+    def fetchall(self):
+        return self._conn._call(self._cur.fetchall)
+
+    def __getattr__(self, name):
+        return getattr(self._cur, name)
+
+
 class _Connection:
     """The sqlite3 connection, with disk and file problems turned into one-line ``LibraryError``s
     (disk full, read-only, damaged) instead of raw sqlite3 exceptions; everything else passes through."""
@@ -137,10 +163,10 @@ class _Connection:
             raise err from exc
 
     def execute(self, *args):
-        return self._call(self._conn.execute, *args)
+        return _Cursor(self._call(self._conn.execute, *args), self)
 
     def executemany(self, *args):
-        return self._call(self._conn.executemany, *args)
+        return _Cursor(self._call(self._conn.executemany, *args), self)
 
     def __getattr__(self, name):
         return getattr(self._conn, name)

@@ -192,7 +192,7 @@ def _decode(fp: BinaryIO, max_side: int | None) -> tuple[Image.Image, ImageInfo]
             img.load()  # inside the caller's try: truncated data fails here, not later
             info = _info(img, full_size, img.format or "unknown")
             out = ImageOps.exif_transpose(img)
-            out = _to_rgb(out)
+            out = _to_rgb(_reduce_early(out, max_side))
             out = _shrink(out, max_side)
     return out, info
 
@@ -242,6 +242,19 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         white = Image.new("RGBA", img.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
     return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB...
+
+
+def _reduce_early(img: Image.Image, max_side: int | None) -> Image.Image:
+    """Box-reduce a huge image in its own mode before the RGB copy: a 200 MP 1-bit PNG would otherwise
+    become an 800 MB RGB image only to be shrunk to a thumbnail. The final resize is still _shrink's."""
+    if not max_side or img.mode not in ("1", "L", "RGB"):
+        return img
+    factor = min(img.size) // (2 * max_side)
+    if factor < 2:
+        return img
+    if img.mode == "1":
+        img = img.convert("L")
+    return img.reduce(factor)
 
 
 def _shrink(img: Image.Image, max_side: int | None) -> Image.Image:

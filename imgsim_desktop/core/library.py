@@ -216,32 +216,35 @@ class Library:
         self._writable()
         src_s = os.path.abspath(str(src))
         dst_s = os.path.abspath(str(dst))
-        with self._write_lock, self._lock:
-            roots = self._roots(None)
-            if not under_any(dst_s, roots):
-                return self.remove_paths([src_s])
-            cat = self.catalog
-            rec = cat.file_by_path(src_s)
-            with cat.transaction():
-                if rec is not None:
-                    # The record keeps the size and mtime it was hashed at: a file rewritten after the
-                    # rename then differs from it, and is re-read instead of keeping the old identity.
-                    displaced = cat.move_file(rec.id, dst_s)
-                    ids = [rec.id]
-                else:
-                    ids, displaced = cat.move_prefix(src_s, dst_s)
-                seq = cat.seq()
-            if displaced:
-                self.index.remove(displaced)
-                self.index.seq = seq
+        with self._write_lock:
+            with self._lock:
+                roots = self._roots(None)
+                if not under_any(dst_s, roots):
+                    return self.remove_paths([src_s])
+                cat = self.catalog
+                rec = cat.file_by_path(src_s)
+                with cat.transaction():
+                    if rec is not None:
+                        # The record keeps the size and mtime it was hashed at: a file rewritten after the
+                        # rename then differs from it, and is re-read instead of keeping the old identity.
+                        displaced = cat.move_file(rec.id, dst_s)
+                        ids = [rec.id]
+                    else:
+                        ids, displaced = cat.move_prefix(src_s, dst_s)
+                    seq = cat.seq()
+                if displaced:
+                    self.index.remove(displaced)
+                    self.index.seq = seq
+                if ids:
+                    self._save_index_soon()
+            # decoding happens below, outside the data lock (queries go on meanwhile)
             if not ids:  # unknown source: treat the destination as new
                 return self.update_paths([dst_s]).added
+            if displaced:
+                self._notify(ChangeEvent("removed", displaced, []))
+            self._notify(ChangeEvent("moved", ids, [dst_s]))
             if rec is not None and _changed(rec, dst_s):
                 self.update_paths([dst_s])   # moved, then rewritten: its content decides, not its old path
-            self._save_index_soon()
-        if displaced:
-            self._notify(ChangeEvent("removed", displaced, []))
-        self._notify(ChangeEvent("moved", ids, [dst_s]))
         return len(ids)
 
     def remove_paths(self, paths: Iterable[str | Path]) -> int:

@@ -140,13 +140,14 @@ class NotRegularFile(OSError):
 
 def open_regular(path: str | os.PathLike):
     """Open a regular file for binary reading without ever blocking (a FIFO is refused, not waited on)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOCTTY", 0)
+    nonblock = getattr(os, "O_NONBLOCK", 0)   # POSIX: opening a FIFO must not wait for a writer
+    flags = os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOCTTY", 0)
     fd = os.open(path, flags)
     try:
         st = os.fstat(fd)
         if not is_regular(st):
             raise NotRegularFile(errno.EINVAL, f"not a regular file ({kind_of(st)})", os.fspath(path))
-        if hasattr(os, "set_blocking"):
+        if nonblock:
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:

@@ -170,11 +170,10 @@ class Scanner:
                 root = next(r for r in roots if under(p, r))
                 if offline_below(p, mount_points) is not None:
                     continue  # an unplugged drive inside a watched folder: its photos are offline
-                under_p = self.catalog.files_under(p)
                 if os.path.isdir(p):
                     if hidden_below(p, root):
                         continue
-                    for rec in under_p:
+                    for rec in self.catalog.files_under(p):
                         known[rec.path] = rec
                     sub: list[Found] = []
                     sub.extend(walk_images(p, self.skip_dirs, on_error=unreadable.__setitem__))
@@ -191,8 +190,8 @@ class Scanner:
                 except OSError:
                     st = None
                 if st is None or not is_regular(st) or not is_image_path(p) or hidden_below(p, root):
-                    # gone, or no longer a photo (a FIFO, a folder, a hidden name): drop what we had
-                    gone.extend(under_p)
+                    # gone, or no longer a photo (a FIFO, a hidden name): drop what we had there
+                    gone.extend(self.catalog.files_under(p))
                     continue
                 found.append(Found(p, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, os.path.islink(p)))
         files, aliases = dedupe_links(found, known.__contains__)

@@ -180,6 +180,8 @@ def test_links_to_a_photo_are_that_photo_not_a_duplicate(tmp_path, tiny_model, m
         os.link(real, d / "y_hard2.jpg")
         lib.update_paths([d / "y_hard2.jpg"])
         assert set(catalog_of(lib)) == paths
+        # asking for photos like the link: the photo itself is not its own lookalike
+        assert str(real) not in {r.path for r in lib.similar(d / "a_link.jpg", k=5)}
 
 
 # ---------------------------------------------------------------------------------------------- lying files

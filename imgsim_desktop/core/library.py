@@ -279,7 +279,8 @@ class Library:
             raise LibraryError(f"not a file: {p}")
         ap = os.path.abspath(str(p))
         with self._lock:
-            rec = self.catalog.file_by_path(ap)
+            # a symlink to a catalogued photo is that photo (it is left out of its own results)
+            rec = self.catalog.file_by_path(ap) or self.catalog.file_by_path(os.path.realpath(ap))
             if rec is not None and rec.status == STATUS_OK:
                 st = p.stat()
                 if st.st_size == rec.size and st.st_mtime_ns == rec.mtime_ns:

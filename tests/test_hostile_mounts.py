@@ -256,3 +256,21 @@ def test_watch_killed_mid_batch_leaves_a_library_that_resumes(tmp_path, tiny_mod
     assert rc == 0 and json.loads(out)["indexed"] == 60
     with Library(home, model_path=tiny_model, workers=2) as lib:
         assert catalog_of(lib) == fresh_scan(d, tiny_model, tmp_path)
+
+
+@linux_root
+def test_library_folder_that_is_an_unplugged_drive_with_a_hidden_file_is_offline(tmp_path, tiny_model, make_photo,
+                                                                                  tmpfs):
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / ".hidden").write_text("left by the desktop")   # under the mount: seen once it is unmounted
+    tmpfs(card)
+    for i in range(3):
+        make_photo(card / f"c{i}.jpg", seed=i)
+    home = tmp_path / "home"
+    assert cli(["index", card, "--model", tiny_model], home)[0] == 0
+    _umount(card)
+    rc, out, err = cli(["index", "--model", tiny_model, "--json"], home)
+    assert rc == 0 and json.loads(out)["removed"] == 0 and json.loads(out)["missing_folders"] == [str(card)]
+    rc, out, err = cli(["status", "--json", "--model", tiny_model], home)
+    assert json.loads(out)["files"] == 3

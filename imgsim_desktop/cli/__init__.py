@@ -33,7 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _paths_print_as_bytes() -> None:
+    """A file name that is not UTF-8 is printed as the bytes it is (like ls and find), never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="surrogateescape")
+        except (AttributeError, ValueError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _paths_print_as_bytes()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -49,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the disk, not imgsim: a full or read-only disk says so in one line
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"imgsim: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

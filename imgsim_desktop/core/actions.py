@@ -146,7 +146,8 @@ class ActionLog:
 
     def _append(self, record: dict) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, ensure_ascii=False)
+        # ASCII escapes keep a name that is not UTF-8 (a lone surrogate in Python) exact, and the line valid
+        line = json.dumps(record)
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
             f.flush()
@@ -257,7 +258,7 @@ def _read_trashinfo(info: Path, topdir: Path) -> str | None:
         return None
     for line in text.splitlines():
         if line.startswith("Path="):
-            raw = unquote(line[5:].strip())
+            raw = unquote(line[5:].strip(), errors="surrogateescape")   # a non-UTF-8 name stays exact
             p = raw if os.path.isabs(raw) else os.path.join(topdir, raw)
             return os.path.normpath(p)
     return None
@@ -494,9 +495,10 @@ def export_groups(groups: Sequence, dest: str | Path, fmt: str | None = None) ->
             if not out or out[-1]["group"] != r["group"]:
                 out.append({"group": r["group"], "tier": r["tier"], "members": []})
             out[-1]["members"].append({k: v for k, v in r.items() if k not in ("group", "tier")})
-        dest.write_text(json.dumps(out, indent=2, ensure_ascii=False), encoding="utf-8")
+        # surrogateescape: a file name that is not UTF-8 is written back as the bytes it is
+        dest.write_text(json.dumps(out, indent=2, ensure_ascii=False), encoding="utf-8", errors="surrogateescape")
     elif fmt == "csv":
-        with open(dest, "w", newline="", encoding="utf-8") as f:
+        with open(dest, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
             w = csv.DictWriter(f, fieldnames=EXPORT_FIELDS)
             w.writeheader()
             w.writerows(rows)

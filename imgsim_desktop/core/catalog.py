@@ -7,6 +7,8 @@ the embeddings) can catch up from the last sequence it saved instead of being re
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import threading
 import time
@@ -18,6 +20,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from .errors import LibraryError
+from .roots import db_path, from_db_path, prefix_range
 
 SCHEMA_VERSION = 2
 
@@ -114,13 +117,112 @@ def info_columns(info) -> dict:
 
 
 def _row_to_record(row: tuple) -> FileRecord:
-    return FileRecord(*row)
+    return FileRecord(row[0], from_db_path(row[1]), *row[2:])
 
 
 def _prefix_range(root: str) -> tuple[str, str]:
     """[lo, hi) bounds of every path below ``root``: case-sensitive (unlike LIKE) and served by the index."""
-    root = root.rstrip("/")
-    return root + "/", root + chr(ord("/") + 1)
+    return prefix_range(db_path(root))
+
+
+def _sqlite_problem(exc: sqlite3.Error, path: Path) -> LibraryError | None:
+    """A one-line, actionable error for what SQLite reports about the disk or the file (None: a bug)."""
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+        return None
+    msg = str(exc)
+    low = msg.lower()
+    if "full" in low or ("disk i/o" in low and _nearly_full(path.parent)):
+        return LibraryError(f"the disk holding the library {path.parent} is full; free some space and run "
+                            "again (nothing was lost: work not yet saved is redone)")
+    if "readonly" in low or "read-only" in low:
+        return LibraryError(f"the library at {path.parent} is read-only ({msg}); queries work, changes cannot "
+                            "be saved")
+    if "malformed" in low or "not a database" in low or "corrupt" in low:
+        return LibraryError(f"the library catalog {path} is damaged ({msg}); move it aside and run "
+                            "'imgsim index' to rebuild it from your folders")
+    if "disk i/o" in low or "unable to open" in low:
+        return LibraryError(f"the library catalog {path} cannot be read or written ({msg})")
+    return LibraryError(f"the library catalog {path}: {msg}")
+
+
+def _nearly_full(folder: Path) -> bool:
+    """SQLite reports a disk with no room for its shared-memory file as a plain I/O error."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free < (1 << 20)
+    except OSError:
+        return False
+
+
+class _Cursor:
+    """A cursor whose reads (rows come from the file as they are iterated) report problems the same way."""
+
+    def __init__(self, cur: sqlite3.Cursor, conn: "_Connection"):
+        self._cur = cur
+        self._conn = conn
+
+    def __iter__(self):
+        it = iter(self._cur)
+        while True:
+            try:
+                row = self._conn._call(next, it)
+            except StopIteration:
+                return
+            yield row
+
+    def fetchone(self):
+        return self._conn._call(self._cur.fetchone)
+
+    def fetchall(self):
+        return self._conn._call(self._cur.fetchall)
+
+    def __getattr__(self, name):
+        return getattr(self._cur, name)
+
+
+class _Connection:
+    """The sqlite3 connection, with disk and file problems turned into one-line ``LibraryError``s
+    (disk full, read-only, damaged) instead of raw sqlite3 exceptions; everything else passes through."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self._conn = conn
+        self._path = path
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except sqlite3.Error as exc:
+            err = _sqlite_problem(exc, self._path)
+            if err is None:
+                raise
+            raise err from exc
+
+    def execute(self, *args):
+        return _Cursor(self._call(self._conn.execute, *args), self)
+
+    def executemany(self, *args):
+        return _Cursor(self._call(self._conn.executemany, *args), self)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """Read-only access, also where nothing can be written next to the catalog (a read-only mount, a
+    folder without write permission): SQLite then cannot make the WAL's shared-memory file, so the
+    catalog is opened as immutable (the writer that could change it cannot run there either)."""
+    from urllib.parse import quote
+
+    base = "file:" + quote(os.fsencode(str(path.resolve())))
+    conn = sqlite3.connect(base + "?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    return sqlite3.connect(base + "?mode=ro&immutable=1", uri=True, check_same_thread=False,
+                           isolation_level=None)
 
 
 class Catalog:
@@ -133,11 +235,11 @@ class Catalog:
             if readonly:
                 if not self.path.exists():
                     raise LibraryError(f"no library catalog at {self.path}; run 'imgsim index FOLDER' first")
-                uri = f"file:{self.path}?mode=ro"
-                self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+                self.conn = _Connection(_open_readonly(self.path), self.path)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+                self.conn = _Connection(sqlite3.connect(str(self.path), check_same_thread=False,
+                                                        isolation_level=None), self.path)
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
@@ -148,6 +250,10 @@ class Catalog:
                 self._check_version()
         except sqlite3.DatabaseError as exc:
             raise LibraryError(f"the library catalog {self.path} cannot be opened: {exc}") from exc
+        except LibraryError:
+            if getattr(self, "conn", None) is not None:
+                self.conn.close()
+            raise
         self._lock = threading.RLock()
 
     # ---- schema -------------------------------------------------------------------------------------
@@ -185,7 +291,11 @@ class Catalog:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                try:
+                    self.conn.execute("ROLLBACK")
+                except LibraryError:
+                    pass
             raise
         else:
             self.conn.execute("COMMIT")
@@ -215,22 +325,31 @@ class Catalog:
 
     # ---- folders ------------------------------------------------------------------------------------
     def folders(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT path FROM folders ORDER BY path")]
+        return [from_db_path(r[0]) for r in self.conn.execute("SELECT path FROM folders ORDER BY path")]
 
     def add_folder(self, path: str) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (path, time.time()))
+        self.conn.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (db_path(path), time.time()))
 
     def remove_folder(self, path: str) -> None:
-        self.conn.execute("DELETE FROM folders WHERE path=?", (path,))
+        self.conn.execute("DELETE FROM folders WHERE path=?", (db_path(path),))
+
+    def mount_points(self) -> set[str]:
+        """Folders inside the library's folders that were the mount point of another device (see roots)."""
+        raw = self.get_meta("mount_points")
+        return {from_db_path(p) for p in json.loads(raw)} if raw else set()
+
+    def set_mount_points(self, paths: Iterable[str]) -> None:
+        self.set_meta("mount_points", json.dumps(sorted(db_path(p) for p in paths)))
 
     def reference_folders(self) -> list[str]:
         try:
-            return [r[0] for r in self.conn.execute("SELECT path FROM folders WHERE reference<>0 ORDER BY path")]
+            return [from_db_path(r[0])
+                    for r in self.conn.execute("SELECT path FROM folders WHERE reference<>0 ORDER BY path")]
         except sqlite3.OperationalError:  # read-only view of a catalog not yet migrated
             return []
 
     def set_reference(self, path: str, on: bool) -> None:
-        self.conn.execute("UPDATE folders SET reference=? WHERE path=?", (1 if on else 0, path))
+        self.conn.execute("UPDATE folders SET reference=? WHERE path=?", (1 if on else 0, db_path(path)))
 
     # ---- reviewed groups ----------------------------------------------------------------------------
     def reviewed_groups(self) -> dict[str, str]:
@@ -255,7 +374,7 @@ class Catalog:
         return _row_to_record(row) if row else None
 
     def file_by_path(self, path: str) -> FileRecord | None:
-        row = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE path=?", (path,)).fetchone()
+        row = self.conn.execute(f"SELECT {_FILE_COLS} FROM files WHERE path=?", (db_path(path),)).fetchone()
         return _row_to_record(row) if row else None
 
     def files_by_ids(self, ids: Iterable[int]) -> list[FileRecord]:
@@ -271,12 +390,12 @@ class Catalog:
     def files_under(self, root: str) -> list[FileRecord]:
         """Files whose path is ``root`` itself or lies below it."""
         q = f"SELECT {_FILE_COLS} FROM files WHERE path=? OR (path>=? AND path<?)"
-        return [_row_to_record(r) for r in self.conn.execute(q, (root, *_prefix_range(root)))]
+        return [_row_to_record(r) for r in self.conn.execute(q, (db_path(root), *_prefix_range(root)))]
 
     def count_under(self, root: str) -> tuple[int, int]:
         row = self.conn.execute("SELECT COUNT(*), COALESCE(SUM(status<>?),0) FROM files "
                                 "WHERE path=? OR (path>=? AND path<?)",
-                                (STATUS_OK, root, *_prefix_range(root))).fetchone()
+                                (STATUS_OK, db_path(root), *_prefix_range(root))).fetchone()
         return int(row[0]), int(row[1])
 
     def all_files(self, status: str | None = None) -> list[FileRecord]:
@@ -323,7 +442,8 @@ class Catalog:
             " content_fraction=excluded.content_fraction, info_version=excluded.info_version RETURNING id",
             {"hash": None, "width": None, "height": None, "format": None, "date_taken": None,
              "error": None, "scanned_at": time.time(), "camera_make": None, "camera_model": None,
-             "software": None, "content_fraction": None, "info_version": INFO_VERSION, **rec})
+             "software": None, "content_fraction": None, "info_version": INFO_VERSION, **rec,
+             "path": db_path(rec["path"])})
         return int(cur.fetchone()[0])
 
     def stale_info(self, roots: Iterable[str]) -> list[FileRecord]:
@@ -332,7 +452,7 @@ class Catalog:
         for root in roots:
             q = (f"SELECT {_FILE_COLS} FROM files WHERE status=? AND info_version<? "
                  "AND (path=? OR (path>=? AND path<?))")
-            out += [_row_to_record(r) for r in self.conn.execute(q, (STATUS_OK, INFO_VERSION, root,
+            out += [_row_to_record(r) for r in self.conn.execute(q, (STATUS_OK, INFO_VERSION, db_path(root),
                                                                      *_prefix_range(root)))]
         return out
 
@@ -346,14 +466,15 @@ class Catalog:
 
     def move_file(self, file_id: int, new_path: str, size: int | None = None, mtime_ns: int | None = None) -> list[int]:
         """Give ``file_id`` a new path; a file already catalogued there is replaced. Returns displaced ids."""
+        stored = db_path(new_path)
         displaced = [r[0] for r in self.conn.execute("SELECT id FROM files WHERE path=? AND id<>?",
-                                                     (new_path, file_id))]
+                                                     (stored, file_id))]
         self.delete_files(displaced)  # tombstoned, so the index drops their vectors too
         if size is None:
-            self.conn.execute("UPDATE files SET path=? WHERE id=?", (new_path, file_id))
+            self.conn.execute("UPDATE files SET path=? WHERE id=?", (stored, file_id))
         else:
             self.conn.execute("UPDATE files SET path=?, size=?, mtime_ns=? WHERE id=?",
-                              (new_path, size, mtime_ns, file_id))
+                              (stored, size, mtime_ns, file_id))
         return displaced
 
     def move_prefix(self, old_root: str, new_root: str) -> tuple[list[int], list[int]]:
@@ -427,5 +548,5 @@ class Catalog:
         return {"files": total, "ok": total - errors, "errors": errors, "embedded": embedded, "bytes": size}
 
     def errors(self) -> list[tuple[str, str]]:
-        return [(p, e or "") for p, e in self.conn.execute(
+        return [(from_db_path(p), e or "") for p, e in self.conn.execute(
             "SELECT path, error FROM files WHERE status=? ORDER BY path", (STATUS_ERROR,))]

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DecodeError
+from .roots import NotRegularFile, open_regular
 
 # Pillow's default (~89 MP) refuses some real panoramas; 200 MP still stops decompression bombs.
 Image.MAX_IMAGE_PIXELS = 200_000_000
@@ -40,6 +41,44 @@ _TAG_MAKE = 271
 _TAG_MODEL = 272
 _TAG_SOFTWARE = 305
 _ROTATED = {5, 6, 7, 8}  # orientations that turn the image by 90/270 degrees
+
+# A JPEG spends at least a few bits on every 8x8 block; even a flat progressive one holds < 1000 pixels per
+# byte. One that claims far more (a 700-byte file "of" 14000x14000) is truncated or forged: libjpeg would
+# pad it with grey, and its claimed size would make it look like the best copy of a photo.
+_MAX_JPEG_PIXELS_PER_BYTE = 20_000
+
+
+class _PixelBudget:
+    """Bounds the pixels being decoded at once across all decoding threads (memory grows with pixels,
+    not with file size: a 190 KB PNG can hold 200 megapixels). One image larger than the budget still
+    decodes, alone."""
+
+    def __init__(self, pixels: int):
+        self.pixels = pixels
+        self.used = 0
+        self.peak = 0     # the most pixels ever held at once (for tests and benches)
+        self._cond = threading.Condition()
+
+    def hold(self, n: int):
+        budget = self
+
+        class _Held:
+            def __enter__(self_inner):
+                with budget._cond:
+                    while budget.used and budget.used + n > budget.pixels:
+                        budget._cond.wait()
+                    budget.used += n
+                    budget.peak = max(budget.peak, budget.used)
+
+            def __exit__(self_inner, *exc):
+                with budget._cond:
+                    budget.used -= n
+                    budget._cond.notify_all()
+        return _Held()
+
+
+# ~250 MP in flight: at most about 1 GB of decoded pixels and their RGB copies, whatever the worker count.
+DECODE_BUDGET = _PixelBudget(int(os.environ.get("IMGSIM_DECODE_BUDGET_PIXELS", 250_000_000)))
 
 _heif_lock = threading.Lock()
 _heif_registered = False
@@ -110,8 +149,8 @@ def read_info(path: str | os.PathLike) -> ImageInfo:
 
 
 def _with_file(path, fn):
-    """Open the file ourselves so missing/unreadable/empty files get precise reasons."""
-    with open(path, "rb") as fp:
+    """Open the file ourselves so missing/unreadable/empty files get precise reasons (a FIFO never blocks)."""
+    with open_regular(path) as fp:
         if os.fstat(fp.fileno()).st_size == 0:
             raise DecodeError(path, "empty file")
         return fn(fp)
@@ -128,7 +167,22 @@ def _open(fp: BinaryIO) -> Image.Image:
             raise DecodeError(None, "not an image (looks like text)") from None
         raise DecodeError(None, "not an image or unsupported format") from None
     _check_bomb(img.size)
+    if img.format in ("JPEG", "MPO"):
+        n = _stream_size(fp)
+        if n and img.width * img.height > n * _MAX_JPEG_PIXELS_PER_BYTE:
+            raise DecodeError(None, f"claims {img.width}x{img.height} pixels but holds only {n} bytes "
+                                    "(truncated or forged)")
     return img
+
+
+def _stream_size(fp: BinaryIO) -> int:
+    try:
+        here = fp.tell()
+        end = fp.seek(0, os.SEEK_END)
+        fp.seek(here)
+        return int(end)
+    except (OSError, ValueError):
+        return 0
 
 
 def _info_only(fp: BinaryIO) -> ImageInfo:
@@ -147,11 +201,12 @@ def _decode(fp: BinaryIO, max_side: int | None) -> tuple[Image.Image, ImageInfo]
             # A square request makes Pillow pick the largest DCT scale (1/2, 1/4, 1/8) that keeps
             # *both* sides >= max_side, i.e. the shorter side >= max_side whatever the orientation.
             img.draft("RGB", (max_side, max_side))
-        img.load()  # inside the caller's try: truncated data fails here, not later
-        info = _info(img, full_size, img.format or "unknown")
-        out = ImageOps.exif_transpose(img)
-        out = _to_rgb(out)
-    out = _shrink(out, max_side)
+        with DECODE_BUDGET.hold(img.width * img.height):  # the size actually decoded (after draft)
+            img.load()  # inside the caller's try: truncated data fails here, not later
+            info = _info(img, full_size, img.format or "unknown")
+            out = ImageOps.exif_transpose(img)
+            out = _to_rgb(_reduce_early(out, max_side))
+            out = _shrink(out, max_side)
     info.content_fraction = content_fraction(out)
     return out, info
 
@@ -252,6 +307,19 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB...
 
 
+def _reduce_early(img: Image.Image, max_side: int | None) -> Image.Image:
+    """Box-reduce a huge image in its own mode before the RGB copy: a 200 MP 1-bit PNG would otherwise
+    become an 800 MB RGB image only to be shrunk to a thumbnail. The final resize is still _shrink's."""
+    if not max_side or img.mode not in ("1", "L", "RGB"):
+        return img
+    factor = min(img.size) // (2 * max_side)
+    if factor < 2:
+        return img
+    if img.mode == "1":
+        img = img.convert("L")
+    return img.reduce(factor)
+
+
 def _shrink(img: Image.Image, max_side: int | None) -> Image.Image:
     """Bring the shorter side down to max_side (never up); reduce() first keeps it fast and clean."""
     if not max_side:
@@ -342,8 +410,8 @@ def _load_raw(source, max_side: int | None, want_pixels: bool) -> tuple[Image.Im
     except ImportError:
         raise DecodeError(None, "camera RAW support (rawpy) is not installed") from None
     if isinstance(source, (str, os.PathLike)):
-        # Let open() produce the precise not-found / permission / empty reasons.
-        with open(source, "rb") as fp:
+        # Let open() produce the precise not-found / permission / empty / not-a-file reasons.
+        with open_regular(source) as fp:
             if os.fstat(fp.fileno()).st_size == 0:
                 raise DecodeError(None, "empty file")
         fmt = Path(source).suffix.lstrip(".").upper()
@@ -398,6 +466,8 @@ def _guard(path, work):
         if e.path is None and path is not None:
             raise DecodeError(path, e.reason) from e.__cause__
         raise
+    except NotRegularFile as e:
+        reason = e.strerror
     except FileNotFoundError:
         reason = "file not found"
     except PermissionError:

@@ -39,6 +39,10 @@ class LibraryError(ImgsimError):
     """Anything else wrong with the library (missing folder, bad catalog...)."""
 
 
+class LibraryReadOnlyError(LibraryError):
+    """The library folder cannot be written (a read-only mount or permissions): queries still work."""
+
+
 class Cancelled(ImgsimError):
     """Raised inside long work when the user cancelled it."""
 

@@ -10,6 +10,7 @@ import os
 import xxhash
 
 from .errors import DecodeError
+from .roots import NotRegularFile, open_regular
 
 _CHUNK = 1 << 20  # 1 MiB: large enough for fast reads, small enough to keep memory flat on huge RAWs
 
@@ -18,9 +19,11 @@ def file_hash(path: str | os.PathLike) -> str:
     """xxh3_128 hex digest of the file's bytes, streamed; unreadable files raise DecodeError."""
     h = xxhash.xxh3_128()
     try:
-        with open(path, "rb") as fp:
+        with open_regular(path) as fp:
             while chunk := fp.read(_CHUNK):
                 h.update(chunk)
+    except NotRegularFile as e:
+        raise DecodeError(path, e.strerror) from None
     except FileNotFoundError:
         raise DecodeError(path, "file not found") from None
     except PermissionError:

@@ -20,7 +20,7 @@ from .catalog import STATUS_OK, Catalog, FileRecord
 from .decode import load_image
 from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
 from .embedder import Embedder
-from .errors import DecodeError, ImgsimError, LibraryError, LibraryLockedError
+from .errors import DecodeError, ImgsimError, LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .hashing import bytes_hash, file_hash
 from .index import SPACES, IndexSet, VectorIndex, open_index_set
 from .library_review import ReviewMixin
@@ -29,6 +29,7 @@ from .model import LoadedModel, load_model, space_part
 from .paths import default_library_dir
 from .progress import CancelToken, Progress
 from .ranking import SimilarResult, rank_for_person
+from .roots import outermost, under_any
 from .scanner import ChangeEvent, Scanner, ScanReport
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,9 @@ class Library(ReviewMixin):
             try:
                 self.home.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise LibraryError(f"cannot create the library folder {self.home}: "
-                                   f"{exc.strerror or exc}") from None
+                if not self.home.is_dir():
+                    raise LibraryError(f"cannot create the library folder {self.home}: "
+                                       f"{exc.strerror or exc}") from None
             self._lockfile = LockFile(self.home / "lock")
             self._lockfile.acquire()  # raises LibraryLockedError
         try:
@@ -96,11 +98,19 @@ class Library(ReviewMixin):
     def _save_index(self) -> None:
         if self.readonly or self.catalog is None:
             return
-        self.index.save(self.index_path)
+        try:
+            self.index.save(self.index_path)
+        except OSError as exc:  # a full disk: the index is a cache, rebuilt from the catalog next time
+            log.warning("could not save the index (%s); it is brought up to date when the library opens",
+                        exc.strerror or exc)
+            return
         self.catalog.prune_tombstones(self.index.seq)
 
     def _writable(self) -> None:
         if self.readonly:
+            if not os.access(self.home, os.W_OK) or _read_only_mount(self.home):
+                raise LibraryReadOnlyError(f"the library at {self.home} is on a read-only disk or folder; "
+                                           "queries work, changes cannot be saved")
             raise LibraryError("the library is open read-only (another imgsim process is writing to it)")
         if self.catalog is None:
             raise LibraryError("the library is closed")
@@ -132,7 +142,7 @@ class Library(ReviewMixin):
         if not p.is_dir():
             raise LibraryError(f"not a folder: {p}")
         p = p.resolve()
-        if _under(str(p), self.excluded):
+        if under_any(str(p), self.excluded):
             raise LibraryError(f"{p} is in an excluded folder")
         with self._lock:
             self.catalog.add_folder(str(p))
@@ -150,7 +160,7 @@ class Library(ReviewMixin):
                 raise LibraryError(f"not a library folder: {p}")
             self.catalog.remove_folder(p)
             others = self.catalog.folders()
-            recs = [r for r in self.catalog.files_under(p) if not _under(r.path, others)]
+            recs = [r for r in self.catalog.files_under(p) if not under_any(r.path, others)]
             n = self.scanner.remove_records(recs)
             self._save_index()
         self._notify(ChangeEvent("folders", paths=[p]))
@@ -166,9 +176,8 @@ class Library(ReviewMixin):
             return [Path(p) for p in self.catalog.folders()]
 
     def _roots(self, folders: Iterable[str | Path] | None) -> list[str]:
-        roots = sorted({str(Path(f).expanduser().resolve()) for f in (folders or self.catalog.folders())})
         # A folder inside another one is covered by the outer walk.
-        return [r for r in roots if not any(r != o and r.startswith(o.rstrip(os.sep) + os.sep) for o in roots)]
+        return outermost(str(Path(f).expanduser().resolve()) for f in (folders or self.catalog.folders()))
 
     # ---- writes -------------------------------------------------------------------------------------
     def scan(self, folders: Iterable[str | Path] | None = None, progress: Progress | None = None,
@@ -203,32 +212,35 @@ class Library(ReviewMixin):
         self._writable()
         src_s = os.path.abspath(str(src))
         dst_s = os.path.abspath(str(dst))
-        with self._write_lock, self._lock:
-            roots = self._roots(None)
-            if not _under(dst_s, roots):
-                return self.remove_paths([src_s])
-            cat = self.catalog
-            rec = cat.file_by_path(src_s)
-            with cat.transaction():
-                if rec is not None:
-                    try:
-                        st = os.stat(dst_s)
-                        displaced = cat.move_file(rec.id, dst_s, st.st_size, st.st_mtime_ns)
-                    except OSError:
+        with self._write_lock:
+            with self._lock:
+                roots = self._roots(None)
+                if not under_any(dst_s, roots):
+                    return self.remove_paths([src_s])
+                cat = self.catalog
+                rec = cat.file_by_path(src_s)
+                with cat.transaction():
+                    if rec is not None:
+                        # The record keeps the size and mtime it was hashed at: a file rewritten after the
+                        # rename then differs from it, and is re-read instead of keeping the old identity.
                         displaced = cat.move_file(rec.id, dst_s)
-                    ids = [rec.id]
-                else:
-                    ids, displaced = cat.move_prefix(src_s, dst_s)
-                seq = cat.seq()
-            if displaced:
-                self.index.remove(displaced)
-                self.index.seq = seq
+                        ids = [rec.id]
+                    else:
+                        ids, displaced = cat.move_prefix(src_s, dst_s)
+                    seq = cat.seq()
+                if displaced:
+                    self.index.remove(displaced)
+                    self.index.seq = seq
+                if ids:
+                    self._save_index_soon()
+            # decoding happens below, outside the data lock (queries go on meanwhile)
             if not ids:  # unknown source: treat the destination as new
                 return self.update_paths([dst_s]).added
-            self._save_index_soon()
-        if displaced:
-            self._notify(ChangeEvent("removed", displaced, []))
-        self._notify(ChangeEvent("moved", ids, [dst_s]))
+            if displaced:
+                self._notify(ChangeEvent("removed", displaced, []))
+            self._notify(ChangeEvent("moved", ids, [dst_s]))
+            if rec is not None and _changed(rec, dst_s):
+                self.update_paths([dst_s])   # moved, then rewritten: its content decides, not its old path
         return len(ids)
 
     def remove_paths(self, paths: Iterable[str | Path]) -> int:
@@ -265,7 +277,8 @@ class Library(ReviewMixin):
             raise LibraryError(f"not a file: {p}")
         ap = os.path.abspath(str(p))
         with self._lock:
-            rec = self.catalog.file_by_path(ap)
+            # a symlink to a catalogued photo is that photo (it is left out of its own results)
+            rec = self.catalog.file_by_path(ap) or self.catalog.file_by_path(os.path.realpath(ap))
             if rec is not None and rec.status == STATUS_OK:
                 st = p.stat()
                 if st.st_size == rec.size and st.st_mtime_ns == rec.mtime_ns:
@@ -392,15 +405,26 @@ class Library(ReviewMixin):
         return seen, self.model.reconstruct(img)
 
 
-def _under(path: str, roots: Iterable[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+def _changed(rec: FileRecord, path: str) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) != (rec.size, rec.mtime_ns)
+
+
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & getattr(os, "ST_RDONLY", 1))
+    except (OSError, AttributeError):
+        return False
 
 
 def open_for_query(home: str | Path | None = None, **kw) -> Library:
     """Writer access when the library is free, read-only when another process writes to it."""
     try:
         return Library(home, **kw)
-    except LibraryLockedError:
+    except (LibraryLockedError, LibraryReadOnlyError):
         return Library(home, readonly=True, **kw)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
-from .errors import LibraryLockedError
+from .errors import LibraryLockedError, LibraryReadOnlyError
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -43,7 +44,14 @@ class LockFile:
         self.fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise LibraryReadOnlyError(
+                    f"the library at {self.path.parent} is read-only ({exc.strerror}); queries work, "
+                    "changes cannot be saved") from None
+            raise
         if not _try_lock(fd):
             try:
                 holder = os.pread(fd, 64, 0).decode(errors="replace").strip() if hasattr(os, "pread") else ""
@@ -53,8 +61,11 @@ class LockFile:
             raise LibraryLockedError(
                 f"the library at {self.path.parent} is in use by another imgsim process{who}; "
                 "close it or use another --library")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0) if hasattr(os, "pwrite") else os.write(fd, str(os.getpid()).encode())
+        try:  # the pid is only a hint for the "in use" message; a full disk must not stop us here
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0) if hasattr(os, "pwrite") else os.write(fd, str(os.getpid()).encode())
+        except OSError:
+            pass
         self.fd = fd
 
     def release(self) -> None:

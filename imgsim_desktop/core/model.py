@@ -82,14 +82,29 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def model_id_for(name: str, version: str, weights_sha256: str, tta: str | None = None) -> str:
-    """What identifies a model's vectors: its weights, and the test-time augmentation it embeds with."""
-    base = f"{name}-{version}-{weights_sha256[:12]}"
-    return base if tta in (None, "none") else f"{base}-{tta}"
+# Card keys that change the vector a photo gets: preprocessing, architecture, output, augmentation.
+VECTOR_KEYS = ("arch", "input_size", "mean", "std", "embedding_size", "tta")
 
 
-def make_model_id(name: str, version: str, weights_path: Path, tta: str | None = None) -> str:
-    return model_id_for(name, version, _sha256(Path(weights_path)), tta)
+def model_id_for(name: str, version: str, weights_sha256: str, tta: str | None = None,
+                 card: dict | None = None) -> str:
+    """What identifies a model's vectors: its weights and everything in the card that changes a vector
+    (input size, mean/std, architecture, test-time augmentation). Editing any of them gives a new id, so
+    vectors made the old way are never mixed with new ones. The augmentation is the id's suffix."""
+    card = card or {}
+    tta = tta if tta is not None else card.get("tta")
+    tta = None if tta in (None, "none") else tta
+    recipe = {k: card.get(k) for k in VECTOR_KEYS if k != "tta"}
+    recipe["mean"] = recipe["mean"] if recipe["mean"] is not None else list(IMAGENET_MEAN)
+    recipe["std"] = recipe["std"] if recipe["std"] is not None else list(IMAGENET_STD)
+    digest = hashlib.sha256((weights_sha256 + json.dumps(recipe, sort_keys=True, default=str)).encode())
+    base = f"{name}-{version}-{digest.hexdigest()[:12]}"
+    return base if tta is None else f"{base}-{tta}"
+
+
+def make_model_id(name: str, version: str, weights_path: Path, tta: str | None = None,
+                  card: dict | None = None) -> str:
+    return model_id_for(name, version, _sha256(Path(weights_path)), tta, card)
 
 
 def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None = None) -> Path:
@@ -132,7 +147,7 @@ def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None
     weights.chmod(0o644)
     card["weights"] = weights.name
     card["weights_sha256"] = _sha256(weights)
-    card["model_id"] = model_id_for(name, card["version"], card["weights_sha256"], card.get("tta"))
+    card["model_id"] = model_id_for(name, card["version"], card["weights_sha256"], card.get("tta"), card)
     card_path = out_dir / f"{name}.json"
     tmpc = card_path.with_suffix(".json.tmp")
     tmpc.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
@@ -371,7 +386,7 @@ def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:
     if tta not in TTA_MODES:
         raise ModelError(f"model card {card_path.name}: unknown test-time augmentation {tta!r} "
                          f"(known: {', '.join(TTA_MODES)})")
-    card["model_id"] = model_id_for(card["name"], card["version"], sha, tta)
+    card["model_id"] = model_id_for(card["name"], card["version"], sha, tta, card)
     return LoadedModel(net, card, dev, card_path, whiten or None)
 
 

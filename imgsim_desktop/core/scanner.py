@@ -13,8 +13,7 @@ import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -25,6 +24,8 @@ from .embedder import Embedder, Prepared
 from .errors import Cancelled
 from .index import VectorIndex
 from .progress import CancelToken, Progress
+from .roots import (Found, dedupe_links, hidden_below, is_regular, looks_empty, mount_offline, offline_below,
+                    same_file, under, under_any, walk_images)
 
 log = logging.getLogger(__name__)
 
@@ -68,42 +69,25 @@ class ChangeEvent:
     paths: list[str] = field(default_factory=list)
 
 
-def is_hidden(name: str) -> bool:
-    return name.startswith(".")
+@dataclass
+class _Step:
+    """One file of a batch, planned: what the apply step writes for it."""
 
-
-def walk_images(root: str, skip: Iterable[str] = ()) -> Iterator[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of image files below ``root``; hidden entries and ``skip`` folders left out.
-
-    Directory symlinks are not followed, so a symlink loop cannot hang a scan; unreadable folders are skipped.
-    """
-    skip = {os.path.normpath(s) for s in skip}
-    stack = [root]
-    while stack:
-        d = stack.pop()
-        if os.path.normpath(d) in skip:
-            continue
-        try:
-            with os.scandir(d) as it:
-                entries = list(it)
-        except OSError as exc:
-            log.warning("cannot list %s: %s", d, exc)
-            continue
-        for e in entries:
-            if is_hidden(e.name):
-                continue
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(e.path)
-                elif is_image_path(e.name) and e.is_file():
-                    st = e.stat()
-                    yield e.path, st.st_size, st.st_mtime_ns
-            except OSError:
-                continue
+    item: Prepared
+    vec: np.ndarray | None = None
+    src: FileRecord | None = None       # the catalogued file whose content (and vector) this one has
+    alias_of: str | None = None         # a link to this catalogued path: the same file, not a photo of its own
+    embedded: bool = False              # decoded again because the reusable vector was gone
 
 
 class Scanner:
-    """Applies disk changes to the catalog and index. The Library calls it under its writer lock."""
+    """Applies disk changes to the catalog and index. The Library calls it under its writer lock.
+
+    Each batch is planned first (hash, decode, embed, find reusable vectors: no lock, no transaction),
+    then applied in one short transaction. What is on disk is decided by :mod:`.roots`: only regular
+    files, one path per file (links are that file, not a copy of it), hidden and excluded folders left out,
+    and photos under an unplugged drive kept as offline.
+    """
 
     def __init__(self, catalog: Catalog, index: VectorIndex, embedder: Embedder, model_id: str,
                  notify: Callable[[ChangeEvent], None], skip_dirs: Iterable[str] = (),
@@ -126,28 +110,46 @@ class Scanner:
         report = ScanReport()
         progress = progress or Progress()
         progress.start("listing", 0)
-        on_disk: dict[str, tuple[int, int]] = {}
+        found: list[Found] = []
         known: dict[str, FileRecord] = {}
+        unreadable: dict[str, str] = {}
+        with self.lock:
+            mount_points = self.catalog.mount_points()
+        seen_mounts: set[str] = set()
         for root in roots:
             if not os.path.isdir(root):
                 # An unmounted drive must not look like a folder whose photos were all deleted.
                 report.missing_folders.append(root)
                 continue
             with self.lock:
-                under = self.catalog.files_under(root)
-            if under and _is_empty_dir(root):
+                under_root = self.catalog.files_under(root)
+            if under_root and looks_empty(root):
                 # The bare mount point of an unplugged drive: offline, not a folder whose photos were deleted.
                 report.missing_folders.append(root)
                 continue
-            for rec in under:
+            for rec in under_root:
                 known[rec.path] = rec
-            for path, size, mtime in walk_images(root, self.skip_dirs):
-                on_disk[path] = (size, mtime)
-                if cancel is not None and len(on_disk) % 1000 == 0:
+            for f in walk_images(root, self.skip_dirs, on_error=unreadable.__setitem__, mounts=seen_mounts):
+                found.append(f)
+                if cancel is not None and len(found) % 1000 == 0:
                     cancel.check()
-                    progress.advance(0, message=f"{len(on_disk)} files found")
-        gone = [rec for p, rec in known.items() if p not in on_disk]
+                    progress.advance(0, message=f"{len(found)} files found")
+        files, _aliases = dedupe_links(found, known.__contains__)
+        on_disk = {f.path: (f.size, f.mtime_ns) for f in files}
+        # mount points: the ones seen now, and the remembered ones that are offline (kept until back)
+        offline = {m for m in mount_points if under_any(m, roots) and mount_offline(m)}
+        with self.lock, self.catalog.transaction():
+            self.catalog.set_mount_points((mount_points - {m for m in mount_points if under_any(m, roots)})
+                                          | seen_mounts | offline)
+        gone = []
+        for p, rec in known.items():
+            if p in on_disk:
+                continue
+            if p in unreadable or under_any(p, unreadable) or under_any(p, offline):
+                continue  # in a folder we cannot read now, or on an unplugged drive: kept, not deleted
+            gone.append(rec)
         todo, report.unchanged = self._candidates(on_disk, known)
+        self._record_unreadable(unreadable, known, report)
         self._process(todo, gone, report, progress, cancel)
         if not report.cancelled:
             self.backfill_info([r for r in roots if r not in report.missing_folders], cancel)
@@ -183,19 +185,29 @@ class Scanner:
         """Re-check specific files or folders (the watcher's created/modified/deleted events)."""
         t0 = time.monotonic()
         report = ScanReport()
-        on_disk: dict[str, tuple[int, int]] = {}
+        found: list[Found] = []
         known: dict[str, FileRecord] = {}
         gone: list[FileRecord] = []
+        unreadable: dict[str, str] = {}
         with self.lock:
+            mount_points = self.catalog.mount_points()
             for p in dict.fromkeys(os.path.abspath(p) for p in paths):
-                if not _under_any(p, roots) or _under_any(p, self.skip_dirs):
+                if not under_any(p, roots) or under_any(p, self.skip_dirs):
                     continue
+                root = next(r for r in roots if under(p, r))
+                if offline_below(p, mount_points) is not None:
+                    continue  # an unplugged drive inside a watched folder: its photos are offline
                 if os.path.isdir(p):
+                    if hidden_below(p, root):
+                        continue
                     for rec in self.catalog.files_under(p):
                         known[rec.path] = rec
-                    for fp, size, mtime in walk_images(p, self.skip_dirs):
-                        on_disk[fp] = (size, mtime)
-                    gone.extend(r for fp, r in known.items() if fp.startswith(p + os.sep) and fp not in on_disk)
+                    sub: list[Found] = []
+                    sub.extend(walk_images(p, self.skip_dirs, on_error=unreadable.__setitem__))
+                    found.extend(sub)
+                    listed = {f.path for f in sub}
+                    gone.extend(r for fp, r in known.items() if under(fp, p) and fp != p and fp not in listed
+                                and not under_any(fp, unreadable))
                     continue
                 rec = self.catalog.file_by_path(p)
                 if rec is not None:
@@ -203,17 +215,34 @@ class Scanner:
                 try:
                     st = os.stat(p)
                 except OSError:
-                    if rec is not None:
-                        gone.append(rec)
-                    gone.extend(self.catalog.files_under(p)[1:] if rec else self.catalog.files_under(p))
+                    st = None
+                if st is None or not is_regular(st) or not is_image_path(p) or hidden_below(p, root):
+                    # gone, or no longer a photo (a FIFO, a hidden name): drop what we had there
+                    gone.extend(self.catalog.files_under(p))
                     continue
-                if is_image_path(p) and not any(is_hidden(part) for part in Path(p).parts):
-                    on_disk[p] = (st.st_size, st.st_mtime_ns)
-        gone = list({r.id: r for r in gone}.values())  # a folder and files inside it may both be listed
+                found.append(Found(p, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, os.path.islink(p)))
+        files, aliases = dedupe_links(found, known.__contains__)
+        gone.extend(known[a.path] for a in aliases if a.path in known)
+        on_disk = {f.path: (f.size, f.mtime_ns) for f in files}
+        gone = list({r.id: r for r in gone if r.path not in on_disk}.values())  # a folder and its files
         todo, report.unchanged = self._candidates(on_disk, known)
+        self._record_unreadable(unreadable, known, report)
         self._process(todo, gone, report, progress or Progress(), cancel)
         report.seconds = time.monotonic() - t0
         return report
+
+    def _record_unreadable(self, unreadable: dict[str, str], known: dict[str, FileRecord],
+                           report: ScanReport) -> None:
+        """A folder that cannot be listed is a problem to show (``errors()``, the problems panel), with its
+        reason; its photos already in the catalog are kept. Stored as an error entry for the folder's path."""
+        for folder, reason in sorted(unreadable.items()):
+            report.errors.append((folder, reason))
+            rec = known.get(folder)
+            if rec is not None and rec.status == STATUS_ERROR and rec.error == reason:
+                continue
+            with self.lock, self.catalog.transaction():
+                self.catalog.upsert_file({"path": folder, "size": 0, "mtime_ns": 0, "status": STATUS_ERROR,
+                                          "error": reason})
 
     # ---- internals ----------------------------------------------------------------------------------
     def _candidates(self, on_disk: dict[str, tuple[int, int]], known: dict[str, FileRecord]):
@@ -292,19 +321,64 @@ class Scanner:
 
     def _flush(self, batch: list[Prepared], gone_by_hash: dict[str, list[FileRecord]],
                ok_by_hash: dict[str, int], report: ScanReport) -> None:
-        if not batch:
-            return
+        if batch:
+            self._apply(self._plan(batch, ok_by_hash), gone_by_hash, ok_by_hash, report)
+
+    def _plan(self, batch: list[Prepared], ok_by_hash: dict[str, int]) -> list[_Step]:
+        """Everything slow, with no lock held and no transaction open: embed the decoded photos, find the
+        vector of content the catalog already has (decoding it after all when that vector is gone), and
+        spot links to a file the library already has."""
         to_embed = [b for b in batch if b.array is not None]
         vectors = self.embedder.embed_arrays([b.array for b in to_embed])
-        vec_of = {id(b): v for b, v in zip(to_embed, vectors)}
+        steps = [_Step(b) for b in batch]
+        by_item = {id(s.item): s for s in steps}
+        for b, v in zip(to_embed, vectors):
+            by_item[id(b)].vec = v
+            b.array = None  # the pixels are no longer needed: keep the batch's memory small
+            if b.hash:
+                self._fresh.setdefault(b.hash, v)
+        for st in steps:
+            item = st.item
+            if item.error or st.vec is not None:
+                continue
+            h = item.hash
+            src_id = ok_by_hash.get(h)
+            with self.lock:
+                src = self.catalog.file(src_id) if src_id is not None else None
+                vec = self._fresh.get(h)
+                if vec is None and src is not None:
+                    vec = self.catalog.embedding(src.id, self.model_id)
+            if src is not None and src.path != item.path and same_file(src.path, item.path):
+                st.alias_of = src.path   # a hard link or symlink to a photo we have: the same file
+                continue
+            st.src = src
+            if vec is None:
+                prepared = self.embedder.prepare(Prepared(item.path, item.size, item.mtime_ns))
+                if prepared.error or prepared.array is None:
+                    item.error = prepared.error or "decode failed"
+                    continue
+                item.info = prepared.info
+                vec = self.embedder.embed_arrays([prepared.array])[0]
+                st.embedded = True
+            st.vec = vec
+        return steps
+
+    def _apply(self, steps: list[_Step], gone_by_hash: dict[str, list[FileRecord]],
+               ok_by_hash: dict[str, int], report: ScanReport) -> None:
+        """One short transaction: only catalog writes, then the index mirrors them."""
         new_vectors: list[tuple[int, np.ndarray]] = []
         removed_ids: list[int] = []
         events: dict[str, list[tuple[int, str]]] = {"added": [], "updated": [], "moved": []}
         with self.lock:
             cat = self.catalog
             with cat.transaction():
-                for item in batch:
+                for st in steps:
+                    item = st.item
                     existing: FileRecord | None = item.tag
+                    if st.alias_of is not None:
+                        if existing is not None:
+                            removed_ids += cat.delete_files([existing.id])
+                        continue
                     if item.error:
                         fid = cat.upsert_file({"path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
                                                "hash": item.hash, "status": STATUS_ERROR, "error": item.error})
@@ -314,9 +388,9 @@ class Scanner:
                         report.failed += 1
                         report.errors.append((item.path, item.error))
                         continue
-                    if item.array is None:
+                    h = item.hash
+                    if item.info is None:
                         # Content already known: a move/rename, a touched file, or an exact copy.
-                        h = item.hash
                         movers = [r for r in gone_by_hash.get(h, []) if r.id not in self._claimed_ids]
                         if existing is not None and existing.hash == h and existing.status == STATUS_OK and \
                                 cat.embedding(existing.id, self.model_id) is not None:
@@ -333,58 +407,30 @@ class Scanner:
                             report.moved += 1
                             events["moved"].append((src.id, item.path))
                             continue
-                        src_id = ok_by_hash.get(h)
-                        src = cat.file(src_id) if src_id is not None else None
-                        vec = self._fresh.get(h)  # embedded earlier in this batch, not yet written
-                        if vec is None and src is not None:
-                            vec = cat.embedding(src_id, self.model_id)
-                        if src is None or vec is None:
-                            # The source vanished meanwhile: decode after all.
-                            prepared = self.embedder.prepare(Prepared(item.path, item.size, item.mtime_ns))
-                            if prepared.error or prepared.array is None:
-                                fid = cat.upsert_file({"path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
-                                                       "hash": item.hash, "status": STATUS_ERROR,
-                                                       "error": prepared.error or "decode failed"})
-                                report.failed += 1
-                                report.errors.append((item.path, prepared.error or "decode failed"))
-                                continue
-                            item.info = prepared.info
-                            vec = self.embedder.embed_arrays([prepared.array])[0]
-                            report.embedded += 1
-                        else:
-                            item.info = None
-                            report.reused += 1
-                        fid = cat.upsert_file({
-                            "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns, "hash": h,
-                            **info_columns(item.info if item.info else src), "status": STATUS_OK})
-                        new_vectors.append((fid, vec))
-                        events["updated" if existing else "added"].append((fid, item.path))
-                        if existing is None:
-                            report.added += 1
-                        else:
-                            report.updated += 1
-                        continue
-                    info = item.info
-                    fid = cat.upsert_file({
-                        "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns, "hash": item.hash,
-                        **info_columns(info), "status": STATUS_OK})
-                    new_vectors.append((fid, vec_of[id(item)]))
-                    report.embedded += 1
+                        src = st.src
+                        meta = info_columns(src) if src is not None else {}
+                        report.reused += 1
+                    else:
+                        meta = info_columns(item.info)
+                        report.embedded += 1
+                    fid = cat.upsert_file({"path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
+                                           "hash": h, "status": STATUS_OK, **meta})
+                    new_vectors.append((fid, st.vec))
                     if existing is None:
                         report.added += 1
                         events["added"].append((fid, item.path))
                     else:
                         report.updated += 1
                         events["updated"].append((fid, item.path))
-                    if item.hash:
-                        ok_by_hash.setdefault(item.hash, fid)
-                        self._fresh.setdefault(item.hash, vec_of[id(item)])
+                    if h:
+                        ok_by_hash.setdefault(h, fid)
                 cat.put_embeddings(new_vectors, self.model_id)
                 seq = cat.seq()
             # The catalog is committed; mirror it in the index (a crash here is repaired by catch-up on open).
             self.index.remove(removed_ids)
             if new_vectors:
-                self.index.add(np.array([f for f, _ in new_vectors], dtype=np.int64), np.stack([v for _, v in new_vectors]))
+                self.index.add(np.array([f for f, _ in new_vectors], dtype=np.int64),
+                               np.stack([v for _, v in new_vectors]))
             self.index.seq = seq
         for kind, items in events.items():
             if items:
@@ -406,21 +452,5 @@ class Scanner:
         return len(ids)
 
 
-def _is_empty_dir(path: str) -> bool:
-    try:
-        with os.scandir(path) as it:
-            return next(it, None) is None
-    except OSError:
-        return True
-
-
 def stream_cancelled(cancel: CancelToken | None) -> bool:
     return cancel is not None and cancel.cancelled
-
-
-def _under_any(path: str, roots: Iterable[str]) -> bool:
-    for r in roots:
-        r = r.rstrip("/\\")
-        if path == r or path.startswith(r + os.sep):
-            return True
-    return False

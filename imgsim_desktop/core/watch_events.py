@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from watchdog.events import (
     DirDeletedEvent,
@@ -32,8 +33,16 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 
-if TYPE_CHECKING:
-    from .watch_roots import WatchRoots
+from .roots import norm as _norm
+from .roots import outermost, rebase, under, walk_images
+
+
+class RootFilter(Protocol):
+    """What the handler asks of the root tracker (``watch_roots.WatchRoots``), without importing it."""
+
+    def wanted_dir(self, path: str) -> bool: ...
+    def wanted_file(self, path: str) -> bool: ...
+    def is_root(self, path: str) -> bool: ...
 
 # one logger for the whole watcher (this module, watch_roots and watcher), as before the split
 log = logging.getLogger(__package__ + ".watcher")
@@ -96,6 +105,8 @@ class _Pending:
         try:
             st = os.stat(path)
             sig = (st.st_size, st.st_mtime_ns)
+            if not stat.S_ISREG(st.st_mode):
+                return True  # a FIFO or device named like a photo: update_paths leaves it out, at once
         except FileNotFoundError:
             return True  # vanished before we got to it: update_paths removes it if the catalog has it
         except OSError:
@@ -127,47 +138,24 @@ def _decodes(path: str) -> bool:
         return False
 
 
-def _norm(p: str | os.PathLike) -> str:
-    return os.path.normpath(os.path.abspath(os.fspath(p)))
-
-
 def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+    return under(path, root)
 
 
 def _rebase(path: str, src: str, dst: str) -> str | None:
     """``path`` moved along with ``src`` -> ``dst``, or None when it is not under ``src``."""
-    if path == src:
-        return dst
-    prefix = src.rstrip(os.sep) + os.sep
-    if path.startswith(prefix):
-        return os.path.join(dst, path[len(prefix):])
-    return None
+    return rebase(path, src, dst)
 
 
 def _outermost(removed: dict[str, bool]) -> list[str]:
     """Deleted paths less those inside a deleted folder (the folder covers them)."""
-    dirs = {p for p, is_dir in removed.items() if is_dir}
-    out = []
-    for p in removed:
-        parent = os.path.dirname(p)
-        while parent and parent not in dirs and os.path.dirname(parent) != parent:
-            parent = os.path.dirname(parent)
-        if parent not in dirs:
-            out.append(p)
-    return out
+    dirs = outermost(p for p, is_dir in removed.items() if is_dir)
+    return [p for p in removed if not any(p != d and under(p, d) for d in dirs)]
 
 
 def _walk_images(folder: str, wanted_file: Callable[[str], bool]) -> list[str]:
-    """The wanted image files under ``folder`` (hidden folders skipped): the contents of a folder moved in."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for f in filenames:
-            p = os.path.join(dirpath, f)
-            if wanted_file(p):
-                out.append(p)
-    return out
+    """The wanted photos under ``folder`` (the contents of a folder moved in): regular files only."""
+    return [f.path for f in walk_images(folder) if wanted_file(f.path)]
 
 
 class _Handler(FileSystemEventHandler):
@@ -175,7 +163,7 @@ class _Handler(FileSystemEventHandler):
 
     ``put(item)`` queues an event tuple; ``lost()`` says something was missed (the watcher reconciles)."""
 
-    def __init__(self, roots: "WatchRoots", put: Callable[[tuple], None], lost: Callable[[], None]):
+    def __init__(self, roots: RootFilter, put: Callable[[tuple], None], lost: Callable[[], None]):
         self.roots = roots
         self.put = put
         self.lost = lost

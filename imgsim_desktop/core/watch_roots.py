@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .decode import is_image_path
-from .watch_events import _EVENT_FILTER, _norm, _under
+from .roots import hidden_below, looks_empty
+from .roots import norm as _norm
+from .roots import under as _under
+from .watch_events import _EVENT_FILTER
 
 # one logger for the whole watcher (this module, watch_events and watcher), as before the split
 log = logging.getLogger(__package__ + ".watcher")
@@ -90,8 +93,7 @@ class WatchRoots:
         root = self.root_of(path)
         if root is None or any(_under(path, h) for h in self.homes):
             return False
-        rel = path[len(root):].lstrip(os.sep)
-        return not any(part.startswith(".") for part in rel.split(os.sep) if part)
+        return not hidden_below(path, root)
 
     def wanted_file(self, path: str) -> bool:
         return is_image_path(path) and self.wanted_dir(path) and not self.is_root(path)
@@ -123,11 +125,9 @@ class WatchRoots:
         rid = self._root_id(root)
         if rid is None or rid == self.ids.get(root):
             return rid  # gone, or the very folder being watched (emptied by hand: events handle that)
-        try:
-            with os.scandir(root) as it:
-                empty = next(it, None) is None
-        except OSError:
+        if not os.access(root, os.R_OK | os.X_OK):
             return None
+        empty = looks_empty(root)   # nothing but hidden entries: a bare mount point may hold a .Trash
         if not empty:
             self.empty_roots.pop(root, None)
             return rid

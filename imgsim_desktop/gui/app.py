@@ -9,7 +9,7 @@ import sys
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ..core.errors import ImgsimError, LibraryLockedError, ModelError
+from ..core.errors import ImgsimError, LibraryLockedError, LibraryReadOnlyError, ModelError
 from .settings import APP, ORG, AppSettings
 
 
@@ -20,6 +20,9 @@ def open_library(settings: AppSettings, model_path=None, parent=None):
     home = settings.library_home()
     try:
         return Library(home, model_path=model_path, device=settings.device, exclude=settings.excluded_folders)
+    except LibraryReadOnlyError:  # a read-only mount: nothing to ask, queries work
+        return Library(home, model_path=model_path, device=settings.device, readonly=True,
+                       exclude=settings.excluded_folders)
     except LibraryLockedError as e:
         answer = QMessageBox.question(
             parent, "Library in use",

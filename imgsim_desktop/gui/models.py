@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from ..core.actions import format_bytes
+from ..core.roots import display_path
 from . import workers
 
 FileIdRole = Qt.ItemDataRole.UserRole + 1
@@ -203,7 +204,7 @@ class FileGridModel(_ThumbMixin, QAbstractListModel):
         if rec is None:
             return "…" if role in (Qt.ItemDataRole.DisplayRole, CaptionRole) else None
         if role in (Qt.ItemDataRole.DisplayRole, CaptionRole):
-            return os.path.basename(rec.path)
+            return display_path(os.path.basename(rec.path))
         if role == PathRole:
             return rec.path
         if role == RecordRole:
@@ -265,9 +266,10 @@ class ResultModel(_ThumbMixin, QAbstractListModel):
             return None
         it = self.items[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return os.path.basename(it.path) if it.score is None else f"{it.score:.3f}  {os.path.basename(it.path)}"
+            name = display_path(os.path.basename(it.path))
+            return name if it.score is None else f"{it.score:.3f}  {name}"
         if role == CaptionRole:
-            return os.path.basename(it.path)
+            return display_path(os.path.basename(it.path))
         if role == FileIdRole:
             return it.file_id
         if role == PathRole:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QHBoxLayout, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.paths import default_library_dir
+from ..core.roots import is_excluded as _is_excluded
 
 ORG = "imgsim"
 APP = "imgsim-desktop"
@@ -89,14 +90,8 @@ class AppSettings:
 
 
 def is_excluded(path: str | Path, excluded: list[str]) -> bool:
-    p = Path(path)
-    for ex in excluded:
-        try:
-            p.relative_to(Path(ex))
-            return True
-        except ValueError:
-            continue
-    return False
+    """The engine's rule (core/roots), so the GUI and the scanner agree on what is excluded."""
+    return _is_excluded(path, excluded)
 
 
 def threshold_spin(value: float | None) -> QDoubleSpinBox:

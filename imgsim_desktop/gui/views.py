@@ -9,6 +9,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView, QMenu, QPushButton,
                                QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from ..core.roots import display_path
 from .models import FileIdRole, PathRole, ThumbDelegate
 
 
@@ -155,7 +156,7 @@ class ErrorPanel(QWidget):
         self._messages: list[tuple[str, str]] = []
 
     def set_file_errors(self, errors) -> None:
-        self._files = [(str(p), str(r)) for p, r in errors]
+        self._files = [(display_path(p), str(r)) for p, r in errors]
         self._render()
 
     def add_message(self, what: str, problem: str) -> None:

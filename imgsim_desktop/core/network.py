@@ -132,7 +132,11 @@ def build_network(arch: dict, input_size: int, embedding_size: int):
                 if self.embed_mode != "head":
                     raise ModelError("architecture: a lookalike head needs the descriptor head (embed='head')")
                 h, d = int(look["hidden"]), int(look["dim"])
-                self.look = nn.Sequential(nn.Linear(sum(widths), h), nn.ReLU(inplace=True), nn.Linear(h, d))
+                a = int(look.get("adapter") or 0)
+                # an optional 1x1 adapter over the last stage, read in place of that stage's plain GeM
+                self.look_adapt = nn.Sequential(nn.Conv2d(widths[-1], a, 1), nn.ReLU()) if a else None
+                d_in = sum(widths) - widths[-1] + (a or widths[-1])
+                self.look = nn.Sequential(nn.Linear(d_in, h), nn.ReLU(inplace=True), nn.Linear(h, d))
                 self.look_dim = d
                 self.out_dim = self.out_dim + d
 
@@ -148,7 +152,11 @@ def build_network(arch: dict, input_size: int, embedding_size: int):
             return out
 
         def look_input(self, stages):
-            """Per-stage GeM (p=3), each L2-normalised, concatenated: what the lookalike head reads."""
+            """Per-stage GeM (p=3), each L2-normalised, concatenated: what the lookalike head reads (the last
+            stage through its adapter, when the head has one)."""
+            adapt = getattr(self, "look_adapt", None)
+            if adapt is not None:
+                stages = list(stages[:-1]) + [adapt(stages[-1])]
             return torch.cat([F.normalize(s.clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1.0 / 3), dim=1)
                               for s in stages], dim=1)
 

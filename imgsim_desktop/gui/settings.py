@@ -100,11 +100,11 @@ def is_excluded(path: str | Path, excluded: list[str]) -> bool:
 
 
 def threshold_spin(value: float | None) -> QDoubleSpinBox:
-    """0.000 shows as "Default" (the library's own threshold for the tier)."""
+    """0.00 shows as "Default" (the model's own threshold for the tier); steps of 0.01 like the review box."""
     sp = QDoubleSpinBox()
     sp.setRange(0.0, 1.0)
-    sp.setDecimals(4)
-    sp.setSingleStep(0.001)
+    sp.setDecimals(2)
+    sp.setSingleStep(0.01)
     sp.setSpecialValueText("Default")
     sp.setValue(value or 0.0)
     return sp

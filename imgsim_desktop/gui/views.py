@@ -37,7 +37,7 @@ class ThumbGrid(QListView):
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.delegate = ThumbDelegate(thumb_size, self)
         self.setItemDelegate(self.delegate)
-        self.setGridSize(QSize(thumb_size + 20, thumb_size + 48))
+        self.setGridSize(QSize(thumb_size + 20, thumb_size + ThumbDelegate.TEXT_H + 4))
         self._retain_timer = QTimer(self)
         self._retain_timer.setSingleShot(True)
         self._retain_timer.setInterval(120)

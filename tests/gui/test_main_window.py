@@ -44,7 +44,7 @@ def _mime_for(*paths) -> QMimeData:
 
 def _drop(win, mime: QMimeData) -> bool:
     pos = QPointF(win.width() / 2, win.height() / 2)
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(win, enter)
     if not enter.isAccepted():

@@ -538,6 +538,7 @@ class DuplicatesPage(FileActionsMixin, QWidget):
                                          "marked" if marked else "")
         self.compare_dialog.show()
         self.compare_dialog.raise_()
+        self.compare_dialog.activateWindow()  # its keys (K, D, N, P, Esc) work at once
 
     def _select_member(self, path: str) -> None:
         for r, it in enumerate(self.model.items):

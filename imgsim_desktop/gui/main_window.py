@@ -60,6 +60,9 @@ class MainWindow(QMainWindow):
         self.confirm = self._confirm_dialog  # tests answer for the user
         self.choose_directory = lambda: QFileDialog.getExistingDirectory(self, "Add a folder of photos",
                                                                          pictures_dir())
+        self.choose_photo_file = lambda: QFileDialog.getOpenFileName(
+            self, "Find lookalikes of…", pictures_dir(),
+            "Images (*.jpg *.jpeg *.png *.webp *.heic *.tif *.tiff *.bmp *.gif)")[0]
         self.restart_requested = False  # set when new settings need the library reopened (see app.run)
         self.setWindowTitle(f"imgsim — {lib.home}")
         self.resize(1280, 820)
@@ -336,8 +339,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.model_view)
 
     def choose_query_photo(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(self, "Find lookalikes of…", pictures_dir(), "Images (*.jpg *.jpeg *.png *.webp "
-                                                                             "*.heic *.tif *.tiff *.bmp *.gif)")
+        f = self.choose_photo_file()
         if f:
             self.lookalikes_for_path(f)
 

@@ -105,6 +105,7 @@ class ImageLabel(QLabel):
 
     def __init__(self, placeholder: str = "", parent=None, smooth: bool = True):
         super().__init__(placeholder, parent)
+        self.placeholder = placeholder
         self._pm: QPixmap | None = None
         self._smooth = smooth
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -121,7 +122,9 @@ class ImageLabel(QLabel):
 
     def _rescale(self) -> None:
         if self._pm is None or self._pm.isNull():
-            self.setPixmap(QPixmap())
+            # setPixmap(QPixmap()) would also wipe the text: the placeholder vanished on the first resize
+            if self.text() != self.placeholder or not self.pixmap().isNull():
+                self.setText(self.placeholder)
             return
         mode = Qt.TransformationMode.SmoothTransformation if self._smooth else Qt.TransformationMode.FastTransformation
         self.setPixmap(self._pm.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, mode))

@@ -120,11 +120,12 @@ class DuplicatesPage(FileActionsMixin, QWidget):
         self.status = QLabel("")
         self.stale_label = QLabel("")
         self.stale_label.setStyleSheet("color: #b26a00;")
+        # a long note must not widen the page (the main splitter would take the width from the sidebar)
+        self.stale_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         for w in (QLabel("Tier:"), self.tier_combo, self.threshold, self.find_btn, self.status):
             top.addWidget(w)
-        top.addStretch(1)
-        top.addWidget(self.stale_label)
+        top.addWidget(self.stale_label, 1)
 
         self.groups_view = QTreeWidget()
         self.groups_view.setColumnCount(4)
@@ -426,6 +427,8 @@ class DuplicatesPage(FileActionsMixin, QWidget):
                 label = "kept"
             elif keep_hash and self.hashes.get(it.path) == keep_hash:
                 label = "exact copy"  # same bytes: not "similarity 1.000", which an edit can reach too
+            elif it.score >= 0.9995:
+                label = "similarity >0.999"  # an edit the model cannot tell apart, yet not the same bytes
             else:
                 label = f"similarity {it.score:.3f}"
             if st != it.state or it.extra.get("label") != label:

@@ -1,7 +1,7 @@
 """Lookalikes: a query photo (dropped, pasted, opened or picked in the grid) and its nearest photos.
 
 Each score says which space it comes from ("lookalike 0.81": the model's lookalike space, not the duplicate
-similarity of the Duplicates page). Exact byte copies of a result (or of the query) are one tile, "with N
+similarity of the Duplicates page). Exact byte copies of a result (or of the query) are one tile, "+N
 copies", so a photo and its backup do not take two places."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _attach_records(lib, results, k: int | None = None, query_hash: str | None =
         n = len(it.extra.get("copies", []))
         first = "exact copy of this photo" if query_hash and it.extra["hash"] == query_hash \
             else f"{SPACE_LABEL} {it.score:.3f}"
-        it.extra["label"] = first + (f" · with {n} cop{'y' if n == 1 else 'ies'}" if n else "")
+        it.extra["label"] = first + (f" · +{n} cop{'y' if n == 1 else 'ies'}" if n else "")  # fits a tile
     return items if k is None else items[:k]
 
 

@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
                                QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
+from ..core import changes
 from ..core.actions import ActionLog, format_bytes
 from ..core.decode import is_image_path
 from . import workers
@@ -220,6 +221,8 @@ class MainWindow(QMainWindow):
             self.refresh_all()
             self.lookalikes.mark_stale()
         self.duplicates.apply_changes(cs)
+        if cs.source == changes.WATCHER and cs.files_changed:
+            self.sidebar.show_watch_result(cs.summary().split(": ", 1)[1])
         if not self.scans.running:
             self.sidebar.clear_pending()  # a cancelled or failed first scan: the library's list is the truth
 

@@ -61,6 +61,7 @@ class Sidebar(QWidget):
         self.bar = QProgressBar()
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
+        self.bar.setFormat("")  # not "0%" before anything was indexed
         self.bar.setTextVisible(True)
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
@@ -184,6 +185,14 @@ class Sidebar(QWidget):
         self.state_label.setText(text)
         self.detail.setText("")
 
+    def show_watch_result(self, summary: str) -> None:
+        """What the watcher's last batch did ("1 new, 2 gone"), shown once it is idle again."""
+        from datetime import datetime
+
+        self._finished_text = f"Up to date: {summary} at {datetime.now():%H:%M}"
+        if not self._running and not self.watching_busy:
+            self.state_label.setText(self._finished_text)
+
     def _idle_bar(self) -> None:
         self.bar.setRange(0, 1)
         self.bar.setValue(1)
@@ -197,7 +206,7 @@ class Sidebar(QWidget):
         if busy:
             self.bar.setRange(0, 0)  # busy indicator: the watcher does not know how much is coming
             self.state_label.setText("Watching: indexing changed files…")
-            self.detail.setText("Photos added, changed or removed in your folders")
+            self.detail.setText("Photos changed in your folders")
         else:
             self._idle_bar()
             self.state_label.setText(self._finished_text or "Idle")

@@ -21,7 +21,9 @@ class Welcome(QWidget):
         self.text = QLabel(TEXT)
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
-        self.text.setMaximumWidth(560)
+        self.text.setFixedWidth(560)
+        # a centred widget gets its size hint, not its height for this width: say the height outright
+        self.text.setMinimumHeight(self.text.heightForWidth(560))
         self.add_btn = QPushButton("Add folder…")
         self.add_btn.setDefault(True)
         self.add_btn.setMinimumHeight(36)

@@ -96,7 +96,7 @@ def test_paste_image_data_and_file_url(qtbot, indexed_window, photos):
     # a photo and its exact copy are one result, "with 1 copy" (issue 14: exact copies collapse)
     top = win.lookalikes.model.item(0)
     assert {top.path, *top.extra["copies"]} == {str(original), str(copy)}
-    assert "with 1 copy" in top.extra["label"] and top.extra["label"].startswith("lookalike ")
+    assert "+1 copy" in top.extra["label"] and top.extra["label"].startswith("lookalike ")
     assert str(copy) not in [p for p, _ in win.lookalikes.results()]
 
     QGuiApplication.clipboard().setMimeData(_mime_for(copy))

@@ -70,6 +70,9 @@ class LibraryController(QObject):
     # ------------------------------------------------------------------ change routing
     def _on_event(self, event) -> None:
         self._pending.add(event)
+        w = self.watcher
+        if w is not None and not w.idle.is_set():
+            return  # the watcher is applying a batch: its end (on_batch) announces it, however long it takes
         if not self._writes:
             self._lull.start()
 

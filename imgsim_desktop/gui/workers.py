@@ -57,11 +57,11 @@ def pending_tasks() -> int:
     return len(_CALLBACKS)
 
 
-# Results come back through ONE long-lived relay that lives on the GUI thread. A relay per task (as before)
-# was a QObject whose last Python reference could be the worker's QRunnable: when the worker dropped it after
-# the GUI thread had already delivered and called deleteLater, the QObject was deleted on the worker thread
-# while its deferred delete was pending on the GUI thread ("QObject: shared QObject was deleted directly",
-# then a segfault at quit). Workers now hold only an int; callbacks never leave the GUI thread.
+# Results come back through ONE long-lived relay that lives on the GUI thread. With a relay per task the
+# worker's QRunnable could hold the last Python reference to a QObject that the GUI thread had already
+# handed to deleteLater, and drop it on the worker thread: a QObject freed from the wrong thread. Workers now
+# hold only an int and the relay's bound signal; callbacks never leave the GUI thread. (The crash at quit
+# after minutes of use was the Qt binding's own reference leak: see qtcheck.py.)
 _CALLBACKS: dict[int, tuple[Callable | None, Callable | None]] = {}
 _NEXT_ID = 0
 _RELAY: "_Relay | None" = None

@@ -9,6 +9,7 @@ undo or a watcher batch reaches it the same way.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from types import SimpleNamespace
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -24,6 +25,7 @@ from . import workers
 from .compare import CompareDialog
 from .file_actions import FileActionsMixin
 from .models import ResultItem, ResultModel, folder_of
+from .settings import pictures_dir
 from .views import ThumbGrid
 
 TIERS = (("duplicates", "Duplicates (same photo)"), ("similar", "Similar (edits, crops, bursts)"))
@@ -213,9 +215,10 @@ class DuplicatesPage(FileActionsMixin, QWidget):
         self.history_dialog = None
         # hooks the tests replace: they must not open modal dialogs
         self.confirm = self._confirm
-        self.choose_folder = lambda: QFileDialog.getExistingDirectory(self, "Move marked photos to")
-        self.choose_export = lambda: QFileDialog.getSaveFileName(self, "Export groups", "groups.csv",
-                                                                 "CSV (*.csv);;JSON (*.json)")[0]
+        self.choose_folder = lambda: QFileDialog.getExistingDirectory(self, "Move marked photos to",
+                                                                      pictures_dir())
+        self.choose_export = lambda: QFileDialog.getSaveFileName(
+            self, "Export groups", str(Path.home() / "groups.csv"), "CSV (*.csv);;JSON (*.json)")[0]
         try:  # an action of an earlier session can still be undone from here
             self.last_action = self.log.last_undoable()
         except OSError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
                                QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
@@ -20,7 +20,7 @@ from .lookalikes import LookalikesPage
 from .model_view import ModelViewPage
 from .models import FileGridModel, FileIdRole, PathRole
 from .controller import LibraryController
-from .settings import AppSettings, SettingsDialog, qsettings
+from .settings import AppSettings, SettingsDialog, pictures_dir, qsettings
 from .sidebar import Sidebar
 from .thumbnails import ThumbnailManager
 from .views import ErrorPanel, ThumbGrid
@@ -38,14 +38,6 @@ def classify_mime(mime: QMimeData) -> tuple[list[str], list[str], bool]:
         elif p.is_file() and is_image_path(p):
             files.append(str(p))
     return folders, files, mime.hasImage()
-
-
-def pictures_dir() -> str:
-    """Where folder and photo dialogs open: the user's Pictures folder (never the install folder)."""
-    d = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-    if d and Path(d).is_dir():
-        return d
-    return str(Path.home())
 
 
 class MainWindow(QMainWindow):

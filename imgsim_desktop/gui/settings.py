@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -86,6 +86,14 @@ class AppSettings:
         qs.setValue("lookalikes/k", self.lookalikes_k)
         qs.setValue("thumbnails/cache_mb", self.thumb_cache_mb)
         qs.sync()
+
+
+def pictures_dir() -> str:
+    """Where folder and photo dialogs open: the user's Pictures folder (never the install folder)."""
+    d = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    if d and Path(d).is_dir():
+        return d
+    return str(Path.home())
 
 
 def is_excluded(path: str | Path, excluded: list[str]) -> bool:
@@ -186,7 +194,7 @@ class SettingsDialog(QDialog):
             self.library_edit.setText(d)
 
     def _add_excluded(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Exclude folder")
+        d = QFileDialog.getExistingDirectory(self, "Exclude folder", pictures_dir())
         if d:
             self.excluded.addItem(d)
 

@@ -211,7 +211,8 @@ def test_lookalikes_tab_says_what_to_do_and_offers_a_button(qtbot, indexed_windo
 
 
 def test_first_run_welcome_and_dialogs_open_in_pictures(qtbot, library, settings, photos, tmp_path, monkeypatch):
-    from imgsim_desktop.gui.main_window import MainWindow, pictures_dir
+    from imgsim_desktop.gui.main_window import MainWindow
+    from imgsim_desktop.gui.settings import pictures_dir
 
     home = tmp_path / "user"
     (home / "Pictures").mkdir(parents=True)

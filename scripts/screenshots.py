@@ -48,14 +48,14 @@ def generated_photo(seed: int, size=(900, 600)) -> Image.Image:
     return img
 
 
-def build_photos(dest: Path) -> dict:
+def build_photos(dest: Path, source: Path = PERF) -> dict:
     """Originals plus copies that must group; returns a few paths the screens use."""
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "imports").mkdir(exist_ok=True)
     (dest / "edited").mkdir(exist_ok=True)
     originals: list[Path] = []
-    if PERF.is_dir():
-        for p in sorted(PERF.glob("*.jpg"))[:15]:
+    if source.is_dir():
+        for p in sorted(source.glob("*.jpg"))[:15]:
             img = Image.open(p)
             img.draft("RGB", (1200, 1200))
             img = img.convert("RGB")
@@ -74,6 +74,9 @@ def build_photos(dest: Path) -> dict:
         EDITS = {}
     for i, p in enumerate(originals[:6]):  # byte copies: the "imported twice" case
         shutil.copy2(p, dest / "imports" / f"IMG_{1000 + i}.jpg")
+    (dest / "backup").mkdir(exist_ok=True)
+    for p in originals[8:10]:  # a backup under the same name: the folder line tells them apart
+        shutil.copy2(p, dest / "backup" / p.name)
     for i, p in enumerate(originals[2:8]):  # re-saved smaller, or edited
         img = Image.open(p).convert("RGB")
         if i % 2 == 0 or not EDITS:
@@ -107,6 +110,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--model", help="model card (default: the bundled model, else a random demo model)")
     ap.add_argument("--keep", action="store_true", help="keep the demo library folder")
+    ap.add_argument("--photos", default=str(PERF), help="folder of JPEGs to start from (default: %(default)s)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +135,6 @@ def main() -> int:
     from imgsim_desktop.core.errors import ModelError
     from imgsim_desktop.core.library import Library
     from imgsim_desktop.core.model import create_random_model, load_model
-    from imgsim_desktop.gui.compare import CompareWidget
     from imgsim_desktop.gui.main_window import MainWindow
     from imgsim_desktop.gui.settings import AppSettings, SettingsDialog
 
@@ -145,13 +148,17 @@ def main() -> int:
                                                  embedding_size=64))
             model_note = " (demo model with random weights: the bundled model was not found)"
 
-    photos = build_photos(work / "Photos")
+    photos = build_photos(work / "Photos", Path(args.photos))
     lib = Library(work / "library", model_path=model_path, device="cpu")
     settings = AppSettings(library_dir=str(work / "library"), device="auto")
     win = MainWindow(lib, settings, start_watcher=False)
     win.resize(1320, 840)
     win.show()
     try:
+        # --- first run: the welcome, before any folder
+        pump(app, lambda: win.library_stack.currentWidget() is win.welcome, timeout=10, min_s=0.5)
+        win.grab().save(str(out / "welcome.png"))
+
         # --- indexing: a real scan, held after a few photos so the progress panel can be captured
         paused_at = []
 
@@ -208,8 +215,8 @@ def main() -> int:
         page = win.duplicates
         win.tabs.setCurrentWidget(page)
         page.tier_combo.setCurrentIndex(0)
-        if model_note:  # random weights find everything alike: only near-identical copies may group
-            page.threshold.setValue(0.9995)
+        if model_note:  # random weights find everything alike: only exact copies may group
+            page.threshold.setValue(page.threshold.maximum())
         groups = []
         page.groupsReady.connect(groups.append)
         page.find()
@@ -221,21 +228,23 @@ def main() -> int:
         pump(app, lambda: thumbs_settled(win), timeout=30, min_s=0.8)
         win.grab().save(str(out / "duplicates.png"))
 
-        # --- compare two members
+        # --- compare two members, in the dialog the Duplicates page opens (keep / mark / next from there)
         if page.groups:
             # the most telling pair: a keeper and a member that differs from it (size or resolution)
-            pairs = [(g.members[0], m) for g in page.groups for m in g.members[1:]]
-            a, b = max(pairs, key=lambda ab: (ab[0].width != ab[1].width, ab[0].bytes != ab[1].bytes))
-            cmp = CompareWidget()
-            cmp.resize(1200, 780)
-            cmp.set_members(a, b, ("Keeper: " + Path(a.path).name, Path(b.path).name))
-            cmp.show()
+            pairs = [(gi, g.members[0], m) for gi, g in enumerate(page.groups) for m in g.members[1:]]
+            gi, a, b = max(pairs, key=lambda p: (p[1].width != p[2].width, p[1].bytes != p[2].bytes))
+            page.select_group(gi)
+            page._select_member(str(b.path))
+            page.compare_current()
+            dlg = page.compare_dialog
+            dlg.resize(1200, 800)
+            cmp = dlg.compare
             pump(app, lambda: not cmp.left._item.pixmap().isNull() and not cmp.right._item.pixmap().isNull(),
                  timeout=30)
             cmp.fit()
             pump(app, min_s=0.3)
-            cmp.grab().save(str(out / "compare.png"))
-            cmp.close()
+            dlg.grab().save(str(out / "compare.png"))
+            dlg.close()
 
         # --- model view
         shown = []

@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
     app.setApplicationDisplayName("imgsim")
+    from .qtcheck import binding_leaks
+
+    leak = binding_leaks()
+    if leak:  # say it now, not as a crash ten minutes in
+        logging.getLogger(__name__).error("%s", leak)
+        QMessageBox.warning(None, "imgsim", leak)
     settings = AppSettings.load()
     if args.library:
         settings.library_dir = args.library

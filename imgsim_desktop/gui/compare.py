@@ -235,13 +235,53 @@ def _load_full(path: str):
 
 
 class CompareDialog(QDialog):
+    """Compare a pair and decide from here: K keeps the right-hand photo, D marks it (again to unmark),
+    N / → and P / ← go to the next and previous pair (across groups), Z toggles zoom, Esc or Space goes
+    back to the group."""
+
+    keepRequested = Signal()
+    markRequested = Signal()
+    stepRequested = Signal(int)  # +1 next pair, -1 previous
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Compare")
         self.resize(1100, 760)
         self.compare = CompareWidget(self)
+        self.where = QLabel("")
+        self.prev_btn = QPushButton("◀ Previous (P)")
+        self.next_btn = QPushButton("Next (N) ▶")
+        self.keep_btn = QPushButton("Keep right (K)")
+        self.mark_btn = QPushButton("Mark right (D)")
+        self.back_btn = QPushButton("Back (Esc)")
+        self.prev_btn.clicked.connect(lambda: self.stepRequested.emit(-1))
+        self.next_btn.clicked.connect(lambda: self.stepRequested.emit(1))
+        self.keep_btn.clicked.connect(self.keepRequested)
+        self.mark_btn.clicked.connect(self.markRequested)
+        self.back_btn.clicked.connect(self.reject)
+        for b in (self.prev_btn, self.next_btn, self.keep_btn, self.mark_btn, self.back_btn):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the dialog's shortcuts
+            b.setAutoDefault(False)
+        bar = QHBoxLayout()
+        bar.addWidget(self.prev_btn)
+        bar.addWidget(self.next_btn)
+        bar.addWidget(self.where, 1)
+        bar.addWidget(self.keep_btn)
+        bar.addWidget(self.mark_btn)
+        bar.addWidget(self.back_btn)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.compare)
-        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.close)
-        QShortcut(QKeySequence(Qt.Key.Key_Z), self, self.compare.toggle_zoom)
+        lay.addWidget(self.compare, 1)
+        lay.addLayout(bar)
+        for key, fn in ((Qt.Key.Key_Space, self.reject), (Qt.Key.Key_Z, self.compare.toggle_zoom),
+                        (Qt.Key.Key_K, self.keepRequested.emit), (Qt.Key.Key_D, self.markRequested.emit),
+                        (Qt.Key.Key_N, lambda: self.stepRequested.emit(1)),
+                        (Qt.Key.Key_P, lambda: self.stepRequested.emit(-1)),
+                        (Qt.Key.Key_Right, lambda: self.stepRequested.emit(1)),
+                        (Qt.Key.Key_Left, lambda: self.stepRequested.emit(-1))):
+            QShortcut(QKeySequence(key), self, fn)
+
+    def set_position(self, text: str, right_state: str = "") -> None:
+        """Where this pair is ("Group 2 of 7 · pair 1 of 3") and what the right-hand photo is now."""
+        self.where.setText(text)
+        self.mark_btn.setText("Unmark right (D)" if right_state == "marked" else "Mark right (D)")

@@ -2,26 +2,31 @@
 
 Keyboard: Up/Down move between groups, Left/Right between photos, K keeps the photo, D marks it for
 deletion (again to unmark), Space compares it with the keeper. The keeper is never marked, so a group can
-never be marked whole.
+never be marked whole. The page follows the library's change sets (``apply_changes``): a trash, a move, an
+undo or a watcher batch reaches it the same way.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from types import SimpleNamespace
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout,
+                               QHeaderView, QLabel, QPushButton, QSizePolicy, QSplitter, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..core import actions
+from ..core import actions, changes
 from ..core.actions import ActionLog, format_bytes
+from ..core.duplicates import DEFAULT_THRESHOLDS
 from . import workers
 from .compare import CompareDialog
+from .compare_flow import CompareFlowMixin
 from .file_actions import FileActionsMixin
-from .models import ResultItem, ResultModel
-from .settings import spin_value, threshold_spin
+from .models import ResultItem, ResultModel, folder_of
+from .settings import pictures_dir
 from .views import ThumbGrid
 
 TIERS = (("duplicates", "Duplicates (same photo)"), ("similar", "Similar (edits, crops, bursts)"))
@@ -29,6 +34,29 @@ TIERS = (("duplicates", "Duplicates (same photo)"), ("similar", "Similar (edits,
 
 def reclaimable(group) -> int:
     return sum(m.bytes or 0 for m in group.members[1:])
+
+
+def threshold_range(tier: str, thresholds: dict) -> tuple[float, float]:
+    """The sensible cut-offs of a tier: "duplicates" from the similar tier's default up to 1.00 (exact
+    copies only); "similar" 0.20 below its own default up to 1.00. Below that every photo joins one group."""
+    sim = float(thresholds.get("similar", DEFAULT_THRESHOLDS["similar"]))
+    lo = sim if tier == "duplicates" else max(0.0, sim - 0.2)
+    return int(lo * 100) / 100, 1.0
+
+
+def _with_path(member, path: str):
+    """A copy of a group member under its new path (after a move the library reported)."""
+    if dataclasses.is_dataclass(member):
+        return dataclasses.replace(member, path=path)
+    return SimpleNamespace(**{**vars(member), "path": path})
+
+
+def _find_work(lib, tier: str, threshold: float | None):
+    """Worker side: the groups, plus each member's content hash (exact copies are labelled as such)."""
+    groups = lib.duplicates(tier=tier, threshold=threshold)
+    ids = [m.file_id for g in groups for m in g.members]
+    hashes = {r.id: r.hash for r in lib.files_by_ids(ids)} if ids else {}
+    return groups, hashes
 
 
 class _ArrowFilter(QObject):
@@ -51,40 +79,56 @@ class _ArrowFilter(QObject):
         return False
 
 
-class DuplicatesPage(FileActionsMixin, QWidget):
+class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
     groupsReady = Signal(int)
     actionDone = Signal(object)  # the core.actions.Action
     undoDone = Signal(object)  # the UndoReport
     message = Signal(str, str)  # (what, problem) for the error panel
-    libraryChanged = Signal()  # files moved/trashed/restored: the grid should refresh
 
-    def __init__(self, lib, thumbs, settings, action_log: ActionLog, parent=None):
+    def __init__(self, lib, thumbs, settings, action_log: ActionLog, controller=None, parent=None):
         super().__init__(parent)
         self.lib, self.settings, self.log = lib, settings, action_log
+        if controller is None:  # a page on its own (tests, tools): it still follows the library's changes
+            from .controller import LibraryController
+
+            controller = LibraryController(lib, settings, self)
+            controller.changed.connect(self.apply_changes)
+        self.controller = controller
         self.groups: list = []
         self.keepers: dict[int, str] = {}
         self.marked: set[str] = set()
+        self.hashes: dict[str, str | None] = {}  # path -> content hash, for "exact copy"
         self.busy = False
+        self.found = False  # groups were found once: a new threshold finds them again
         self.last_action = None
 
         self.tier_combo = QComboBox()
         for key, label in TIERS:
             self.tier_combo.addItem(label, key)
-        self.threshold = threshold_spin(settings.threshold_for("duplicates"))
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setDecimals(2)
+        self.threshold.setSingleStep(0.01)
         self.threshold.setPrefix("threshold ")
-        self.tier_combo.currentIndexChanged.connect(
-            lambda _i: self.threshold.setValue(settings.threshold_for(self.tier()) or 0.0))
+        self.threshold.setKeyboardTracking(False)  # typing "0.8" is one change, not "0." then "0.8"
+        self._rerun = QTimer(self)
+        self._rerun.setSingleShot(True)
+        self._rerun.setInterval(500)
+        self._rerun.timeout.connect(self.find)
+        self._set_tier_threshold()
+        self.threshold.valueChanged.connect(self._threshold_changed)
+        self.tier_combo.currentIndexChanged.connect(lambda _i: self._tier_changed())
         self.find_btn = QPushButton("Find duplicates")
         self.find_btn.setDefault(True)
         self.find_btn.clicked.connect(self.find)
         self.status = QLabel("")
         self.stale_label = QLabel("")
         self.stale_label.setStyleSheet("color: #b26a00;")
+        # a long note must not widen the page (the main splitter would take the width from the sidebar)
+        self.stale_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         for w in (QLabel("Tier:"), self.tier_combo, self.threshold, self.find_btn, self.status):
             top.addWidget(w)
-        top.addStretch(1)
-        top.addWidget(self.stale_label)
+        top.addWidget(self.stale_label, 1)
 
         self.groups_view = QTreeWidget()
         self.groups_view.setColumnCount(4)
@@ -97,13 +141,18 @@ class DuplicatesPage(FileActionsMixin, QWidget):
             self.groups_view.header().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.groups_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.groups_view.currentItemChanged.connect(lambda *_: self._show_group())
+        self.groups_view.setMinimumWidth(220)
 
         self.model = ResultModel(thumbs, self)
         self.members = ThumbGrid(thumbs)
         self.members.setModel(self.model)
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.members.activatedPath.connect(lambda _p: self.compare_current())
+        self.members.selectionModel().currentChanged.connect(lambda *_: self._refresh_buttons())
         self.group_title = QLabel("Select a group.")
+        # a long keeper path must not widen this side (the splitter took it from the group list each time)
+        self.group_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.group_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.keep_btn = QPushButton("Keep (K)")
         self.mark_btn = QPushButton("Mark (D)")
         self.compare_btn = QPushButton("Compare (Space)")
@@ -130,7 +179,9 @@ class DuplicatesPage(FileActionsMixin, QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.groups_view)
         split.addWidget(right)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setCollapsible(0, False)
         split.setSizes([380, 840])
 
         self.summary = QLabel("Nothing marked.")
@@ -165,9 +216,10 @@ class DuplicatesPage(FileActionsMixin, QWidget):
         self.history_dialog = None
         # hooks the tests replace: they must not open modal dialogs
         self.confirm = self._confirm
-        self.choose_folder = lambda: QFileDialog.getExistingDirectory(self, "Move marked photos to")
-        self.choose_export = lambda: QFileDialog.getSaveFileName(self, "Export groups", "groups.csv",
-                                                                 "CSV (*.csv);;JSON (*.json)")[0]
+        self.choose_folder = lambda: QFileDialog.getExistingDirectory(self, "Move marked photos to",
+                                                                      pictures_dir())
+        self.choose_export = lambda: QFileDialog.getSaveFileName(
+            self, "Export groups", str(Path.home() / "groups.csv"), "CSV (*.csv);;JSON (*.json)")[0]
         try:  # an action of an earlier session can still be undone from here
             self.last_action = self.log.last_undoable()
         except OSError:
@@ -178,14 +230,61 @@ class DuplicatesPage(FileActionsMixin, QWidget):
     def tier(self) -> str:
         return self.tier_combo.currentData()
 
+    def model_thresholds(self) -> dict:
+        model = getattr(self.lib, "model", None)
+        return dict(getattr(model, "thresholds", None) or DEFAULT_THRESHOLDS)
+
+    def default_threshold(self, tier: str | None = None) -> float:
+        tier = tier or self.tier()
+        return float(self.model_thresholds().get(tier, DEFAULT_THRESHOLDS[tier]))
+
+    def _set_tier_threshold(self) -> None:
+        """The tier's range, and its value: the user's setting if any, else the model's own cut-off."""
+        tier = self.tier()
+        lo, hi = threshold_range(tier, self.model_thresholds())
+        default = self.default_threshold(tier)
+        value = self.settings.threshold_for(tier) if self.settings is not None else None
+        self.threshold.blockSignals(True)
+        self.threshold.setRange(lo, hi)
+        self.threshold.setValue(default if value is None else value)
+        self.threshold.blockSignals(False)
+        self.threshold.setToolTip(f"How alike two photos must be to share a group ({lo:.2f}–{hi:.2f}; "
+                                  f"{default:.2f} is this model's default, 1.00 finds exact copies only)")
+
+    def threshold_value(self) -> float | None:
+        """None when the box shows the model's default (the library then uses its own, unrounded)."""
+        v = round(self.threshold.value(), 2)
+        return None if abs(v - round(self.default_threshold(), 2)) < 1e-9 else v
+
+    def _tier_changed(self) -> None:
+        self._set_tier_threshold()
+        self._results_outdated("Tier changed")
+
+    def _threshold_changed(self, _v: float) -> None:
+        self._results_outdated("Threshold changed")
+
+    def _results_outdated(self, why: str) -> None:
+        """Groups on screen were found with other settings: find again shortly (a burst of clicks is one)."""
+        if self.found:
+            self.stale_label.setText(f"{why} — finding groups again…")
+            self._rerun.start()
+
     def find(self) -> None:
+        self._rerun.stop()
         if self.busy:
+            self._rerun.start()  # once the search under way is done
             return
         self.busy = True
         self.find_btn.setEnabled(False)
         self.status.setText("Grouping…")
-        tier, thr, lib = self.tier(), spin_value(self.threshold), self.lib
-        workers.run_task(lambda: lib.duplicates(tier=tier, threshold=thr), self.set_groups, self._find_failed)
+        tier, thr, lib = self.tier(), self.threshold_value(), self.lib
+        workers.run_task(lambda: _find_work(lib, tier, thr), self._found, self._find_failed)
+
+    def _found(self, result) -> None:
+        groups, hashes = result
+        by_id = {m.file_id: str(m.path) for g in groups for m in g.members}
+        self.hashes = {by_id[i]: h for i, h in hashes.items() if i in by_id}
+        self.set_groups(groups)
 
     def _find_failed(self, e) -> None:
         self.busy = False
@@ -195,6 +294,7 @@ class DuplicatesPage(FileActionsMixin, QWidget):
 
     def set_groups(self, groups) -> None:
         self.busy = False
+        self.found = True
         self.find_btn.setEnabled(True)
         # our own copies: members shrink after a move, and the keeper may be changed by the user
         self.groups = [SimpleNamespace(tier=g.tier, keeper=str(g.keeper), members=list(g.members))
@@ -214,9 +314,9 @@ class DuplicatesPage(FileActionsMixin, QWidget):
         cur = max(0, self.current_group_index())
         self.groups_view.clear()
         for gi, g in enumerate(self.groups):
-            it = QTreeWidgetItem([f"{gi + 1}. {str(self.keeper_of(gi)).rsplit('/', 1)[-1]}",
-                                  str(len(g.members)), format_bytes(reclaimable(g)), ""])
+            it = QTreeWidgetItem([self._group_text(gi), str(len(g.members)), format_bytes(reclaimable(g)), ""])
             it.setData(0, Qt.ItemDataRole.UserRole, gi)
+            it.setToolTip(0, self.keeper_of(gi))
             for c in (1, 2, 3):
                 it.setTextAlignment(c, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.groups_view.addTopLevelItem(it)
@@ -228,9 +328,54 @@ class DuplicatesPage(FileActionsMixin, QWidget):
             self.group_title.setText("No groups." if self.status.text() else "Select a group.")
         self._refresh_buttons()
 
+    def _group_text(self, gi: int) -> str:
+        g = self.groups[gi]
+        exact = g.tier == "exact" or len({self.hashes.get(str(m.path)) for m in g.members} - {None}) == 1 \
+            and all(self.hashes.get(str(m.path)) for m in g.members)
+        return f"{gi + 1}. {str(self.keeper_of(gi)).rsplit('/', 1)[-1]}" + ("  (exact copies)" if exact else "")
+
     def mark_stale(self) -> None:
         if self.groups:
             self.stale_label.setText("The library changed — Find again to update.")
+
+    # ------------------------------------------------------------------ following the library
+    def apply_changes(self, cs) -> None:
+        """Follow one write's ChangeSet: members that left the library leave their groups, moved members
+        take their new path, and anything else that changed marks the groups out of date."""
+        if not self.groups:
+            return
+        gone = set(cs.removed_paths)
+        if cs.source in (changes.TRASH, changes.MOVE) and hasattr(cs.result, "done_items"):
+            gone |= {i.src for i in cs.result.done_items}  # moved out of the review, wherever they went
+        moved = {fid: p for fid, p in cs.moved.items() if p}
+        if not (gone or cs.removed or moved or cs.added or cs.updated or cs.folders):
+            return
+        renamed = {}
+        kept = []
+        for gi, g in enumerate(self.groups):
+            g.keeper = self.keeper_of(gi)  # the user's choice survives the renumbering below
+            members = []
+            for m in g.members:
+                if str(m.path) in gone or m.file_id in cs.removed:
+                    continue
+                if m.file_id in moved and moved[m.file_id] != str(m.path):
+                    renamed[str(m.path)] = moved[m.file_id]
+                    m = _with_path(m, moved[m.file_id])
+                members.append(m)
+            g.members = members
+            g.keeper = renamed.get(g.keeper, g.keeper)
+            if len(members) >= 2:
+                if g.keeper not in {str(m.path) for m in members}:
+                    g.keeper = str(members[0].path)
+                kept.append(g)
+        self.marked = {renamed.get(p, p) for p in self.marked if p not in gone}
+        self.hashes = {renamed.get(p, p): h for p, h in self.hashes.items()}
+        self.groups = kept
+        self.keepers = {}
+        if cs.source not in (changes.TRASH, changes.MOVE) and (cs.added or cs.updated or cs.folders or
+                                                               cs.source == changes.UNDO):
+            self.mark_stale()  # new or changed photos may form groups we do not show
+        self._fill_groups()
 
     # ------------------------------------------------------------------ selection
     def current_group_index(self) -> int:
@@ -267,18 +412,31 @@ class DuplicatesPage(FileActionsMixin, QWidget):
         items = [ResultItem(m.file_id, str(m.path), float(m.similarity), m.mtime_ns, m) for m in g.members]
         self.model.set_items(items)
         self._apply_states()
+        keep = self.keeper_of(gi)
         self.group_title.setText(f"Group {gi + 1} of {len(self.groups)} · {g.tier} · {len(g.members)} photos · "
-                                 f"keeper: {self.keeper_of(gi)}")
+                                 f"keeper: {keep.rsplit('/', 1)[-1]} in {folder_of(keep, 2)}")
+        self.group_title.setToolTip(keep)
         self.members.setCurrentIndex(self.model.index(0, 0))
+        self._refresh_buttons()
 
     def _apply_states(self) -> None:
         gi = self.current_group_index()
         if gi < 0:
             return
         keep = self.keeper_of(gi)
+        keep_hash = self.hashes.get(keep)
         for row, it in enumerate(self.model.items):
             st = "keeper" if it.path == keep else ("marked" if it.path in self.marked else "")
-            if st != it.state:
+            if it.path == keep:
+                label = "kept"
+            elif keep_hash and self.hashes.get(it.path) == keep_hash:
+                label = "exact copy"  # same bytes: not "similarity 1.000", which an edit can reach too
+            elif it.score >= 0.9995:
+                label = "similarity >0.999"  # an edit the model cannot tell apart, yet not the same bytes
+            else:
+                label = f"similarity {it.score:.3f}"
+            if st != it.state or it.extra.get("label") != label:
+                it.extra["label"] = label
                 self.model.set_state(row, st)
         self._update_group_marks()
         self._refresh_buttons()
@@ -296,7 +454,8 @@ class DuplicatesPage(FileActionsMixin, QWidget):
         path = self.model.item(row).path
         self.keepers[gi] = path
         self.marked.discard(path)
-        self.groups_view.topLevelItem(gi).setText(0, f"{gi + 1}. {path.rsplit('/', 1)[-1]}")
+        self.groups_view.topLevelItem(gi).setText(0, self._group_text(gi))
+        self.groups_view.topLevelItem(gi).setToolTip(0, path)
         self._apply_states()
 
     def toggle_mark_current(self) -> None:
@@ -355,22 +514,3 @@ class DuplicatesPage(FileActionsMixin, QWidget):
         for b in (self.keep_btn, self.mark_btn, self.compare_btn, self.auto_group_btn):
             b.setEnabled(has)
         self.auto_all_btn.setEnabled(bool(self.groups))
-
-    # ------------------------------------------------------------------ compare
-    def compare_current(self) -> None:
-        gi, row = self.current_group_index(), self.current_member_row()
-        if gi < 0 or row < 0:
-            return
-        g = self.groups[gi]
-        keep = self.keeper_of(gi)
-        by_path = {str(m.path): m for m in g.members}
-        other = by_path[self.model.item(row).path]
-        base = by_path.get(keep, g.members[0])
-        if other is base:  # comparing the keeper: show it against the next member
-            other = next(m for m in g.members if m is not base)
-        if self.compare_dialog is None:
-            self.compare_dialog = CompareDialog(self)
-        self.compare_dialog.compare.set_members(base, other, ("Keeper: " + str(base.path).rsplit("/", 1)[-1],
-                                                              str(other.path).rsplit("/", 1)[-1]))
-        self.compare_dialog.show()
-        self.compare_dialog.raise_()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox
 
-from ..core import actions
+from ..core import actions, changes
 from ..core.actions import format_bytes
 from . import workers
 
@@ -71,7 +71,8 @@ class FileActionsMixin:
             sync_library_after(lib, a)
             return a
 
-        workers.run_task(work, self._acted, self._act_failed)
+        self.controller.run_write(changes.TRASH if kind == "trash" else changes.MOVE, work, self._acted,
+                                  self._act_failed)
 
     def _act_failed(self, e) -> None:
         self.busy = False
@@ -79,26 +80,16 @@ class FileActionsMixin:
         self.message.emit("Move", str(e) or type(e).__name__)
 
     def _acted(self, action) -> None:
+        """After the pages followed the action's change set (the groups lost what left): report it."""
         self.busy = False
         self.last_action = action
-        gone = {i.src for i in action.done_items}
         for it in action.failed_items:
             self.message.emit(it.src, it.error or "not moved")
-        self.marked -= gone
-        kept = []
-        for gi, g in enumerate(self.groups):
-            g.keeper = self.keeper_of(gi)  # the user's choice survives re-indexing
-            g.members = [m for m in g.members if str(m.path) not in gone]
-            if len(g.members) >= 2:
-                kept.append(g)
-        self.groups = kept
-        self.keepers = {}  # indices moved; suggested keepers were never moved
         self.status.setText(action.describe())
-        self._fill_groups()
+        self._refresh_buttons()
         if self.history_dialog is not None and self.history_dialog.isVisible():
             self.history_dialog.reload()
         self.actionDone.emit(action)
-        self.libraryChanged.emit()
 
     def undo_last(self) -> None:
         action = self.last_action if self.last_action is not None and self.last_action.undoable \
@@ -118,7 +109,7 @@ class FileActionsMixin:
             sync_library_after_undo(lib, action, rep.restored)
             return rep
 
-        workers.run_task(work, self._undone, self._act_failed)
+        self.controller.run_write(changes.UNDO, work, self._undone, self._act_failed)
 
     def _undone(self, rep) -> None:
         self.busy = False
@@ -132,10 +123,8 @@ class FileActionsMixin:
             for it in self.last_action.items:
                 if it.src in rep.restored:
                     it.restored = True
-        self.mark_stale()
         self._refresh_buttons()
         self.undoDone.emit(rep)
-        self.libraryChanged.emit()
 
     def show_history(self) -> None:
         from .history import HistoryDialog

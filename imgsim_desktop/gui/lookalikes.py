@@ -1,4 +1,8 @@
-"""Lookalikes: a query photo (dropped, pasted or picked in the grid) and its nearest photos, with scores."""
+"""Lookalikes: a query photo (dropped, pasted, opened or picked in the grid) and its nearest photos.
+
+Each score says which space it comes from ("lookalike 0.81": the model's lookalike space, not the duplicate
+similarity of the Duplicates page). Exact byte copies of a result (or of the query) are one tile, "+N
+copies", so a photo and its backup do not take two places."""
 
 from __future__ import annotations
 
@@ -15,16 +19,47 @@ from .thumbnails import pil_to_qimage
 from .views import ImageLabel, ThumbGrid
 
 
-def _attach_records(lib, results) -> list[ResultItem]:
-    """Worker side: results of lib.similar plus their catalog records (for mtime, size, dims)."""
+SPACE_LABEL = "lookalike"
+
+
+def _attach_records(lib, results, k: int | None = None, query_hash: str | None = None) -> list[ResultItem]:
+    """Worker side: results of lib.similar with their catalog records, exact copies folded into the first
+    of them ("with N copies"), copies of the query itself labelled as such; at most ``k`` items."""
     ids = [r.file_id for r in results]
     recs = {rec.id: rec for rec in lib.files_by_ids(ids)} if ids else {}
-    items = []
+    items: list[ResultItem] = []
+    by_hash: dict[str, ResultItem] = {}
     for r in sorted(results, key=lambda r: -r.score):
         rec = recs.get(r.file_id)
-        items.append(ResultItem(r.file_id, str(r.path), float(r.score),
-                                getattr(rec, "mtime_ns", None), rec))
-    return items
+        h = getattr(rec, "hash", None)
+        if h and h in by_hash:
+            by_hash[h].extra.setdefault("copies", []).append(str(r.path))
+            continue
+        it = ResultItem(r.file_id, str(r.path), float(r.score), getattr(rec, "mtime_ns", None), rec,
+                        extra={"space": SPACE_LABEL, "hash": h})
+        if h:
+            by_hash[h] = it
+        items.append(it)
+    for it in items:
+        n = len(it.extra.get("copies", []))
+        first = "exact copy of this photo" if query_hash and it.extra["hash"] == query_hash \
+            else f"{SPACE_LABEL} {it.score:.3f}"
+        it.extra["label"] = first + (f" · +{n} cop{'y' if n == 1 else 'ies'}" if n else "")  # fits a tile
+    return items if k is None else items[:k]
+
+
+def _query_hash(lib, q) -> str | None:
+    try:
+        if q[0] == "id":
+            rec = lib.file(q[1])
+            return rec.hash if rec is not None else None
+        if q[0] == "path":
+            from ..core.hashing import file_hash
+
+            return file_hash(q[1])
+    except Exception:
+        return None
+    return None
 
 
 def _preview(source, max_side: int = 360) -> QImage | None:
@@ -45,10 +80,15 @@ def _preview(source, max_side: int = 360) -> QImage | None:
         return None
 
 
+PLACEHOLDER = ("Drop a photo here\n— or paste one (Ctrl+V),\nopen one from disk,\n"
+               "or pick one in the Library tab —\nto see the photos that look like it.")
+
+
 class LookalikesPage(QWidget):
     resultsReady = Signal(int)  # number of results
     searchFailed = Signal(str)
     photoActivated = Signal(str)
+    openRequested = Signal()  # "Open photo…": the window asks for a file
 
     def __init__(self, lib, thumbs, default_k: int = 24, parent=None):
         super().__init__(parent)
@@ -57,9 +97,13 @@ class LookalikesPage(QWidget):
         self._seq = 0
         self.busy = False
         self.library_busy = lambda: False  # the window sets this: True while a scan holds the library
-        self.query_label = ImageLabel("Drop a photo here,\npaste one (Ctrl+V),\nor pick one in the Library tab.")
+        self.query_label = ImageLabel(PLACEHOLDER)
+        self.query_label.setWordWrap(True)
         self.query_label.setFixedSize(240, 200)
-        self.query_label.setStyleSheet("border: 2px dashed palette(mid); border-radius: 6px;")
+        self.query_label.setStyleSheet("border: 2px dashed palette(mid); border-radius: 6px; padding: 8px;")
+        self.open_btn = QPushButton("Open photo…")
+        self.open_btn.setToolTip("Pick a photo from disk (it need not be in the library)")
+        self.open_btn.clicked.connect(self.openRequested)
         self.query_text = QLabel("")
         self.query_text.setWordWrap(True)
         self.query_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -82,6 +126,7 @@ class LookalikesPage(QWidget):
 
         side = QVBoxLayout()
         side.addWidget(self.query_label)
+        side.addWidget(self.open_btn)
         side.addWidget(self.query_text)
         side.addWidget(self.k_spin)
         side.addWidget(self.refresh_btn)
@@ -134,11 +179,12 @@ class LookalikesPage(QWidget):
         self.stale_label.setText("")
 
         def work():
+            more = k + max(8, k)  # room for exact copies, which fold into one tile
             if q[0] == "id":
-                res = lib.similar_to_id(q[1], k=k)
+                res = lib.similar_to_id(q[1], k=more)
             else:
-                res = lib.similar(Path(q[1]) if q[0] == "path" else q[1], k=k)
-            return _attach_records(lib, res)
+                res = lib.similar(Path(q[1]) if q[0] == "path" else q[1], k=more)
+            return _attach_records(lib, res, k, _query_hash(lib, q))
 
         workers.run_task(work, lambda items: self._show(seq, items), lambda e: self._failed(seq, e))
 

@@ -1,16 +1,17 @@
-"""The main window: sidebar of folders and indexing state, tabs (Library, Lookalikes, Duplicates, Model view),
-a problems panel, drag and drop, paste, and live updates from the library."""
+"""The main window's layout: sidebar of folders and indexing state, tabs (Library, Lookalikes, Duplicates,
+Model view), a problems panel, menus, drag and drop, paste. Scans, the watcher, settings and the routing of
+library changes live in the widget-free ``controller.LibraryController``."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                               QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
+from ..core import changes
 from ..core.actions import ActionLog, format_bytes
 from ..core.decode import is_image_path
 from . import workers
@@ -18,14 +19,12 @@ from .duplicates import DuplicatesPage
 from .lookalikes import LookalikesPage
 from .model_view import ModelViewPage
 from .models import FileGridModel, FileIdRole, PathRole
-from .settings import AppSettings, SettingsDialog, is_excluded, qsettings
+from .controller import LibraryController
+from .settings import AppSettings, SettingsDialog, pictures_dir, qsettings
 from .sidebar import Sidebar
 from .thumbnails import ThumbnailManager
 from .views import ErrorPanel, ThumbGrid
-from .workers import ScanController
-
-log = logging.getLogger(__name__)
-
+from .welcome import Welcome
 
 def classify_mime(mime: QMimeData) -> tuple[list[str], list[str], bool]:
     """(folders, image files, has raw image data) in a drop or the clipboard."""
@@ -42,15 +41,21 @@ def classify_mime(mime: QMimeData) -> tuple[list[str], list[str], bool]:
 
 
 class MainWindow(QMainWindow):
+    """The layout: sidebar, tabs, problems panel, menus, drag and drop. The work is the controller's."""
+
     scanFinished = Signal(object)  # ScanReport (the indexing-finished signal)
-    libraryEvent = Signal(object)  # ChangeEvent, re-emitted on the GUI thread
-    _changed_from_thread = Signal(object)
 
     def __init__(self, lib, settings: AppSettings | None = None, start_watcher: bool = True, parent=None):
         super().__init__(parent)
         self.lib = lib
-        self.settings = settings or AppSettings()
+        self.controller = ctl = LibraryController(lib, settings, self)
+        self.scans = ctl.scans
         self.confirm = self._confirm_dialog  # tests answer for the user
+        self.choose_directory = lambda: QFileDialog.getExistingDirectory(self, "Add a folder of photos",
+                                                                         pictures_dir())
+        self.choose_photo_file = lambda: QFileDialog.getOpenFileName(
+            self, "Find lookalikes of…", pictures_dir(),
+            "Images (*.jpg *.jpeg *.png *.webp *.heic *.tif *.tiff *.bmp *.gif)")[0]
         self.restart_requested = False  # set when new settings need the library reopened (see app.run)
         self.setWindowTitle(f"imgsim — {lib.home}")
         self.resize(1280, 820)
@@ -59,11 +64,6 @@ class MainWindow(QMainWindow):
                                        max_disk_bytes=self.settings.thumb_cache_mb << 20, parent=self)
         QTimer.singleShot(2000, self.thumbs, self.thumbs.prune_disk)  # after the first paint; runs off it
         self.action_log = ActionLog(lib.home)
-        self.scans = ScanController(self)
-        self._scan_queue: list[list[str] | None] = []
-        self._refresh_running = False
-        self._refresh_again = False
-        self.last_report = None
 
         # sidebar
         self.sidebar = Sidebar()
@@ -71,14 +71,15 @@ class MainWindow(QMainWindow):
         self.sidebar.removeFolderRequested.connect(self.remove_folder)
         self.sidebar.rescanRequested.connect(lambda: self.start_scan(None))
         self.sidebar.pauseToggled.connect(lambda on: self.scans.pause() if on else self.scans.resume())
-        self.sidebar.cancelRequested.connect(self.cancel_scan)
-        self.scans.progressed.connect(self.sidebar.show_progress)
-        self.scans.stateChanged.connect(lambda s: self.sidebar.set_running(s != "idle", s == "paused"))
-        self.scans.finished.connect(self._scan_done)
-        self.scans.failed.connect(self._scan_failed)
-        self.scans.cancelled.connect(self._scan_cancelled)
+        self.sidebar.cancelRequested.connect(ctl.cancel_scan)
+        ctl.progressed.connect(self.sidebar.show_progress)
+        ctl.scanState.connect(lambda s: self.sidebar.set_running(s != "idle", s == "paused"))
+        ctl.scanStarted.connect(self._scan_started)
+        ctl.scanFinished.connect(self._scan_finished)
+        ctl.watcherActivity.connect(self.sidebar.show_watching)
+        ctl.statusReady.connect(self._show_status)
 
-        # library tab
+        # library tab: a welcome until the first folder, then the grid
         self.grid_model = FileGridModel(lib, self.thumbs, parent=self)
         self.grid = ThumbGrid(self.thumbs, self.settings.thumb_size)
         self.grid.setModel(self.grid_model)
@@ -91,23 +92,30 @@ class MainWindow(QMainWindow):
         self.find_similar_btn.clicked.connect(self.lookalikes_for_selection)
         self.model_view_btn.clicked.connect(self.model_view_for_selection)
         self._grid_selection()
-        lib_page = QWidget()
-        ll = QVBoxLayout(lib_page)
+        grid_page = QWidget()
+        ll = QVBoxLayout(grid_page)
+        ll.setContentsMargins(0, 0, 0, 0)
         bar = QHBoxLayout()
         bar.addWidget(self.library_count, 1)
         bar.addWidget(self.find_similar_btn)
         bar.addWidget(self.model_view_btn)
         ll.addLayout(bar)
         ll.addWidget(self.grid, 1)
+        self.welcome = Welcome()
+        self.welcome.add_btn.clicked.connect(self.choose_folder)
+        self.library_stack = QStackedWidget()
+        self.library_stack.addWidget(self.welcome)
+        self.library_stack.addWidget(grid_page)
 
         self.lookalikes = LookalikesPage(lib, self.thumbs, self.settings.lookalikes_k)
         self.lookalikes.library_busy = lambda: self.scans.running
-        self.duplicates = DuplicatesPage(lib, self.thumbs, self.settings, self.action_log)
+        self.lookalikes.openRequested.connect(self.choose_query_photo)
+        self.duplicates = DuplicatesPage(lib, self.thumbs, self.settings, self.action_log, controller=ctl)
         self.model_view = ModelViewPage(lib)
         self.errors = ErrorPanel()
+        ctl.problem.connect(self._problem)
         self.lookalikes.searchFailed.connect(lambda m: self.errors.add_message("Lookalikes", m))
         self.duplicates.message.connect(self.errors.add_message)
-        self.duplicates.libraryChanged.connect(self._after_library_write)
         self.model_view.failed.connect(lambda m: self.errors.add_message("Model view", m))
         for g in (self.grid, self.lookalikes.grid, self.duplicates.members):
             g.lookalikesRequested.connect(self.lookalikes_for)
@@ -115,7 +123,7 @@ class MainWindow(QMainWindow):
         self.lookalikes.photoActivated.connect(self.lookalikes_for_path)  # browse on from a result
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(lib_page, "Library")
+        self.tabs.addTab(self.library_stack, "Library")
         self.tabs.addTab(self.lookalikes, "Lookalikes")
         self.tabs.addTab(self.duplicates, "Duplicates")
         self.tabs.addTab(self.model_view, "Model view")
@@ -138,23 +146,32 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.problems_label)
         self._build_menus()
 
-        # live updates: the library calls us on its writer's thread; a signal brings it here
-        self._changed_from_thread.connect(self._on_library_event)
-        self._unsubscribe = lib.subscribe(self._changed_from_thread.emit)
-        self._change_timer = QTimer(self)
-        self._change_timer.setSingleShot(True)
-        self._change_timer.setInterval(400)
-        self._change_timer.timeout.connect(self._apply_changes)
-        self.watcher = self._start_watcher() if start_watcher else None
+        # every write ends in one change set; each page follows it
+        ctl.changed.connect(self.apply_changes)
+        ctl.settingsChanged.connect(self._settings_changed)
+        if start_watcher:
+            ctl.start_watcher()
         self._restore_layout()
 
-        if getattr(lib, "readonly", False):  # another process indexes: search and review only
+        if ctl.readonly:  # another process indexes: search and review only
             self.sidebar.readonly = True
             for w in (self.sidebar.add_btn, self.sidebar.remove_btn, self.sidebar.rescan_btn):
                 w.setEnabled(False)
                 w.setToolTip("The library is open read-only")
             self.sidebar.remove_btn.setVisible(False)
         self.refresh_all()
+
+    @property
+    def settings(self) -> AppSettings:
+        return self.controller.settings
+
+    @property
+    def watcher(self):
+        return self.controller.watcher
+
+    @property
+    def last_report(self):
+        return self.controller.last_report
 
     # ------------------------------------------------------------------ menus
     def _build_menus(self) -> None:
@@ -189,32 +206,28 @@ class MainWindow(QMainWindow):
     def _problems_count(self, n: int) -> None:
         self.problems_label.setText(f"⚠ {n} problem{'s' if n != 1 else ''}" if n else "")
 
-    # ------------------------------------------------------------------ refresh
+    # ------------------------------------------------------------------ following changes
+    def apply_changes(self, cs) -> None:
+        """One write's ChangeSet: each page refreshes what it shows of it."""
+        if cs.files_changed or cs.folders:
+            self.refresh_all()
+            self.lookalikes.mark_stale()
+        self.duplicates.apply_changes(cs)
+        if cs.source == changes.WATCHER and cs.files_changed:
+            self.sidebar.show_watch_result(cs.summary().split(": ", 1)[1])
+        if not self.scans.running:
+            self.sidebar.clear_pending()  # a cancelled or failed first scan: the library's list is the truth
+
     def refresh_all(self) -> None:
-        self.refresh_grid()
-        self.refresh_status()
-
-    def refresh_grid(self) -> None:
         self.grid_model.refresh()
+        self.controller.refresh_status()
 
-    def refresh_status(self) -> None:
-        if self._refresh_running:
-            self._refresh_again = True
-            return
-        self._refresh_running = True
-        lib = self.lib
-
-        def work():
-            return lib.status(), lib.errors()
-
-        workers.run_task(work, self._show_status, lambda e: self._status_failed(e))
-
-    def _status_failed(self, e) -> None:
-        self._refresh_running = False
-        self.errors.add_message("Library status", str(e))
+    def _problem(self, what: str, message: str) -> None:
+        self.errors.add_message(what, message)
+        if what == "Indexing":
+            self.errors_dock.show()
 
     def _show_status(self, result) -> None:
-        self._refresh_running = False
         st, errors = result
         folders = [Path(f["path"]) for f in st.get("folders", [])]
         counts = {f["path"]: f.get("files", 0) for f in st.get("folders", [])}
@@ -226,120 +239,62 @@ class MainWindow(QMainWindow):
             + (f"\nModel {model.get('name', '?')} on {model.get('device', '?')}" if model else "")
             + ("\nRead-only (another imgsim is writing)" if st.get("readonly") else ""))
         self.errors.set_file_errors(errors)
-        if self._refresh_again:
-            self._refresh_again = False
-            self.refresh_status()
+        self._show_welcome(not folders and not self.scans.running and not self.sidebar.pending())
+
+    def _show_welcome(self, on: bool) -> None:
+        self.library_stack.setCurrentIndex(0 if on else 1)
 
     # ------------------------------------------------------------------ folders and scanning
     def choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
+        d = self.choose_directory()
         if d:
             self.add_folder(d)
 
     def add_folder(self, path: str) -> None:
-        if getattr(self.lib, "readonly", False):
-            self.errors.add_message(path, "the library is open read-only; close the other imgsim first")
-            return
-        if is_excluded(path, self.settings.excluded_folders):
-            self.errors.add_message(path, "this folder is excluded in Settings")
-            return
-        self.start_scan([str(path)])
+        self.controller.add_folder(path)
+
+    def start_scan(self, folders: list[str] | None) -> None:
+        self.controller.start_scan(folders)
+
+    def cancel_scan(self) -> None:
+        self.controller.cancel_scan()
 
     def _confirm_dialog(self, text: str) -> bool:
         return QMessageBox.question(self, "Confirm", text) == QMessageBox.StandardButton.Yes
 
     def remove_folder(self, path: str) -> None:
         """Stop tracking a folder, after asking: its photos leave the catalog (the files stay on disk)."""
-        lib = self.lib
         try:
-            n, _bad = lib.folder_count(path)
+            n, _bad = self.lib.folder_count(path)
         except Exception:
             n = None
         what = f"its {n} photo{'s' if n != 1 else ''}" if n is not None else "its photos"
-        if not self.confirm(f"Stop watching {path}?\n\nThe library forgets {what} (and their duplicate "
-                            "groups). The files themselves stay where they are; add the folder again to "
-                            "re-index it."):
-            return
-        workers.run_task(lambda: lib.remove_folder(path), lambda _n: self._after_library_write(),
-                         lambda e: self.errors.add_message(path, str(e)))
+        if self.confirm(f"Stop watching {path}?\n\nThe library forgets {what} (and their duplicate "
+                        "groups). The files themselves stay where they are; add the folder again to "
+                        "re-index it."):
+            self.controller.remove_folder(path)
 
-    def start_scan(self, folders: list[str] | None) -> None:
-        if self.scans.running:
-            if folders not in self._scan_queue:
-                self._scan_queue.append(folders)
-            return
+    def _scan_started(self, folders) -> None:
         self.sidebar.state_label.setText("Starting…")
-        self.scans.scan(self.lib, folders)
         for f in folders or []:
             self.sidebar.add_pending_folder(str(Path(f).expanduser().resolve()))
+        self._show_welcome(False)
 
-    def cancel_scan(self) -> None:
-        self._scan_queue.clear()
-        self.scans.cancel()
-
-    def _scan_done(self, report) -> None:
-        self.last_report = report
-        n = report.added + report.updated
-        what = "Cancelled" if report.cancelled else "Indexed"
-        self.sidebar.show_finished(f"{what}: {report.added} new, {report.updated} changed, {report.removed} gone"
-                                   + (f", {report.failed} unreadable" if report.failed else "")
-                                   + f" in {report.seconds:.1f} s")
-        self.statusBar().showMessage(f"Indexing {'cancelled' if report.cancelled else 'finished'}: {n} photos "
-                                     f"embedded, {report.failed} unreadable", 8000)
-        if report.failed:
-            self.errors_dock.show()
-        self._after_library_write()
+    def _scan_finished(self, report) -> None:
+        if report is None:
+            self.sidebar.show_finished("Cancelled" if self.controller.last_outcome == "cancelled"
+                                       else "Indexing failed")
+        else:
+            n = report.added + report.updated
+            what = "Cancelled" if report.cancelled else "Indexed"
+            self.sidebar.show_finished(
+                f"{what}: {report.added} new, {report.updated} changed, {report.removed} gone"
+                + (f", {report.failed} unreadable" if report.failed else "") + f" in {report.seconds:.1f} s")
+            self.statusBar().showMessage(f"Indexing {'cancelled' if report.cancelled else 'finished'}: {n} "
+                                         f"photos embedded, {report.failed} unreadable", 8000)
+            if report.failed:
+                self.errors_dock.show()
         self.scanFinished.emit(report)
-        if report.cancelled:
-            self._scan_queue.clear()
-        self._next_scan()
-
-    def _scan_failed(self, e) -> None:
-        self.sidebar.show_finished("Indexing failed")
-        self.errors.add_message("Indexing", str(e) or type(e).__name__)
-        self.errors_dock.show()
-        self._after_library_write()
-        self.scanFinished.emit(None)
-        self._next_scan()
-
-    def _scan_cancelled(self) -> None:
-        self.sidebar.show_finished("Cancelled")
-        self._after_library_write()
-        self.scanFinished.emit(None)
-
-    def _next_scan(self) -> None:
-        if self._scan_queue:
-            self.start_scan(self._scan_queue.pop(0))
-
-    def _after_library_write(self) -> None:
-        if not self.scans.running:
-            self.sidebar.clear_pending()  # a cancelled or failed first scan: the library's list is the truth
-        self.refresh_all()
-        self.lookalikes.mark_stale()
-
-    # ------------------------------------------------------------------ live updates
-    def _on_library_event(self, event) -> None:
-        self.libraryEvent.emit(event)
-        if not self.scans.running:  # during a scan the library is busy; the end of the scan refreshes
-            self._change_timer.start()
-
-    def _apply_changes(self) -> None:
-        self.refresh_all()
-        self.lookalikes.mark_stale()
-        self.duplicates.mark_stale()
-
-    def _start_watcher(self):
-        try:
-            from ..core.watcher import LibraryWatcher
-        except ImportError:
-            return None
-        try:
-            w = LibraryWatcher(self.lib)
-            w.start()
-            return w
-        except Exception as e:  # the app works without live updates
-            self.errors.add_message("Watching folders", str(e) or type(e).__name__)
-            return None
 
     # ------------------------------------------------------------------ lookalikes and model view
     def _selected_grid(self):
@@ -379,8 +334,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.model_view)
 
     def choose_query_photo(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(self, "Find lookalikes of…", "", "Images (*.jpg *.jpeg *.png *.webp "
-                                                                             "*.heic *.tif *.tiff *.bmp *.gif)")
+        f = self.choose_photo_file()
         if f:
             self.lookalikes_for_path(f)
 
@@ -435,23 +389,7 @@ class MainWindow(QMainWindow):
     def apply_settings(self, new: AppSettings) -> None:
         """Save and apply new settings. A new library location or device needs the library reopened: with the
         user's yes, the window closes with ``restart_requested`` set and the app opens it again (app.run)."""
-        if new.device != self.settings.device:
-            from ..core.errors import ModelError
-            from ..core.model import resolve_device
-
-            try:
-                resolve_device(new.device)
-            except ModelError as e:
-                self.errors.add_message("Settings", f"device not changed: {e}")
-                new.device = self.settings.device
-        moved = new.library_home() != self.settings.library_home() or new.device != self.settings.device
-        self.settings = new
-        new.save()
-        self.duplicates.settings = new
-        if self.thumbs.max_disk_bytes != new.thumb_cache_mb << 20:
-            self.thumbs.max_disk_bytes = new.thumb_cache_mb << 20
-            self.thumbs.prune_disk()
-        if not moved:
+        if not self.controller.apply_settings(new):
             return
         busy = " The indexing under way stops; it resumes where it left off." if self.scans.running else ""
         if self.confirm(f"Reopen now with the library at {new.library_home()} on device '{new.device}'?{busy}"):
@@ -461,20 +399,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("The new library location and device apply the next time the app "
                                          "starts.", 8000)
 
+    def _settings_changed(self, new: AppSettings) -> None:
+        self.duplicates.settings = new
+        if self.thumbs.max_disk_bytes != new.thumb_cache_mb << 20:
+            self.thumbs.max_disk_bytes = new.thumb_cache_mb << 20
+            self.thumbs.prune_disk()
+
     def shutdown(self) -> None:
         """Stop background work; the caller closes the library afterwards."""
-        self._change_timer.stop()
-        self._scan_queue.clear()
-        self.scans.cancel()
-        if self.watcher is not None:
-            try:
-                self.watcher.stop()
-            except Exception:
-                log.exception("watcher stop failed")
-            self.watcher = None
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        self.controller.shutdown()
         self.thumbs.shutdown()
         workers.wait_all(60000)
 

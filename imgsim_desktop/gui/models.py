@@ -27,6 +27,15 @@ StateRole = Qt.ItemDataRole.UserRole + 5  # "", "keeper", "marked"
 ThumbRole = Qt.ItemDataRole.UserRole + 6
 CaptionRole = Qt.ItemDataRole.UserRole + 7
 ThumbFailedRole = Qt.ItemDataRole.UserRole + 8
+FolderRole = Qt.ItemDataRole.UserRole + 9  # the folder under the name: two "IMG_0001.jpg" must differ
+LabelRole = Qt.ItemDataRole.UserRole + 10  # the score line: "similarity 0.912", "exact copy", "lookalike 0.7"
+
+
+def folder_of(path: str, depth: int = 2) -> str:
+    """The last ``depth`` folders of a path ("Trips/2019"), enough to tell same-named files apart."""
+    parts = os.path.dirname(str(path)).rstrip(os.sep).split(os.sep)
+    tail = [p for p in parts if p][-depth:]
+    return display_path(os.sep.join(tail)) if tail else os.sep
 
 
 class _ThumbMixin:
@@ -205,6 +214,8 @@ class FileGridModel(_ThumbMixin, QAbstractListModel):
             return "…" if role in (Qt.ItemDataRole.DisplayRole, CaptionRole) else None
         if role in (Qt.ItemDataRole.DisplayRole, CaptionRole):
             return display_path(os.path.basename(rec.path))
+        if role == FolderRole:
+            return folder_of(rec.path)
         if role == PathRole:
             return rec.path
         if role == RecordRole:
@@ -270,6 +281,13 @@ class ResultModel(_ThumbMixin, QAbstractListModel):
             return name if it.score is None else f"{it.score:.3f}  {name}"
         if role == CaptionRole:
             return display_path(os.path.basename(it.path))
+        if role == FolderRole:
+            return folder_of(it.path)
+        if role == LabelRole:
+            label = it.extra.get("label")
+            if label is None and it.score is not None:
+                label = f"similarity {it.score:.3f}"
+            return label
         if role == FileIdRole:
             return it.file_id
         if role == PathRole:
@@ -287,7 +305,9 @@ class ResultModel(_ThumbMixin, QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             s = it.path
             if it.score is not None:
-                s += f"\nsimilarity {it.score:.4f}"
+                s += f"\n{it.extra.get('space', 'similarity')} {it.score:.4f}"
+            for c in it.extra.get("copies", []):
+                s += f"\nexact copy: {c}"
             rec = it.record
             if rec is not None and getattr(rec, "width", None):
                 s += f"\n{rec.width}×{rec.height} · {getattr(rec, 'format', '?')}"
@@ -305,8 +325,10 @@ class ThumbDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.thumb_size = thumb_size
 
+    TEXT_H = 60  # three lines under the thumbnail: name, folder, score
+
     def sizeHint(self, option, index) -> QSize:
-        return QSize(self.thumb_size + 16, self.thumb_size + 44)
+        return QSize(self.thumb_size + 16, self.thumb_size + self.TEXT_H)
 
     def paint(self, painter: QPainter, option, index) -> None:
         painter.save()
@@ -349,12 +371,22 @@ class ThumbDelegate(QStyledItemDelegate):
         text_rect = QRect(r.left() + 2, box.bottom() + 4, r.width() - 4, r.bottom() - box.bottom() - 4)
         painter.setPen(pal.text().color())
         caption = index.data(CaptionRole) or ""
-        score = index.data(ScoreRole)
+        folder = index.data(FolderRole) or ""
+        label = index.data(LabelRole)
         fm = option.fontMetrics
-        line1 = fm.elidedText(caption, Qt.TextElideMode.ElideMiddle, text_rect.width())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, line1)
-        if score is not None:
-            painter.setPen(pal.placeholderText().color() if not selected else pal.text().color())
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                             f"similarity {score:.3f}")
+        lh = fm.height()
+        top = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+        line = QRect(text_rect.left(), text_rect.top(), text_rect.width(), lh)
+        painter.drawText(line, top, fm.elidedText(caption, Qt.TextElideMode.ElideMiddle, text_rect.width()))
+        dim = pal.placeholderText().color() if not selected else pal.text().color()
+        painter.setPen(dim)
+        if folder:
+            line.translate(0, lh)
+            painter.drawText(line, top, fm.elidedText(folder + os.sep, Qt.TextElideMode.ElideLeft,
+                                                      text_rect.width()))
+        if label:
+            line.translate(0, lh)
+            if label.startswith("exact") or "cop" in label:
+                painter.setPen(QColor(46, 120, 200) if not selected else pal.text().color())
+            painter.drawText(line, top, fm.elidedText(label, Qt.TextElideMode.ElideRight, text_rect.width()))
         painter.restore()

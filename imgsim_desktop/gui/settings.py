@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -89,17 +89,25 @@ class AppSettings:
         qs.sync()
 
 
+def pictures_dir() -> str:
+    """Where folder and photo dialogs open: the user's Pictures folder (never the install folder)."""
+    d = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    if d and Path(d).is_dir():
+        return d
+    return str(Path.home())
+
+
 def is_excluded(path: str | Path, excluded: list[str]) -> bool:
     """The engine's rule (core/roots), so the GUI and the scanner agree on what is excluded."""
     return _is_excluded(path, excluded)
 
 
 def threshold_spin(value: float | None) -> QDoubleSpinBox:
-    """0.000 shows as "Default" (the library's own threshold for the tier)."""
+    """0.00 shows as "Default" (the model's own threshold for the tier); steps of 0.01 like the review box."""
     sp = QDoubleSpinBox()
     sp.setRange(0.0, 1.0)
-    sp.setDecimals(4)
-    sp.setSingleStep(0.001)
+    sp.setDecimals(2)
+    sp.setSingleStep(0.01)
     sp.setSpecialValueText("Default")
     sp.setValue(value or 0.0)
     return sp
@@ -181,7 +189,7 @@ class SettingsDialog(QDialog):
             self.library_edit.setText(d)
 
     def _add_excluded(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Exclude folder")
+        d = QFileDialog.getExistingDirectory(self, "Exclude folder", pictures_dir())
         if d:
             self.excluded.addItem(d)
 

@@ -25,6 +25,9 @@ class Sidebar(QWidget):
         self.readonly = False
         self._pending: list[str] = []
         self._last_state: ProgressState | None = None  # folders being added: shown before the library lists them
+        self._running = False
+        self._finished_text = ""
+        self.watching_busy = False
         self.folders = QListWidget()
         self.folders.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.folders.setTextElideMode(Qt.TextElideMode.ElideLeft)
@@ -58,6 +61,7 @@ class Sidebar(QWidget):
         self.bar = QProgressBar()
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
+        self.bar.setFormat("")  # not "0%" before anything was indexed
         self.bar.setTextVisible(True)
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
@@ -114,6 +118,9 @@ class Sidebar(QWidget):
     def clear_pending(self) -> None:
         self._pending.clear()
 
+    def pending(self) -> list[str]:
+        return list(self._pending)
+
     def _add_pending_item(self, folder: str) -> None:
         item = QListWidgetItem(f"{Path(folder).name or folder}  (indexing…)")
         item.setToolTip(str(folder))
@@ -135,6 +142,7 @@ class Sidebar(QWidget):
 
     # ------------------------------------------------------------------ progress
     def set_running(self, running: bool, paused: bool = False) -> None:
+        self._running = running
         self.pause_btn.setEnabled(running)
         self.cancel_btn.setEnabled(running)
         self.rescan_btn.setEnabled(not running and not self.readonly)
@@ -171,8 +179,35 @@ class Sidebar(QWidget):
 
     def show_finished(self, text: str) -> None:
         self._last_state = None
-        self.bar.setRange(0, 1)
-        self.bar.setValue(1)
-        self.bar.setFormat("Done")
+        self._finished_text = text
+        self._running = False
+        self._idle_bar()
         self.state_label.setText(text)
         self.detail.setText("")
+
+    def show_watch_result(self, summary: str) -> None:
+        """What the watcher's last batch did ("1 new, 2 gone"), shown once it is idle again."""
+        from datetime import datetime
+
+        self._finished_text = f"Up to date: {summary} at {datetime.now():%H:%M}"
+        if not self._running and not self.watching_busy:
+            self.state_label.setText(self._finished_text)
+
+    def _idle_bar(self) -> None:
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self.bar.setFormat("Up to date")
+
+    def show_watching(self, busy: bool) -> None:
+        """The folder watcher's activity, when no scan of ours is showing its own progress."""
+        self.watching_busy = busy
+        if self._running:
+            return
+        if busy:
+            self.bar.setRange(0, 0)  # busy indicator: the watcher does not know how much is coming
+            self.state_label.setText("Watching: indexing changed files…")
+            self.detail.setText("Photos changed in your folders")
+        else:
+            self._idle_bar()
+            self.state_label.setText(self._finished_text or "Idle")
+            self.detail.setText("Watching your folders for changes")

@@ -38,7 +38,7 @@ class ThumbGrid(QListView):
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.delegate = ThumbDelegate(thumb_size, self)
         self.setItemDelegate(self.delegate)
-        self.setGridSize(QSize(thumb_size + 20, thumb_size + 48))
+        self.setGridSize(QSize(thumb_size + 20, thumb_size + ThumbDelegate.TEXT_H + 4))
         self._retain_timer = QTimer(self)
         self._retain_timer.setSingleShot(True)
         self._retain_timer.setInterval(120)
@@ -106,6 +106,7 @@ class ImageLabel(QLabel):
 
     def __init__(self, placeholder: str = "", parent=None, smooth: bool = True):
         super().__init__(placeholder, parent)
+        self.placeholder = placeholder
         self._pm: QPixmap | None = None
         self._smooth = smooth
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -122,7 +123,9 @@ class ImageLabel(QLabel):
 
     def _rescale(self) -> None:
         if self._pm is None or self._pm.isNull():
-            self.setPixmap(QPixmap())
+            # setPixmap(QPixmap()) would also wipe the text: the placeholder vanished on the first resize
+            if self.text() != self.placeholder or not self.pixmap().isNull():
+                self.setText(self.placeholder)
             return
         mode = Qt.TransformationMode.SmoothTransformation if self._smooth else Qt.TransformationMode.FastTransformation
         self.setPixmap(self._pm.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, mode))

@@ -20,7 +20,6 @@ from ..core.progress import CancelToken, Progress, ProgressState
 log = logging.getLogger(__name__)
 
 _TASK_POOL: QThreadPool | None = None
-_LIVE: set["_Relay"] = set()  # keeps relays (and their callbacks) alive until delivered
 
 
 def task_pool() -> QThreadPool:
@@ -55,42 +54,56 @@ def wait_all(msecs: int = 30000) -> bool:
 
 
 def pending_tasks() -> int:
-    return len(_LIVE)
+    return len(_CALLBACKS)
+
+
+# Results come back through ONE long-lived relay that lives on the GUI thread. With a relay per task the
+# worker's QRunnable could hold the last Python reference to a QObject that the GUI thread had already
+# handed to deleteLater, and drop it on the worker thread: a QObject freed from the wrong thread. Workers now
+# hold only an int and the relay's bound signal; callbacks never leave the GUI thread. (The crash at quit
+# after minutes of use was the Qt binding's own reference leak: see qtcheck.py.)
+_CALLBACKS: dict[int, tuple[Callable | None, Callable | None]] = {}
+_NEXT_ID = 0
+_RELAY: "_Relay | None" = None
 
 
 class _Relay(QObject):
-    """Lives on the GUI thread; the worker emits into it, Qt queues the call to the GUI thread."""
+    """Lives on the GUI thread for the whole run; workers emit into it, Qt queues the call to the GUI."""
 
-    done = Signal(bool, object)
+    done = Signal(int, bool, object)
 
-    def __init__(self, on_result, on_error):
+    def __init__(self):
         super().__init__()
-        self._on_result = on_result
-        self._on_error = on_error
         self.done.connect(self._deliver)
 
-    @Slot(bool, object)
-    def _deliver(self, ok: bool, value: object) -> None:
-        _LIVE.discard(self)
-        try:
-            if ok:
-                if self._on_result is not None:
-                    self._on_result(value)
-            elif self._on_error is not None:
-                self._on_error(value)
-            elif not isinstance(value, Cancelled):
-                log.error("background task failed: %s", value)
-        finally:
-            self._on_result = self._on_error = None
-            self.deleteLater()
+    @Slot(int, bool, object)
+    def _deliver(self, task_id: int, ok: bool, value: object) -> None:
+        on_result, on_error = _CALLBACKS.pop(task_id, (None, None))
+        if ok:
+            if on_result is not None:
+                on_result(value)
+        elif on_error is not None:
+            on_error(value)
+        elif not isinstance(value, Cancelled):
+            log.error("background task failed: %s", value)
+
+
+def _relay() -> _Relay:
+    global _RELAY
+    if _RELAY is None:
+        _RELAY = _Relay()
+    return _RELAY
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], relay: _Relay):
+    """Holds the function and an id: no QObject, so nothing Qt-owned is ever released on the worker."""
+
+    def __init__(self, fn: Callable[[], Any], task_id: int, done):
         super().__init__()
         self.setAutoDelete(True)
         self._fn = fn
-        self._relay = relay
+        self._id = task_id
+        self._done = done  # the bound signal of the GUI-thread relay
 
     def run(self) -> None:  # worker thread
         try:
@@ -101,15 +114,17 @@ class _Task(QRunnable):
                 log.debug("task error\n%s", traceback.format_exc())
             value, ok = e, False
         self._fn = None
-        self._relay.done.emit(ok, value)
+        self._done.emit(self._id, ok, value)
 
 
 def run_task(fn: Callable[[], Any], on_result: Callable[[Any], None] | None = None,
              on_error: Callable[[BaseException], None] | None = None, pool: QThreadPool | None = None) -> None:
     """Run ``fn`` off the GUI thread; deliver its value or exception on the GUI thread. Call from the GUI thread."""
-    relay = _Relay(on_result, on_error)
-    _LIVE.add(relay)
-    (pool or task_pool()).start(_Task(fn, relay))
+    global _NEXT_ID
+    relay = _relay()
+    _NEXT_ID += 1
+    _CALLBACKS[_NEXT_ID] = (on_result, on_error)
+    (pool or task_pool()).start(_Task(fn, _NEXT_ID, relay.done))
 
 
 # ------------------------------------------------------------------------------------------ progress

@@ -176,7 +176,7 @@ def test_move_to_folder_export_and_undo(qtbot, indexed_window, tmp_path):
 
     page.choose_export = lambda: str(tmp_path / "groups.json")
     page.export()
-    qtbot.waitUntil(lambda: (tmp_path / "groups.json").exists(), timeout=5000)
+    qtbot.waitUntil(lambda: page.status.text().startswith("Exported"), timeout=5000)  # written, not just created
     assert isinstance(json.loads((tmp_path / "groups.json").read_text()), list)
 
     with qtbot.waitSignal(page.undoDone, timeout=20000):

@@ -44,7 +44,7 @@ def _mime_for(*paths) -> QMimeData:
 
 def _drop(win, mime: QMimeData) -> bool:
     pos = QPointF(win.width() / 2, win.height() / 2)
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(win, enter)
     if not enter.isAccepted():
@@ -93,8 +93,11 @@ def test_paste_image_data_and_file_url(qtbot, indexed_window, photos):
     QGuiApplication.clipboard().setImage(QImage(str(original)))
     with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
         win.paste()
-    top_paths = [p for p, _ in win.lookalikes.results()[:2]]
-    assert str(original) in top_paths and str(copy) in top_paths
+    # a photo and its exact copy are one result, "with 1 copy" (issue 14: exact copies collapse)
+    top = win.lookalikes.model.item(0)
+    assert {top.path, *top.extra["copies"]} == {str(original), str(copy)}
+    assert "+1 copy" in top.extra["label"] and top.extra["label"].startswith("lookalike ")
+    assert str(copy) not in [p for p, _ in win.lookalikes.results()]
 
     QGuiApplication.clipboard().setMimeData(_mime_for(copy))
     try:
@@ -126,18 +129,20 @@ def test_pick_in_grid_then_lookalikes_and_model_view(qtbot, indexed_window, phot
 
 
 def test_library_changes_reach_the_gui_thread(qtbot, indexed_window, photos, tmp_path):
-    """lib.subscribe callbacks come from the writer's thread; the window re-emits them on the GUI thread."""
+    """lib.subscribe callbacks come from the writer's thread; the controller announces them on the GUI
+    thread as one change set once the writes stop."""
     win = indexed_window
     before = win.grid_model.rowCount()
     new = photos["root"] / "new_one.jpg"
     shutil.copy(photos["unique"][5], new)
-    seen_threads = []
-    win.libraryEvent.connect(lambda ev: seen_threads.append(threading.current_thread() is threading.main_thread()))
+    seen = []
+    win.controller.changed.connect(lambda cs: seen.append((cs, threading.current_thread() is threading.main_thread())))
     writer = threading.Thread(target=lambda: win.lib.update_paths([new]))
-    with qtbot.waitSignal(win.libraryEvent, timeout=20000):
+    with qtbot.waitSignal(win.controller.changed, timeout=20000):
         writer.start()
     writer.join()
-    assert seen_threads and all(seen_threads)
+    (cs, on_gui_thread), = seen
+    assert on_gui_thread and cs.added == {win.lib.file_by_path(new).id}
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == before + 1, timeout=10000)
 
 
@@ -154,7 +159,10 @@ def test_watcher_updates_grid_without_rescan(qtbot, library, settings, photos):
             win.add_folder(str(photos["root"]))
         n = len(photos["unique"]) + 5
         qtbot.waitUntil(lambda: win.grid_model.rowCount() == n, timeout=20000)
-        win.duplicates.groups = [object()]  # pretend groups are shown: they must be marked stale
+        win.duplicates.threshold.setValue(win.duplicates.threshold.maximum())  # exact copies: groups shown
+        with qtbot.waitSignal(win.duplicates.groupsReady, timeout=20000):
+            win.duplicates.find()
+        assert win.duplicates.groups
         shutil.copy(photos["unique"][7], photos["root"] / "arrived.jpg")
         qtbot.waitUntil(lambda: win.grid_model.rowCount() == n + 1, timeout=30000)
         assert "changed" in win.duplicates.stale_label.text()

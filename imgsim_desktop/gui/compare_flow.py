@@ -1,0 +1,91 @@
+"""Compare from the Duplicates screen: the pair (keeper, current photo) in ``CompareDialog``, and the
+decisions taken there: K keeps the right-hand photo, D marks it and moves on, N / P step through every pair
+of every group, Esc goes back to the group. A mixin of ``DuplicatesPage``, like ``file_actions``."""
+
+from __future__ import annotations
+
+from .compare import CompareDialog
+
+
+class CompareFlowMixin:
+    def compare_current(self) -> None:
+        """Compare the current photo with its group's keeper (the keeper itself: with the next member)."""
+        gi, row = self.current_group_index(), self.current_member_row()
+        if gi < 0 or row < 0:
+            return
+        g = self.groups[gi]
+        keep = self.keeper_of(gi)
+        by_path = {str(m.path): m for m in g.members}
+        other = by_path[self.model.item(row).path]
+        base = by_path.get(keep, g.members[0])
+        if other is base:  # comparing the keeper: show it against the next member
+            other = next(m for m in g.members if m is not base)
+        if self.compare_dialog is None:
+            self.compare_dialog = dlg = CompareDialog(self)
+            dlg.keepRequested.connect(self._compare_keep)
+            dlg.markRequested.connect(self._compare_mark)
+            dlg.stepRequested.connect(self.compare_step)
+            dlg.finished.connect(lambda _r: self.members.setFocus())  # Esc: back to the group, same photo
+        self._compare_pair = (gi, str(other.path))
+        marked = str(other.path) in self.marked
+        name = str(other.path).rsplit("/", 1)[-1]
+        self.compare_dialog.compare.set_members(base, other, ("Keeper: " + str(base.path).rsplit("/", 1)[-1],
+                                                              name + ("  — MARKED" if marked else "")))
+        others = [str(m.path) for m in g.members if str(m.path) != keep]
+        pos = others.index(str(other.path)) + 1 if str(other.path) in others else 0
+        self.compare_dialog.set_position(f"Group {gi + 1} of {len(self.groups)} · pair {pos} of {len(others)}",
+                                         "marked" if marked else "")
+        self.compare_dialog.show()
+        self.compare_dialog.raise_()
+        self.compare_dialog.activateWindow()  # its keys (K, D, N, P, Esc) work at once
+
+    def _select_member(self, path: str) -> None:
+        for r, it in enumerate(self.model.items):
+            if it.path == path:
+                self.members.setCurrentIndex(self.model.index(r, 0))
+                return
+
+    def _compare_keep(self) -> None:
+        """K in Compare: the right-hand photo becomes the keeper; the pair shows it against the old one."""
+        gi, path = getattr(self, "_compare_pair", (-1, ""))
+        if gi != self.current_group_index():
+            return
+        old = self.keeper_of(gi)
+        self._select_member(path)
+        self.keep_current()
+        self._select_member(old)
+        self.compare_current()
+
+    def _compare_mark(self) -> None:
+        """D in Compare: mark (or unmark) the right-hand photo; a new mark moves on to the next pair."""
+        gi, path = getattr(self, "_compare_pair", (-1, ""))
+        if gi != self.current_group_index():
+            return
+        was = path in self.marked
+        self._select_member(path)
+        self.toggle_mark_current()
+        if not was and path in self.marked:
+            self.compare_step(1, stay_at_end=True)
+        else:
+            self.compare_current()
+
+    def compare_step(self, d: int, stay_at_end: bool = False) -> None:
+        """The next (+1) or previous (-1) pair: the next member that is not the keeper, then the next group."""
+        gi, path = getattr(self, "_compare_pair", (self.current_group_index(), ""))
+        pairs = [(g, str(m.path)) for g in range(len(self.groups)) for m in self.groups[g].members
+                 if str(m.path) != self.keeper_of(g)]
+        if not pairs:
+            return
+        try:
+            i = pairs.index((gi, path)) + d
+        except ValueError:
+            i = 0
+        if not 0 <= i < len(pairs):
+            if not stay_at_end:
+                return
+            i = max(0, min(len(pairs) - 1, i))
+        g, p = pairs[i]
+        if g != self.current_group_index():
+            self.select_group(g)
+        self._select_member(p)
+        self.compare_current()

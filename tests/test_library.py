@@ -381,3 +381,21 @@ def test_unusable_library_folder_is_a_clear_error(tiny_model, tmp_path):
     blocker.write_text("a file where the library folder should be")
     with pytest.raises(LibraryError, match="cannot create the library folder"):
         Library(blocker / "lib", model_path=tiny_model)
+
+
+def test_an_exact_copy_met_in_the_same_batch_keeps_its_size_and_date(library, photos_dir):
+    """The second of two identical files reuses the first one's vector before either is in the catalog; it
+    must still get the photo's size, format and date, or the keeper rule would rank it as 0 pixels."""
+    from PIL import Image
+
+    img = Image.new("RGB", (300, 200), (120, 40, 200))
+    exif = Image.Exif()
+    exif[306] = "2020:01:02 03:04:05"
+    img.save(photos_dir / "a.jpg", exif=exif)
+    shutil.copy(photos_dir / "a.jpg", photos_dir / "b.jpg")
+    library.add_folder(photos_dir)
+    library.scan()
+    recs = {os.path.basename(library.file(i).path): library.file(i) for i in library.file_ids()}
+    for name in ("a.jpg", "b.jpg"):
+        r = recs[name]
+        assert (r.width, r.height, r.format, r.date_taken) == (300, 200, "JPEG", "2020-01-02T03:04:05"), name

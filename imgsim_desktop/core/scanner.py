@@ -76,6 +76,7 @@ class _Step:
     item: Prepared
     vec: np.ndarray | None = None
     src: FileRecord | None = None       # the catalogued file whose content (and vector) this one has
+    src_info: object | None = None      # or the ImageInfo of that content, decoded earlier in this pass
     alias_of: str | None = None         # a link to this catalogued path: the same file, not a photo of its own
     embedded: bool = False              # decoded again because the reusable vector was gone
 
@@ -103,6 +104,7 @@ class Scanner:
         self.skip_dirs = list(skip_dirs)
         self._claimed_ids: set[int] = set()  # gone files already matched to a new path in this pass
         self._fresh: dict[str, np.ndarray] = {}  # hash -> vector embedded in this pass
+        self._fresh_info: dict[str, object] = {}  # hash -> ImageInfo of that decode (for exact copies)
 
     # ---- entry points -------------------------------------------------------------------------------
     def scan_roots(self, roots: list[str], progress: Progress | None, cancel: CancelToken | None) -> ScanReport:
@@ -287,7 +289,7 @@ class Scanner:
             reusable.add(h)
             return False
 
-        self._fresh = {}
+        self._fresh, self._fresh_info = {}, {}
         stream = self.embedder.prepare_all(todo, skip_decode=skip_decode, should_stop=should_stop)
         try:
             for item in stream:
@@ -337,6 +339,7 @@ class Scanner:
             b.array = None  # the pixels are no longer needed: keep the batch's memory small
             if b.hash:
                 self._fresh.setdefault(b.hash, v)
+                self._fresh_info.setdefault(b.hash, b.info)
         for st in steps:
             item = st.item
             if item.error or st.vec is not None:
@@ -352,6 +355,7 @@ class Scanner:
                 st.alias_of = src.path   # a hard link or symlink to a photo we have: the same file
                 continue
             st.src = src
+            st.src_info = self._fresh_info.get(h) if src is None else None
             if vec is None:
                 prepared = self.embedder.prepare(Prepared(item.path, item.size, item.mtime_ns))
                 if prepared.error or prepared.array is None:
@@ -408,7 +412,9 @@ class Scanner:
                             events["moved"].append((src.id, item.path))
                             continue
                         src = st.src
-                        meta = info_columns(src) if src is not None else {}
+                        # an exact copy met in this pass has its twin's size, date and camera
+                        meta = info_columns(src) if src is not None else \
+                            info_columns(st.src_info) if st.src_info is not None else {}
                         report.reused += 1
                     else:
                         meta = info_columns(item.info)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,21 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);
     """,
 ]
+
+def catalog_is_current(path: Path) -> bool:
+    """The catalog exists and needs no migration, so it can be opened read-only (issue 13)."""
+    if not Path(path).is_file():
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        finally:
+            conn.close()
+        return row is not None and int(row[0]) == SCHEMA_VERSION
+    except (sqlite3.Error, ValueError):
+        return False
+
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -141,6 +157,8 @@ class Catalog:
                 self.set_meta("schema_version", str(v))
         if self.get_meta("seq") is None:
             self.set_meta("seq", "0")
+        if self.get_meta("catalog_id") is None:  # issue 13: lets a saved index tell its catalog from a new one
+            self.set_meta("catalog_id", uuid.uuid4().hex)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -171,6 +189,10 @@ class Catalog:
 
     def seq(self) -> int:
         return int(self.get_meta("seq") or 0)
+
+    def catalog_id(self) -> str | None:
+        """A random id made with the catalog: an index saved for another catalog is not trusted."""
+        return self.get_meta("catalog_id")
 
     def _next_seq(self) -> int:
         s = self.seq() + 1
@@ -330,6 +352,13 @@ class Catalog:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids, vecs.copy()
+
+    def embedding_count(self, model_id: str | None = None) -> int:
+        """How many vectors there are (of ``model_id`` only, which reads the whole table: the plain count
+        comes from the small seq index)."""
+        if model_id is None:
+            return int(self.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
+        return int(self.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model_id=?", (model_id,)).fetchone()[0])
 
     def tombstones_since(self, since_seq: int) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT file_id FROM tombstones WHERE seq>?", (since_seq,))]

@@ -17,14 +17,15 @@ from typing import Callable, Iterable
 import numpy as np
 from PIL import Image
 
-from .catalog import STATUS_OK, Catalog, FileRecord
+from .catalog import STATUS_OK, Catalog, FileRecord, catalog_is_current
 from .decode import load_image
 from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
 from .embedder import Embedder
 from .errors import ImgsimError, LibraryError, LibraryLockedError
-from .index import SPACES, IndexSet, VectorIndex, open_index_set
+from .index import SPACES, IndexSet, VectorIndex, space_path
 from .lockfile import LockFile
-from .model import LoadedModel, load_model, space_part
+from .model import LoadedModel, space_part
+from .model_card import LazyModel
 from .paths import default_library_dir
 from .progress import CancelToken, Progress
 from .scanner import ChangeEvent, Scanner, ScanReport
@@ -65,22 +66,27 @@ class Library:
                                    f"{exc.strerror or exc}") from None
             self._lockfile = LockFile(self.home / "lock")
             self._lockfile.acquire()  # raises LibraryLockedError
+        self._repair_when_free = False  # read-only for a query: save a repaired index if no one writes
         try:
-            self.model = model or load_model(Path(model_path) if model_path else None, device=device)
+            # The network (torch) loads on first use: status, dupes, folders and similar of an indexed photo
+            # never need it. Each space's index opens when first queried or written.
+            self.model = model or LazyModel(Path(model_path) if model_path else None, device=device)
             self.catalog = Catalog(self.home / CATALOG_NAME, readonly=readonly)
             self.index_path = self.home / INDEX_NAME
-            self.index, self.index_origin = open_index_set(self.index_path, self.catalog, self.model.model_id,
-                                                           self.model.spaces)
+            self.index = IndexSet(self.index_path, self.catalog, self.model.model_id, self.model.spaces)
             self.embedder = Embedder(self.model, workers=workers)
             self.scanner = Scanner(self.catalog, self.index, self.embedder, self.model.model_id, self._notify,
                                    skip_dirs=[str(self.home), *self.excluded], lock=self._lock)
-            if not readonly and self.index_origin == "rebuilt":
-                self._save_index()
         except BaseException:
             self.close()
             raise
 
     # ---- lifecycle ----------------------------------------------------------------------------------
+    @property
+    def index_origin(self) -> str:
+        """How the opened indexes were obtained: "loaded", "rebuilt", or "unopened" (none needed yet)."""
+        return self.index.origin
+
     def close(self) -> None:
         with self._lock:
             if self.catalog is not None and not self.readonly:
@@ -88,6 +94,8 @@ class Library:
                     self._save_index()
                 except Exception as exc:  # the index is a cache; the next open repairs it
                     log.warning("could not save the index: %s", exc)
+            elif self.catalog is not None and self._repair_when_free:
+                self._save_repaired_index()
             if self.catalog is not None:
                 self.catalog.close()
                 self.catalog = None
@@ -102,10 +110,41 @@ class Library:
         self.close()
 
     def _save_index(self) -> None:
+        """Write the indexes that changed (never an unchanged one), then drop tombstones all have seen."""
         if self.readonly or self.catalog is None:
             return
-        self.index.save(self.index_path)
-        self.catalog.prune_tombstones(self.index.seq)
+        if self.index.save(self.index_path):
+            self.catalog.prune_tombstones(self.index.durable_seq())
+
+    def _save_repaired_index(self) -> None:
+        """A query rebuilt or caught up an index in memory: keep the work when no writer holds the library."""
+        if not self.index.dirty():
+            return
+        lock = LockFile(self.home / "lock")
+        try:
+            lock.acquire()
+        except (LibraryLockedError, OSError):
+            return
+        try:
+            self.index.save(self.index_path)
+        except Exception as exc:
+            log.warning("could not save the repaired index: %s", exc)
+        finally:
+            lock.release()
+
+    def _writer_elsewhere(self) -> bool:
+        """Whether another process holds the writer lock right now."""
+        if self._lockfile is not None:
+            return False
+        probe = LockFile(self.home / "lock")
+        try:
+            probe.acquire()
+        except LibraryLockedError:
+            return True
+        except OSError:
+            return False
+        probe.release()
+        return False
 
     def _writable(self) -> None:
         if self.readonly:
@@ -350,20 +389,24 @@ class Library:
             for f in self.catalog.folders():
                 files, errors = self.catalog.count_under(f)
                 folders.append({"path": f, "exists": os.path.isdir(f), "files": files, "errors": errors})
-            index_bytes = self.index_path.stat().st_size if self.index_path.exists() else 0
+            index_bytes = sum(space_path(self.index_path, s).stat().st_size for s in self.index.spaces
+                              if space_path(self.index_path, s).exists())
+            # Counts come from the catalog (the index holds exactly its vectors once opened); status opens
+            # no index and loads no model.
+            indexed = counts["embedded"]
             return {
                 "library": str(self.home),
                 "folders": folders,
-                "files": counts["files"], "indexed": len(self.index), "errors": counts["errors"],
+                "files": counts["files"], "indexed": indexed, "errors": counts["errors"],
                 "bytes": counts["bytes"],
                 "model": {"name": self.model.name, "model_id": self.model.model_id,
                           "embedding_size": self.model.embedding_size, "input_size": self.model.input_size,
                           "spaces": {k: list(v) for k, v in self.model.spaces.items()}, "tta": self.model.tta,
                           "device": self.model.device},
-                "index": {"vectors": len(self.index), "file_bytes": index_bytes, "origin": self.index_origin},
+                "index": {"vectors": indexed, "file_bytes": index_bytes, "origin": self.index_origin},
                 "catalog_bytes": (self.home / CATALOG_NAME).stat().st_size,
                 "thresholds": self.model.thresholds,
-                "readonly": self.readonly,
+                "readonly": self.readonly and self._writer_elsewhere(),
             }
 
     def reconstruct(self, path: str | Path) -> tuple[Image.Image, Image.Image]:
@@ -378,11 +421,17 @@ def _under(path: str, roots: Iterable[str]) -> bool:
 
 
 def open_for_query(home: str | Path | None = None, **kw) -> Library:
-    """Writer access when the library is free, read-only when another process writes to it."""
+    """Read-only access for commands that only read: no writer lock is taken, so a query runs beside a
+    writer. A library that does not exist yet (or needs its schema upgraded) is opened as the writer once."""
+    path = Path(home).expanduser().resolve() if home else default_library_dir().resolve()
+    if catalog_is_current(path / CATALOG_NAME):
+        lib = Library(path, readonly=True, **kw)
+        lib._repair_when_free = True
+        return lib
     try:
-        return Library(home, **kw)
+        return Library(path, **kw)
     except LibraryLockedError:
-        return Library(home, readonly=True, **kw)
+        return Library(path, readonly=True, **kw)
 
 
 __all__ = ["Library", "SimilarResult", "ScanReport", "ChangeEvent", "DuplicateGroup", "ImgsimError",

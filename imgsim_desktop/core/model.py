@@ -88,6 +88,11 @@ def model_id_for(name: str, version: str, weights_sha256: str, tta: str | None =
     return base if tta in (None, "none") else f"{base}-{tta}"
 
 
+def card_model_id(card: dict, weights_sha256: str) -> str:
+    """The id of the vectors a card + weights make: the one rule load_model and LazyModel share."""
+    return model_id_for(card["name"], card["version"], weights_sha256, card.get("tta") or "none")
+
+
 def make_model_id(name: str, version: str, weights_path: Path, tta: str | None = None) -> str:
     return model_id_for(name, version, _sha256(Path(weights_path)), tta)
 
@@ -371,7 +376,7 @@ def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:
     if tta not in TTA_MODES:
         raise ModelError(f"model card {card_path.name}: unknown test-time augmentation {tta!r} "
                          f"(known: {', '.join(TTA_MODES)})")
-    card["model_id"] = model_id_for(card["name"], card["version"], sha, tta)
+    card["model_id"] = card_model_id(card, sha)
     return LoadedModel(net, card, dev, card_path, whiten or None)
 
 

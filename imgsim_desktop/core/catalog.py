@@ -127,7 +127,8 @@ class Catalog:
             else:
                 self._check_version()
         except sqlite3.DatabaseError as exc:
-            raise LibraryError(f"the library catalog {self.path} cannot be opened: {exc}") from exc
+            raise LibraryError(f"the library catalog {self.path} cannot be opened ({exc}); if it is damaged, move "
+                               f"it aside and run 'imgsim index' to rebuild it from your folders") from exc
         self._lock = threading.RLock()
 
     # ---- schema -------------------------------------------------------------------------------------

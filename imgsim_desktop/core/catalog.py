@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import LibraryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry migrates from version i to i+1; index 0 creates the schema from nothing.
 _MIGRATIONS: list[str] = [
@@ -50,7 +50,30 @@ _MIGRATIONS: list[str] = [
     CREATE TABLE IF NOT EXISTS tombstones(file_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);
     """,
+    # issue 13: the stored neighbour graph (core/neighbours.py). A vector's edges leave with it, and the
+    # photos that listed it are marked for a fresh look at their neighbours.
+    """
+    CREATE TABLE IF NOT EXISTS edges(
+        a INTEGER NOT NULL,
+        b INTEGER NOT NULL,
+        sim REAL NOT NULL,
+        PRIMARY KEY(a, b)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS edges_b ON edges(b);
+    CREATE INDEX IF NOT EXISTS edges_sim ON edges(sim);
+    CREATE TABLE IF NOT EXISTS edges_dirty(a INTEGER PRIMARY KEY);
+    CREATE TRIGGER IF NOT EXISTS edges_follow_embeddings AFTER DELETE ON embeddings BEGIN
+        INSERT OR IGNORE INTO edges_dirty(a) SELECT a FROM edges WHERE b=OLD.file_id;
+        DELETE FROM edges WHERE a=OLD.file_id;
+        DELETE FROM edges WHERE b=OLD.file_id;
+    END;
+    """,
 ]
+
+def _rows_to_arrays(rows: list) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1).copy()
+    return ids, vecs
+
 
 def catalog_is_current(path: Path) -> bool:
     """The catalog exists and needs no migration, so it can be opened read-only (issue 13)."""
@@ -151,9 +174,13 @@ class Catalog:
         v = self._version()
         while v < SCHEMA_VERSION:
             with self.transaction():
-                for stmt in _MIGRATIONS[v].split(";"):
-                    if stmt.strip():
-                        self.conn.execute(stmt)
+                buf = ""
+                for piece in _MIGRATIONS[v].split(";"):  # whole statements (a trigger holds several ";")
+                    buf += piece + ";"
+                    if sqlite3.complete_statement(buf):
+                        if buf.strip(" \n;"):
+                            self.conn.execute(buf)
+                        buf = ""
                 v += 1
                 self.set_meta("schema_version", str(v))
         if self.get_meta("seq") is None:
@@ -360,6 +387,44 @@ class Catalog:
         if model_id is None:
             return int(self.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
         return int(self.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model_id=?", (model_id,)).fetchone()[0])
+
+    def iter_embeddings(self, model_id: str, since_seq: int = 0, chunk: int = 20000,
+                        ids: Iterable[int] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) in id order, ``chunk`` rows at a time, each chunk read straight into one array
+        (no per-row Python objects kept): whole-library passes stay within a chunk's memory. ``ids``
+        limits the read to those files."""
+        if ids is not None:
+            wanted = sorted({int(i) for i in ids})
+            for i in range(0, len(wanted), 500):
+                part = wanted[i:i + 500]
+                q = (f"SELECT file_id, vector FROM embeddings WHERE model_id=? AND seq>? AND file_id IN "
+                     f"({','.join('?' * len(part))}) ORDER BY file_id")
+                out = _rows_to_arrays(self.conn.execute(q, (model_id, since_seq, *part)).fetchall())
+                if len(out[0]):
+                    yield out
+            return
+        last = -1
+        while True:
+            rows = self.conn.execute(
+                "SELECT file_id, vector FROM embeddings WHERE model_id=? AND seq>? AND file_id>? "
+                "ORDER BY file_id LIMIT ?", (model_id, since_seq, last, chunk)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield _rows_to_arrays(rows)
+
+    def embeddings_of(self, ids: Iterable[int], model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of just these files (those that have a vector), in id order."""
+        parts = list(self.iter_embeddings(model_id, ids=ids))
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def duplicate_hash_ids(self) -> np.ndarray:
+        """Ids of healthy, non-empty files whose content hash another such file shares (exact copies)."""
+        q = ("SELECT id FROM files WHERE status=? AND size>0 AND hash IN (SELECT hash FROM files WHERE "
+             "status=? AND size>0 AND hash IS NOT NULL GROUP BY hash HAVING COUNT(*)>1) ORDER BY id")
+        return np.fromiter((r[0] for r in self.conn.execute(q, (STATUS_OK, STATUS_OK))), dtype=np.int64)
 
     def tombstones_since(self, since_seq: int) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT file_id FROM tombstones WHERE seq>?", (since_seq,))]

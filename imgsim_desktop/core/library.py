@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 from PIL import Image
 
+from . import neighbours
 from .catalog import STATUS_OK, Catalog, FileRecord, catalog_is_current
 from .decode import load_image
 from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
@@ -226,6 +227,7 @@ class Library:
                 roots = self._roots(folders)
             report = self.scanner.scan_roots(roots, progress, cancel)
             with self._lock:
+                self._follow_graph()
                 self._save_index()
         return report
 
@@ -238,6 +240,7 @@ class Library:
             report = self.scanner.update_paths([str(p) for p in paths], progress, cancel, roots)
             if report.added or report.updated or report.removed or report.moved:
                 with self._lock:
+                    self._follow_graph()
                     self._save_index_soon()
         return report
 
@@ -284,8 +287,18 @@ class Library:
                     recs[r.id] = r
             n = self.scanner.remove_records(list(recs.values()))
             if n:
+                self._follow_graph()
                 self._save_index_soon()
         return n
+
+    def _follow_graph(self) -> None:
+        """Once a stored neighbour graph exists, a write updates it for the vectors it changed (the first
+        ``dupes`` builds it)."""
+        if neighbours.state(self.catalog) is not None:
+            try:
+                neighbours.sync(self.catalog, self.index, self.model.model_id, self._graph_cut())
+            except Exception as exc:  # a cache: the next dupes brings it up to date
+                log.warning("could not update the neighbour graph: %s", exc)
 
     def _save_index_soon(self) -> None:
         """Small watcher updates don't rewrite a large index every time; catch-up covers a crash."""
@@ -344,18 +357,68 @@ class Library:
                if fid != self_id and fid in recs]
         return out[:k]
 
-    def duplicates(self, tier: str = "duplicates", threshold: float | None = None) -> list[DuplicateGroup]:
+    def duplicates(self, tier: str = "duplicates", threshold: float | None = None,
+                   progress: Progress | None = None) -> list[DuplicateGroup]:
+        """Groups from the stored neighbour graph (brought up to date first when this process may write);
+        only the grouped photos' records and vectors are read."""
         if tier not in TIERS:
             raise LibraryError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
         t = self.model.thresholds[tier] if threshold is None else float(threshold)
         if not -1.0 <= t <= 1.0:
             raise LibraryError(f"threshold must be between -1 and 1, got {t}")
+        mid = self.model.model_id
         with self._lock:
-            records = {r.id: r for r in self.catalog.all_files(STATUS_OK)}
-            ids, vecs = self.catalog.embeddings(self.model.model_id)
-            vecs = space_part(vecs, self.model.spaces, "duplicates")  # of [duplicates | lookalikes]
-            neighbours = self.index.query(vecs, NEIGHBOURS + 1) if len(ids) else (np.zeros((0, 0)), np.zeros((0, 0)))
-        return find_groups(records, ids, vecs, neighbours, t, tier)
+            pairs = None
+            if t >= self._graph_cut() - 1e-9 and self.sync_neighbours(progress):
+                pairs = neighbours.candidate_pairs(self.catalog, t)
+            if pairs is None:  # a looser cut than the graph keeps, or a graph this process may not update
+                pairs = self._knn_pairs(t)
+            exact = self.catalog.duplicate_hash_ids()
+            need = np.unique(np.concatenate([pairs[0], pairs[1], exact]))
+            records = {r.id: r for r in self.catalog.files_by_ids(need.tolist()) if r.status == STATUS_OK}
+            ids, vecs = self.catalog.embeddings_of(need.tolist(), mid)
+            vecs = space_part(vecs, self.model.spaces, "duplicates") if len(ids) else vecs
+        return find_groups(records, ids, vecs, pairs, t, tier)
+
+    def _graph_cut(self) -> float:
+        """The loosest tier's cut: the stored graph keeps every pair either tier can group."""
+        return min(self.model.thresholds.values())
+
+    def sync_neighbours(self, progress: Progress | None = None, cancel: CancelToken | None = None) -> bool:
+        """Bring the stored neighbour graph up to the catalog; False when it is behind and this process may
+        not write it (another process is the writer)."""
+        with self._lock:
+            cut = self._graph_cut()
+            if neighbours.is_current(self.catalog, self.model.model_id, cut):
+                return True
+            if not self.readonly:
+                neighbours.sync(self.catalog, self.index, self.model.model_id, cut, progress=progress,
+                                cancel=cancel)
+                return True
+            if not self._repair_when_free:
+                return False
+            lock = LockFile(self.home / "lock")
+            try:
+                lock.acquire()
+            except (LibraryLockedError, OSError):
+                return False
+            try:  # no writer: update the graph through a short-lived writable connection
+                cat = Catalog(self.home / CATALOG_NAME)
+                try:
+                    neighbours.sync(cat, self.index, self.model.model_id, cut, progress=progress, cancel=cancel)
+                finally:
+                    cat.close()
+            finally:
+                lock.release()
+            return True
+
+    def _knn_pairs(self, t: float):
+        """Candidate pairs from a k-NN query of every photo, in chunks (the path without a stored graph)."""
+        parts = [neighbours.directed(ids, *self.index.query(vecs, NEIGHBOURS + 1), t)
+                 for ids, vecs in self.catalog.iter_embeddings(self.model.model_id, chunk=neighbours.CHUNK)]
+        if not parts:
+            return neighbours.pairs_from_directed(*(np.zeros(0, np.int64),) * 2, np.zeros(0, np.float32))
+        return neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(*parts)))
 
     # ---- reads --------------------------------------------------------------------------------------
     def count(self) -> int:

@@ -176,24 +176,42 @@ class VectorIndex:
         if target == self.seq:
             return 0
         dead = catalog.tombstones_since(self.seq)
-        ids, vecs = catalog.embeddings(self.model_id, since_seq=self.seq)
         self.remove(dead)
-        if len(ids):
+        n = len(dead)
+        for ids, vecs in catalog.iter_embeddings(self.model_id, since_seq=self.seq):
             self.add(ids, vecs)
+            n += len(ids)
         self.seq = target
-        return len(ids) + len(dead)
+        return n
 
     @classmethod
     def build(cls, catalog: Catalog, model_id: str, dim: int,
-              cols: tuple[int, int] | None = None) -> "VectorIndex":
-        ids, vecs = catalog.embeddings(model_id)
-        ix = cls(dim, model_id, capacity=max(MIN_CAPACITY, int(len(ids) * 1.25)), cols=cols)
-        if len(ids):
+              cols: tuple[int, int] | None = None, progress=None) -> "VectorIndex":
+        return build_indexes(catalog, model_id, {"_": (dim, cols)}, progress)["_"]
+
+
+def build_indexes(catalog: Catalog, model_id: str, specs: dict[str, tuple[int, tuple[int, int] | None]],
+                  progress=None) -> dict[str, VectorIndex]:
+    """Fresh indexes for several spaces (name -> (dim, cols)) from ONE chunked read of the catalog's
+    vectors: no whole-library array is ever held, and a two-space model reads its vectors once."""
+    seq = catalog.seq()
+    n = catalog.embedding_count(model_id)
+    out = {name: VectorIndex(dim, model_id, capacity=max(MIN_CAPACITY, int(n * 1.1)), cols=cols)
+           for name, (dim, cols) in specs.items()}
+    if progress is not None:
+        progress.start("index", n)
+    for ids, vecs in catalog.iter_embeddings(model_id, chunk=20000):
+        for ix in out.values():
             ix._ensure_capacity(len(ids))
             ix._ix.add_items(ix._fit(vecs), ids, num_threads=-1)
-            ix._live.update(int(i) for i in ids)
-        ix.seq = catalog.seq()
-        return ix
+            ix._live.update(ids.tolist())
+        if progress is not None:
+            progress.advance(len(ids))
+    for ix in out.values():
+        ix.seq = seq
+    if progress is not None:
+        progress.finish()
+    return out
 
 
 def _meta_path(path: Path) -> Path:
@@ -261,29 +279,37 @@ def _unusable(meta: dict, path: Path, model_id: str, dim: int, cols, catalog_id:
     return None
 
 
+def load_index(path: Path, catalog: Catalog, model_id: str, dim: int,
+               cols: tuple[int, int] | None = None) -> VectorIndex | None:
+    """The saved index, loaded and caught up, when it agrees with the catalog; None when it must be rebuilt.
+
+    It must be intact (checksum), made for this catalog (its id), not ahead of it (a catalog deleted or
+    replaced while the index was kept), and hold exactly the catalog's vectors after catch-up."""
+    ix = VectorIndex.load(path, model_id, dim, cols, catalog.catalog_id())
+    if ix is None:
+        return None
+    try:
+        target = catalog.seq()
+        if ix.seq > target:
+            log.warning("index %s is ahead of the catalog (seq %d > %d); rebuilding", path, ix.seq, target)
+            return None
+        ix.catch_up(catalog)
+        # the plain count is cheap; the per-model one only when the catalog mixes models
+        if len(ix) == catalog.embedding_count() or len(ix) == catalog.embedding_count(model_id):
+            return ix
+        log.warning("index %s disagrees with the catalog (%d vectors, catalog %d); rebuilding", path,
+                    len(ix), catalog.embedding_count(model_id))
+    except (RuntimeError, ValueError) as exc:  # hnswlib refuses: fall back to a clean rebuild
+        log.warning("index catch-up failed (%s); rebuilding", exc)
+    return None
+
+
 def open_index(path: Path, catalog: Catalog, model_id: str, dim: int,
                cols: tuple[int, int] | None = None) -> tuple[VectorIndex, str]:
-    """Load and catch up, or rebuild. Returns the index and how it was obtained ("loaded"/"rebuilt").
-
-    The saved index must agree with the catalog: made for this catalog (its id), not ahead of it (a
-    catalog deleted or replaced while the index was kept), and holding exactly the catalog's vectors after
-    catch-up; otherwise it is rebuilt from the catalog."""
-    catalog_id = catalog.catalog_id()
-    ix = VectorIndex.load(path, model_id, dim, cols, catalog_id)
+    """Load and catch up, or rebuild. Returns the index and how it was obtained ("loaded"/"rebuilt")."""
+    ix = load_index(path, catalog, model_id, dim, cols)
     if ix is not None:
-        try:
-            target = catalog.seq()
-            if ix.seq > target:
-                log.warning("index %s is ahead of the catalog (seq %d > %d); rebuilding", path, ix.seq, target)
-            else:
-                ix.catch_up(catalog)
-                # the plain count is cheap; the per-model one only when the catalog mixes models
-                if len(ix) == catalog.embedding_count() or len(ix) == catalog.embedding_count(model_id):
-                    return ix, "loaded"
-                log.warning("index %s disagrees with the catalog (%d vectors, catalog %d); rebuilding", path,
-                            len(ix), catalog.embedding_count(model_id))
-        except (RuntimeError, ValueError) as exc:  # hnswlib refuses: fall back to a clean rebuild
-            log.warning("index catch-up failed (%s); rebuilding", exc)
+        return ix, "loaded"
     return VectorIndex.build(catalog, model_id, dim, cols), "rebuilt"
 
 
@@ -327,9 +353,20 @@ class IndexSet:
                                                                 self.model_id, dim, cols)
         return self.parts[space]
 
-    def open_all(self) -> "IndexSet":
-        for space in self._specs:
-            self.part(space)
+    def open_all(self, progress=None) -> "IndexSet":
+        """Every space opened; those that cannot be loaded are rebuilt together from one read."""
+        missing = {}
+        for space, (dim, cols) in self._specs.items():
+            if space in self.parts:
+                continue
+            ix = load_index(space_path(self.path, space), self.catalog, self.model_id, dim, cols)
+            if ix is None:
+                missing[space] = (dim, cols)
+            else:
+                self.parts[space], self.origins[space] = ix, "loaded"
+        if missing:
+            for space, ix in build_indexes(self.catalog, self.model_id, missing, progress).items():
+                self.parts[space], self.origins[space] = ix, "rebuilt"
         return self
 
     @property

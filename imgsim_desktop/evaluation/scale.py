@@ -84,6 +84,7 @@ for start in range(0, n, chunk):
         cat.put_embeddings(rows, model.model_id)
 # the query photo: a real file whose catalog row matches it, so `similar` reuses its stored vector
 q = Path(root) / "query.jpg"
+q.parent.mkdir(parents=True, exist_ok=True)
 from PIL import Image
 Image.new("RGB", (64, 48), (120, 80, 40)).save(q)
 with cat.transaction():

@@ -27,11 +27,38 @@ from .catalog import Catalog
 
 log = logging.getLogger(__name__)
 
+# HNSW settings (defaults measured with `imgsim bench-perf --synthetic`, see docs/performance.md); each can be
+# set with $IMGSIM_HNSW_M, $IMGSIM_HNSW_EF_CONSTRUCTION and $IMGSIM_HNSW_EF. M and ef_construction shape an
+# index when it is built; ef (search breadth) applies to every query.
 M = 16
 EF_CONSTRUCTION = 100  # 200 doubled a 100k rebuild for no measurable recall gain at k<=50
 EF_SEARCH = 64         # raised to 2k for larger k
 MIN_CAPACITY = 1024
 SPACES = ("duplicates", "lookalikes")
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    m: int = M
+    ef_construction: int = EF_CONSTRUCTION
+    ef_search: int = EF_SEARCH
+
+    @classmethod
+    def from_env(cls) -> "HnswParams":
+        """The defaults, with any of $IMGSIM_HNSW_M / _EF_CONSTRUCTION / _EF that is a sane integer."""
+        out = {}
+        for field_, var, lo, hi in (("m", "IMGSIM_HNSW_M", 4, 96), ("ef_construction", "IMGSIM_HNSW_EF_CONSTRUCTION",
+                                    16, 2000), ("ef_search", "IMGSIM_HNSW_EF", 8, 4000)):
+            raw = os.environ.get(var)
+            if raw:
+                try:
+                    v = int(raw)
+                    if not lo <= v <= hi:
+                        raise ValueError
+                    out[field_] = v
+                except ValueError:
+                    log.warning("ignoring $%s=%r (an integer from %d to %d)", var, raw, lo, hi)
+        return cls(**out)
 
 
 @dataclass
@@ -42,16 +69,19 @@ class IndexMeta:
 
 
 class VectorIndex:
-    def __init__(self, dim: int, model_id: str, capacity: int = MIN_CAPACITY, cols: tuple[int, int] | None = None):
+    def __init__(self, dim: int, model_id: str, capacity: int = MIN_CAPACITY, cols: tuple[int, int] | None = None,
+                 params: HnswParams | None = None):
         self.dim = dim
         self.model_id = model_id
         self.cols = tuple(cols) if cols is not None else None  # the columns of the catalog's vectors kept here
         self.seq = 0
         self.saved_seq = -1  # seq of the copy on disk; -1: never saved
         self._ix = hnswlib.Index(space="cosine", dim=dim)
-        self._ix.init_index(max_elements=max(capacity, MIN_CAPACITY), ef_construction=EF_CONSTRUCTION, M=M,
+        self.params = params or HnswParams.from_env()
+        self._ix.init_index(max_elements=max(capacity, MIN_CAPACITY), ef_construction=self.params.ef_construction,
+                            M=self.params.m,
                             allow_replace_deleted=False)
-        self._ix.set_ef(EF_SEARCH)
+        self._ix.set_ef(self.params.ef_search)
         self._live: set[int] = set()
         self._deleted: set[int] = set()  # labels hnswlib still stores, marked deleted
 
@@ -106,7 +136,7 @@ class VectorIndex:
         if k <= 0:
             n = vectors.shape[0]
             return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.float32)
-        self._ix.set_ef(max(EF_SEARCH, 2 * k))
+        self._ix.set_ef(max(self.params.ef_search, 2 * k))
         try:
             labels, dist = self._ix.knn_query(vectors, k=k)
         except RuntimeError:  # too few live neighbours reachable at this ef (many deletions)
@@ -130,7 +160,8 @@ class VectorIndex:
         os.replace(tmp, path)
         meta = {"model_id": self.model_id, "dim": self.dim, "seq": self.seq, "count": len(self._live),
                 "cols": list(self.cols) if self.cols else None, "deleted": sorted(self._deleted),
-                "bytes": size, "checksum": checksum, "catalog_id": catalog_id}
+                "bytes": size, "checksum": checksum, "catalog_id": catalog_id,
+                "m": self._ix.M, "ef_construction": self._ix.ef_construction}
         mtmp = _meta_path(path).with_suffix(".tmp")
         mtmp.write_text(json.dumps(meta))
         os.replace(mtmp, _meta_path(path))
@@ -157,7 +188,8 @@ class VectorIndex:
             self.seq = self.saved_seq = meta["seq"]
             self._ix = hnswlib.Index(space="cosine", dim=dim)
             self._ix.load_index(str(path), max_elements=0, allow_replace_deleted=False)
-            self._ix.set_ef(EF_SEARCH)
+            self.params = HnswParams.from_env()
+            self._ix.set_ef(self.params.ef_search)
             # get_ids_list includes labels marked deleted; the meta lists those.
             self._deleted = set(meta["deleted"])
             self._live = set(int(i) for i in self._ix.get_ids_list()) - self._deleted

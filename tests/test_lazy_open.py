@@ -81,3 +81,53 @@ def test_a_rescan_with_nothing_to_do_rewrites_no_index(indexed, tiny_model):
     with Library(home, model_path=tiny_model, workers=1) as lib:
         assert lib.scan().unchanged == 6
     assert index_files(home) == before
+
+
+def test_index_command_saves_each_changed_index_once(tmp_path, tiny_model, monkeypatch):
+    """`imgsim index` used to write every index twice (after the scan, and again on close)."""
+    from imgsim_desktop.core.index import VectorIndex
+
+    saved = []
+    real_save = VectorIndex.save
+
+    def counting_save(self, path, *args, **kw):
+        saved.append(Path(path).name)
+        return real_save(self, path, *args, **kw)
+
+    monkeypatch.setattr(VectorIndex, "save", counting_save)
+    write_photos(tmp_path / "photos", 4)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([tmp_path / "photos"])
+    assert saved == ["index.hnsw"]
+    saved.clear()
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan()
+    assert saved == []  # nothing changed: nothing written
+
+
+WINDOW_PROBE = (
+    "import sys\n"
+    "from PySide6.QtWidgets import QApplication\n"
+    "from imgsim_desktop.gui.app import open_library\n"
+    "from imgsim_desktop.gui.main_window import MainWindow\n"
+    "from imgsim_desktop.gui.settings import AppSettings\n"
+    "app = QApplication([])\n"
+    "s = AppSettings()\n"
+    "s.library_dir = sys.argv[1]\n"
+    "lib = open_library(s, model_path=sys.argv[2])\n"
+    "win = MainWindow(lib, s, start_watcher=False)\n"
+    "win.show()\n"
+    "app.processEvents()\n"
+    "print('VISIBLE' if win.isVisible() else 'HIDDEN', 'TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"
+    "win.shutdown()\n"
+    "lib.close()\n"
+)
+
+
+def test_the_window_shows_before_the_model_loads(indexed, tiny_model, tmp_path):
+    home, _ = indexed
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    proc = subprocess.run([sys.executable, "-c", WINDOW_PROBE, str(home), str(tiny_model)], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "VISIBLE NO-TORCH" in proc.stdout, proc.stdout + proc.stderr

@@ -93,3 +93,21 @@ def test_a_graph_for_another_cut_is_rebuilt(tmp_path, tiny_model):
         assert lib.sync_neighbours()
         cut = lib._graph_cut()
         assert as_set(neighbours.candidate_pairs(lib.catalog, cut)) == as_set(brute_pairs(lib, cut))
+
+
+def test_a_reader_beside_a_writer_searches_when_the_graph_is_behind(tmp_path, tiny_model):
+    from imgsim_desktop.core.library import open_for_query
+
+    write_photos(tmp_path / "photos", 10)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as writer:
+        writer.scan([tmp_path / "photos"])
+        writer.duplicates()
+        write_photo(tmp_path / "photos" / "copy.jpg", seed=3, quality=50)
+        writer.scanner.scan_roots(writer._roots(None), None, None)  # a write the graph has not followed yet
+        assert not neighbours.is_current(writer.catalog, writer.model.model_id, writer._graph_cut())
+        with open_for_query(tmp_path / "lib", model_path=tiny_model) as reader:
+            assert reader.readonly
+            seen = [g.to_dict() for g in reader.duplicates()]
+        assert not neighbours.is_current(writer.catalog, writer.model.model_id, writer._graph_cut())
+        assert seen == [g.to_dict() for g in writer.duplicates()]  # the writer catches up, same answer
+        assert any(m["path"].endswith("copy.jpg") for g in seen for m in g["members"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -408,6 +409,9 @@ class Library:
                     neighbours.sync(cat, self.index, self.model.model_id, cut, progress=progress, cancel=cancel)
                 finally:
                     cat.close()
+            except (LibraryError, sqlite3.OperationalError, OSError) as exc:  # read-only files, disk full...
+                log.info("neighbour graph not stored (%s); searching instead", exc)
+                return False
             finally:
                 lock.release()
             return True

@@ -24,7 +24,7 @@ from .decode import load_image
 from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
 from .embedder import Embedder
 from .errors import ImgsimError, LibraryError, LibraryLockedError
-from .index import SPACES, IndexSet, VectorIndex, space_path
+from .index import SPACES, IndexSet, VectorIndex, read_meta, space_path
 from .lockfile import LockFile
 from .model import LoadedModel, space_part
 from .model_card import LazyModel
@@ -458,9 +458,13 @@ class Library:
                 folders.append({"path": f, "exists": os.path.isdir(f), "files": files, "errors": errors})
             index_bytes = sum(space_path(self.index_path, s).stat().st_size for s in self.index.spaces
                               if space_path(self.index_path, s).exists())
-            # Counts come from the catalog (the index holds exactly its vectors once opened); status opens
-            # no index and loads no model.
-            indexed = counts["embedded"]
+            # status opens no index and loads no model: the count of this model's vectors comes from the
+            # saved index's meta when it reflects the catalog now, else from the catalog itself
+            meta = read_meta(self.index_path)
+            if meta and meta["model_id"] == self.model.model_id and meta["seq"] == self.catalog.seq():
+                indexed = meta["count"]
+            else:
+                indexed = self.catalog.embedding_count(self.model.model_id)
             return {
                 "library": str(self.home),
                 "folders": folders,

@@ -33,17 +33,15 @@ def test_graph_matches_exact_search_and_follows_adds_and_removals(tmp_path, tiny
     for i in range(3):  # re-encoded copies: close neighbours
         write_photo(tmp_path / "photos" / f"copy{i}.jpg", seed=i, quality=60)
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
-        lib.scan([tmp_path / "photos"])
-        cut = lib._graph_cut()
         states = []
 
         class Seen(Progress):
             def on_update(self, s):
                 states.append((s.phase, s.done, s.total))
 
-        assert neighbours.state(lib.catalog) is None  # no graph until something needs one
-        lib.duplicates(progress=Seen(min_interval_s=0))
-        assert states and states[-1] == ("neighbours", 23, 23)
+        lib.scan([tmp_path / "photos"], progress=Seen(min_interval_s=0))  # a full scan builds the graph
+        assert states[-1] == ("neighbours", 23, 23)
+        cut = lib._graph_cut()
         assert neighbours.is_current(lib.catalog, lib.model.model_id, cut)
         for t in (cut, 0.9):
             assert as_set(neighbours.candidate_pairs(lib.catalog, t)) == as_set(brute_pairs(lib, t))
@@ -101,7 +99,6 @@ def test_a_reader_beside_a_writer_searches_when_the_graph_is_behind(tmp_path, ti
     write_photos(tmp_path / "photos", 10)
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as writer:
         writer.scan([tmp_path / "photos"])
-        writer.duplicates()
         write_photo(tmp_path / "photos" / "copy.jpg", seed=3, quality=50)
         writer.scanner.scan_roots(writer._roots(None), None, None)  # a write the graph has not followed yet
         assert not neighbours.is_current(writer.catalog, writer.model.model_id, writer._graph_cut())

@@ -23,7 +23,7 @@ from .catalog import STATUS_OK, Catalog, FileRecord, catalog_is_current
 from .decode import load_image
 from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
 from .embedder import Embedder
-from .errors import ImgsimError, LibraryError, LibraryLockedError
+from .errors import Cancelled, ImgsimError, LibraryError, LibraryLockedError
 from .index import SPACES, IndexSet, VectorIndex, read_meta, space_path
 from .lockfile import LockFile
 from .model import LoadedModel, space_part
@@ -228,7 +228,7 @@ class Library:
                 roots = self._roots(folders)
             report = self.scanner.scan_roots(roots, progress, cancel)
             with self._lock:
-                self._follow_graph()
+                self._follow_graph(progress, cancel, build=not report.cancelled)
                 self._save_index()
         return report
 
@@ -292,14 +292,20 @@ class Library:
                 self._save_index_soon()
         return n
 
-    def _follow_graph(self) -> None:
-        """Once a stored neighbour graph exists, a write updates it for the vectors it changed (the first
-        ``dupes`` builds it)."""
-        if neighbours.state(self.catalog) is not None:
-            try:
-                neighbours.sync(self.catalog, self.index, self.model.model_id, self._graph_cut())
-            except Exception as exc:  # a cache: the next dupes brings it up to date
-                log.warning("could not update the neighbour graph: %s", exc)
+    def _follow_graph(self, progress: Progress | None = None, cancel: CancelToken | None = None,
+                      build: bool = False) -> None:
+        """A write updates the stored neighbour graph for the vectors it changed. A full scan (``build``)
+        also makes the graph when there is none yet, so the first ``dupes`` needs no search; the watcher's
+        small writes only follow an existing one."""
+        if neighbours.state(self.catalog) is None and not (build and self.catalog.embedding_count()):
+            return
+        try:
+            neighbours.sync(self.catalog, self.index, self.model.model_id, self._graph_cut(), progress=progress,
+                            cancel=cancel)
+        except Cancelled:
+            return  # rolled back; the next scan or dupes builds it
+        except Exception as exc:  # a cache: the next dupes brings it up to date
+            log.warning("could not update the neighbour graph: %s", exc)
 
     def _save_index_soon(self) -> None:
         """Small watcher updates don't rewrite a large index every time; catch-up covers a crash."""

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean-venv
+.PHONY: run test bench clean-venv install-desktop-entry
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	@# Qt's own message for a missing X11 library names the wrong one: say which and how to install them.
+	@$(BIN)/python -m imgsim_desktop.system check
 	$(BIN)/imgsim-desktop
+
+install-desktop-entry: $(STAMP)
+	$(BIN)/imgsim-desktop --install-desktop-entry
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)

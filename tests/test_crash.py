@@ -110,7 +110,7 @@ def test_sigkill_mid_batch_then_restart_matches_the_folder(tiny_model, tmp_path,
         data = (home / "index.hnsw").read_bytes()              # as if killed while saving the index
         (home / "index.hnsw").write_bytes(data[: len(data) // 2])
     with Library(home, model_path=tiny_model, workers=1) as lib:
-        assert lib.index_origin in ("loaded", "rebuilt")
+        assert lib.index.open_all().origin in ("loaded", "rebuilt")
         w = LibraryWatcher(lib, debounce_s=0.2, settle_s=0.5)
         with w:
             deadline = time.monotonic() + 60
@@ -119,7 +119,7 @@ def test_sigkill_mid_batch_then_restart_matches_the_folder(tiny_model, tmp_path,
             assert w.wait_idle(30)
         assert_consistent(lib, photos)
     with Library(home, model_path=tiny_model, workers=1) as again:   # and it reopens cleanly afterwards
-        assert again.index_origin == "loaded"
+        assert again.index.open_all().origin == "loaded"
         assert_consistent(again, photos)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from imgsim_desktop.core.catalog import FileRecord
 from imgsim_desktop.core.duplicates import find_groups
 from imgsim_desktop.core.index import VectorIndex
+from imgsim_desktop.core.neighbours import knn_pairs
 
 
 def rec(i, w=100, h=100, size=1000, h_=None, date=None):
@@ -23,7 +24,8 @@ def group(records, vecs, threshold, tier="duplicates"):
     mat = np.stack([vecs[i] for i in ids])
     ix = VectorIndex(4, "m")
     ix.add(ids, mat)
-    return find_groups({r.id: r for r in records}, ids, mat, ix.query(mat, 8), threshold, tier)
+    return find_groups({r.id: r for r in records}, ids, mat, knn_pairs(ids, *ix.query(mat, 8), threshold),
+                       threshold, tier)
 
 
 def test_chain_is_split_around_the_keeper():

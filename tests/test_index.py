@@ -53,3 +53,27 @@ def test_query_on_small_and_empty_index():
     ix.add(np.array([5, 6]), unit(rng, 2))
     labels, sims = ix.query(unit(rng, 1), 10)
     assert sorted(labels[0]) == [5, 6] and sims[0][0] >= sims[0][1]
+
+
+def test_hnsw_settings_come_from_the_environment_and_are_recorded(tmp_path, monkeypatch):
+    import json
+
+    import numpy as np
+
+    from imgsim_desktop.core.index import EF_SEARCH, M, HnswParams
+
+    monkeypatch.setenv("IMGSIM_HNSW_M", "8")
+    monkeypatch.setenv("IMGSIM_HNSW_EF", "nonsense")       # ignored with a warning: the default stays
+    monkeypatch.setenv("IMGSIM_HNSW_EF_CONSTRUCTION", "40")
+    p = HnswParams.from_env()
+    assert (p.m, p.ef_construction, p.ef_search) == (8, 40, EF_SEARCH)
+    ix = VectorIndex(16, "m")
+    vecs = np.random.default_rng(0).standard_normal((50, 16)).astype(np.float32)
+    ix.add(np.arange(50), vecs)
+    ix.save(tmp_path / "ix.hnsw")
+    meta = json.loads((tmp_path / "ix.hnsw.json").read_text())
+    assert (meta["m"], meta["ef_construction"]) == (8, 40)
+    monkeypatch.delenv("IMGSIM_HNSW_M")
+    assert HnswParams.from_env().m == M
+    labels, _ = VectorIndex.load(tmp_path / "ix.hnsw", "m", 16).query(vecs[:3], 1)
+    assert labels[:, 0].tolist() == [0, 1, 2]

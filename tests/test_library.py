@@ -210,15 +210,16 @@ def test_index_is_saved_reloaded_and_rebuilt(tiny_model, tmp_path, make_photo):
         lib.scan([d])
         expected = [r.path for r in lib.similar(d / "p0.jpg", k=5)]
     with Library(home, model_path=tiny_model) as lib:
-        assert lib.index_origin == "loaded"
+        assert lib.index_origin == "unopened"  # opening a library reads no index
         assert [r.path for r in lib.similar(d / "p0.jpg", k=5)] == expected
+        assert lib.index_origin == "loaded"
     (home / "index.hnsw").write_bytes(b"garbage")
     with Library(home, model_path=tiny_model) as lib:
-        assert lib.index_origin == "rebuilt"
         assert [r.path for r in lib.similar(d / "p0.jpg", k=5)] == expected
+        assert lib.index_origin == "rebuilt"
     (home / "index.hnsw").unlink()
     with Library(home, model_path=tiny_model) as lib:
-        assert lib.index_origin == "rebuilt" and len(lib.index) == 8
+        assert len(lib.index) == 8 and lib.index_origin == "rebuilt"
 
 
 def test_other_model_rebuilds_and_reembeds(tiny_model, tmp_path, make_photo):
@@ -231,7 +232,7 @@ def test_other_model_rebuilds_and_reembeds(tiny_model, tmp_path, make_photo):
         lib.scan([d])
     other = create_random_model(tmp_path / "m2", name="other", input_size=32, embedding_size=24, seed=3)
     with Library(home, model_path=other) as lib:
-        assert lib.index_origin == "rebuilt" and len(lib.index) == 0
+        assert len(lib.index) == 0 and lib.index_origin == "rebuilt"
         rep = lib.scan()
         assert rep.embedded == 4 and len(lib.index) == 4
         assert lib.similar(d / "p1.jpg", k=2)
@@ -255,8 +256,8 @@ def test_index_catches_up_after_a_crash_before_saving(tiny_model, tmp_path, make
     proc = subprocess.run([sys.executable, "-c", script, str(home), str(tiny_model)], capture_output=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
     with Library(home, model_path=tiny_model) as lib:
-        assert lib.index_origin == "loaded"
         paths = {r.path for r in lib.similar(d / "p1.jpg", k=10)}
+        assert lib.index_origin == "loaded"
         assert str(d / "new.jpg") in paths and str(d / "p0.jpg") not in paths
         assert len(lib.index) == 4
         assert lib.scan().unchanged == 4
@@ -282,6 +283,7 @@ def test_catalog_is_sqlite_wal_with_schema_version(library, photos_dir, make_pho
     library.scan([photos_dir])
     con = sqlite3.connect(library.home / "catalog.sqlite")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    from imgsim_desktop.core.catalog import SCHEMA_VERSION
     assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert con.execute("SELECT model_id FROM embeddings").fetchone()[0] == library.model.model_id
     con.close()

@@ -116,6 +116,8 @@ def test_both_indexes_follow_deletions_and_survive_a_reopen(look_model, tmp_path
     assert (tmp_path / "lib" / "index.hnsw").exists() or any((tmp_path / "lib").glob("*-lookalikes*"))
     assert len(list((tmp_path / "lib").glob("*-lookalikes*.json"))) == 1
     with Library(tmp_path / "lib", model_path=look_model, workers=1) as lib:
+        assert lib.index_origin == "unopened"  # nothing asked for an index yet
+        lib.index.open_all()
         assert lib.index_origin == "loaded"
         assert all(len(p) == 7 for p in lib.index.parts.values())
         # a lookalikes index file from another model is rebuilt, not trusted
@@ -124,7 +126,7 @@ def test_both_indexes_follow_deletions_and_survive_a_reopen(look_model, tmp_path
     m["cols"] = [0, 12]
     meta.write_text(json.dumps(m))
     with Library(tmp_path / "lib", model_path=look_model, workers=1) as lib:
-        assert lib.index_origin == "rebuilt" and len(lib.index.part("lookalikes")) == 7
+        assert len(lib.index.part("lookalikes")) == 7 and lib.index_origin == "rebuilt"
 
 
 def test_bench_scores_each_part_in_its_own_space(look_model, tmp_path, capsys):

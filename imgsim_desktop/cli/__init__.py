@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 
 from imgsim_desktop import __version__
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except ImgsimError as exc:
         print(f"imgsim: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.DatabaseError as exc:  # pages of the catalog damaged on disk (found when first read)
+        print(f"imgsim: error: {catalog_damage_message(args, exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("imgsim: interrupted", file=sys.stderr)
         return 130
@@ -63,6 +67,20 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"imgsim: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+
+
+def catalog_damage_message(args, exc: Exception) -> str:
+    """One line saying what is wrong with the catalog and what to do about it."""
+    from pathlib import Path
+
+    from imgsim_desktop.core.paths import default_library_dir
+
+    home = Path(getattr(args, "library", None) or default_library_dir()).expanduser()
+    what = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    if isinstance(exc, sqlite3.OperationalError) and "malformed" not in what:
+        return f"the library catalog in {home} could not be read ({what})"
+    return (f"the library catalog {home / 'catalog.sqlite'} is damaged ({what}); move it aside and run "
+            f"'imgsim index' to rebuild it from your folders (your photos are untouched)")
 
 
 if __name__ == "__main__":

@@ -134,8 +134,11 @@ def cmd_similar(args) -> int:
 
 
 def cmd_dupes(args) -> int:
+    progress = TerminalProgress(enabled=not args.json and not args.csv)
     with _open(args, readonly_ok=True) as lib:
-        groups = lib.duplicates(args.tier, args.threshold, include_reviewed=args.include_reviewed)
+        groups = lib.duplicates(args.tier, args.threshold, include_reviewed=args.include_reviewed,
+                                progress=progress)  # progress: a first graph build
+    progress.finish()
     if args.json:
         print_json({"tier": args.tier, "groups": [g.to_dict() for g in groups]})
     elif args.csv:

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 from .errors import LibraryError
 from .roots import db_path, from_db_path, prefix_range
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry migrates from version i to i+1; index 0 creates the schema from nothing.
 _MIGRATIONS: list[str] = [
@@ -68,10 +69,48 @@ _MIGRATIONS: list[str] = [
         members TEXT NOT NULL,
         reviewed_at REAL NOT NULL);
     """,
+    # issue 13: the stored neighbour graph (core/neighbours.py). A vector's edges leave with it, and the
+    # photos that listed it are marked for a fresh look at their neighbours.
+    """
+    CREATE TABLE IF NOT EXISTS edges(
+        a INTEGER NOT NULL,
+        b INTEGER NOT NULL,
+        sim REAL NOT NULL,
+        PRIMARY KEY(a, b)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS edges_b ON edges(b);
+    CREATE INDEX IF NOT EXISTS edges_sim ON edges(sim);
+    CREATE TABLE IF NOT EXISTS edges_dirty(a INTEGER PRIMARY KEY);
+    CREATE TRIGGER IF NOT EXISTS edges_follow_embeddings AFTER DELETE ON embeddings BEGIN
+        INSERT OR IGNORE INTO edges_dirty(a) SELECT a FROM edges WHERE b=OLD.file_id;
+        DELETE FROM edges WHERE a=OLD.file_id;
+        DELETE FROM edges WHERE b=OLD.file_id;
+    END;
+    """,
 ]
 
 # Bumped when the scanner learns to record more about each file; older rows are re-read on the next scan.
 INFO_VERSION = 1
+
+def _rows_to_arrays(rows: list) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1).copy()
+    return ids, vecs
+
+
+def catalog_is_current(path: Path) -> bool:
+    """The catalog exists and needs no migration, so it can be opened read-only (issue 13)."""
+    if not Path(path).is_file():
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        finally:
+            conn.close()
+        return row is not None and int(row[0]) == SCHEMA_VERSION
+    except (sqlite3.Error, ValueError):
+        return False
+
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -249,7 +288,8 @@ class Catalog:
             else:
                 self._check_version()
         except sqlite3.DatabaseError as exc:
-            raise LibraryError(f"the library catalog {self.path} cannot be opened: {exc}") from exc
+            raise LibraryError(f"the library catalog {self.path} cannot be opened ({exc}); if it is damaged, move "
+                               f"it aside and run 'imgsim index' to rebuild it from your folders") from exc
         except LibraryError:
             if getattr(self, "conn", None) is not None:
                 self.conn.close()
@@ -276,13 +316,19 @@ class Catalog:
         v = self._version()
         while v < SCHEMA_VERSION:
             with self.transaction():
-                for stmt in _MIGRATIONS[v].split(";"):
-                    if stmt.strip():
-                        self.conn.execute(stmt)
+                buf = ""
+                for piece in _MIGRATIONS[v].split(";"):  # whole statements (a trigger holds several ";")
+                    buf += piece + ";"
+                    if sqlite3.complete_statement(buf):
+                        if buf.strip(" \n;"):
+                            self.conn.execute(buf)
+                        buf = ""
                 v += 1
                 self.set_meta("schema_version", str(v))
         if self.get_meta("seq") is None:
             self.set_meta("seq", "0")
+        if self.get_meta("catalog_id") is None:  # issue 13: lets a saved index tell its catalog from a new one
+            self.set_meta("catalog_id", uuid.uuid4().hex)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -317,6 +363,10 @@ class Catalog:
 
     def seq(self) -> int:
         return int(self.get_meta("seq") or 0)
+
+    def catalog_id(self) -> str | None:
+        """A random id made with the catalog: an index saved for another catalog is not trusted."""
+        return self.get_meta("catalog_id")
 
     def _next_seq(self) -> int:
         s = self.seq() + 1
@@ -533,6 +583,56 @@ class Catalog:
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids, vecs.copy()
 
+    def embedding_count(self, model_id: str | None = None) -> int:
+        """How many vectors there are (of ``model_id`` only, which reads the whole table: the plain count
+        comes from the small seq index)."""
+        if model_id is None:
+            return int(self.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
+        return int(self.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model_id=?", (model_id,)).fetchone()[0])
+
+    def iter_embeddings(self, model_id: str, since_seq: int = 0, chunk: int = 20000,
+                        ids: Iterable[int] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) in id order, ``chunk`` rows at a time, each chunk read straight into one array
+        (no per-row Python objects kept): whole-library passes stay within a chunk's memory. ``ids``
+        limits the read to those files."""
+        if ids is not None:
+            wanted = sorted({int(i) for i in ids})
+            for i in range(0, len(wanted), 500):
+                part = wanted[i:i + 500]
+                q = (f"SELECT file_id, vector FROM embeddings WHERE model_id=? AND seq>? AND file_id IN "
+                     f"({','.join('?' * len(part))}) ORDER BY file_id")
+                out = _rows_to_arrays(self.conn.execute(q, (model_id, since_seq, *part)).fetchall())
+                if len(out[0]):
+                    yield out
+            return
+        if since_seq > 0:  # a catch-up: the few changed rows, found through the seq index (not a table scan)
+            changed = [r[0] for r in self.conn.execute(
+                "SELECT file_id FROM embeddings WHERE seq>? AND model_id=?", (since_seq, model_id))]
+            yield from self.iter_embeddings(model_id, since_seq, chunk, ids=changed) if changed else ()
+            return
+        last = -1
+        while True:
+            rows = self.conn.execute(
+                "SELECT file_id, vector FROM embeddings WHERE model_id=? AND seq>? AND file_id>? "
+                "ORDER BY file_id LIMIT ?", (model_id, since_seq, last, chunk)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield _rows_to_arrays(rows)
+
+    def embeddings_of(self, ids: Iterable[int], model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of just these files (those that have a vector), in id order."""
+        parts = list(self.iter_embeddings(model_id, ids=ids))
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def duplicate_hash_ids(self) -> np.ndarray:
+        """Ids of healthy, non-empty files whose content hash another such file shares (exact copies)."""
+        q = ("SELECT id FROM files WHERE status=? AND size>0 AND hash IN (SELECT hash FROM files WHERE "
+             "status=? AND size>0 AND hash IS NOT NULL GROUP BY hash HAVING COUNT(*)>1) ORDER BY id")
+        return np.fromiter((r[0] for r in self.conn.execute(q, (STATUS_OK, STATUS_OK))), dtype=np.int64)
+
     def tombstones_since(self, since_seq: int) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT file_id FROM tombstones WHERE seq>?", (since_seq,))]
 
@@ -541,10 +641,10 @@ class Catalog:
 
     # ---- stats --------------------------------------------------------------------------------------
     def counts(self) -> dict:
-        total = self.conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
-        errors = self.conn.execute("SELECT COUNT(*) FROM files WHERE status=?", (STATUS_ERROR,)).fetchone()[0]
+        # one pass over the files table (status opens every library: at 1M photos each pass counts)
+        total, errors, size = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(status=?),0), COALESCE(SUM(size),0) FROM files", (STATUS_ERROR,)).fetchone()
         embedded = self.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-        size = self.conn.execute("SELECT COALESCE(SUM(size),0) FROM files").fetchone()[0]
         return {"files": total, "ok": total - errors, "errors": errors, "embedded": embedded, "bytes": size}
 
     def errors(self) -> list[tuple[str, str]]:

@@ -1,7 +1,8 @@
 """Duplicate groups: exact copies by content hash, near-duplicates and similar shots by embedding similarity.
 
-Near-duplicate edges come from each photo's k nearest neighbours in the HNSW index above a threshold, so
-grouping a library costs one batched k-NN query rather than all pairs. Components are joined with union-find.
+Near-duplicate edges come from each photo's k nearest neighbours above a threshold, stored in the catalog
+(core/neighbours.py), so grouping a library reads pairs rather than querying every photo again. Components
+are joined with union-find.
 Single linkage can chain a long run of bursts into one group, so edges need *mutual* neighbours, and each
 component is then split around its best photo so that every member is within the threshold of its keeper.
 """
@@ -104,9 +105,11 @@ class _UnionFind:
 
 
 def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.ndarray,
-                neighbours: tuple[np.ndarray, np.ndarray], threshold: float, tier: str,
+                pairs: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, tier: str,
                 keeper_rules=None, references=()) -> list[DuplicateGroup]:
-    """Group files. ``neighbours`` = (labels, sims) from the index for each row of ``ids``/``vectors``."""
+    """Group files. ``pairs`` = (a, b, sim) arrays of candidate pairs at or above ``threshold``, from the
+    stored neighbour graph (:func:`.neighbours.candidate_pairs`) or a k-NN query (:func:`.neighbours.knn_pairs`);
+    ``ids``/``vectors`` hold (at least) every candidate's vector, ``records`` every candidate's file."""
     uf = _UnionFind()
     # Exact copies always belong together, whatever the threshold.
     by_hash: dict[str, list[int]] = {}
@@ -117,20 +120,8 @@ def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.nda
         for other in same[1:]:
             uf.union(same[0], other)
 
-    labels, sims = neighbours
-    if len(ids):
-        row_of = {int(f): i for i, f in enumerate(ids)}
-        near: list[set[int]] = [set() for _ in range(len(ids))]
-        for i in range(len(ids)):
-            for lab, s in zip(labels[i], sims[i]):
-                if int(lab) != int(ids[i]) and s >= threshold:
-                    near[i].add(int(lab))
-        for i, fid in enumerate(ids):
-            fid = int(fid)
-            for other in near[i]:
-                j = row_of.get(other)
-                if j is not None and fid in near[j]:
-                    uf.union(fid, other)
+    for a, b in zip(np.asarray(pairs[0]).tolist(), np.asarray(pairs[1]).tolist()):
+        uf.union(a, b)
 
     vec_of = {int(f): v for f, v in zip(ids, vectors)} if len(ids) else {}
 

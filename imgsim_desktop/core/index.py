@@ -21,15 +21,44 @@ from pathlib import Path
 
 import hnswlib
 import numpy as np
+import xxhash
 
 from .catalog import Catalog
 
 log = logging.getLogger(__name__)
 
+# HNSW settings (defaults measured with `imgsim bench-perf --synthetic`, see docs/performance.md); each can be
+# set with $IMGSIM_HNSW_M, $IMGSIM_HNSW_EF_CONSTRUCTION and $IMGSIM_HNSW_EF. M and ef_construction shape an
+# index when it is built; ef (search breadth) applies to every query.
 M = 16
 EF_CONSTRUCTION = 100  # 200 doubled a 100k rebuild for no measurable recall gain at k<=50
+EF_SEARCH = 64         # raised to 2k for larger k
 MIN_CAPACITY = 1024
 SPACES = ("duplicates", "lookalikes")
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    m: int = M
+    ef_construction: int = EF_CONSTRUCTION
+    ef_search: int = EF_SEARCH
+
+    @classmethod
+    def from_env(cls) -> "HnswParams":
+        """The defaults, with any of $IMGSIM_HNSW_M / _EF_CONSTRUCTION / _EF that is a sane integer."""
+        out = {}
+        for field_, var, lo, hi in (("m", "IMGSIM_HNSW_M", 4, 96), ("ef_construction", "IMGSIM_HNSW_EF_CONSTRUCTION",
+                                    16, 2000), ("ef_search", "IMGSIM_HNSW_EF", 8, 4000)):
+            raw = os.environ.get(var)
+            if raw:
+                try:
+                    v = int(raw)
+                    if not lo <= v <= hi:
+                        raise ValueError
+                    out[field_] = v
+                except ValueError:
+                    log.warning("ignoring $%s=%r (an integer from %d to %d)", var, raw, lo, hi)
+        return cls(**out)
 
 
 @dataclass
@@ -40,16 +69,19 @@ class IndexMeta:
 
 
 class VectorIndex:
-    def __init__(self, dim: int, model_id: str, capacity: int = MIN_CAPACITY, cols: tuple[int, int] | None = None):
+    def __init__(self, dim: int, model_id: str, capacity: int = MIN_CAPACITY, cols: tuple[int, int] | None = None,
+                 params: HnswParams | None = None):
         self.dim = dim
         self.model_id = model_id
         self.cols = tuple(cols) if cols is not None else None  # the columns of the catalog's vectors kept here
         self.seq = 0
         self.saved_seq = -1  # seq of the copy on disk; -1: never saved
         self._ix = hnswlib.Index(space="cosine", dim=dim)
-        self._ix.init_index(max_elements=max(capacity, MIN_CAPACITY), ef_construction=EF_CONSTRUCTION, M=M,
+        self.params = params or HnswParams.from_env()
+        self._ix.init_index(max_elements=max(capacity, MIN_CAPACITY), ef_construction=self.params.ef_construction,
+                            M=self.params.m,
                             allow_replace_deleted=False)
-        self._ix.set_ef(64)
+        self._ix.set_ef(self.params.ef_search)
         self._live: set[int] = set()
         self._deleted: set[int] = set()  # labels hnswlib still stores, marked deleted
 
@@ -104,7 +136,7 @@ class VectorIndex:
         if k <= 0:
             n = vectors.shape[0]
             return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.float32)
-        self._ix.set_ef(max(64, 2 * k))
+        self._ix.set_ef(max(self.params.ef_search, 2 * k))
         try:
             labels, dist = self._ix.knn_query(vectors, k=k)
         except RuntimeError:  # too few live neighbours reachable at this ef (many deletions)
@@ -116,48 +148,57 @@ class VectorIndex:
         return np.asarray(self._ix.get_items(list(map(int, ids))), dtype=np.float32)
 
     # ---- persistence --------------------------------------------------------------------------------
-    def save(self, path: Path) -> None:
-        """Write the index, then its meta: a crash in between leaves an older seq, which only replays work."""
+    def save(self, path: Path, catalog_id: str | None = None) -> None:
+        """Write the index, then its meta: a crash in between leaves an older seq, which only replays work.
+
+        The meta carries the file's size and checksum, so a damaged file is caught before hnswlib (which
+        trusts its links and entry point blindly, and crashes the process on bad ones) ever reads it."""
         path = Path(path)
         tmp = path.with_suffix(".tmp")
         self._ix.save_index(str(tmp))
+        checksum, size = file_checksum(tmp)
         os.replace(tmp, path)
         meta = {"model_id": self.model_id, "dim": self.dim, "seq": self.seq, "count": len(self._live),
-                "cols": list(self.cols) if self.cols else None, "deleted": sorted(self._deleted)}
+                "cols": list(self.cols) if self.cols else None, "deleted": sorted(self._deleted),
+                "bytes": size, "checksum": checksum, "catalog_id": catalog_id,
+                "m": self._ix.M, "ef_construction": self._ix.ef_construction}
         mtmp = _meta_path(path).with_suffix(".tmp")
         mtmp.write_text(json.dumps(meta))
         os.replace(mtmp, _meta_path(path))
         self.saved_seq = self.seq
 
     @classmethod
-    def load(cls, path: Path, model_id: str, dim: int,
-             cols: tuple[int, int] | None = None) -> "VectorIndex | None":
-        """The saved index if it is usable for this model, else None (the caller rebuilds)."""
+    def load(cls, path: Path, model_id: str, dim: int, cols: tuple[int, int] | None = None,
+             catalog_id: str | None = None) -> "VectorIndex | None":
+        """The saved index if it is intact and usable for this model and catalog, else None (the caller
+        rebuilds). Nothing of the file reaches hnswlib before its size and checksum match the meta."""
         path = Path(path)
-        if not _meta_path(path).exists():
-            return None  # a new library, or the index was deleted: rebuild quietly
+        meta = read_meta(path)
+        if meta is None:
+            return None
+        why = _unusable(meta, path, model_id, dim, cols, catalog_id)
+        if why:
+            log.warning("index %s %s; rebuilding", path, why)
+            return None
         try:
-            meta = json.loads(_meta_path(path).read_text())
-            if meta.get("model_id") != model_id or int(meta.get("dim", -1)) != dim or not path.exists() \
-                    or (tuple(meta["cols"]) if meta.get("cols") else None) != (tuple(cols) if cols else None):
-                return None
             self = cls.__new__(cls)
             self.dim = dim
             self.model_id = model_id
             self.cols = tuple(cols) if cols else None
-            self.seq = self.saved_seq = int(meta["seq"])
+            self.seq = self.saved_seq = meta["seq"]
             self._ix = hnswlib.Index(space="cosine", dim=dim)
             self._ix.load_index(str(path), max_elements=0, allow_replace_deleted=False)
-            self._ix.set_ef(64)
+            self.params = HnswParams.from_env()
+            self._ix.set_ef(self.params.ef_search)
             # get_ids_list includes labels marked deleted; the meta lists those.
-            self._deleted = set(int(i) for i in meta.get("deleted", []))
+            self._deleted = set(meta["deleted"])
             self._live = set(int(i) for i in self._ix.get_ids_list()) - self._deleted
-            if len(self._live) != int(meta.get("count", len(self._live))):
+            if len(self._live) != meta["count"]:
                 log.warning("index %s holds %d vectors, meta says %s; rebuilding", path, len(self._live),
-                            meta.get("count"))
+                            meta["count"])
                 return None
             return self
-        except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, KeyError, RuntimeError, MemoryError) as exc:
             log.warning("index %s unusable (%s); rebuilding", path, exc)
             return None
 
@@ -167,40 +208,140 @@ class VectorIndex:
         if target == self.seq:
             return 0
         dead = catalog.tombstones_since(self.seq)
-        ids, vecs = catalog.embeddings(self.model_id, since_seq=self.seq)
         self.remove(dead)
-        if len(ids):
+        n = len(dead)
+        for ids, vecs in catalog.iter_embeddings(self.model_id, since_seq=self.seq):
             self.add(ids, vecs)
+            n += len(ids)
         self.seq = target
-        return len(ids) + len(dead)
+        return n
 
     @classmethod
     def build(cls, catalog: Catalog, model_id: str, dim: int,
-              cols: tuple[int, int] | None = None) -> "VectorIndex":
-        ids, vecs = catalog.embeddings(model_id)
-        ix = cls(dim, model_id, capacity=max(MIN_CAPACITY, int(len(ids) * 1.25)), cols=cols)
-        if len(ids):
+              cols: tuple[int, int] | None = None, progress=None) -> "VectorIndex":
+        return build_indexes(catalog, model_id, {"_": (dim, cols)}, progress)["_"]
+
+
+def build_indexes(catalog: Catalog, model_id: str, specs: dict[str, tuple[int, tuple[int, int] | None]],
+                  progress=None) -> dict[str, VectorIndex]:
+    """Fresh indexes for several spaces (name -> (dim, cols)) from ONE chunked read of the catalog's
+    vectors: no whole-library array is ever held, and a two-space model reads its vectors once."""
+    seq = catalog.seq()
+    n = catalog.embedding_count(model_id)
+    out = {name: VectorIndex(dim, model_id, capacity=max(MIN_CAPACITY, int(n * 1.1)), cols=cols)
+           for name, (dim, cols) in specs.items()}
+    if progress is not None:
+        progress.start("index", n)
+    for ids, vecs in catalog.iter_embeddings(model_id, chunk=20000):
+        for ix in out.values():
             ix._ensure_capacity(len(ids))
             ix._ix.add_items(ix._fit(vecs), ids, num_threads=-1)
-            ix._live.update(int(i) for i in ids)
-        ix.seq = catalog.seq()
-        return ix
+            ix._live.update(ids.tolist())
+        if progress is not None:
+            progress.advance(len(ids))
+    for ix in out.values():
+        ix.seq = seq
+    if progress is not None:
+        progress.finish()
+    return out
 
 
 def _meta_path(path: Path) -> Path:
     return Path(str(path) + ".json")
 
 
+def file_checksum(path: Path) -> tuple[str, int]:
+    """(xxh3-128 hex digest, size) of a file, read in chunks (a 1M-photo index hashes in well under 1 s)."""
+    h = xxhash.xxh3_128()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+            size += len(chunk)
+    return "xxh3_128:" + h.hexdigest(), size
+
+
+def read_meta(path: Path) -> dict | None:
+    """The sidecar of an index file, checked field by field; None when it is missing or malformed (a
+    sidecar of ``null``, ``[1, 2]`` or with wrong types is treated like a missing one: rebuild)."""
+    mp = _meta_path(Path(path))
+    try:
+        meta = json.loads(mp.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None  # a new library, or the index was deleted: rebuild quietly
+    except (OSError, ValueError) as exc:
+        log.warning("index meta %s unreadable (%s); rebuilding", mp, exc.__class__.__name__)
+        return None
+    ok = (isinstance(meta, dict) and isinstance(meta.get("model_id"), str) and _is_int(meta.get("dim"))
+          and _is_int(meta.get("seq")) and meta["seq"] >= 0 and _is_int(meta.get("count")) and meta["count"] >= 0
+          and (meta.get("cols") is None or (isinstance(meta["cols"], list) and len(meta["cols"]) == 2
+                                            and all(_is_int(c) for c in meta["cols"])))
+          and isinstance(meta.get("deleted", []), list) and all(_is_int(i) for i in meta.get("deleted", []))
+          and isinstance(meta.get("checksum"), str) and _is_int(meta.get("bytes"))
+          and (meta.get("catalog_id") is None or isinstance(meta["catalog_id"], str)))
+    if not ok and isinstance(meta, dict) and "checksum" not in meta and "model_id" in meta:
+        log.info("index %s was saved without a checksum (older version); rebuilding", mp)
+        return None
+    if not ok:
+        log.warning("index meta %s is malformed; rebuilding", mp)
+        return None
+    meta.setdefault("deleted", [])
+    return meta
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _unusable(meta: dict, path: Path, model_id: str, dim: int, cols, catalog_id: str | None) -> str | None:
+    """Why a saved index may not be used (None: it may)."""
+    if meta["model_id"] != model_id or meta["dim"] != dim:
+        return "was made by another model"
+    if (tuple(meta["cols"]) if meta.get("cols") else None) != (tuple(cols) if cols else None):
+        return "holds other columns of the vectors"
+    if catalog_id and meta.get("catalog_id") and meta["catalog_id"] != catalog_id:
+        return "belongs to another catalog"
+    try:
+        if path.stat().st_size != meta["bytes"]:
+            return "has the wrong size (damaged or partly written)"
+        if file_checksum(path)[0] != meta["checksum"]:
+            return "fails its checksum (damaged)"
+    except OSError as exc:
+        return f"cannot be read ({exc.__class__.__name__})"
+    return None
+
+
+def load_index(path: Path, catalog: Catalog, model_id: str, dim: int,
+               cols: tuple[int, int] | None = None) -> VectorIndex | None:
+    """The saved index, loaded and caught up, when it agrees with the catalog; None when it must be rebuilt.
+
+    It must be intact (checksum), made for this catalog (its id), not ahead of it (a catalog deleted or
+    replaced while the index was kept), and hold exactly the catalog's vectors after catch-up."""
+    ix = VectorIndex.load(path, model_id, dim, cols, catalog.catalog_id())
+    if ix is None:
+        return None
+    try:
+        target = catalog.seq()
+        if ix.seq > target:
+            log.warning("index %s is ahead of the catalog (seq %d > %d); rebuilding", path, ix.seq, target)
+            return None
+        ix.catch_up(catalog)
+        # the plain count is cheap; the per-model one only when the catalog mixes models
+        if len(ix) == catalog.embedding_count() or len(ix) == catalog.embedding_count(model_id):
+            return ix
+        log.warning("index %s disagrees with the catalog (%d vectors, catalog %d); rebuilding", path,
+                    len(ix), catalog.embedding_count(model_id))
+    except (RuntimeError, ValueError) as exc:  # hnswlib refuses: fall back to a clean rebuild
+        log.warning("index catch-up failed (%s); rebuilding", exc)
+    return None
+
+
 def open_index(path: Path, catalog: Catalog, model_id: str, dim: int,
                cols: tuple[int, int] | None = None) -> tuple[VectorIndex, str]:
     """Load and catch up, or rebuild. Returns the index and how it was obtained ("loaded"/"rebuilt")."""
-    ix = VectorIndex.load(path, model_id, dim, cols)
+    ix = load_index(path, catalog, model_id, dim, cols)
     if ix is not None:
-        try:
-            ix.catch_up(catalog)
-            return ix, "loaded"
-        except (RuntimeError, ValueError) as exc:  # hnswlib refuses: fall back to a clean rebuild
-            log.warning("index catch-up failed (%s); rebuilding", exc)
+        return ix, "loaded"
     return VectorIndex.build(catalog, model_id, dim, cols), "rebuilt"
 
 
@@ -211,41 +352,86 @@ def space_path(path: Path, space: str) -> Path:
 
 
 class IndexSet:
-    """One index per space of the model's vector, written together and queried by space.
+    """One index per space of the model's vector, each opened only when first used, written together.
 
-    The write side (add, remove, seq, save, catch-up) is VectorIndex's, applied to every part; ``query`` and
-    ``vectors`` take a ``space`` ("duplicates" or "lookalikes"; a model with one space answers both from it).
+    A query opens only its own space's file (``similar`` in lookalikes never reads the duplicates index);
+    the write side (add, remove, seq, catch-up) opens and updates every part. ``save`` writes only the
+    parts that changed since they were loaded or last saved: an unchanged index is never rewritten.
+    ``query`` and ``vectors`` take a ``space`` ("duplicates" or "lookalikes"; a model with one space
+    answers both from it).
     """
 
-    def __init__(self, parts: dict[str, VectorIndex]):
-        if "duplicates" not in parts:
+    def __init__(self, path: Path, catalog: Catalog, model_id: str, spaces: dict[str, tuple[int, int]]):
+        if "duplicates" not in spaces:
             raise ValueError("an index set needs a duplicates space")
-        self.parts = parts
-        self.primary = parts["duplicates"]
+        self.path = Path(path)
+        self.catalog = catalog
+        self.model_id = model_id
+        single = len(spaces) == 1
+        self._specs = {space: (b - a, None if single else (a, b)) for space, (a, b) in spaces.items()}
+        self.parts: dict[str, VectorIndex] = {}    # the parts opened so far
+        self.origins: dict[str, str] = {}          # space -> "loaded" | "rebuilt"
 
     @property
-    def model_id(self) -> str:
-        return self.primary.model_id
+    def spaces(self) -> tuple[str, ...]:
+        return tuple(self._specs)
+
+    def part(self, space: str) -> VectorIndex:
+        if space not in self._specs:
+            space = "duplicates"
+        if space not in self.parts:
+            dim, cols = self._specs[space]
+            self.parts[space], self.origins[space] = open_index(space_path(self.path, space), self.catalog,
+                                                                self.model_id, dim, cols)
+        return self.parts[space]
+
+    def open_all(self, progress=None) -> "IndexSet":
+        """Every space opened; those that cannot be loaded are rebuilt together from one read."""
+        missing = {}
+        for space, (dim, cols) in self._specs.items():
+            if space in self.parts:
+                continue
+            ix = load_index(space_path(self.path, space), self.catalog, self.model_id, dim, cols)
+            if ix is None:
+                missing[space] = (dim, cols)
+            else:
+                self.parts[space], self.origins[space] = ix, "loaded"
+        if missing:
+            for space, ix in build_indexes(self.catalog, self.model_id, missing, progress).items():
+                self.parts[space], self.origins[space] = ix, "rebuilt"
+        return self
+
+    @property
+    def origin(self) -> str:
+        """"rebuilt" when an opened part had to be rebuilt, "loaded" when all opened parts loaded,
+        "unopened" when no query or write needed the index yet."""
+        if not self.origins:
+            return "unopened"
+        return "rebuilt" if "rebuilt" in self.origins.values() else "loaded"
+
+    @property
+    def primary(self) -> VectorIndex:
+        return self.part("duplicates")
 
     @property
     def dim(self) -> int:
-        return self.primary.dim
-
-    def part(self, space: str) -> VectorIndex:
-        return self.parts.get(space) or self.primary
+        return self._specs["duplicates"][0]
 
     @property
     def seq(self) -> int:
-        return min(p.seq for p in self.parts.values())
+        return min(p.seq for p in self.open_all().parts.values())
 
     @seq.setter
     def seq(self, value: int) -> None:
-        for p in self.parts.values():
+        for p in self.open_all().parts.values():
             p.seq = value
 
     @property
     def saved_seq(self) -> int:
-        return min(p.saved_seq for p in self.parts.values())
+        return min(p.saved_seq for p in self.open_all().parts.values())
+
+    def dirty(self) -> bool:
+        return any(p.seq != p.saved_seq for p in self.parts.values())
 
     def __len__(self) -> int:
         return len(self.primary)
@@ -254,12 +440,12 @@ class IndexSet:
         return file_id in self.primary
 
     def add(self, ids, vectors) -> None:
-        for p in self.parts.values():
+        for p in self.open_all().parts.values():
             p.add(ids, vectors)
 
     def remove(self, ids) -> None:
         ids = list(ids)
-        for p in self.parts.values():
+        for p in self.open_all().parts.values():
             p.remove(ids)
 
     def query(self, vectors, k: int, space: str = "duplicates"):
@@ -269,20 +455,35 @@ class IndexSet:
         return self.part(space).vectors(ids)
 
     def catch_up(self, catalog: Catalog) -> int:
-        return sum(p.catch_up(catalog) for p in self.parts.values())
+        return sum(p.catch_up(catalog) for p in self.open_all().parts.values())
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path | None = None, force: bool = False) -> int:
+        """Write the opened parts that changed (all opened parts with ``force``); returns how many."""
+        path = Path(path) if path is not None else self.path
+        catalog_id = self.catalog.catalog_id()
+        n = 0
         for space, p in self.parts.items():
-            p.save(space_path(path, space))
+            if force or p.seq != p.saved_seq:
+                p.save(space_path(path, space), catalog_id)
+                n += 1
+        return n
+
+    def durable_seq(self) -> int:
+        """The catalog seq every space's index on disk has reached (unopened parts: their saved meta; -1
+        when one is missing): tombstones up to here are no longer needed for catch-up."""
+        out = []
+        for space in self._specs:
+            p = self.parts.get(space)
+            if p is not None:
+                out.append(p.saved_seq)
+            else:
+                meta = read_meta(space_path(self.path, space))
+                out.append(meta["seq"] if meta else -1)
+        return min(out)
 
 
 def open_index_set(path: Path, catalog: Catalog, model_id: str,
                    spaces: dict[str, tuple[int, int]]) -> tuple[IndexSet, str]:
-    """Each space's index loaded (and caught up) or rebuilt; "rebuilt" when any of them was."""
-    parts, origins = {}, []
-    single = len(spaces) == 1
-    for space, (a, b) in spaces.items():
-        cols = None if single else (a, b)
-        parts[space], origin = open_index(space_path(path, space), catalog, model_id, b - a, cols)
-        origins.append(origin)
-    return IndexSet(parts), "rebuilt" if "rebuilt" in origins else "loaded"
+    """Each space's index loaded (and caught up) or rebuilt now; "rebuilt" when any of them was."""
+    ix = IndexSet(path, catalog, model_id, spaces).open_all()
+    return ix, ix.origin

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Callable, Iterable
@@ -16,16 +17,18 @@ from typing import Callable, Iterable
 import numpy as np
 from PIL import Image
 
-from .catalog import STATUS_OK, Catalog, FileRecord
+from . import neighbours
+from .catalog import STATUS_OK, Catalog, FileRecord, catalog_is_current
 from .decode import load_image
 from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
 from .embedder import Embedder
-from .errors import DecodeError, ImgsimError, LibraryError, LibraryLockedError, LibraryReadOnlyError
+from .errors import Cancelled, DecodeError, ImgsimError, LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .hashing import bytes_hash, file_hash
-from .index import SPACES, IndexSet, VectorIndex, open_index_set
+from .index import SPACES, IndexSet, VectorIndex, read_meta, space_path
 from .library_review import ReviewMixin
 from .lockfile import LockFile
-from .model import LoadedModel, load_model, space_part
+from .model import LoadedModel, space_part
+from .model_card import LazyModel
 from .paths import default_library_dir
 from .progress import CancelToken, Progress
 from .ranking import SimilarResult, rank_for_person
@@ -59,22 +62,27 @@ class Library(ReviewMixin):
                                        f"{exc.strerror or exc}") from None
             self._lockfile = LockFile(self.home / "lock")
             self._lockfile.acquire()  # raises LibraryLockedError
+        self._repair_when_free = False  # read-only for a query: save a repaired index if no one writes
         try:
-            self.model = model or load_model(Path(model_path) if model_path else None, device=device)
+            # The network (torch) loads on first use: status, dupes, folders and similar of an indexed photo
+            # never need it. Each space's index opens when first queried or written.
+            self.model = model or LazyModel(Path(model_path) if model_path else None, device=device)
             self.catalog = Catalog(self.home / CATALOG_NAME, readonly=readonly)
             self.index_path = self.home / INDEX_NAME
-            self.index, self.index_origin = open_index_set(self.index_path, self.catalog, self.model.model_id,
-                                                           self.model.spaces)
+            self.index = IndexSet(self.index_path, self.catalog, self.model.model_id, self.model.spaces)
             self.embedder = Embedder(self.model, workers=workers)
             self.scanner = Scanner(self.catalog, self.index, self.embedder, self.model.model_id, self._notify,
                                    skip_dirs=[str(self.home), *self.excluded], lock=self._lock)
-            if not readonly and self.index_origin == "rebuilt":
-                self._save_index()
         except BaseException:
             self.close()
             raise
 
     # ---- lifecycle ----------------------------------------------------------------------------------
+    @property
+    def index_origin(self) -> str:
+        """How the opened indexes were obtained: "loaded", "rebuilt", or "unopened" (none needed yet)."""
+        return self.index.origin
+
     def close(self) -> None:
         with self._lock:
             if self.catalog is not None and not self.readonly:
@@ -82,6 +90,8 @@ class Library(ReviewMixin):
                     self._save_index()
                 except Exception as exc:  # the index is a cache; the next open repairs it
                     log.warning("could not save the index: %s", exc)
+            elif self.catalog is not None and self._repair_when_free:
+                self._save_repaired_index()
             if self.catalog is not None:
                 self.catalog.close()
                 self.catalog = None
@@ -96,15 +106,47 @@ class Library(ReviewMixin):
         self.close()
 
     def _save_index(self) -> None:
+        """Write the indexes that changed (never an unchanged one), then drop tombstones all have seen."""
         if self.readonly or self.catalog is None:
             return
         try:
-            self.index.save(self.index_path)
+            saved = self.index.save(self.index_path)
         except OSError as exc:  # a full disk: the index is a cache, rebuilt from the catalog next time
             log.warning("could not save the index (%s); it is brought up to date when the library opens",
                         exc.strerror or exc)
             return
-        self.catalog.prune_tombstones(self.index.seq)
+        if saved:
+            self.catalog.prune_tombstones(self.index.durable_seq())
+
+    def _save_repaired_index(self) -> None:
+        """A query rebuilt or caught up an index in memory: keep the work when no writer holds the library."""
+        if not self.index.dirty():
+            return
+        lock = LockFile(self.home / "lock")
+        try:
+            lock.acquire()
+        except (LibraryLockedError, OSError):
+            return
+        try:
+            self.index.save(self.index_path)
+        except Exception as exc:
+            log.warning("could not save the repaired index: %s", exc)
+        finally:
+            lock.release()
+
+    def _writer_elsewhere(self) -> bool:
+        """Whether another process holds the writer lock right now."""
+        if self._lockfile is not None:
+            return False
+        probe = LockFile(self.home / "lock")
+        try:
+            probe.acquire()
+        except LibraryLockedError:
+            return True
+        except OSError:
+            return False
+        probe.release()
+        return False
 
     def _writable(self) -> None:
         if self.readonly:
@@ -192,6 +234,7 @@ class Library(ReviewMixin):
                 roots = self._roots(folders)
             report = self.scanner.scan_roots(roots, progress, cancel)
             with self._lock:
+                self._follow_graph(progress, cancel, build=not report.cancelled)
                 self._save_index()
         return report
 
@@ -204,6 +247,7 @@ class Library(ReviewMixin):
             report = self.scanner.update_paths([str(p) for p in paths], progress, cancel, roots)
             if report.added or report.updated or report.removed or report.moved:
                 with self._lock:
+                    self._follow_graph()
                     self._save_index_soon()
         return report
 
@@ -253,8 +297,24 @@ class Library(ReviewMixin):
                     recs[r.id] = r
             n = self.scanner.remove_records(list(recs.values()))
             if n:
+                self._follow_graph()
                 self._save_index_soon()
         return n
+
+    def _follow_graph(self, progress: Progress | None = None, cancel: CancelToken | None = None,
+                      build: bool = False) -> None:
+        """A write updates the stored neighbour graph for the vectors it changed. A full scan (``build``)
+        also makes the graph when there is none yet, so the first ``dupes`` needs no search; the watcher's
+        small writes only follow an existing one."""
+        if neighbours.state(self.catalog) is None and not (build and self.catalog.embedding_count()):
+            return
+        try:
+            neighbours.sync(self.catalog, self.index, self.model.model_id, self._graph_cut(), progress=progress,
+                            cancel=cancel)
+        except Cancelled:
+            return  # rolled back; the next scan or dupes builds it
+        except Exception as exc:  # a cache: the next dupes brings it up to date
+            log.warning("could not update the neighbour graph: %s", exc)
 
     def _save_index_soon(self) -> None:
         """Small watcher updates don't rewrite a large index every time; catch-up covers a crash."""
@@ -329,24 +389,76 @@ class Library(ReviewMixin):
                                query_hash, primary=space)
 
     def duplicates(self, tier: str = "duplicates", threshold: float | None = None,
-                   include_reviewed: bool = False) -> list[DuplicateGroup]:
-        """Groups with their keeper chosen by the keeper rule (reference photos first); groups the user
-        reviewed (``set_reviewed``) are left out unless ``include_reviewed``."""
+                   include_reviewed: bool = False, progress: Progress | None = None) -> list[DuplicateGroup]:
+        """Groups from the stored neighbour graph (brought up to date first when this process may write),
+        with their keeper chosen by the keeper rule (reference photos first); only the grouped photos'
+        records and vectors are read. Groups the user reviewed (``set_reviewed``) are left out unless
+        ``include_reviewed``."""
         if tier not in TIERS:
             raise LibraryError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
         t = self.model.thresholds[tier] if threshold is None else float(threshold)
         if not -1.0 <= t <= 1.0:
             raise LibraryError(f"threshold must be between -1 and 1, got {t}")
+        mid = self.model.model_id
         with self._lock:
-            records = {r.id: r for r in self.catalog.all_files(STATUS_OK)}
-            ids, vecs = self.catalog.embeddings(self.model.model_id)
-            vecs = space_part(vecs, self.model.spaces, "duplicates")  # of [duplicates | lookalikes]
-            neighbours = self.index.query(vecs, NEIGHBOURS + 1) if len(ids) else (np.zeros((0, 0)), np.zeros((0, 0)))
+            pairs = None
+            if t >= self._graph_cut() - 1e-9 and self.sync_neighbours(progress):
+                pairs = neighbours.candidate_pairs(self.catalog, t)
+            if pairs is None:  # a looser cut than the graph keeps, or a graph this process may not update
+                pairs = self._knn_pairs(t)
+            exact = self.catalog.duplicate_hash_ids()
+            need = np.unique(np.concatenate([pairs[0], pairs[1], exact]))
+            records = {r.id: r for r in self.catalog.files_by_ids(need.tolist()) if r.status == STATUS_OK}
+            ids, vecs = self.catalog.embeddings_of(need.tolist(), mid)
+            vecs = space_part(vecs, self.model.spaces, "duplicates") if len(ids) else vecs
             refs = self.catalog.reference_folders()
             reviewed = {} if include_reviewed else self.catalog.reviewed_groups()
-        groups = find_groups(records, ids, vecs, neighbours, t, tier, keeper_rules=self.keeper_rules(),
+        groups = find_groups(records, ids, vecs, pairs, t, tier, keeper_rules=self.keeper_rules(),
                              references=refs)
         return [g for g in groups if g.id not in reviewed]
+
+    def _graph_cut(self) -> float:
+        """The loosest tier's cut: the stored graph keeps every pair either tier can group."""
+        return min(self.model.thresholds.values())
+
+    def sync_neighbours(self, progress: Progress | None = None, cancel: CancelToken | None = None) -> bool:
+        """Bring the stored neighbour graph up to the catalog; False when it is behind and this process may
+        not write it (another process is the writer)."""
+        with self._lock:
+            cut = self._graph_cut()
+            if neighbours.is_current(self.catalog, self.model.model_id, cut):
+                return True
+            if not self.readonly:
+                neighbours.sync(self.catalog, self.index, self.model.model_id, cut, progress=progress,
+                                cancel=cancel)
+                return True
+            if not self._repair_when_free:
+                return False
+            lock = LockFile(self.home / "lock")
+            try:
+                lock.acquire()
+            except (LibraryLockedError, OSError):
+                return False
+            try:  # no writer: update the graph through a short-lived writable connection
+                cat = Catalog(self.home / CATALOG_NAME)
+                try:
+                    neighbours.sync(cat, self.index, self.model.model_id, cut, progress=progress, cancel=cancel)
+                finally:
+                    cat.close()
+            except (LibraryError, sqlite3.OperationalError, OSError) as exc:  # read-only files, disk full...
+                log.info("neighbour graph not stored (%s); searching instead", exc)
+                return False
+            finally:
+                lock.release()
+            return True
+
+    def _knn_pairs(self, t: float):
+        """Candidate pairs from a k-NN query of every photo, in chunks (the path without a stored graph)."""
+        parts = [neighbours.directed(ids, *self.index.query(vecs, NEIGHBOURS + 1), t)
+                 for ids, vecs in self.catalog.iter_embeddings(self.model.model_id, chunk=neighbours.CHUNK)]
+        if not parts:
+            return neighbours.pairs_from_directed(*(np.zeros(0, np.int64),) * 2, np.zeros(0, np.float32))
+        return neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(*parts)))
 
     # ---- reads --------------------------------------------------------------------------------------
     def count(self) -> int:
@@ -382,20 +494,28 @@ class Library(ReviewMixin):
                 files, errors = self.catalog.count_under(f)
                 folders.append({"path": f, "exists": os.path.isdir(f), "files": files, "errors": errors,
                                 "reference": f in refs})
-            index_bytes = self.index_path.stat().st_size if self.index_path.exists() else 0
+            index_bytes = sum(space_path(self.index_path, s).stat().st_size for s in self.index.spaces
+                              if space_path(self.index_path, s).exists())
+            # status opens no index and loads no model: the count of this model's vectors comes from the
+            # saved index's meta when it reflects the catalog now, else from the catalog itself
+            meta = read_meta(self.index_path)
+            if meta and meta["model_id"] == self.model.model_id and meta["seq"] == self.catalog.seq():
+                indexed = meta["count"]
+            else:
+                indexed = self.catalog.embedding_count(self.model.model_id)
             return {
                 "library": str(self.home),
                 "folders": folders,
-                "files": counts["files"], "indexed": len(self.index), "errors": counts["errors"],
+                "files": counts["files"], "indexed": indexed, "errors": counts["errors"],
                 "bytes": counts["bytes"],
                 "model": {"name": self.model.name, "model_id": self.model.model_id,
                           "embedding_size": self.model.embedding_size, "input_size": self.model.input_size,
                           "spaces": {k: list(v) for k, v in self.model.spaces.items()}, "tta": self.model.tta,
                           "device": self.model.device},
-                "index": {"vectors": len(self.index), "file_bytes": index_bytes, "origin": self.index_origin},
+                "index": {"vectors": indexed, "file_bytes": index_bytes, "origin": self.index_origin},
                 "catalog_bytes": (self.home / CATALOG_NAME).stat().st_size,
                 "thresholds": self.model.thresholds,
-                "readonly": self.readonly,
+                "readonly": self.readonly and self._writer_elsewhere(),
             }
 
     def reconstruct(self, path: str | Path) -> tuple[Image.Image, Image.Image]:
@@ -421,11 +541,17 @@ def _read_only_mount(path: Path) -> bool:
 
 
 def open_for_query(home: str | Path | None = None, **kw) -> Library:
-    """Writer access when the library is free, read-only when another process writes to it."""
+    """Read-only access for commands that only read: no writer lock is taken, so a query runs beside a
+    writer. A library that does not exist yet (or needs its schema upgraded) is opened as the writer once."""
+    path = Path(home).expanduser().resolve() if home else default_library_dir().resolve()
+    if catalog_is_current(path / CATALOG_NAME):
+        lib = Library(path, readonly=True, **kw)
+        lib._repair_when_free = True
+        return lib
     try:
-        return Library(home, **kw)
+        return Library(path, **kw)
     except (LibraryLockedError, LibraryReadOnlyError):
-        return Library(home, readonly=True, **kw)
+        return Library(path, readonly=True, **kw)
 
 
 __all__ = ["Library", "SimilarResult", "ScanReport", "ChangeEvent", "DuplicateGroup", "ImgsimError",

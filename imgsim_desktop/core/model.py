@@ -107,6 +107,11 @@ def make_model_id(name: str, version: str, weights_path: Path, tta: str | None =
     return model_id_for(name, version, _sha256(Path(weights_path)), tta, card)
 
 
+def card_model_id(card: dict, weights_sha256: str) -> str:
+    """The id of the vectors a card + weights make: the one rule load_model and LazyModel share."""
+    return model_id_for(card["name"], card["version"], weights_sha256, card.get("tta"), card)
+
+
 def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None = None) -> Path:
     """Write ``<name>.safetensors`` + ``<name>.json`` into out_dir; returns the card path.
 
@@ -386,7 +391,7 @@ def load_model(path: Path | None = None, device: str = "auto") -> LoadedModel:
     if tta not in TTA_MODES:
         raise ModelError(f"model card {card_path.name}: unknown test-time augmentation {tta!r} "
                          f"(known: {', '.join(TTA_MODES)})")
-    card["model_id"] = model_id_for(card["name"], card["version"], sha, tta, card)
+    card["model_id"] = card_model_id(card, sha)
     return LoadedModel(net, card, dev, card_path, whiten or None)
 
 

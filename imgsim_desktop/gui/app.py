@@ -39,7 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--library", help="library folder (default: settings, then $IMGSIM_HOME)")
     parser.add_argument("--model", help="model card or weights (default: the bundled model)")
     parser.add_argument("--no-watch", action="store_true", help="do not watch folders for changes")
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="add imgsim to this user's application menu (launcher, icon, AppStream metainfo)")
     args, qt_args = parser.parse_known_args(argv[1:])
+    if args.install_desktop_entry:
+        from ..system import install_desktop_entry
+
+        for path in install_desktop_entry():
+            print(f"installed {path}")
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     app = QApplication.instance() or QApplication([argv[0], *qt_args])

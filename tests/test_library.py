@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from imgsim_desktop.core.catalog import SCHEMA_VERSION
 from imgsim_desktop.core.errors import LibraryError, LibraryLockedError
 from imgsim_desktop.core.library import Library
 from imgsim_desktop.core.progress import CancelToken, Progress
@@ -281,7 +282,7 @@ def test_catalog_is_sqlite_wal_with_schema_version(library, photos_dir, make_pho
     library.scan([photos_dir])
     con = sqlite3.connect(library.home / "catalog.sqlite")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1"
+    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert con.execute("SELECT model_id FROM embeddings").fetchone()[0] == library.model.model_id
     con.close()
 

@@ -49,7 +49,8 @@ def register(sub) -> None:
     p = sub.add_parser("dupes", help="groups of duplicate or similar photos, with a suggested keeper")
     p.add_argument("--tier", choices=["duplicates", "similar"], default="duplicates",
                    help="duplicates: same photo edited or re-encoded; similar: same scene (bursts)")
-    p.add_argument("--threshold", type=float, default=None, help="cosine similarity cut (default: the tier's)")
+    p.add_argument("--threshold", type=float, default=None, help="cosine similarity cut (default: the tier's); for duplicates, the cut for a pair "
+                        "to be proposed to the verifier, which decides")
     add_library_option(p)
     add_format_options(p)
     _model_options(p)
@@ -137,7 +138,7 @@ def cmd_dupes(args) -> int:
         for gi, g in enumerate(groups, 1):
             for m in g.members:
                 rows.append({"group": gi, "tier": g.tier, "keeper": m.path == g.keeper, **m.to_dict()})
-        print_csv(rows, ["group", "tier", "keeper", "path", "similarity", "width", "height", "bytes"])
+        print_csv(rows, ["group", "tier", "keeper", "path", "similarity", "width", "height", "bytes", "reason"])
     else:
         if not groups:
             print("no duplicate groups")
@@ -146,6 +147,8 @@ def cmd_dupes(args) -> int:
             for m in g.members:
                 mark = "keep" if m.path == g.keeper else "    "
                 print(f"  {mark} {m.similarity:.3f} {m.width}x{m.height} {m.bytes:>10} {m.path}")
+                if m.reason:
+                    print(f"       {m.reason}")
     return 0
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import LibraryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry migrates from version i to i+1; index 0 creates the schema from nothing.
 _MIGRATIONS: list[str] = [
@@ -48,6 +48,16 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX IF NOT EXISTS embeddings_seq ON embeddings(seq);
     CREATE TABLE IF NOT EXISTS tombstones(file_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);
+    """,
+    # issue 10: verification verdicts of candidate pairs and orientation signatures, keyed by content hash
+    """
+    CREATE TABLE IF NOT EXISTS pair_verdicts(
+        a_hash TEXT NOT NULL, b_hash TEXT NOT NULL, version TEXT NOT NULL,
+        same INTEGER NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY(a_hash, b_hash, version));
+    CREATE TABLE IF NOT EXISTS photo_signatures(
+        hash TEXT NOT NULL, version TEXT NOT NULL, sig BLOB NOT NULL,
+        PRIMARY KEY(hash, version));
     """,
 ]
 

@@ -19,6 +19,7 @@ from .decode import ImageInfo, load_image, load_image_bytes
 from .errors import DecodeError
 from .hashing import file_hash
 from .model import LoadedModel
+from .signature import signature
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Prepared:
     array: np.ndarray | None = None
     error: str | None = None
     tag: object = None  # caller's bookkeeping, carried through
+    signature: np.ndarray | None = None  # core/signature: orientation candidates at grouping time
 
 
 def default_workers() -> int:
@@ -69,6 +71,7 @@ class Embedder:
                 return item
             img, item.info = load_image(item.path, max_side=self.max_side)
             item.array = self.model.preprocess(img)
+            item.signature = signature(img)
         except DecodeError as exc:
             item.error = exc.reason
         except Exception as exc:  # a scan never dies on one file

@@ -19,7 +19,8 @@ from PIL import Image
 
 from .catalog import STATUS_OK, Catalog, FileRecord
 from .decode import load_image
-from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
+from .duplicates import (CANDIDATE_SIM, NEIGHBOURS, TIERS, DuplicateGroup, find_groups, knn_candidates,
+                         merge_candidates, verified_groups)
 from .embedder import Embedder
 from .errors import ImgsimError, LibraryError, LibraryLockedError
 from .index import SPACES, IndexSet, VectorIndex, open_index_set
@@ -316,7 +317,51 @@ class Library:
             ids, vecs = self.catalog.embeddings(self.model.model_id)
             vecs = space_part(vecs, self.model.spaces, "duplicates")  # of [duplicates | lookalikes]
             neighbours = self.index.query(vecs, NEIGHBOURS + 1) if len(ids) else (np.zeros((0, 0)), np.zeros((0, 0)))
-        return find_groups(records, ids, vecs, neighbours, t, tier)
+        if tier == "similar":
+            return find_groups(records, ids, vecs, neighbours, t, tier)
+        return self._verified_duplicates(records, ids, vecs, neighbours,
+                                         CANDIDATE_SIM if threshold is None else float(threshold))
+
+    def _verified_duplicates(self, records, ids, vecs, neighbours, candidate_sim: float) -> list[DuplicateGroup]:
+        """Candidates (index neighbours + orientation signatures), verified pair by pair (cached in the catalog
+        by content hash), grouped. Decoding and matching run outside the data lock."""
+        from .signature import SIG_VERSION, candidate_pairs, signature_for_path
+        from .verdicts import PairVerifier, get_signatures, load_verdicts, put_signatures
+
+        cands = knn_candidates(ids, neighbours, candidate_sim)
+        by_hash = {}
+        for r in records.values():
+            if r.hash:
+                by_hash.setdefault(r.hash, r)
+        with self._lock:
+            sigs = get_signatures(self.catalog, by_hash, SIG_VERSION)
+            cached = load_verdicts(self.catalog, set(by_hash))
+        missing = [h for h in by_hash if h not in sigs]
+        made = []
+        for h in missing:  # photos indexed before signatures existed: made once, then stored
+            made.append((h, signature_for_path(by_hash[h].path)))
+        if made and not self.readonly:
+            with self._lock:
+                put_signatures(self.catalog, made, SIG_VERSION)
+        sigs.update(made)
+        have = [(r.id, sigs[r.hash]) for r in by_hash.values() if sigs.get(r.hash) is not None]
+        if len(have) >= 2:
+            sig_ids = np.array([f for f, _ in have], dtype=np.int64)
+            cands = merge_candidates(cands, candidate_pairs(sig_ids, np.stack([s for _, s in have])))
+        vec_of = {int(f): v for f, v in zip(ids, vecs)}
+
+        def sim_of(a: int, b: int) -> float:
+            va, vb = vec_of.get(a), vec_of.get(b)
+            return float(np.dot(va, vb)) if va is not None and vb is not None else 0.0
+
+        verifier = PairVerifier(records, cached)
+        groups = verified_groups(records, cands, verifier.verdict, sim_of)
+        if verifier.fresh and not self.readonly:
+            with self._lock:
+                verifier.save(self.catalog)
+        self.last_verification = {"candidates": len(cands), "verified_now": verifier.verified,
+                                  "cached": len(cached)}
+        return groups
 
     # ---- reads --------------------------------------------------------------------------------------
     def count(self) -> int:

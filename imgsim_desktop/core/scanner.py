@@ -21,6 +21,8 @@ import numpy as np
 from .catalog import STATUS_ERROR, STATUS_OK, Catalog, FileRecord
 from .decode import is_image_path
 from .embedder import Embedder, Prepared
+from .signature import SIG_VERSION
+from .verdicts import put_signatures
 from .errors import Cancelled
 from .index import VectorIndex
 from .progress import CancelToken, Progress
@@ -358,6 +360,8 @@ class Scanner:
                         ok_by_hash.setdefault(item.hash, fid)
                         self._fresh.setdefault(item.hash, vec_of[id(item)])
                 cat.put_embeddings(new_vectors, self.model_id)
+                put_signatures(cat, [(b.hash, b.signature) for b in to_embed if b.hash], SIG_VERSION,
+                               in_transaction=True)
                 seq = cat.seq()
             # The catalog is committed; mirror it in the index (a crash here is repaired by catch-up on open).
             self.index.remove(removed_ids)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v1-sift-affine-ncc"
+VERIFIER_VERSION = "v3-sift-affine-ncc-frame-detail"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -91,19 +91,21 @@ class PairVerdict:
     b_grey: tuple[int, int] = (0, 0)
     a_chroma: float = 0.0
     b_chroma: float = 0.0
-    extra: dict = field(default_factory=dict)
+    a_framed: bool = False             # b's picture sits inside a visible frame in a (a is a screenshot of b)
+    b_framed: bool = False             # ...and the other way round
 
     def to_dict(self) -> dict:
         return {"same": self.same, "why": self.why, "inliers": self.inliers, "agree": round(self.agree, 4),
                 "ncc": round(self.ncc, 4), "affine": self.affine, "a_grey": list(self.a_grey),
                 "b_grey": list(self.b_grey), "a_chroma": round(self.a_chroma, 2),
-                "b_chroma": round(self.b_chroma, 2)}
+                "b_chroma": round(self.b_chroma, 2), "a_framed": self.a_framed, "b_framed": self.b_framed}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PairVerdict":
         return cls(bool(d["same"]), str(d.get("why", "")), int(d.get("inliers", 0)), float(d.get("agree", 0)),
                    float(d.get("ncc", 0)), d.get("affine"), tuple(d.get("a_grey", (0, 0))),
-                   tuple(d.get("b_grey", (0, 0))), float(d.get("a_chroma", 0)), float(d.get("b_chroma", 0)))
+                   tuple(d.get("b_grey", (0, 0))), float(d.get("a_chroma", 0)), float(d.get("b_chroma", 0)),
+                   bool(d.get("a_framed", False)), bool(d.get("b_framed", False)))
 
     def swapped(self) -> "PairVerdict":
         """The same verdict seen from b's side (affine inverted)."""
@@ -115,7 +117,7 @@ class PairVerdict:
             except np.linalg.LinAlgError:
                 aff = None
         return PairVerdict(self.same, self.why, self.inliers, self.agree, self.ncc, aff, self.b_grey, self.a_grey,
-                           self.b_chroma, self.a_chroma)
+                           self.b_chroma, self.a_chroma, self.b_framed, self.a_framed)
 
 
 def _cv2():
@@ -223,7 +225,7 @@ def _cells(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> tuple[float, float
             ya, yb = int(y0 + i * ch), int(y0 + (i + 1) * ch)
             xa, xb = int(x0 + j * cw), int(x0 + (j + 1) * cw)
             cm = m[ya:yb, xa:xb]
-            if cm.size == 0 or cm.mean() < 0.8:
+            if cm.size == 0 or cm.mean() < 0.3:
                 continue
             ca, cb = af[ya:yb, xa:xb][cm], bf[ya:yb, xa:xb][cm]
             if ca.std() < 6 or cb.std() < 6:   # flat in either: says nothing
@@ -278,8 +280,12 @@ def verify(a: Features, b: Features) -> PairVerdict:
     sigma = max(1.0, 0.8 * _scale(best))
     ga = cv2.GaussianBlur(a.grey, (0, 0), sigma)
     gb = cv2.GaussianBlur(warped, (0, 0), sigma)
-    # a local re-stretch inside the overlap, so a copy cut from a brighter canvas compares fairly
-    agree, gncc, textured = _cells(ga, gb, mask)
+    # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
+    # photos on one phone canvas share a status bar, chrome and the photo's outline. Compare the rest.
+    detail = mask & ~_near_plain(a.grey) & ~_near_plain(warped)
+    if detail.sum() < 0.05 * mask.sum():
+        return PairVerdict(False, "too little detail in the overlap", best_n, affine=best.tolist(), **base)
+    agree, gncc, textured = _cells(ga, gb, detail)
     v = PairVerdict(False, "", best_n, agree, gncc, best.tolist(), **base)
     if textured < MIN_TEXTURED_CELLS:
         v.why = "too little detail in the overlap"
@@ -287,7 +293,57 @@ def verify(a: Features, b: Features) -> PairVerdict:
         v.same, v.why = True, "same photo"
     else:
         v.why = "the pictures differ after alignment"
+    if v.same:
+        v.b_framed = _framed(b.grey, in_b)
+        v.a_framed = _framed(a.grey, in_a)
     return v
+
+
+def _near_plain(grey: np.ndarray, radius: int = 2, tol: float = 1.5, margin: int = 7) -> np.ndarray:
+    """Pixels in or within ``margin`` of a plain (locally uniform) area."""
+    cv2 = _cv2()
+    g = grey.astype(np.float32)
+    k = (2 * radius + 1, 2 * radius + 1)
+    mean = cv2.boxFilter(g, -1, k)
+    var = cv2.boxFilter(g * g, -1, k) - mean * mean
+    plain = (var < tol * tol).astype(np.uint8)
+    return cv2.dilate(plain, np.ones((margin, margin), np.uint8)) > 0
+
+
+def _framed(grey: np.ndarray, quad: np.ndarray) -> bool:
+    """Does the picture's region ``quad`` inside ``grey`` end at a frame (plain surroundings or a hard edge)
+    rather than run on into more of the same picture? The first is a screenshot or a padded copy, the second
+    the uncropped original of a crop."""
+    h, w = grey.shape
+    x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+    g = grey.astype(np.float32)
+    votes = sides = 0
+    d = 3
+    for side in ("top", "bottom", "left", "right"):
+        if side in ("top", "bottom"):
+            y = y0 if side == "top" else y1
+            if not d <= y < h - d or x1 - x0 < 8:
+                continue
+            xa, xb = max(0, x0) + (x1 - x0) // 10, min(w, x1) - (x1 - x0) // 10
+            if xb - xa < 6:
+                continue
+            inner = g[y + d if side == "top" else y - d, xa:xb]
+            outer = g[y - d if side == "top" else y + d, xa:xb]
+        else:
+            x = x0 if side == "left" else x1
+            if not d <= x < w - d or y1 - y0 < 8:
+                continue
+            ya, yb = max(0, y0) + (y1 - y0) // 10, min(h, y1) - (y1 - y0) // 10
+            if yb - ya < 6:
+                continue
+            inner = g[ya:yb, x + d if side == "left" else x - d]
+            outer = g[ya:yb, x - d if side == "left" else x + d]
+        sides += 1
+        texture = (np.abs(np.diff(inner)).mean() + np.abs(np.diff(outer)).mean()) / 2 + 1.0
+        edge = np.abs(inner - outer).mean()
+        votes += bool(outer.std() < 6.0 or edge > 2.5 * texture + 10.0)
+    return sides > 0 and votes * 2 > sides
 
 
 def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
@@ -378,9 +434,13 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
     if abs(tilt) >= 2.0:  # a few degrees off the dihedral map: rotated a little as well
         out["tilt"] = round(tilt, 1)
     corners_b = np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])
-    out["crop_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_b[None], m)[0], wa, ha) / (wa * ha)), 3)
+    if not v.a_framed:  # b inside a frame in a (a screenshot of b) shows all of a's picture
+        out["crop_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_b[None], m)[0], wa, ha)
+                                         / (wa * ha)), 3)
     corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
-    out["inset_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb) / (wb * hb)), 3)
+    if v.b_framed:  # b shows a inside a frame; without one, b is a's uncropped original, not a padded copy
+        out["inset_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb)
+                                          / (wb * hb)), 3)
     out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0)
     return out
 

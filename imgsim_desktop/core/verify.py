@@ -68,9 +68,19 @@ class Features:
     size: tuple[int, int]          # the file's full (width, height)
     kp: np.ndarray                 # (n, 2) float32 keypoints at grey's scale
     desc: np.ndarray | None
-    kp_m: np.ndarray               # keypoints of the mirror image, mapped back to grey's coordinates
-    desc_m: np.ndarray | None
     flat: bool = False             # near-uniform or near-black with no usable detail
+    _mirror: tuple | None = None
+
+    def mirrored(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Keypoints and descriptors of the mirror image, in grey's coordinates; made when first needed (SIFT
+        is not mirror-invariant, and most pairs are settled without it)."""
+        if self._mirror is None:
+            kp, desc = _sift(np.ascontiguousarray(self.grey[:, ::-1]))
+            gw = self.grey.shape[1]
+            if len(kp):
+                kp = np.stack([gw - 1 - kp[:, 0], kp[:, 1]], axis=1).astype(np.float32)
+            self._mirror = (kp, desc)
+        return self._mirror
 
     @property
     def usable(self) -> bool:
@@ -149,17 +159,16 @@ def features_from_image(img, size: tuple[int, int] | None = None) -> Features:
     grey0 = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     grey, flat = _stretch(grey0)
     full = size or (w, h)
-    empty = np.zeros((0, 2), np.float32)
     if flat or min(full) < MIN_SIDE or min(grey.shape) < 16:
-        return Features(grey, chroma, full, empty, None, empty, None, flat=True)
-    sift = cv2.SIFT_create(nfeatures=MAX_FEATURES)
-    kp, desc = sift.detectAndCompute(grey, None)
-    mir = np.ascontiguousarray(grey[:, ::-1])
-    kpm, descm = sift.detectAndCompute(mir, None)
-    gw = grey.shape[1]
-    pts = np.array([k.pt for k in kp], np.float32).reshape(-1, 2)
-    ptsm = np.array([(gw - 1 - k.pt[0], k.pt[1]) for k in kpm], np.float32).reshape(-1, 2)
-    return Features(grey, chroma, full, pts, desc, ptsm, descm)
+        return Features(grey, chroma, full, np.zeros((0, 2), np.float32), None, flat=True)
+    pts, desc = _sift(grey)
+    return Features(grey, chroma, full, pts, desc)
+
+
+def _sift(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    cv2 = _cv2()
+    kp, desc = cv2.SIFT_create(nfeatures=MAX_FEATURES).detectAndCompute(grey, None)
+    return np.array([k.pt for k in kp], np.float32).reshape(-1, 2), desc
 
 
 def features_from_path(path: str | Path) -> Features:
@@ -189,7 +198,7 @@ def _fit(a: Features, pts_b: np.ndarray, desc_b) -> tuple[np.ndarray | None, int
     src = np.float32([pts_b[j] for _, j in pairs])
     dst = np.float32([a.kp[i] for i, _ in pairs])
     m, inl = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
-                                  maxIters=3000, confidence=0.995, refineIters=10)
+                                  maxIters=1000, confidence=0.995, refineIters=10)
     if m is None or inl is None:
         return None, 0
     return m, int(inl.sum())
@@ -213,27 +222,35 @@ def _cells(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> tuple[float, float
     if len(ys) < 64:
         return 0.0, 0.0, 0
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    af, bf = a.astype(np.float32), b.astype(np.float32)
-    m = mask.astype(bool)
-    av, bv = af[m], bf[m]
-    sa, sb = av.std(), bv.std()
-    gncc = float(((av - av.mean()) * (bv - bv.mean())).mean() / (sa * sb)) if sa > 1 and sb > 1 else 0.0
-    textured = agree = 0
-    ch, cw = (y1 - y0) / CELL_GRID, (x1 - x0) / CELL_GRID
-    for i in range(CELL_GRID):
-        for j in range(CELL_GRID):
-            ya, yb = int(y0 + i * ch), int(y0 + (i + 1) * ch)
-            xa, xb = int(x0 + j * cw), int(x0 + (j + 1) * cw)
-            cm = m[ya:yb, xa:xb]
-            if cm.size == 0 or cm.mean() < 0.3:
-                continue
-            ca, cb = af[ya:yb, xa:xb][cm], bf[ya:yb, xa:xb][cm]
-            if ca.std() < 6 or cb.std() < 6:   # flat in either: says nothing
-                continue
-            textured += 1
-            c = ((ca - ca.mean()) * (cb - cb.mean())).mean() / (ca.std() * cb.std())
-            agree += c >= CELL_NCC
-    return (agree / textured if textured else 0.0), gncc, textured
+    m = mask[y0:y1, x0:x1].astype(np.float64)
+    af = a[y0:y1, x0:x1].astype(np.float64) * m
+    bf = b[y0:y1, x0:x1].astype(np.float64) * m
+    rows = np.unique(np.linspace(0, y1 - y0, CELL_GRID + 1).astype(int)[:-1])
+    cols = np.unique(np.linspace(0, x1 - x0, CELL_GRID + 1).astype(int)[:-1])
+
+    def sums(x):
+        return np.add.reduceat(np.add.reduceat(x, rows, axis=0), cols, axis=1)
+
+    n, sa, sb = sums(m), sums(af), sums(bf)
+    saa, sbb, sab = sums(af * af), sums(bf * bf), sums(af * bf)
+
+    def corr(n, sa, sb, saa, sbb, sab):
+        n = np.maximum(n, 1.0)
+        va = saa / n - (sa / n) ** 2
+        vb = sbb / n - (sb / n) ** 2
+        cov = sab / n - sa * sb / (n * n)
+        return cov / np.sqrt(np.maximum(va, 1e-9) * np.maximum(vb, 1e-9)), va, vb
+
+    tot = corr(n.sum(), sa.sum(), sb.sum(), saa.sum(), sbb.sum(), sab.sum())
+    gncc = float(tot[0]) if tot[1] > 1 and tot[2] > 1 else 0.0
+    c, va, vb = corr(n, sa, sb, saa, sbb, sab)
+    hs = np.diff(np.append(rows, y1 - y0))[:, None]
+    ws = np.diff(np.append(cols, x1 - x0))[None, :]
+    textured = (n >= 0.3 * hs * ws) & (va >= 36.0) & (vb >= 36.0)   # flat in either: says nothing
+    k = int(textured.sum())
+    if not k:
+        return 0.0, gncc, 0
+    return float((c[textured] >= CELL_NCC).sum() / k), gncc, k
 
 
 def _area_inside(poly: np.ndarray, w: float, h: float) -> float:
@@ -253,7 +270,8 @@ def verify(a: Features, b: Features) -> PairVerdict:
     if not a.usable or not b.usable:
         return PairVerdict(False, "too little detail to verify", **base)
     best, best_n = None, 0
-    for pts, desc in ((b.kp, b.desc), (b.kp_m, b.desc_m)):
+    for mirror in (False, True):
+        pts, desc = b.mirrored() if mirror else (b.kp, b.desc)
         m, n = _fit(a, pts, desc)
         if m is not None and n > best_n and _sane(m):
             best, best_n = m, n

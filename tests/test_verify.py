@@ -161,3 +161,14 @@ def test_orientation_signature_finds_every_turned_copy():
     for j in range(1, 1 + len(ORIENT)):
         assert (0, j) in pairs
     assert not any(b >= 1 + len(ORIENT) or a >= 1 + len(ORIENT) for a, b in pairs if a == 0)
+
+
+def test_photo_is_located_inside_a_phone_screenshot_and_a_photo_is_left_whole():
+    from imgsim_desktop.core.trim import photo_box
+
+    shot = np.asarray(phone_screenshot([scene(8)]).resize((112, 243)))
+    x0, y0, x1, y1 = photo_box(shot)
+    # the photo is pasted at x 54..486, y 120..444 of 540x1170: at 112x243, about x 11..101, y 25..92
+    assert abs(x0 - 11) <= 3 and abs(x1 - 101) <= 3 and abs(y0 - 25) <= 3 and abs(y1 - 92) <= 3
+    photo = np.asarray(scene(8).resize((149, 112)))
+    assert photo_box(photo) == (0, 0, 149, 112)

@@ -74,6 +74,8 @@ def register(sub) -> None:
     g.add_argument("--model", type=Path, default=None, help="model card (default: the bundled model)")
     g.add_argument("--no-hashes", action="store_true", help="skip the pHash / dHash baselines")
     g.add_argument("--json", action="store_true")
+    g.add_argument("--markdown", type=Path, default=None, metavar="JSON",
+                   help="print the table of an earlier --json result instead of running")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_bench_groups)
 
@@ -221,6 +223,9 @@ def cmd_bench_groups(args) -> int:
     from imgsim_desktop.evaluation import groupbench as G
     from imgsim_desktop.evaluation.layout import _images_in
 
+    if args.markdown:
+        print(G.markdown(json.loads(args.markdown.read_text())))
+        return 0
     distinct = list(args.distinct)
     if args.mode == "negatives" and args.hard_negatives:
         srcs = sorted(f for d in args.hard_sources for f in _images_in(d, recursive=True))

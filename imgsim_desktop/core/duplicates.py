@@ -221,7 +221,7 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
     # the verifier sees one file per content: exact copies share its verdicts
     rep = {fid: same[0] for same in by_hash.values() for fid in same}
     verified: dict[tuple[int, int], object] = {}
-    for a, b, _ in candidates:
+    for a, b, _ in sorted(candidates):  # by first photo: its features are decoded once and reused
         if a not in records or b not in records:
             continue
         ra, rb = rep.get(a, a), rep.get(b, b)

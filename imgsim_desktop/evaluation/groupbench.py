@@ -244,3 +244,36 @@ def make_hard_negatives(sources: dict[str, list[Path]], out_dir: Path, seed: int
         page.save(d / f"doc_{i:03d}.jpg", quality=90)
     counts["documents"] = per_kind // 3
     return counts
+
+
+def markdown(result: dict) -> str:
+    """The per-edit table (copies) or the false-group table (negatives) for docs/benchmark.md."""
+    methods = list(result["methods"])
+    lines = []
+    if result["mode"] == "copies":
+        lines.append("| edit | " + " | ".join(f"{m} P / R" for m in methods) + " |")
+        lines.append("|---|" + "---|" * len(methods))
+        row = ["**all pairs**"]
+        for m in methods:
+            r = result["methods"][m]
+            row.append(f"{_fmt(r['precision'])} / {_fmt(r['recall'])}")
+        lines.append("| " + " | ".join(row) + " |")
+        kinds = sorted(next(iter(result["methods"].values()))["by_edit"])
+        for k in kinds:
+            row = [k]
+            for m in methods:
+                e = result["methods"][m]["by_edit"][k]
+                row.append(f"{_fmt(e['precision'])} / {_fmt(e['recall'])}")
+            lines.append("| " + " | ".join(row) + " |")
+    else:
+        lines.append("| method | false pairs | false pairs per 10,000 photos | false groups | per 10,000 photos |")
+        lines.append("|---|---|---|---|---|")
+        for m in methods:
+            r = result["methods"][m]
+            lines.append(f"| {m} | {r['false_pairs']} | {r['false_pairs_per_10k']} | {r.get('false_groups', '–')} | "
+                         f"{r.get('false_groups_per_10k', '–')} |")
+    return "\n".join(lines)
+
+
+def _fmt(x) -> str:
+    return "–" if x is None else f"{x:.3f}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SIG_VERSION = "dct8-trim-v1"
+SIG_VERSION = "dct8-trim64-v1"
 SIG_SIDE = 32
 SIG_BLOCK = 8
 SIG_DIM = SIG_BLOCK * SIG_BLOCK - 1

@@ -221,11 +221,14 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
     # the verifier sees one file per content: exact copies share its verdicts
     rep = {fid: same[0] for same in by_hash.values() for fid in same}
     verified: dict[tuple[int, int], object] = {}
-    for a, b, _ in sorted(candidates):  # by first photo: its features are decoded once and reused
+    # Most likely pairs first; a pair already joined through verified pairs needs no check of its own (the
+    # split below verifies every member against its reference anyway), so a photo with 20 copies costs about
+    # 20 verifications rather than 190.
+    for a, b, _ in sorted(candidates, key=lambda c: -c[2]):
         if a not in records or b not in records:
             continue
         ra, rb = rep.get(a, a), rep.get(b, b)
-        if ra == rb:
+        if ra == rb or uf.find(a) == uf.find(b):
             continue
         v = verdict(ra, rb)
         if v is not None and v.same:

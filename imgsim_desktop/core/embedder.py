@@ -20,6 +20,7 @@ from .errors import DecodeError
 from .hashing import file_hash
 from .model import LoadedModel
 from .signature import signature
+from .trim import trimmed
 
 
 @dataclass
@@ -37,6 +38,13 @@ class Prepared:
     signature: np.ndarray | None = None  # core/signature: orientation candidates at grouping time
 
 
+def photo_part(img: Image.Image) -> Image.Image:
+    """What the network sees: the photo itself when it sits on a screenshot's or a padded canvas (status
+    bar, app chrome, plain borders), so a copy shown on a phone screen embeds like the photo; the whole
+    image otherwise (about a millisecond; core/trim.py)."""
+    return trimmed(img)[0]
+
+
 def default_workers() -> int:
     return max(2, min(8, (os.cpu_count() or 2)))
 
@@ -52,7 +60,7 @@ class Embedder:
 
     # ---- single images ------------------------------------------------------------------------------
     def embed_image(self, img: Image.Image) -> np.ndarray:
-        return self.model.embed(self.model.preprocess(img)[None])[0]
+        return self.model.embed(self.model.preprocess(photo_part(img))[None])[0]
 
     def embed_path(self, path: str | Path) -> tuple[np.ndarray, ImageInfo]:
         img, info = load_image(path, max_side=self.max_side)
@@ -70,7 +78,7 @@ class Embedder:
             if skip_decode is not None and skip_decode(item.hash):
                 return item
             img, item.info = load_image(item.path, max_side=self.max_side)
-            item.array = self.model.preprocess(img)
+            item.array = self.model.preprocess(photo_part(img))
             item.signature = signature(img)
         except DecodeError as exc:
             item.error = exc.reason

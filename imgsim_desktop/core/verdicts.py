@@ -85,7 +85,7 @@ class PairVerifier:
     caller holds the catalog lock for that; decoding and matching happen without it)."""
 
     def __init__(self, records: dict, cached: dict[tuple[str, str], PairVerdict] | None = None,
-                 max_features: int = 512):
+                 max_features: int = 2048):
         self.records = records
         self.cached = dict(cached or {})
         self.fresh: list[tuple[str, str, PairVerdict]] = []

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v3-sift-affine-ncc-frame-detail"
+VERIFIER_VERSION = "v4-sift-affine-ncc-frame-detail-hp"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -31,11 +31,13 @@ RANSAC_PX = 4.0            # reprojection error at WORK_SIDE
 MIN_INLIERS = 12
 MIN_OVERLAP = 0.12         # share of the photo with the larger overlap that the other shows...
 MIN_INSET = 0.03           # ...and share of the other's canvas it fills (a small photo in a big screenshot)
-CELL_GRID = 8              # the overlap is cut into CELL_GRID x CELL_GRID cells for the pixel check
+CELL_GRID = 16              # the overlap is cut into CELL_GRID x CELL_GRID cells for the pixel check
 CELL_NCC = 0.6             # a textured cell "agrees" when its correlation reaches this
 MIN_AGREE = 0.65           # share of textured cells that must agree...
 MIN_GLOBAL_NCC = 0.70      # ...with this correlation of the whole overlap,
 MIN_AGREE_ALONE = 0.80     # or this share of cells (big stickers and overlays pull the whole overlap down)
+MIN_AGREE_DETAIL = 0.70    # share of cells agreeing after a row-wise high-pass (two pages of text, two photos
+                           # on one busy canvas: 0.22-0.68 on the hard negatives; copies: >= 0.71 but blur)
 DIRECT_NCC = 0.90          # whole-frame comparison when features fail (heavy blur, noise): stricter
 DIRECT_AGREE = 0.85
 GOOD_INLIERS = 40          # a direct fit this good needs no try against the mirror image
@@ -302,13 +304,18 @@ def verify(a: Features, b: Features) -> PairVerdict:
     gb = cv2.GaussianBlur(warped, (0, 0), sigma)
     # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
     # photos on one phone canvas share a status bar, chrome and the photo's outline. Compare the rest.
-    detail = mask & ~_near_plain(a.grey) & ~_near_plain(warped)
+    detail = mask & ~_near_plain(a.grey) & ~_near_plain(warped) & (_busy(ga) | _busy(gb))
     if detail.sum() < 0.05 * mask.sum():
         return PairVerdict(False, "too little detail in the overlap", best_n, affine=best.tolist(), **base)
+    # ...and along rows with each row's local mean taken out: a page of text (or any picture built of the same
+    # stripes) differs word by word, which the stripes alone hide
+    agree_hp, _, _ = _cells(_highpass(ga), _highpass(gb), detail)
     agree, gncc, textured = _cells(ga, gb, detail)
     v = PairVerdict(False, "", best_n, agree, gncc, best.tolist(), **base)
     if textured < MIN_TEXTURED_CELLS:
         v.why = "too little detail in the overlap"
+    elif agree_hp < MIN_AGREE_DETAIL:
+        v.why = "the fine detail differs after alignment"
     elif agree >= MIN_AGREE_ALONE or (agree >= MIN_AGREE and gncc >= MIN_GLOBAL_NCC):
         v.same, v.why = True, "same photo"
     else:
@@ -317,6 +324,22 @@ def verify(a: Features, b: Features) -> PairVerdict:
         v.b_framed = _framed(b.grey, in_b)
         v.a_framed = _framed(a.grey, in_a)
     return v
+
+
+def _busy(grey: np.ndarray, radius: int = 3, tol: float = 4.0) -> np.ndarray:
+    """Pixels with local contrast: picture detail, not a smooth gradient or a blurred backdrop."""
+    cv2 = _cv2()
+    g = grey.astype(np.float32)
+    k = (2 * radius + 1, 2 * radius + 1)
+    mean = cv2.boxFilter(g, -1, k)
+    var = cv2.boxFilter(g * g, -1, k) - mean * mean
+    return var >= tol * tol
+
+
+def _highpass(grey: np.ndarray, width: int = 15) -> np.ndarray:
+    cv2 = _cv2()
+    g = grey.astype(np.float32)
+    return g - cv2.blur(g, (width, 1)) + 128.0
 
 
 def _near_plain(grey: np.ndarray, radius: int = 2, tol: float = 1.5, margin: int = 7) -> np.ndarray:

@@ -40,13 +40,13 @@ def collect(group_roots: list[Path], distractor_roots: list[Path]) -> tuple[list
         root = Path(root).resolve()
         for g in _subdirs(root):
             for f in _images_in(g):
-                p = str(f.resolve())
+                p = str(f)  # as the scan records it (a symlinked file keeps its own path)
                 files.append(p)
                 group[p] = f"{root.name}/{g.name}"
                 kind[p] = _kind(f.stem)
     for root in distractor_roots:
         for f in _images_in(Path(root).resolve(), recursive=True):
-            files.append(str(f.resolve()))
+            files.append(str(f))
     return files, group, kind
 
 

@@ -312,6 +312,108 @@ def mirror(img: Image.Image, rng: random.Random) -> Image.Image:
     return ImageOps.mirror(_rgb(img))
 
 
+def _orientation(op: Image.Transpose) -> EditFn:
+    def edit(img: Image.Image, rng: random.Random) -> Image.Image:
+        return _rgb(img).transpose(op)
+    return edit
+
+
+# The 8 orientations of a photo (the identity and "mirror" being two of them): a phone photo that lost its
+# EXIF orientation, a scan fed sideways, an editor's rotate and flip buttons.
+rot90 = _orientation(Image.Transpose.ROTATE_270)      # turned 90° clockwise
+rot180 = _orientation(Image.Transpose.ROTATE_180)
+rot270 = _orientation(Image.Transpose.ROTATE_90)      # turned 90° anticlockwise
+flip = _orientation(Image.Transpose.FLIP_TOP_BOTTOM)
+transpose = _orientation(Image.Transpose.TRANSPOSE)
+transverse = _orientation(Image.Transpose.TRANSVERSE)
+
+
+def _busy_background(img: Image.Image, size: tuple[int, int], rng: random.Random) -> Image.Image:
+    """What apps put behind a photo: the photo itself enlarged and blurred, or a colourful pattern."""
+    w, h = size
+    if rng.random() < 0.5:
+        bg = _resize(img, w, h).filter(ImageFilter.GaussianBlur(max(2, min(w, h) // 25)))
+        return ImageEnhance.Brightness(bg).enhance(rng.uniform(0.5, 0.9))
+    g = _np_rng(rng)
+    cells = (rng.randint(3, 9), rng.randint(3, 9))
+    field = (g.random((cells[1], cells[0], 3)) * 255).astype(np.uint8)
+    return Image.fromarray(field, "RGB").resize((w, h), Image.Resampling.BICUBIC)
+
+
+def _status_bar(d: ImageDraw.ImageDraw, w: int, bar_h: int, rng: random.Random, colour, fg) -> None:
+    d.rectangle((0, 0, w, bar_h), fill=colour)
+    font = _font(max(6, int(bar_h * 0.6)))
+    d.text((max(2, w // 20), max(0, bar_h // 6)), f"{rng.randint(0, 23)}:{rng.randint(0, 59):02d}", fill=fg,
+           font=font)
+    for i in range(rng.randint(2, 4)):  # signal, wifi, battery
+        x = w - (i + 1) * max(4, bar_h) - max(2, w // 30)
+        d.rectangle((x, bar_h // 4, x + max(2, bar_h * 2 // 3), bar_h * 3 // 4), fill=fg)
+
+
+def _canvas_screenshot(img: Image.Image, rng: random.Random, tall: bool) -> Image.Image:
+    img = _rgb(img)
+    scale = rng.uniform(0.40, 0.90)   # photo width (tall) or height (wide) / canvas's
+    if tall:   # a phone: 9:19.5 .. 9:16 portrait
+        cw = max(32, int(round(img.width / scale)))
+        ch = int(round(cw * rng.uniform(16 / 9, 19.5 / 9)))
+    else:      # a desktop window or a landscape tablet
+        ch = max(32, int(round(img.height / scale)))
+        cw = int(round(ch * rng.uniform(1.45, 1.9)))
+    dark = rng.random() < 0.4
+    busy = rng.random() < 0.35
+    canvas = _busy_background(img, (cw, ch), rng) if busy else Image.new("RGB", (cw, ch),
+                                                                           _random_colour(rng, bright=not dark))
+    d = ImageDraw.Draw(canvas)
+    bar_h = max(3, int(ch * (0.03 if tall else 0.04)))
+    bar_col = (0, 0, 0) if dark else _random_colour(rng, bright=True)
+    fg = (255, 255, 255) if sum(bar_col) < 380 else (0, 0, 0)
+    _status_bar(d, cw, bar_h, rng, bar_col, fg)
+    top = bar_h
+    if rng.random() < 0.8:  # the app's title bar
+        app_h = max(3, int(ch * rng.uniform(0.04, 0.08)))
+        app_col = _random_colour(rng, bright=not dark)
+        d.rectangle((0, bar_h, cw, bar_h + app_h), fill=app_col)
+        d.text((max(2, cw // 12), bar_h + app_h // 5), rng.choice(_WORDS), font=_font(max(6, app_h // 2)),
+               fill=(0, 0, 0) if sum(app_col) > 380 else (255, 255, 255))
+        top += app_h
+    bottom = ch
+    if rng.random() < 0.7:  # navigation bar with icons
+        nav_h = max(3, int(ch * rng.uniform(0.05, 0.09)))
+        nav_col = _random_colour(rng, bright=not dark)
+        d.rectangle((0, ch - nav_h, cw, ch), fill=nav_col)
+        for i in range(4):
+            x = int((i + 0.5) * cw / 4)
+            r = max(2, nav_h // 4)
+            d.ellipse((x - r, ch - nav_h // 2 - r, x + r, ch - nav_h // 2 + r), outline=fg, width=max(1, r // 3))
+        bottom -= nav_h
+    # the photo, scaled to fit between the bars, keeping its aspect
+    free_h = max(4, bottom - top - 4)
+    s = min((scale * cw) / img.width if tall else (scale * ch) / img.height, (cw - 4) / img.width,
+            free_h / img.height)
+    pw, ph = max(1, int(img.width * s)), max(1, int(img.height * s))
+    px = rng.randint(2, max(2, cw - pw - 2))
+    py = top + 2 + rng.randint(0, max(0, free_h - ph))
+    canvas.paste(_resize(img, pw, ph), (px, py))
+    if rng.random() < 0.6:  # a caption line or two under (or over) the photo
+        ty = py + ph + 4 if py + ph + 12 < bottom else max(top + 2, py - 12)
+        d.rectangle((px, ty, px + int(pw * rng.uniform(0.3, 0.9)), ty + max(2, ch // 120)),
+                    fill=(220, 220, 220) if dark else (60, 60, 60))
+    if rng.random() < 0.5:
+        canvas = _jpeg_roundtrip(canvas, rng.randint(70, 95))
+    return canvas
+
+
+def phone_screenshot(img: Image.Image, rng: random.Random) -> Image.Image:
+    """The photo on a tall phone screen (40-90 % of its width): status bar, app bar, navigation bar, a plain
+    or busy background."""
+    return _canvas_screenshot(img, rng, tall=True)
+
+
+def wide_screenshot(img: Image.Image, rng: random.Random) -> Image.Image:
+    """The photo on a wide desktop / tablet screen (40-90 % of its height), with the same chrome."""
+    return _canvas_screenshot(img, rng, tall=False)
+
+
 EDITS: dict[str, EditFn] = {
     "downscale_jpeg": downscale_jpeg,
     "crop": crop,
@@ -325,12 +427,25 @@ EDITS: dict[str, EditFn] = {
     "aspect": aspect,
     "mirror": mirror,
     "jpeg": jpeg,
+    "rot90": rot90,
+    "rot180": rot180,
+    "rot270": rot270,
+    "flip": flip,
+    "transpose": transpose,
+    "transverse": transverse,
+    "phone_screenshot": phone_screenshot,
+    "wide_screenshot": wide_screenshot,
 }
+
+# Edits training leaves out unless asked: the shipped encoder was trained without them, and orientations are
+# covered by the grouping's orientation signatures and verifier instead (core/signature.py, core/verify.py).
+BENCH_ONLY = ("rot90", "rot180", "rot270", "flip", "transpose", "transverse", "phone_screenshot",
+              "wide_screenshot")
 
 
 def pick_edit(rng: random.Random, weights: dict[str, float] | None = None) -> str:
     """An edit's name, drawn uniformly or by ``weights`` (name -> relative weight, missing names 1.0)."""
-    names = list(EDITS)
+    names = [n for n in EDITS if n not in BENCH_ONLY or (weights and n in weights)]
     if weights:
         return rng.choices(names, weights=[float(weights.get(n, 1.0)) for n in names])[0]
     return rng.choice(names)

@@ -210,6 +210,9 @@ def render(r: dict, cmds: list[str], elapsed_s: float | None) -> str:
           "comparison.",
           "- Everything is in `bench_out/dev-results.json` after a run (plus precision/recall grids, "
           "similarity quantiles and per-class figures).", ""]
+    groups = DOC.parent / "benchmark-groups.md"  # the group-level benches, measured by hand (bench-groups)
+    if groups.exists():
+        L += [groups.read_text(encoding="utf-8")]
     return "\n".join(L) + "\n"
 
 

@@ -142,7 +142,7 @@ def test_bench_json_end_to_end(bench, capsys):
         assert nd["recall_at_10_by_edit"]["identical"] == 1.0
         assert nd["recall_at_default_by_edit"]["identical"] == 1.0
         assert nd["median_sim_by_edit"]["identical"] == pytest.approx(1.0, abs=1e-4)
-        assert nd["n_groups"] == 7 and nd["n_pool"] == 4 * 13 + 3 * 2 + 8
+        assert nd["n_groups"] == 7 and nd["n_pool"] == 4 * (1 + len(EDITS)) + 3 * 2 + 8  # original + one copy per edit
         assert 0.0 <= lk["precision_at_10"] <= 1.0 and 0.0 <= lk["map"] <= 1.0
         assert set(lk["by_class"]) == {"reds", "blues"}
         assert sp["images_per_s"] > 0 and 0 < sp["ms_per_image_p50"] <= sp["ms_per_image_p90"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imgsim_desktop.edits import EDITS, random_edit
+from imgsim_desktop.edits import BENCH_ONLY, EDITS, random_edit
 
 REQUIRED = {"downscale_jpeg", "crop", "exposure", "rotate_crop", "caption", "screenshot", "grayscale",
             "blur", "noise", "aspect", "mirror"}
@@ -95,7 +95,26 @@ def test_random_edit_deterministic_and_covers_all():
         n2, b = random_edit(img, random.Random(seed))
         assert n1 == n2 and np.array_equal(np.asarray(a), np.asarray(b))
         seen.add(n1)
-    assert seen == set(EDITS)
+    assert seen == set(EDITS) - set(BENCH_ONLY)  # training draws the bench-only edits only when weighted
+    named = {random_edit(img, random.Random(s), {"rot90": 5.0})[0] for s in range(60)}
+    assert "rot90" in named and not named & (set(BENCH_ONLY) - {"rot90"})
+
+
+def test_orientation_edits_are_the_dihedral_turns():
+    img = _photo(48, 32, seed=2)
+    a = np.asarray(img)
+    assert np.array_equal(np.asarray(EDITS["rot90"](img, random.Random(0))), np.rot90(a, -1))
+    assert np.array_equal(np.asarray(EDITS["rot270"](img, random.Random(0))), np.rot90(a, 1))
+    assert np.array_equal(np.asarray(EDITS["flip"](img, random.Random(0))), a[::-1])
+    assert np.array_equal(np.asarray(EDITS["transpose"](img, random.Random(0))), a.transpose(1, 0, 2))
+
+
+def test_phone_screenshot_is_a_tall_canvas_and_wide_one_wide():
+    img = _photo(200, 150, seed=3)
+    for seed in range(5):
+        tall = EDITS["phone_screenshot"](img, random.Random(seed))
+        wide = EDITS["wide_screenshot"](img, random.Random(seed))
+        assert tall.height >= 1.7 * tall.width and wide.width >= 1.4 * wide.height
 
 
 def test_edits_are_fast_on_training_sized_images():

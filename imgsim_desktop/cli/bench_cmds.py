@@ -55,6 +55,30 @@ def register(sub) -> None:
     m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.set_defaults(func=cmd_bench_make)
 
+    g = sub.add_parser(
+        "bench-groups", help="score the duplicate groups themselves: index a bench into a temporary library",
+        description="copies: every file in GROUPS/<group>/ is the same photo (named by its edit, as bench-make "
+                    "writes them); reports pairwise precision and recall of Library.duplicates() per edit, with "
+                    "the previous cosine grouping, the similar tier, pHash and dHash in the same run. "
+                    "negatives: distinct photos only; every group is a false one.")
+    g.add_argument("mode", choices=["copies", "negatives"])
+    g.add_argument("--groups", type=Path, action="append", default=[], metavar="DIR",
+                   help="a folder of groups (repeatable)")
+    g.add_argument("--distinct", type=Path, action="append", default=[], metavar="DIR",
+                   help="a folder of distinct photos, searched recursively (distractors; repeatable)")
+    g.add_argument("--hard-negatives", type=Path, default=None, metavar="OUT",
+                   help="negatives: first write darkened / night photos, non-overlapping crops, different "
+                        "photos on one canvas and documents into OUT (from --hard-sources) and add them")
+    g.add_argument("--hard-sources", type=Path, action="append", default=[], metavar="DIR",
+                   help="photos the hard negatives are made from (not otherwise in the bench)")
+    g.add_argument("--model", type=Path, default=None, help="model card (default: the bundled model)")
+    g.add_argument("--no-hashes", action="store_true", help="skip the pHash / dHash baselines")
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--markdown", type=Path, default=None, metavar="JSON",
+                   help="print the table of an earlier --json result instead of running")
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(func=cmd_bench_groups)
+
     c = sub.add_parser(
         "bench-calibrate", help="choose a model's default thresholds from its bench results, into its card",
         description="Read RESULTS (`imgsim bench --json` output), choose the \"duplicates\" threshold (best "
@@ -192,3 +216,44 @@ def print_report(r: dict) -> None:
     if r.get("errors"):
         print(f"\n{len(r['errors'])} unreadable file(s), left out of every method, e.g. {r['errors'][0][0]}: "
               f"{r['errors'][0][1]}")
+
+
+def cmd_bench_groups(args) -> int:
+    from imgsim_desktop.core.errors import ImgsimError
+    from imgsim_desktop.evaluation import groupbench as G
+    from imgsim_desktop.evaluation.layout import _images_in
+
+    if args.markdown:
+        print(G.markdown(json.loads(args.markdown.read_text())))
+        return 0
+    distinct = list(args.distinct)
+    if args.mode == "negatives" and args.hard_negatives:
+        srcs = sorted(f for d in args.hard_sources for f in _images_in(d, recursive=True))
+        third = len(srcs) // 3
+        counts = G.make_hard_negatives({"dark": srcs[:third], "canvas": srcs[third:2 * third],
+                                        "crops": srcs[2 * third:]}, args.hard_negatives)
+        print(f"hard negatives: {counts}", file=sys.stderr)
+        distinct.append(args.hard_negatives)
+    if args.mode == "copies" and not args.groups:
+        raise ImgsimError("bench-groups copies needs --groups DIR")
+    files, group, kind = G.collect(args.groups, distinct)
+    if not files:
+        raise ImgsimError("no photos found")
+    out = G.index_and_group(list(args.groups) + distinct, args.model,
+                            progress=TerminalProgress(enabled=not args.quiet))
+    pred = dict(out["pairs"])
+    if not args.no_hashes:
+        for h in ("phash", "dhash"):
+            pred[h] = G._hash_pairs(files, h)
+    if args.mode == "copies":
+        scores = G.score_copies(files, group, kind, pred)
+    else:
+        scores = G.score_negatives(files, pred, out["groups"])
+    result = {"mode": args.mode, "photos": len(files), "indexed": out["indexed"], "model_id": out["model_id"],
+              "timings": out["timings"], "verification": out["verification"], "rerun_same": out["rerun_same"],
+              "methods": scores}
+    if args.json:
+        print_json(result)
+    else:
+        print(json.dumps(result, indent=1))
+    return 0

@@ -49,7 +49,9 @@ def register(sub) -> None:
     p = sub.add_parser("dupes", help="groups of duplicate or similar photos, with a suggested keeper")
     p.add_argument("--tier", choices=["duplicates", "similar"], default="duplicates",
                    help="duplicates: same photo edited or re-encoded; similar: same scene (bursts)")
-    p.add_argument("--threshold", type=float, default=None, help="cosine similarity cut (default: the tier's)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="cosine similarity cut (default: the tier's); for duplicates, the cut for a pair to be "
+                        "proposed to the verifier, which decides")
     p.add_argument("--include-reviewed", action="store_true",
                    help="also groups marked 'not duplicates' / 'keep all' (imgsim review)")
     add_library_option(p)
@@ -148,7 +150,7 @@ def cmd_dupes(args) -> int:
                 rows.append({"group": g.id, "tier": g.tier, "keeper": m.path == g.keeper,
                              "keeper_reason": g.keeper_reason if m.path == g.keeper else "", **m.to_dict()})
         print_csv(rows, ["group", "tier", "keeper", "keeper_reason", "reference", "path", "similarity", "width",
-                         "height", "bytes"])
+                         "height", "bytes", "reason"])
     else:
         if not groups:
             print("no duplicate groups")
@@ -160,6 +162,8 @@ def cmd_dupes(args) -> int:
                 mark = "keep" if m.path == g.keeper else "    "
                 ref = " (reference)" if m.reference else ""
                 print(f"  {mark} {m.similarity:.3f} {m.width}x{m.height} {m.bytes:>10} {m.path}{ref}")
+                if m.reason:
+                    print(f"       {m.reason}")
     return 0
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from .errors import LibraryError
 from .roots import db_path, from_db_path, prefix_range
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry migrates from version i to i+1; index 0 creates the schema from nothing.
 _MIGRATIONS: list[str] = [
@@ -86,10 +86,21 @@ _MIGRATIONS: list[str] = [
         DELETE FROM edges WHERE b=OLD.file_id;
     END;
     """,
+    # issue 10: verification verdicts of candidate pairs and orientation signatures, keyed by content hash
+    """
+    CREATE TABLE IF NOT EXISTS pair_verdicts(
+        a_hash TEXT NOT NULL, b_hash TEXT NOT NULL, version TEXT NOT NULL,
+        same INTEGER NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY(a_hash, b_hash, version));
+    CREATE TABLE IF NOT EXISTS photo_signatures(
+        hash TEXT NOT NULL, version TEXT NOT NULL, sig BLOB NOT NULL,
+        PRIMARY KEY(hash, version));
+    """,
 ]
 
 # Bumped when the scanner learns to record more about each file; older rows are re-read on the next scan.
 INFO_VERSION = 1
+
 
 def _rows_to_arrays(rows: list) -> tuple[np.ndarray, np.ndarray]:
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -1,8 +1,10 @@
-"""Duplicate groups: exact copies by content hash, near-duplicates and similar shots by embedding similarity.
+"""Duplicate groups: exact copies by content hash, verified copies ("duplicates"), similar shots by embedding
+similarity ("similar").
 
-Near-duplicate edges come from each photo's k nearest neighbours above a threshold, stored in the catalog
-(core/neighbours.py), so grouping a library reads pairs rather than querying every photo again. Components
-are joined with union-find.
+"duplicates" is a promise that every member is the same photo, so it is two stages: candidate pairs
+(generous: pairs above a low cut from the stored neighbour graph, core/neighbours.py, plus orientation-signature
+matches) and a verifier that decides each pair (core/verify.py); only verified pairs join a group. "similar"
+stays one stage: the graph's pairs above the tier's cut, components joined with union-find.
 Single linkage can chain a long run of bursts into one group, so edges need *mutual* neighbours, and each
 component is then split around its best photo so that every member is within the threshold of its keeper.
 """
@@ -49,11 +51,14 @@ class GroupMember:
     date_taken: str | None
     mtime_ns: int
     reference: bool = False        # in a reference folder: always kept, never marked
+    reason: str = ""               # how it matched, for people: "same photo: cropped to 70 %, turned 90°"
+    match: dict = field(default_factory=dict)  # the same for programs (core/verify.describe)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "similarity": round(float(self.similarity), 4), "width": self.width,
                 "height": self.height, "bytes": self.bytes, "format": self.format, "date_taken": self.date_taken,
-                "file_id": self.file_id, "reference": self.reference}
+                "file_id": self.file_id, "reference": self.reference, "reason": self.reason,
+                "match": self.match}
 
 
 @dataclass
@@ -147,6 +152,145 @@ def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.nda
                                    r.date_taken, r.mtime_ns) for r, s in inside]
             exact = len({r.hash for r, _ in inside}) == 1
             groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members))
+    choose_keepers(groups, records, keeper_rules, references)
+    groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
+    return groups
+
+
+# --------------------------------------------------------------------------- verified "duplicates" groups
+
+# Cosine cut for a pair to be *proposed* to the verifier: recall first, the verifier decides. Measured on the
+# dev bench with orientations and screenshots (docs/benchmark.md).
+CANDIDATE_SIM = 0.55
+
+Pair = tuple[int, int, float]
+
+
+def knn_candidates(ids: np.ndarray, neighbours: tuple[np.ndarray, np.ndarray], min_sim: float) -> list[Pair]:
+    """Candidate pairs (a, b, sim), a < b, from each photo's k nearest neighbours (either direction)."""
+    labels, sims = neighbours
+    out: dict[tuple[int, int], float] = {}
+    for i in range(len(ids)):
+        a = int(ids[i])
+        for lab, s in zip(labels[i], sims[i]):
+            b = int(lab)
+            if b == a or s < min_sim:
+                continue
+            key = (min(a, b), max(a, b))
+            if s > out.get(key, -2.0):
+                out[key] = float(s)
+    return [(a, b, s) for (a, b), s in out.items()]
+
+
+def merge_candidates(*lists: list[Pair]) -> list[Pair]:
+    out: dict[tuple[int, int], float] = {}
+    for lst in lists:
+        for a, b, s in lst:
+            key = (min(a, b), max(a, b))
+            out[key] = max(out.get(key, -2.0), float(s))
+    return [(a, b, s) for (a, b), s in out.items()]
+
+
+def _is_full(match: dict) -> bool:
+    """The whole photo, not a crop of it nor a screenshot / padded copy."""
+    return match.get("inset_fraction", 1.0) >= 0.9 and match.get("crop_fraction", 1.0) >= 0.93
+
+
+def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verdict, sim_of=None,
+                    tier: str = "duplicates", keeper_rules=None, references=()) -> list[DuplicateGroup]:
+    """Groups of the same photo. ``verdict(a, b) -> PairVerdict | None`` (seen from a's side; cached by the
+    caller) decides each candidate pair; ``sim_of(a, b)`` gives the global similarity shown to users.
+
+    Exact copies (same content hash) always join. Each component of verified pairs is split around its
+    reference photo, the best *whole* photo (not a crop, not a screenshot): a member stays only when it is
+    verified against the reference itself, so a chain of crops never joins two photos that share nothing.
+    """
+    from .verify import describe, reason
+
+    uf = _UnionFind()
+    by_hash: dict[str, list[int]] = {}
+    for fid, rec in records.items():
+        if rec.hash and rec.size > 0:
+            by_hash.setdefault(rec.hash, []).append(fid)
+    for same in by_hash.values():
+        for other in same[1:]:
+            uf.union(same[0], other)
+    # the verifier sees one file per content: exact copies share its verdicts
+    rep = {fid: same[0] for same in by_hash.values() for fid in same}
+    verified: dict[tuple[int, int], object] = {}
+    # Most likely pairs first; a pair already joined through verified pairs needs no check of its own (the
+    # split below verifies every member against its reference anyway), so a photo with 20 copies costs about
+    # 20 verifications rather than 190.
+    for a, b, _ in sorted(candidates, key=lambda c: -c[2]):
+        if a not in records or b not in records:
+            continue
+        ra, rb = rep.get(a, a), rep.get(b, b)
+        if ra == rb or uf.find(a) == uf.find(b):
+            continue
+        v = verdict(ra, rb)
+        if v is not None and v.same:
+            verified[(ra, rb)] = v
+            uf.union(a, b)
+
+    def pair(x: int, y: int):
+        """Verdict of y seen from x, from the verified set or asked for."""
+        rx, ry = rep.get(x, x), rep.get(y, y)
+        if (rx, ry) in verified:
+            return verified[(rx, ry)]
+        if (ry, rx) in verified:
+            return verified[(ry, rx)].swapped()
+        return verdict(rx, ry)
+
+    def size(r: FileRecord) -> tuple[int, int]:
+        return (r.width or 1, r.height or 1)
+
+    groups: list[DuplicateGroup] = []
+    for comp in uf.groups():
+        recs = {f: records[f] for f in comp if f in records}
+        # how each member looks against its verified partners: a crop or a screenshot never leads
+        full: dict[int, bool] = {f: True for f in recs}
+        for (x, y), v in verified.items():
+            for fx, fy, vv in ((x, y, v), (y, x, v.swapped())):
+                if fx in recs and fy in recs:
+                    m = describe(vv, size(recs[fx]), size(recs[fy]))
+                    if not _is_full(m):
+                        for f in recs:
+                            if rep.get(f, f) == fy:
+                                full[f] = False
+        rest = sorted(recs.values(), key=lambda r: (not full[r.id], keeper_key(r)))
+        while len(rest) >= 2:
+            keeper = rest[0]
+            inside, left = [(keeper, None)], []
+            for r in rest[1:]:
+                if r.hash and r.hash == keeper.hash:
+                    inside.append((r, "exact"))
+                    continue
+                v = pair(keeper.id, r.id)
+                if v is not None and v.same:
+                    inside.append((r, v))
+                else:
+                    left.append(r)
+            rest = left
+            if len(inside) < 2:
+                continue
+            members = []
+            for r, v in inside:
+                if v is None:
+                    match, why = {"exact": False, "orientation": "none", "crop_fraction": 1.0,
+                                  "inset_fraction": 1.0, "grey": False, "scale": 1.0, "reference": True}, \
+                        "the whole photo the others were matched against"
+                elif v == "exact":
+                    match = describe(None, size(keeper), size(r), exact=True)
+                    why = reason(match)
+                else:
+                    match = describe(v, size(keeper), size(r))
+                    why = reason(match)
+                s = 1.0 if v is None or v == "exact" else (sim_of(keeper.id, r.id) if sim_of else 0.0)
+                members.append(GroupMember(r.id, r.path, s, r.width, r.height, r.size, r.format, r.date_taken,
+                                           r.mtime_ns, reason=why, match=match))
+            exact = len({r.hash for r, _ in inside}) == 1
+            groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members))
+    # the keeper rule has the last word (camera original, reference folders), seeing each member's match
     choose_keepers(groups, records, keeper_rules, references)
     groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
     return groups

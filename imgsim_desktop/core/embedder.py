@@ -19,6 +19,8 @@ from .decode import ImageInfo, load_image, load_image_bytes
 from .errors import DecodeError
 from .hashing import file_hash
 from .model import LoadedModel
+from .signature import signature
+from .trim import trimmed
 
 
 @dataclass
@@ -33,6 +35,14 @@ class Prepared:
     array: np.ndarray | None = None
     error: str | None = None
     tag: object = None  # caller's bookkeeping, carried through
+    signature: np.ndarray | None = None  # core/signature: orientation candidates at grouping time
+
+
+def photo_part(img: Image.Image) -> Image.Image:
+    """What the network sees: the photo itself when it sits on a screenshot's or a padded canvas (status
+    bar, app chrome, plain borders), so a copy shown on a phone screen embeds like the photo; the whole
+    image otherwise (about a millisecond; core/trim.py)."""
+    return trimmed(img)[0]
 
 
 def default_workers() -> int:
@@ -50,7 +60,7 @@ class Embedder:
 
     # ---- single images ------------------------------------------------------------------------------
     def embed_image(self, img: Image.Image) -> np.ndarray:
-        return self.model.embed(self.model.preprocess(img)[None])[0]
+        return self.model.embed(self.model.preprocess(photo_part(img))[None])[0]
 
     def embed_path(self, path: str | Path) -> tuple[np.ndarray, ImageInfo]:
         img, info = load_image(path, max_side=self.max_side)
@@ -68,7 +78,8 @@ class Embedder:
             if skip_decode is not None and skip_decode(item.hash):
                 return item
             img, item.info = load_image(item.path, max_side=self.max_side)
-            item.array = self.model.preprocess(img)
+            item.array = self.model.preprocess(photo_part(img))
+            item.signature = signature(img)
         except DecodeError as exc:
             item.error = exc.reason
         except Exception as exc:  # a scan never dies on one file

@@ -20,7 +20,8 @@ from PIL import Image
 from . import neighbours
 from .catalog import STATUS_OK, Catalog, FileRecord, catalog_is_current
 from .decode import load_image
-from .duplicates import NEIGHBOURS, TIERS, DuplicateGroup, find_groups
+from .duplicates import (CANDIDATE_SIM, NEIGHBOURS, TIERS, DuplicateGroup, find_groups,
+                         merge_candidates, verified_groups)
 from .embedder import Embedder
 from .errors import Cancelled, DecodeError, ImgsimError, LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .hashing import bytes_hash, file_hash
@@ -401,25 +402,33 @@ class Library(ReviewMixin):
             raise LibraryError(f"threshold must be between -1 and 1, got {t}")
         mid = self.model.model_id
         with self._lock:
+            # "duplicates" proposes pairs generously and lets the verifier decide; "similar" cuts at t
+            cand_t = t if tier == "similar" else (CANDIDATE_SIM if threshold is None else t)
             pairs = None
-            if t >= self._graph_cut() - 1e-9 and self.sync_neighbours(progress):
-                pairs = neighbours.candidate_pairs(self.catalog, t)
+            if cand_t >= self._graph_cut() - 1e-9 and self.sync_neighbours(progress):
+                pairs = neighbours.candidate_pairs(self.catalog, cand_t)
             if pairs is None:  # a looser cut than the graph keeps, or a graph this process may not update
-                pairs = self._knn_pairs(t)
+                pairs = self._knn_pairs(cand_t)
             exact = self.catalog.duplicate_hash_ids()
             need = np.unique(np.concatenate([pairs[0], pairs[1], exact]))
-            records = {r.id: r for r in self.catalog.files_by_ids(need.tolist()) if r.status == STATUS_OK}
+            if tier == "similar":
+                records = {r.id: r for r in self.catalog.files_by_ids(need.tolist()) if r.status == STATUS_OK}
+            else:  # orientation signatures pair photos the vectors do not: every photo takes part
+                records = {r.id: r for r in self.catalog.all_files(STATUS_OK)}
             ids, vecs = self.catalog.embeddings_of(need.tolist(), mid)
             vecs = space_part(vecs, self.model.spaces, "duplicates") if len(ids) else vecs
             refs = self.catalog.reference_folders()
             reviewed = {} if include_reviewed else self.catalog.reviewed_groups()
-        groups = find_groups(records, ids, vecs, pairs, t, tier, keeper_rules=self.keeper_rules(),
-                             references=refs)
+        if tier == "similar":
+            groups = find_groups(records, ids, vecs, pairs, t, tier, keeper_rules=self.keeper_rules(),
+                                 references=refs)
+        else:
+            groups = self._verified_duplicates(records, ids, vecs, pairs, refs)
         return [g for g in groups if g.id not in reviewed]
 
     def _graph_cut(self) -> float:
         """The loosest tier's cut: the stored graph keeps every pair either tier can group."""
-        return min(self.model.thresholds.values())
+        return min(min(self.model.thresholds.values()), CANDIDATE_SIM)
 
     def sync_neighbours(self, progress: Progress | None = None, cancel: CancelToken | None = None) -> bool:
         """Bring the stored neighbour graph up to the catalog; False when it is behind and this process may
@@ -459,6 +468,49 @@ class Library(ReviewMixin):
         if not parts:
             return neighbours.pairs_from_directed(*(np.zeros(0, np.int64),) * 2, np.zeros(0, np.float32))
         return neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(*parts)))
+
+    def _verified_duplicates(self, records, ids, vecs, pairs, references=()) -> list[DuplicateGroup]:
+        """Candidates (index neighbours + orientation signatures), verified pair by pair (cached in the catalog
+        by content hash), grouped. Decoding and matching run outside the data lock."""
+        from .signature import SIG_VERSION, candidate_pairs, signature_for_path
+        from .verdicts import PairVerifier, get_signatures, load_verdicts, put_signatures
+
+        cands = list(zip(np.asarray(pairs[0]).tolist(), np.asarray(pairs[1]).tolist(),
+                         np.asarray(pairs[2]).tolist()))
+        by_hash = {}
+        for r in records.values():
+            if r.hash:
+                by_hash.setdefault(r.hash, r)
+        with self._lock:
+            sigs = get_signatures(self.catalog, by_hash, SIG_VERSION)
+            cached = load_verdicts(self.catalog, set(by_hash))
+        missing = [h for h in by_hash if h not in sigs]
+        made = []
+        for h in missing:  # photos indexed before signatures existed: made once, then stored
+            made.append((h, signature_for_path(by_hash[h].path)))
+        if made and not self.readonly:
+            with self._lock:
+                put_signatures(self.catalog, made, SIG_VERSION)
+        sigs.update(made)
+        have = [(r.id, sigs[r.hash]) for r in by_hash.values() if sigs.get(r.hash) is not None]
+        if len(have) >= 2:
+            sig_ids = np.array([f for f, _ in have], dtype=np.int64)
+            cands = merge_candidates(cands, candidate_pairs(sig_ids, np.stack([s for _, s in have])))
+        vec_of = {int(f): v for f, v in zip(ids, vecs)}
+
+        def sim_of(a: int, b: int) -> float:
+            va, vb = vec_of.get(a), vec_of.get(b)
+            return float(np.dot(va, vb)) if va is not None and vb is not None else 0.0
+
+        verifier = PairVerifier(records, cached)
+        groups = verified_groups(records, cands, verifier.verdict, sim_of, keeper_rules=self.keeper_rules(),
+                                 references=references)
+        if verifier.fresh and not self.readonly:
+            with self._lock:
+                verifier.save(self.catalog)
+        self.last_verification = {"candidates": len(cands), "verified_now": verifier.verified,
+                                  "cached": len(cached)}
+        return groups
 
     # ---- reads --------------------------------------------------------------------------------------
     def count(self) -> int:

@@ -21,6 +21,8 @@ from .catalog import INFO_VERSION, STATUS_ERROR, STATUS_OK, Catalog, FileRecord,
 from .decode import is_image_path, read_info
 from .errors import DecodeError
 from .embedder import Embedder, Prepared
+from .signature import SIG_VERSION
+from .verdicts import put_signatures
 from .errors import Cancelled
 from .index import VectorIndex
 from .progress import CancelToken, Progress
@@ -431,6 +433,10 @@ class Scanner:
                     if h:
                         ok_by_hash.setdefault(h, fid)
                 cat.put_embeddings(new_vectors, self.model_id)
+                # the orientation signature of every photo decoded in this batch (core/signature.py)
+                put_signatures(cat, [(st.item.hash, st.item.signature) for st in steps
+                                     if st.item.hash and st.item.info is not None and not st.item.error],
+                               SIG_VERSION, in_transaction=True)
                 seq = cat.seq()
             # The catalog is committed; mirror it in the index (a crash here is repaired by catch-up on open).
             self.index.remove(removed_ids)

@@ -1,0 +1,515 @@
+"""Is this pair the same photo? The second stage after the index's candidates.
+
+A global descriptor ranks well but cannot tell "same photo" from "same scene, another shot" or from "two dark
+frames". So a candidate pair is checked the way copy-detection systems do: local features (SIFT, which is
+rotation- and scale-invariant; matched against the other photo and its mirror image, so all 8 orientations
+are covered) and a RANSAC affine model that must explain enough matches; then the second photo is warped
+onto the first and the overlap is compared cell by cell on grey, contrast-stretched pixels (so black and
+white copies and exposure edits pass, while a burst shot whose subject moved, or two different photos that
+share only a phone's status bar and app chrome, do not).
+
+Both photos are decoded small (``WORK_SIDE``), so a pair costs tens of milliseconds; verdicts are cached in
+the catalog by the two files' content hashes and ``VERIFIER_VERSION`` (see ``core/verdicts.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# Bump when anything below changes a verdict: cached verdicts of another version are ignored.
+VERIFIER_VERSION = "v4-sift-affine-ncc-frame-detail-hp"
+
+WORK_SIDE = 320            # longer side of the grey image features are found on
+MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
+MAX_FEATURES = 600
+RATIO = 0.8                # Lowe's ratio test
+RANSAC_PX = 4.0            # reprojection error at WORK_SIDE
+MIN_INLIERS = 12
+MIN_OVERLAP = 0.12         # share of the photo with the larger overlap that the other shows...
+MIN_INSET = 0.03           # ...and share of the other's canvas it fills (a small photo in a big screenshot)
+CELL_GRID = 16              # the overlap is cut into CELL_GRID x CELL_GRID cells for the pixel check
+CELL_NCC = 0.6             # a textured cell "agrees" when its correlation reaches this
+MIN_AGREE = 0.65           # share of textured cells that must agree...
+MIN_GLOBAL_NCC = 0.70      # ...with this correlation of the whole overlap,
+MIN_AGREE_ALONE = 0.80     # or this share of cells (big stickers and overlays pull the whole overlap down)
+MIN_AGREE_DETAIL = 0.70    # share of cells agreeing after a row-wise high-pass (two pages of text, two photos
+                           # on one busy canvas: 0.22-0.68 on the hard negatives; copies: >= 0.71 but blur)
+DIRECT_NCC = 0.90          # whole-frame comparison when features fail (heavy blur, noise): stricter
+DIRECT_AGREE = 0.85
+GOOD_INLIERS = 40          # a direct fit this good needs no try against the mirror image
+MIN_TEXTURED_CELLS = 6
+
+# Orientation of a copy relative to the other photo: the dihedral linear maps in image coordinates
+# (x right, y down), as "how the copy was made from the original".
+ORIENTATIONS = {
+    "none": ((1, 0), (0, 1)),
+    "rot90": ((0, -1), (1, 0)),      # turned 90° clockwise
+    "rot180": ((-1, 0), (0, -1)),
+    "rot270": ((0, 1), (-1, 0)),     # turned 90° anticlockwise
+    "mirror": ((-1, 0), (0, 1)),     # left-right
+    "flip": ((1, 0), (0, -1)),       # upside down
+    "transpose": ((0, 1), (1, 0)),
+    "transverse": ((0, -1), (-1, 0)),
+}
+ORIENTATION_WORDS = {
+    "rot90": "turned 90°", "rot180": "turned 180°", "rot270": "turned 270°", "mirror": "mirrored",
+    "flip": "flipped upside down", "transpose": "transposed", "transverse": "transposed the other way",
+}
+
+
+@dataclass
+class Features:
+    """One photo, small and grey, with its local features (and those of its mirror image)."""
+
+    grey: np.ndarray               # (h, w) uint8, contrast-stretched
+    chroma: float                  # mean colourfulness of the photo (0 for black and white)
+    size: tuple[int, int]          # the file's full (width, height)
+    kp: np.ndarray                 # (n, 2) float32 keypoints at grey's scale
+    desc: np.ndarray | None
+    flat: bool = False             # near-uniform or near-black with no usable detail
+    _mirror: tuple | None = None
+
+    def mirrored(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Keypoints and descriptors of the mirror image, in grey's coordinates; made when first needed (SIFT
+        is not mirror-invariant, and most pairs are settled without it)."""
+        if self._mirror is None:
+            kp, desc = _sift(np.ascontiguousarray(self.grey[:, ::-1]))
+            gw = self.grey.shape[1]
+            if len(kp):
+                kp = np.stack([gw - 1 - kp[:, 0], kp[:, 1]], axis=1).astype(np.float32)
+            self._mirror = (kp, desc)
+        return self._mirror
+
+    @property
+    def usable(self) -> bool:
+        return not self.flat and self.desc is not None and len(self.kp) >= MIN_INLIERS
+
+
+@dataclass
+class PairVerdict:
+    """The verifier's answer for (a, b). ``affine`` maps b's grey coordinates onto a's (2x3)."""
+
+    same: bool
+    why: str                       # short machine reason when not the same
+    inliers: int = 0
+    agree: float = 0.0
+    ncc: float = 0.0
+    affine: list | None = None
+    a_grey: tuple[int, int] = (0, 0)   # (w, h) of the grey images the affine is in
+    b_grey: tuple[int, int] = (0, 0)
+    a_chroma: float = 0.0
+    b_chroma: float = 0.0
+    a_framed: bool = False             # b's picture sits inside a visible frame in a (a is a screenshot of b)
+    b_framed: bool = False             # ...and the other way round
+
+    def to_dict(self) -> dict:
+        return {"same": self.same, "why": self.why, "inliers": self.inliers, "agree": round(self.agree, 4),
+                "ncc": round(self.ncc, 4), "affine": self.affine, "a_grey": list(self.a_grey),
+                "b_grey": list(self.b_grey), "a_chroma": round(self.a_chroma, 2),
+                "b_chroma": round(self.b_chroma, 2), "a_framed": self.a_framed, "b_framed": self.b_framed}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PairVerdict":
+        return cls(bool(d["same"]), str(d.get("why", "")), int(d.get("inliers", 0)), float(d.get("agree", 0)),
+                   float(d.get("ncc", 0)), d.get("affine"), tuple(d.get("a_grey", (0, 0))),
+                   tuple(d.get("b_grey", (0, 0))), float(d.get("a_chroma", 0)), float(d.get("b_chroma", 0)),
+                   bool(d.get("a_framed", False)), bool(d.get("b_framed", False)))
+
+    def swapped(self) -> "PairVerdict":
+        """The same verdict seen from b's side (affine inverted)."""
+        aff = None
+        if self.affine is not None:
+            m = np.vstack([np.asarray(self.affine, dtype=np.float64), [0, 0, 1]])
+            try:
+                aff = np.linalg.inv(m)[:2].tolist()
+            except np.linalg.LinAlgError:
+                aff = None
+        return PairVerdict(self.same, self.why, self.inliers, self.agree, self.ncc, aff, self.b_grey, self.a_grey,
+                           self.b_chroma, self.a_chroma, self.b_framed, self.a_framed)
+
+
+def _cv2():
+    import cv2
+
+    cv2.setNumThreads(1)
+    return cv2
+
+
+def _stretch(grey: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Percentile contrast stretch, so a dark photo shows its detail; ``flat`` when there is none."""
+    lo, hi = np.percentile(grey, (1.0, 99.0))
+    if hi - lo < 6.0:
+        return grey, True
+    out = np.clip((grey.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+    return out, False
+
+
+def features_from_image(img, size: tuple[int, int] | None = None) -> Features:
+    """Features of a PIL image (any mode); ``size`` is the file's full size when the image was decoded small."""
+    cv2 = _cv2()
+    rgb = np.asarray(img.convert("RGB"))
+    h, w = rgb.shape[:2]
+    s = WORK_SIDE / max(h, w)
+    if s < 1.0:
+        rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))
+    chroma = float(np.mean((np.abs(r - g) + np.abs(g - b) + np.abs(b - r)) / 3.0))
+    grey0 = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    grey, flat = _stretch(grey0)
+    full = size or (w, h)
+    if flat or min(full) < MIN_SIDE or min(grey.shape) < 16:
+        return Features(grey, chroma, full, np.zeros((0, 2), np.float32), None, flat=True)
+    pts, desc = _sift(grey)
+    return Features(grey, chroma, full, pts, desc)
+
+
+def _sift(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    cv2 = _cv2()
+    kp, desc = cv2.SIFT_create(nfeatures=MAX_FEATURES).detectAndCompute(grey, None)
+    if desc is not None:  # SIFT's values are bytes already; a quarter of the memory while cached
+        desc = np.clip(np.rint(desc), 0, 255).astype(np.uint8)
+    return np.array([k.pt for k in kp], np.float32).reshape(-1, 2), desc
+
+
+def features_from_path(path: str | Path) -> Features:
+    from .decode import load_image
+
+    img, info = load_image(path, max_side=WORK_SIDE)
+    return features_from_image(img, (info.width, info.height))
+
+
+def _match(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
+    cv2 = _cv2()
+    if da is None or db is None or len(da) < 2 or len(db) < 2:
+        return []
+    m = cv2.BFMatcher(cv2.NORM_L2).knnMatch(db.astype(np.float32), da.astype(np.float32), k=2)
+    out = []
+    for pair in m:
+        if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance:
+            out.append((pair[0].trainIdx, pair[0].queryIdx))  # (index in a, index in b)
+    return out
+
+
+def _fit(a: Features, pts_b: np.ndarray, desc_b) -> tuple[np.ndarray | None, int]:
+    cv2 = _cv2()
+    pairs = _match(a.desc, desc_b)
+    if len(pairs) < MIN_INLIERS:
+        return None, 0
+    src = np.float32([pts_b[j] for _, j in pairs])
+    dst = np.float32([a.kp[i] for i, _ in pairs])
+    m, inl = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
+                                  maxIters=1000, confidence=0.995, refineIters=10)
+    if m is None or inl is None:
+        return None, 0
+    return m, int(inl.sum())
+
+
+def _sane(m: np.ndarray) -> bool:
+    """An affine a copy can have: not degenerate, scale within 1/12..12, aspect within 1:2, little shear."""
+    lin = m[:, :2]
+    sv = np.linalg.svd(lin, compute_uv=False)
+    if sv[1] < 1e-6:
+        return False
+    scale = math.sqrt(sv[0] * sv[1])
+    if not 1 / 12 <= scale <= 12:
+        return False
+    return sv[0] / sv[1] <= 2.0
+
+
+def _cells(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> tuple[float, float, int]:
+    """(share of textured cells that agree, correlation of the whole overlap, textured cells)."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 64:
+        return 0.0, 0.0, 0
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    m = mask[y0:y1, x0:x1].astype(np.float64)
+    af = a[y0:y1, x0:x1].astype(np.float64) * m
+    bf = b[y0:y1, x0:x1].astype(np.float64) * m
+    rows = np.unique(np.linspace(0, y1 - y0, CELL_GRID + 1).astype(int)[:-1])
+    cols = np.unique(np.linspace(0, x1 - x0, CELL_GRID + 1).astype(int)[:-1])
+
+    def sums(x):
+        return np.add.reduceat(np.add.reduceat(x, rows, axis=0), cols, axis=1)
+
+    n, sa, sb = sums(m), sums(af), sums(bf)
+    saa, sbb, sab = sums(af * af), sums(bf * bf), sums(af * bf)
+
+    def corr(n, sa, sb, saa, sbb, sab):
+        n = np.maximum(n, 1.0)
+        va = saa / n - (sa / n) ** 2
+        vb = sbb / n - (sb / n) ** 2
+        cov = sab / n - sa * sb / (n * n)
+        return cov / np.sqrt(np.maximum(va, 1e-9) * np.maximum(vb, 1e-9)), va, vb
+
+    tot = corr(n.sum(), sa.sum(), sb.sum(), saa.sum(), sbb.sum(), sab.sum())
+    gncc = float(tot[0]) if tot[1] > 1 and tot[2] > 1 else 0.0
+    c, va, vb = corr(n, sa, sb, saa, sbb, sab)
+    hs = np.diff(np.append(rows, y1 - y0))[:, None]
+    ws = np.diff(np.append(cols, x1 - x0))[None, :]
+    textured = (n >= 0.3 * hs * ws) & (va >= 36.0) & (vb >= 36.0)   # flat in either: says nothing
+    k = int(textured.sum())
+    if not k:
+        return 0.0, gncc, 0
+    return float((c[textured] >= CELL_NCC).sum() / k), gncc, k
+
+
+def _area_inside(poly: np.ndarray, w: float, h: float) -> float:
+    """Area of a convex polygon clipped to the rectangle [0,w]x[0,h]."""
+    cv2 = _cv2()
+    rect = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    area, _ = cv2.intersectConvexConvex(np.float32(poly), rect)
+    return float(area)
+
+
+def verify(a: Features, b: Features) -> PairVerdict:
+    """Decide whether b is the same photo as a (an edited copy, in any orientation, cropped or inside a
+    screenshot)."""
+    cv2 = _cv2()
+    base = dict(a_grey=(a.grey.shape[1], a.grey.shape[0]), b_grey=(b.grey.shape[1], b.grey.shape[0]),
+                a_chroma=a.chroma, b_chroma=b.chroma)
+    if not a.usable or not b.usable:
+        return PairVerdict(False, "too little detail to verify", **base)
+    best, best_n = None, 0
+    for mirror in (False, True):
+        pts, desc = b.mirrored() if mirror else (b.kp, b.desc)
+        m, n = _fit(a, pts, desc)
+        if m is not None and n > best_n and _sane(m):
+            best, best_n = m, n
+        if best_n >= GOOD_INLIERS:
+            break
+    if best is None or best_n < MIN_INLIERS:
+        return _direct(a, b, best_n, base)
+    ha, wa = a.grey.shape
+    hb, wb = b.grey.shape
+    # overlap: b's frame mapped into a, clipped; and a's frame mapped back into b
+    corners_b = np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])
+    in_a = cv2.transform(corners_b[None], best)[0]
+    ov_a = _area_inside(in_a, wa, ha) / (wa * ha)
+    inv = cv2.invertAffineTransform(best)
+    corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
+    in_b = cv2.transform(corners_a[None], inv)[0]
+    ov_b = _area_inside(in_b, wb, hb) / (wb * hb)
+    if max(ov_a, ov_b) < MIN_OVERLAP or min(ov_a, ov_b) < MIN_INSET:
+        return PairVerdict(False, "too little overlap", best_n, affine=best.tolist(), **base)
+    warped = cv2.warpAffine(b.grey, best, (wa, ha), flags=cv2.INTER_AREA if _scale(best) > 1 else cv2.INTER_LINEAR)
+    mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), best, (wa, ha), flags=cv2.INTER_NEAREST)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+    # compare at a common, blurred scale: the smaller photo's resolution decides how sharp a copy can be
+    sigma = max(1.0, 0.8 * _scale(best))
+    ga = cv2.GaussianBlur(a.grey, (0, 0), sigma)
+    gb = cv2.GaussianBlur(warped, (0, 0), sigma)
+    # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
+    # photos on one phone canvas share a status bar, chrome and the photo's outline. Compare the rest.
+    detail = mask & ~_near_plain(a.grey) & ~_near_plain(warped) & (_busy(ga) | _busy(gb))
+    if detail.sum() < 0.05 * mask.sum():
+        return PairVerdict(False, "too little detail in the overlap", best_n, affine=best.tolist(), **base)
+    # ...and along rows with each row's local mean taken out: a page of text (or any picture built of the same
+    # stripes) differs word by word, which the stripes alone hide
+    agree_hp, _, _ = _cells(_highpass(ga), _highpass(gb), detail)
+    agree, gncc, textured = _cells(ga, gb, detail)
+    v = PairVerdict(False, "", best_n, agree, gncc, best.tolist(), **base)
+    if textured < MIN_TEXTURED_CELLS:
+        v.why = "too little detail in the overlap"
+    elif agree_hp < MIN_AGREE_DETAIL:
+        v.why = "the fine detail differs after alignment"
+    elif agree >= MIN_AGREE_ALONE or (agree >= MIN_AGREE and gncc >= MIN_GLOBAL_NCC):
+        v.same, v.why = True, "same photo"
+    else:
+        v.why = "the pictures differ after alignment"
+    if v.same:
+        v.b_framed = _framed(b.grey, in_b)
+        v.a_framed = _framed(a.grey, in_a)
+    return v
+
+
+def _busy(grey: np.ndarray, radius: int = 3, tol: float = 4.0) -> np.ndarray:
+    """Pixels with local contrast: picture detail, not a smooth gradient or a blurred backdrop."""
+    cv2 = _cv2()
+    g = grey.astype(np.float32)
+    k = (2 * radius + 1, 2 * radius + 1)
+    mean = cv2.boxFilter(g, -1, k)
+    var = cv2.boxFilter(g * g, -1, k) - mean * mean
+    return var >= tol * tol
+
+
+def _highpass(grey: np.ndarray, width: int = 15) -> np.ndarray:
+    cv2 = _cv2()
+    g = grey.astype(np.float32)
+    return g - cv2.blur(g, (width, 1)) + 128.0
+
+
+def _near_plain(grey: np.ndarray, radius: int = 2, tol: float = 1.5, margin: int = 7) -> np.ndarray:
+    """Pixels in or within ``margin`` of a plain (locally uniform) area."""
+    cv2 = _cv2()
+    g = grey.astype(np.float32)
+    k = (2 * radius + 1, 2 * radius + 1)
+    mean = cv2.boxFilter(g, -1, k)
+    var = cv2.boxFilter(g * g, -1, k) - mean * mean
+    plain = (var < tol * tol).astype(np.uint8)
+    return cv2.dilate(plain, np.ones((margin, margin), np.uint8)) > 0
+
+
+def _framed(grey: np.ndarray, quad: np.ndarray) -> bool:
+    """Does the picture's region ``quad`` inside ``grey`` end at a frame (plain surroundings or a hard edge)
+    rather than run on into more of the same picture? The first is a screenshot or a padded copy, the second
+    the uncropped original of a crop."""
+    h, w = grey.shape
+    x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+    g = grey.astype(np.float32)
+    votes = sides = 0
+    d = 3
+    for side in ("top", "bottom", "left", "right"):
+        if side in ("top", "bottom"):
+            y = y0 if side == "top" else y1
+            if not d <= y < h - d or x1 - x0 < 8:
+                continue
+            xa, xb = max(0, x0) + (x1 - x0) // 10, min(w, x1) - (x1 - x0) // 10
+            if xb - xa < 6:
+                continue
+            inner = g[y + d if side == "top" else y - d, xa:xb]
+            outer = g[y - d if side == "top" else y + d, xa:xb]
+        else:
+            x = x0 if side == "left" else x1
+            if not d <= x < w - d or y1 - y0 < 8:
+                continue
+            ya, yb = max(0, y0) + (y1 - y0) // 10, min(h, y1) - (y1 - y0) // 10
+            if yb - ya < 6:
+                continue
+            inner = g[ya:yb, x + d if side == "left" else x - d]
+            outer = g[ya:yb, x - d if side == "left" else x + d]
+        sides += 1
+        texture = (np.abs(np.diff(inner)).mean() + np.abs(np.diff(outer)).mean()) / 2 + 1.0
+        edge = np.abs(inner - outer).mean()
+        votes += bool(outer.std() < 6.0 or edge > 2.5 * texture + 10.0)
+    return sides > 0 and votes * 2 > sides
+
+
+def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
+    """No feature match (a heavy blur or noise wipes fine detail out): compare whole frames in each of the
+    8 orientations, with stricter cuts. The affine is the one that stretches b's frame onto a's."""
+    cv2 = _cv2()
+    sa, sb = _small(a.grey), _small(b.grey)
+    ha, wa = sa.shape
+    hb, wb = sb.shape
+    ga = cv2.GaussianBlur(sa, (0, 0), 1.0)
+    best = None
+    for name, ((p, q), (r, s)) in ORIENTATIONS.items():
+        # b = orientation(a): map b's pixel grid back onto a's, through the inverse dihedral map
+        d = np.array([[p, q], [r, s]], dtype=np.float64)
+        dinv = np.linalg.inv(d)
+        ow, oh = (wb, hb) if p != 0 else (hb, wb)   # b's frame size in a's orientation
+        if abs(ow / oh - wa / ha) > 0.45 * (wa / ha):
+            continue
+        # b (centred) -> unit orientation -> a (centred), with a per-axis stretch
+        cb = np.array([wb / 2, hb / 2])
+        ca = np.array([wa / 2, ha / 2])
+        stretch = np.diag([wa / ow, ha / oh])
+        lin = stretch @ dinv
+        m = np.hstack([lin, (ca - lin @ cb)[:, None]])
+        warped = cv2.warpAffine(sb, m, (wa, ha), flags=cv2.INTER_AREA)
+        mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
+        mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+        agree, gncc, textured = _cells(ga, cv2.GaussianBlur(warped, (0, 0), 1.0), mask)
+        if best is None or gncc > best[1]:
+            best = (agree, gncc, textured, m)
+    if best is None:
+        return PairVerdict(False, "no geometric match", inliers, **base)
+    agree, gncc, textured, m = best
+    # back to the grey images' scale, like the feature path's affine
+    up = np.diag([a.grey.shape[1] / wa, a.grey.shape[0] / ha, 1.0])
+    down = np.diag([wb / b.grey.shape[1], hb / b.grey.shape[0], 1.0])
+    m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
+    v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
+    if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
+        v.same, v.why = True, "same photo (whole-frame match)"
+    return v
+
+
+def _small(grey: np.ndarray, side: int = 96) -> np.ndarray:
+    cv2 = _cv2()
+    h, w = grey.shape
+    s = side / max(h, w)
+    if s >= 1.0:
+        return grey
+    return cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
+
+def _scale(m: np.ndarray) -> float:
+    """How many of b's grey pixels one of a's grey pixels covers... inverted: a-pixels per b-pixel."""
+    m = np.asarray(m, dtype=np.float64)
+    return math.sqrt(abs(np.linalg.det(m[:, :2])))
+
+
+# ---------------------------------------------------------------------------------- how a copy matched
+
+
+def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], exact: bool = False) -> dict:
+    """Machine-readable account of b relative to a (a being the group's keeper): ``exact``, ``orientation``
+    (how b was turned from a), ``crop_fraction`` (share of a that b shows), ``inset_fraction`` (share of b's
+    canvas that a's picture fills; < 0.9 is a padded copy or a screenshot), ``grey``, ``scale`` (b's
+    linear size relative to a)."""
+    if exact:
+        return {"exact": True, "orientation": "none", "crop_fraction": 1.0, "inset_fraction": 1.0,
+                "grey": False, "scale": 1.0}
+    out = {"exact": False, "orientation": "none", "crop_fraction": 1.0, "inset_fraction": 1.0, "grey": False,
+           "scale": round(math.sqrt(max(1, b_size[0] * b_size[1]) / max(1, a_size[0] * a_size[1])), 3)}
+    if v.affine is None:
+        return out
+    cv2 = _cv2()
+    m = np.asarray(v.affine, dtype=np.float64)
+    (wa, ha), (wb, hb) = v.a_grey, v.b_grey
+    # b -> a maps b's picture into a; the copy is "a transformed by the inverse"
+    inv = cv2.invertAffineTransform(m)
+    lin = inv[:, :2] / max(1e-9, math.sqrt(abs(np.linalg.det(inv[:, :2]))))
+    best, bd = "none", 1e9
+    for name, d in ORIENTATIONS.items():
+        dist = float(np.linalg.norm(lin - np.asarray(d, dtype=np.float64)))
+        if dist < bd:
+            best, bd = name, dist
+    out["orientation"] = best
+    r = np.asarray(ORIENTATIONS[best], dtype=np.float64).T @ lin
+    tilt = math.degrees(math.atan2(r[1, 0] - r[0, 1], r[0, 0] + r[1, 1]))
+    if abs(tilt) >= 2.0:  # a few degrees off the dihedral map: rotated a little as well
+        out["tilt"] = round(tilt, 1)
+    corners_b = np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])
+    if not v.a_framed:  # b inside a frame in a (a screenshot of b) shows all of a's picture
+        out["crop_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_b[None], m)[0], wa, ha)
+                                         / (wa * ha)), 3)
+    corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
+    if v.b_framed:  # b shows a inside a frame; without one, b is a's uncropped original, not a padded copy
+        out["inset_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb)
+                                          / (wb * hb)), 3)
+    out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0)
+    return out
+
+
+def reason(match: dict, keeper: bool = False) -> str:
+    """A sentence for people: "same photo: cropped to 70 %, turned 90°, grey"."""
+    if keeper:
+        return "kept: the original" if not match.get("exact") else "kept"
+    if match.get("exact"):
+        return "exact copy"
+    parts = []
+    cf, inset = match.get("crop_fraction", 1.0), match.get("inset_fraction", 1.0)
+    if inset < 0.9:
+        parts.append(f"shown inside a larger picture ({round(inset * 100)} % of it): a screenshot or padded copy")
+    if cf < 0.93:
+        parts.append(f"cropped to {round(cf * 100)} %")
+    o = match.get("orientation", "none")
+    if o != "none":
+        parts.append(ORIENTATION_WORDS.get(o, o))
+    if match.get("tilt"):
+        parts.append("rotated slightly")
+    if match.get("grey"):
+        parts.append("grey")
+    sc = match.get("scale", 1.0)
+    if not parts and sc < 0.9:
+        parts.append(f"smaller ({round(sc * 100)} % of the size)")
+    if not parts:
+        parts.append("re-saved or retouched")
+    return "same photo: " + ", ".join(parts)

@@ -1,0 +1,174 @@
+"""Verified duplicate groups on real files: every orientation, grey, crop and screenshot of one photo form
+one group with the right reasons; different dark photos and different photos on one canvas never do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageOps
+
+from imgsim_desktop.core import verify as V
+from imgsim_desktop.core.signature import candidate_pairs, signature
+
+ORIENT = {"rot90": Image.Transpose.ROTATE_270, "rot180": Image.Transpose.ROTATE_180,
+          "rot270": Image.Transpose.ROTATE_90, "flip": Image.Transpose.FLIP_TOP_BOTTOM,
+          "transpose": Image.Transpose.TRANSPOSE, "transverse": Image.Transpose.TRANSVERSE,
+          "mirror": Image.Transpose.FLIP_LEFT_RIGHT}
+
+
+def scene(seed: int, size=(480, 360), dark: bool = False) -> Image.Image:
+    """A photo-like picture with detail at several scales: smooth colour, shapes, lines and grain."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    base = np.zeros((h, w, 3), np.float32)
+    for cells in (4, 12, 40):
+        layer = Image.fromarray((rng.random((cells * h // w + 1, cells, 3)) * 255).astype(np.uint8), "RGB")
+        base += np.asarray(layer.resize((w, h), Image.Resampling.BICUBIC), np.float32) / 3
+    img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+    d = ImageDraw.Draw(img)
+    for _ in range(30):
+        x0, y0 = int(rng.integers(0, w - 10)), int(rng.integers(0, h - 10))
+        x1, y1 = x0 + int(rng.integers(6, w // 4)), y0 + int(rng.integers(6, h // 4))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        kind = rng.integers(0, 3)
+        if kind == 0:
+            d.ellipse([x0, y0, x1, y1], fill=colour)
+        elif kind == 1:
+            d.rectangle([x0, y0, x1, y1], fill=colour)
+        else:
+            d.line([x0, y0, x1, y1], fill=colour, width=int(rng.integers(1, 5)))
+    a = np.asarray(img, np.float32) + rng.normal(0, 4, (h, w, 3))
+    if dark:
+        a = a * 0.07  # a night shot: everything under ~20 grey levels
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "RGB")
+
+
+def phone_screenshot(photos: list[Image.Image], size=(540, 1170), scale=0.8) -> Image.Image:
+    """A tall phone canvas: status bar with clock and icons, app chrome, the photo(s) stacked in the middle."""
+    cw, ch = size
+    canvas = Image.new("RGB", size, (250, 250, 250))
+    d = ImageDraw.Draw(canvas)
+    d.rectangle([0, 0, cw, 60], fill=(20, 20, 20))
+    d.text((20, 20), "12:41", fill=(255, 255, 255))
+    for i in range(4):
+        d.rectangle([cw - 30 - 22 * i, 22, cw - 16 - 22 * i, 40], fill=(255, 255, 255))
+    d.rectangle([0, ch - 110, cw, ch], fill=(235, 235, 240))
+    for i in range(5):
+        d.ellipse([40 + i * 100, ch - 80, 80 + i * 100, ch - 40], outline=(80, 80, 80), width=3)
+    y = 120
+    for p in photos:
+        pw = int(cw * scale)
+        ph = int(p.height * pw / p.width)
+        canvas.paste(p.resize((pw, ph), Image.Resampling.LANCZOS), ((cw - pw) // 2, y))
+        y += ph + 30
+    d.text((30, 80), "Photos  ·  shared album", fill=(40, 40, 40))
+    return canvas
+
+
+def save(img: Image.Image, path, quality=85):
+    img.save(path, quality=quality)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def shipped_library(tmp_path_factory):
+    """A library with the shipped model: one photo in all its copies, plus unrelated photos."""
+    from imgsim_desktop.core.library import Library
+
+    root = tmp_path_factory.mktemp("verified")
+    photos = root / "photos"
+    photos.mkdir()
+    orig = scene(1)
+    paths = {"original": save(orig, photos / "original.jpg", quality=95)}
+    for name, t in ORIENT.items():
+        paths[name] = save(orig.transpose(t), photos / f"{name}.jpg")
+    paths["grey"] = save(ImageOps.grayscale(orig).convert("RGB"), photos / "grey.jpg")
+    paths["crop"] = save(orig.crop((0, 0, 403, 302)), photos / "crop.jpg")   # 70 % of the area
+    paths["screenshot"] = save(phone_screenshot([orig]), photos / "screenshot.png".replace(".png", ".jpg"))
+    # negatives: two different dark photos; two different photos on one canvas (and each other's canvas)
+    paths["dark1"] = save(scene(20, dark=True), photos / "dark1.jpg")
+    paths["dark2"] = save(scene(21, dark=True), photos / "dark2.jpg")
+    a, b = scene(30), scene(31)
+    paths["canvas_a"] = save(phone_screenshot([a], scale=0.85), photos / "canvas_a.jpg")
+    paths["canvas_b"] = save(phone_screenshot([b], scale=0.85), photos / "canvas_b.jpg")
+    for i in range(4):
+        save(scene(100 + i), photos / f"other{i}.jpg")
+    lib = Library(root / "lib", workers=2)
+    lib.scan([photos])
+    yield lib, paths
+    lib.close()
+
+
+def test_every_copy_of_one_photo_lands_in_one_group_with_its_reason(shipped_library):
+    lib, paths = shipped_library
+    groups = lib.duplicates("duplicates")
+    g = next(g for g in groups if paths["original"] in [m.path for m in g.members])
+    by_path = {m.path: m for m in g.members}
+    copies = ["original", *ORIENT, "grey", "crop", "screenshot"]
+    assert set(by_path) == {paths[n] for n in copies}
+    assert g.keeper == paths["original"] == g.members[0].path
+    for name in ORIENT:
+        m = by_path[paths[name]]
+        assert m.match["orientation"] == name, (name, m.match)
+        assert V.ORIENTATION_WORDS[name] in m.reason
+    grey = by_path[paths["grey"]]
+    assert grey.match["grey"] and grey.reason == "same photo: grey"
+    crop = by_path[paths["crop"]]
+    assert 0.62 <= crop.match["crop_fraction"] <= 0.78 and "cropped to 7" in crop.reason
+    shot = by_path[paths["screenshot"]]
+    assert shot.match["inset_fraction"] < 0.5 and "screenshot" in shot.reason
+    assert shot.match["orientation"] == "none"
+    assert all(m.match for m in g.members) and all(m.reason for m in g.members)
+
+
+def test_different_dark_photos_and_different_photos_on_one_canvas_never_group(shipped_library):
+    lib, paths = shipped_library
+    negatives = {paths[n] for n in ("dark1", "dark2", "canvas_a", "canvas_b")}
+    for g in lib.duplicates("duplicates"):
+        members = {m.path for m in g.members}
+        assert not (members & negatives), [m.path for m in g.members]
+
+
+def test_second_run_is_served_from_the_verdict_cache(shipped_library):
+    lib, _ = shipped_library
+    first = [(g.keeper, sorted(m.path for m in g.members)) for g in lib.duplicates("duplicates")]
+    again = [(g.keeper, sorted(m.path for m in g.members)) for g in lib.duplicates("duplicates")]
+    assert again == first
+    assert lib.last_verification["verified_now"] == 0 and lib.last_verification["cached"] > 0
+
+
+def test_verifier_rejects_the_same_canvas_with_different_photos():
+    a = V.features_from_image(phone_screenshot([scene(40)]))
+    b = V.features_from_image(phone_screenshot([scene(41)]))
+    v = V.verify(a, b)
+    assert not v.same
+    same = V.verify(a, V.features_from_image(phone_screenshot([scene(40)]).convert("L")))
+    assert same.same
+
+
+def test_flat_and_tiny_pictures_are_never_verified():
+    flat = V.features_from_image(Image.new("RGB", (300, 200), (3, 3, 3)))
+    tiny = V.features_from_image(scene(2).resize((20, 15)))
+    photo = V.features_from_image(scene(2))
+    assert not V.verify(flat, flat).same and not V.verify(tiny, photo).same
+
+
+def test_orientation_signature_finds_every_turned_copy():
+    orig = scene(5)
+    imgs = [orig] + [orig.transpose(t) for t in ORIENT.values()] + [scene(6), scene(7)]
+    sigs = np.stack([signature(i) for i in imgs])
+    pairs = {(a, b) for a, b, _ in candidate_pairs(np.arange(len(imgs)), sigs)}
+    for j in range(1, 1 + len(ORIENT)):
+        assert (0, j) in pairs
+    assert not any(b >= 1 + len(ORIENT) or a >= 1 + len(ORIENT) for a, b in pairs if a == 0)
+
+
+def test_photo_is_located_inside_a_phone_screenshot_and_a_photo_is_left_whole():
+    from imgsim_desktop.core.trim import photo_box
+
+    shot = np.asarray(phone_screenshot([scene(8)]).resize((112, 243)))
+    x0, y0, x1, y1 = photo_box(shot)
+    # the photo is pasted at x 54..486, y 120..444 of 540x1170: at 112x243, about x 11..101, y 25..92
+    assert abs(x0 - 11) <= 3 and abs(x1 - 101) <= 3 and abs(y0 - 25) <= 3 and abs(y1 - 92) <= 3
+    photo = np.asarray(scene(8).resize((149, 112)))
+    assert photo_box(photo) == (0, 0, 149, 112)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v4-sift-affine-ncc-frame-detail-hp"
+VERIFIER_VERSION = "v5-sift-affine-ncc-frame-detail-hp-tall"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -154,6 +154,10 @@ def features_from_image(img, size: tuple[int, int] | None = None) -> Features:
     rgb = np.asarray(img.convert("RGB"))
     h, w = rgb.shape[:2]
     s = WORK_SIDE / max(h, w)
+    if max(h, w) > 1.6 * min(h, w):
+        # a tall or wide canvas (a phone screenshot) holds its photo in a fraction of it: keep the shorter
+        # side at WORK_SIDE (up to 2.5x that on the long side) so the photo inside keeps its detail
+        s = min(WORK_SIDE / min(h, w), 2.5 * WORK_SIDE / max(h, w))
     if s < 1.0:
         rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))

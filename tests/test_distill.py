@@ -62,19 +62,19 @@ def test_features_are_cached_per_view(distilled):
     assert {p: p.stat().st_mtime_ns for p in run.glob("part-*.npz")} == before
 
 
-@pytest.mark.parametrize("adapter", [0, 8])
-def test_loss_falls_and_export_loads(distilled, adapter):
+@pytest.mark.parametrize("adapter,pool,knn", [(0, "gem", 0), (8, "gem", 0), (0, "rich", 4)])
+def test_loss_falls_and_export_loads(distilled, adapter, pool, knn):
     tmp, base, run = distilled
     feats = distill.load_features(run)
-    cfg = distill.FitConfig(hidden=32, dim=8, adapter=adapter, batch=16, lr=5e-3, minutes=None, steps=200,
-                            w_nce=0.0, tau_t=0.1)
+    cfg = distill.FitConfig(hidden=32, dim=8, adapter=adapter, pool=pool, knn=knn, batch=16, lr=5e-3,
+                            minutes=None, steps=200, w_nce=0.0, tau_t=0.1)
     widths = distill._base(base)[2]["widths"]
     losses = []
     head, hist = distill.fit_head(feats, list(widths), cfg, log=lambda line: losses.append(json.loads(line)["loss"]))
     assert len(losses) >= 8
     assert np.mean(losses[-3:]) < 0.8 * np.mean(losses[:3])
 
-    card = distill.export(head, cfg, base, tmp / f"out{adapter}", "distilled", "t", {"test": True})
+    card = distill.export(head, cfg, base, tmp / f"out{adapter}{pool}", "distilled", "t", {"test": True})
     m = load_model(card, "cpu")
     assert m.spaces["lookalikes"] == (16, 24)
     # the exported network computes what the trained head computes on the same features
@@ -82,7 +82,8 @@ def test_loss_falls_and_export_loads(distilled, adapter):
     views = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
     pooled, maps = feats0(views)
     with torch.no_grad():
-        want = head(torch.from_numpy(pooled), torch.from_numpy(maps.astype(np.float32)) if adapter else None).numpy()
+        want = head(torch.from_numpy(distill.with_pool(pooled, maps, pool)),
+                    torch.from_numpy(maps.astype(np.float32)) if adapter else None).numpy()
     with torch.no_grad():
         net_out = m.net.embed(m._to_tensor(views)).numpy()[:, 16:]
     assert np.allclose(net_out, want, atol=2e-3)
@@ -115,7 +116,8 @@ def test_exported_model_loads_without_the_teacher(distilled, tmp_path):
 
 @pytest.mark.skipif(not LOOKALIKE.is_dir(), reason="needs ../shared/datasets/eval/lookalike")
 def test_shipped_model_puts_a_class_together():
-    """Real photos of four classes: each photo's nearest lookalikes are mostly of its own class."""
+    """Real photos of four classes: each photo's nearest lookalikes are mostly of its own class (v4: 0.81 of
+    the top 5; v3, before distillation: 0.55; chance: 0.23)."""
     from imgsim_desktop.core.decode import load_image
 
     m = load_model(None, "cpu")
@@ -133,4 +135,4 @@ def test_shipped_model_puts_a_class_together():
     np.fill_diagonal(sim, -np.inf)
     top5 = np.argsort(-sim, axis=1)[:, :5]
     own = (labels[top5] == labels[:, None]).mean()
-    assert own > 0.5, f"only {own:.2f} of the top 5 are of the query's class"
+    assert own > 0.7, f"only {own:.2f} of the top 5 are of the query's class"

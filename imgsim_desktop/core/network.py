@@ -136,6 +136,11 @@ def build_network(arch: dict, input_size: int, embedding_size: int):
                 # an optional 1x1 adapter over the last stage, read in place of that stage's plain GeM
                 self.look_adapt = nn.Sequential(nn.Conv2d(widths[-1], a, 1), nn.ReLU()) if a else None
                 d_in = sum(widths) - widths[-1] + (a or widths[-1])
+                self.look_pool = look.get("pool", "gem")
+                if self.look_pool == "rich":  # the last stage also through std, max and a 2x2 grid
+                    d_in += 6 * widths[-1]
+                elif self.look_pool != "gem":
+                    raise ModelError(f"architecture: unknown lookalike pooling {self.look_pool!r}")
                 self.look = nn.Sequential(nn.Linear(d_in, h), nn.ReLU(inplace=True), nn.Linear(h, d))
                 self.look_dim = d
                 self.out_dim = self.out_dim + d
@@ -155,10 +160,14 @@ def build_network(arch: dict, input_size: int, embedding_size: int):
             """Per-stage GeM (p=3), each L2-normalised, concatenated: what the lookalike head reads (the last
             stage through its adapter, when the head has one)."""
             adapt = getattr(self, "look_adapt", None)
+            last = stages[-1]
             if adapt is not None:
                 stages = list(stages[:-1]) + [adapt(stages[-1])]
-            return torch.cat([F.normalize(s.clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1.0 / 3), dim=1)
-                              for s in stages], dim=1)
+            pooled = torch.cat([F.normalize(s.clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1.0 / 3), dim=1)
+                                for s in stages], dim=1)
+            if getattr(self, "look_pool", "gem") == "rich":
+                pooled = torch.cat([pooled, rich_pool(last)], dim=1)
+            return pooled
 
         def head(self, feats):
             """Unnormalised descriptor from the encoder's feature map."""
@@ -181,6 +190,18 @@ def build_network(arch: dict, input_size: int, embedding_size: int):
             return self.head(f), self.decode(f)
 
     return ImgsimNet()
+
+
+def rich_pool(m):
+    """What a plain GeM of the last stage loses, for the lookalike head: each channel's spread (std) and
+    peak (max), and a GeM per quarter of the frame (where things are), each part unit-length. (N,C,H,W) ->
+    (N, 6C). Cheap: the map is 7x7 at 112 px."""
+    torch = _torch()
+    F = torch.nn.functional
+    flat = m.flatten(2)
+    grid = F.adaptive_avg_pool2d(m.clamp(min=1e-6).pow(3), 2).pow(1.0 / 3).flatten(2)
+    return torch.cat([F.normalize(flat.std(dim=2), dim=1), F.normalize(flat.amax(dim=2), dim=1),
+                      F.normalize(grid, dim=1).flatten(1) / 2], dim=1)
 
 
 def count_parameters(module) -> int:

@@ -19,47 +19,28 @@ from .thumbnails import pil_to_qimage
 from .views import ImageLabel, ThumbGrid
 
 
-SPACE_LABEL = "lookalike"
+SPACE_LABEL = "lookalike"     # a score in the lookalike space
+DUPLICATE_LABEL = "same photo"  # a score in the duplicate space, at or above its cut
 
 
-def _attach_records(lib, results, k: int | None = None, query_hash: str | None = None) -> list[ResultItem]:
-    """Worker side: results of lib.similar with their catalog records, exact copies folded into the first
-    of them ("with N copies"), copies of the query itself labelled as such; at most ``k`` items."""
+def _attach_records(lib, results, k: int | None = None) -> list[ResultItem]:
+    """Worker side: the core's results (already ranked for a person, core/ranking.py: exact copies folded
+    into one result, near-duplicates first) with their catalog records and a label that names the space
+    its score comes from; at most ``k`` items."""
     ids = [r.file_id for r in results]
     recs = {rec.id: rec for rec in lib.files_by_ids(ids)} if ids else {}
     items: list[ResultItem] = []
-    by_hash: dict[str, ResultItem] = {}
-    for r in sorted(results, key=lambda r: -r.score):
+    for r in results:
         rec = recs.get(r.file_id)
-        h = getattr(rec, "hash", None)
-        if h and h in by_hash:
-            by_hash[h].extra.setdefault("copies", []).append(str(r.path))
-            continue
         it = ResultItem(r.file_id, str(r.path), float(r.score), getattr(rec, "mtime_ns", None), rec,
-                        extra={"space": SPACE_LABEL, "hash": h})
-        if h:
-            by_hash[h] = it
-        items.append(it)
-    for it in items:
-        n = len(it.extra.get("copies", []))
-        first = "exact copy of this photo" if query_hash and it.extra["hash"] == query_hash \
-            else f"{SPACE_LABEL} {it.score:.3f}"
+                        extra={"space": r.space, "kind": r.kind, "hash": getattr(rec, "hash", None),
+                               "copies": list(r.copies)})
+        n = len(r.copies)
+        first = {"exact": "exact copy of this photo",
+                 "duplicate": f"{DUPLICATE_LABEL} {r.score:.3f}"}.get(r.kind, f"{SPACE_LABEL} {r.score:.3f}")
         it.extra["label"] = first + (f" · +{n} cop{'y' if n == 1 else 'ies'}" if n else "")  # fits a tile
+        items.append(it)
     return items if k is None else items[:k]
-
-
-def _query_hash(lib, q) -> str | None:
-    try:
-        if q[0] == "id":
-            rec = lib.file(q[1])
-            return rec.hash if rec is not None else None
-        if q[0] == "path":
-            from ..core.hashing import file_hash
-
-            return file_hash(q[1])
-    except Exception:
-        return None
-    return None
 
 
 def _preview(source, max_side: int = 360) -> QImage | None:
@@ -179,12 +160,11 @@ class LookalikesPage(QWidget):
         self.stale_label.setText("")
 
         def work():
-            more = k + max(8, k)  # room for exact copies, which fold into one tile
             if q[0] == "id":
-                res = lib.similar_to_id(q[1], k=more)
+                res = lib.similar_to_id(q[1], k=k)
             else:
-                res = lib.similar(Path(q[1]) if q[0] == "path" else q[1], k=more)
-            return _attach_records(lib, res, k, _query_hash(lib, q))
+                res = lib.similar(Path(q[1]) if q[0] == "path" else q[1], k=k)
+            return _attach_records(lib, res, k)
 
         workers.run_task(work, lambda items: self._show(seq, items), lambda e: self._failed(seq, e))
 

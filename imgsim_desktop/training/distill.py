@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance
 
+from imgsim_desktop.core.network import rich_pool
 from imgsim_desktop.core.model import (IMAGENET_MEAN, IMAGENET_STD, _load_weights, _locate, _read_card,
                                        build_network, full_arch, preprocess_image, save_model)
 
@@ -165,19 +166,20 @@ class LookHead(torch.nn.Module):
     """The trainable part: an optional 1x1 adapter over the last stage's map (GeM-pooled in place of that
     stage's plain GeM), then the MLP. Mirrors ``core/network.py``'s lookalike head for export."""
 
-    def __init__(self, widths: list[int], hidden: int, dim: int, adapter: int = 0):
+    def __init__(self, widths: list[int], hidden: int, dim: int, adapter: int = 0, extra: int = 0):
         super().__init__()
         self.widths = list(widths)
         self.adapter = int(adapter)
         if self.adapter:
             self.adapt = torch.nn.Sequential(torch.nn.Conv2d(widths[-1], self.adapter, 1), torch.nn.ReLU())
-        d_in = sum(widths[:-1]) + (self.adapter or widths[-1])
+        d_in = sum(widths[:-1]) + (self.adapter or widths[-1]) + extra
         self.mlp = torch.nn.Sequential(torch.nn.Linear(d_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, dim))
 
     def forward(self, pooled: torch.Tensor, last_map: torch.Tensor | None) -> torch.Tensor:
         if self.adapter:
             a = self.adapt(last_map).clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1.0 / 3)
-            pooled = torch.cat([pooled[:, : sum(self.widths[:-1])], F.normalize(a, dim=1)], dim=1)
+            pooled = torch.cat([pooled[:, : sum(self.widths[:-1])], F.normalize(a, dim=1),
+                                pooled[:, sum(self.widths):]], dim=1)
         return F.normalize(self.mlp(pooled), dim=1)
 
 
@@ -195,6 +197,8 @@ class FitConfig:
     hidden: int = 512
     dim: int = 128
     adapter: int = 0
+    pool: str = "gem"             # "rich": the last stage also through std, max and a 2x2 grid
+    knn: int = 0                  # > 0: half of each batch are teacher neighbours (top-knn) of the other half
     batch: int = 256
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -210,21 +214,48 @@ class FitConfig:
     extra: dict = field(default_factory=dict)
 
 
+def with_pool(pooled: np.ndarray, maps: np.ndarray, pool: str) -> np.ndarray:
+    """The cached GeM features, extended the way ``pool`` extends them in the network."""
+    if pool == "gem":
+        return pooled.astype(np.float32)
+    shape = pooled.shape[:-1]
+    p = pooled.reshape(-1, pooled.shape[-1]).astype(np.float32)
+    m = maps.reshape(-1, *maps.shape[-3:])
+    with torch.no_grad():
+        extra = np.concatenate([rich_pool(torch.from_numpy(m[i:i + 1024].astype(np.float32))).numpy()
+                                for i in range(0, len(m), 1024)])
+    return np.concatenate([p, extra], axis=1).reshape(*shape, -1)
+
+
+def teacher_neighbours(teacher: np.ndarray, k: int) -> np.ndarray:
+    """Each photo's k nearest other photos by the teacher (whole-photo views): "the same kind of picture"."""
+    t = teacher[:, 0].astype(np.float32)
+    sim = t @ t.T
+    np.fill_diagonal(sim, -np.inf)
+    return np.argpartition(-sim, k, axis=1)[:, :k]
+
+
 def fit_head(feats: dict[str, np.ndarray], widths: list[int], cfg: FitConfig, evaluate=None, log=print):
     """Train a LookHead on cached features; returns (head, history)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    pooled = torch.from_numpy(feats["pooled"].astype(np.float32))
+    pooled = torch.from_numpy(with_pool(feats["pooled"], feats["maps"], cfg.pool))
     teacher = torch.from_numpy(feats["teacher"].astype(np.float32))
     maps = torch.from_numpy(feats["maps"]) if cfg.adapter else None
     n, v = pooled.shape[:2]
-    head = LookHead(widths, cfg.hidden, cfg.dim, cfg.adapter)
+    nbrs = teacher_neighbours(feats["teacher"], cfg.knn) if cfg.knn else None
+    head = LookHead(widths, cfg.hidden, cfg.dim, cfg.adapter, pooled.shape[-1] - sum(widths))
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     budget = cfg.minutes * 60 if cfg.minutes else None
     t0 = time.monotonic()
     history, step = [], 0
     while not ((budget and time.monotonic() - t0 >= budget) or (cfg.steps and step >= cfg.steps)):
-        ids = torch.from_numpy(rng.choice(n, size=min(cfg.batch, n), replace=False))
+        if nbrs is None:
+            ids = torch.from_numpy(rng.choice(n, size=min(cfg.batch, n), replace=False))
+        else:
+            anchors = rng.choice(n, size=min(cfg.batch, n) // 2, replace=False)
+            mates = nbrs[anchors, rng.integers(0, nbrs.shape[1], size=len(anchors))]
+            ids = torch.from_numpy(np.concatenate([anchors, mates]))
         va = torch.from_numpy(rng.integers(0, v, size=len(ids)))
         vb = (va + torch.from_numpy(rng.integers(1, v, size=len(ids)))) % v if v > 1 else va
         p = torch.cat([pooled[ids, va], pooled[ids, vb]])
@@ -305,10 +336,10 @@ def precision_at_10(vectors: np.ndarray, labels: np.ndarray) -> dict:
             "map": round(float(M.average_precision(rel).mean()), 4)}
 
 
-def head_vectors(head: LookHead, ev: dict[str, np.ndarray]) -> np.ndarray:
+def head_vectors(head: LookHead, ev: dict[str, np.ndarray], pool: str = "gem") -> np.ndarray:
     with torch.no_grad():
         n = ev["pooled"].shape[0]
-        p = torch.from_numpy(ev["pooled"].reshape(2 * n, -1).astype(np.float32))
+        p = torch.from_numpy(with_pool(ev["pooled"], ev["maps"], pool).reshape(2 * n, -1))
         m = torch.from_numpy(ev["maps"].reshape(2 * n, *ev["maps"].shape[2:]).astype(np.float32)) \
             if head.adapter else None
         z = head(p, m).reshape(n, 2, -1).sum(dim=1)
@@ -324,6 +355,8 @@ def export(head: LookHead, cfg: FitConfig, base: Path | None, out: Path, name: s
     look = {"hidden": cfg.hidden, "dim": cfg.dim}
     if cfg.adapter:
         look["adapter"] = cfg.adapter
+    if cfg.pool != "gem":
+        look["pool"] = cfg.pool
     arch["look"] = look
     net = build_network(arch, int(card["input_size"]), _dup_dim(card))
     state = net0.state_dict()
@@ -353,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("fit")
     t.add_argument("--run", type=Path, default=project_root() / "runs" / "distill")
     t.add_argument("--base", type=Path)
-    t.add_argument("--minutes", type=float, default=5.0)
+    t.add_argument("--minutes", type=float, default=5.0, help="time budget (0: none; give steps in --config)")
     t.add_argument("--threads", type=int)
     t.add_argument("--config", default="{}", help="JSON overrides of FitConfig")
     t.add_argument("--eval", type=Path, default=project_root().parent / "shared" / "datasets" / "eval")
@@ -365,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "features":
         build_features(a.run, a.views, a.seed, a.base)
         return 0
-    cfg = FitConfig(minutes=a.minutes, **json.loads(a.config))
+    cfg = FitConfig(**{"minutes": a.minutes or None, **json.loads(a.config)})
     feats = load_features(a.run)
     net, card, arch = _base(a.base)
     widths = list(arch["widths"])
@@ -380,12 +413,14 @@ def main(argv: list[str] | None = None) -> int:
         np.savez(ev_cache, **ev)
     log = Logger(a.run / "fit.log", print)
     log(f"teacher on the eval set: {json.dumps(precision_at_10(ev['teacher'], labels))}")
-    head, hist = fit_head(feats, widths, cfg, lambda h: precision_at_10(head_vectors(h, ev), labels), log)
+    head, hist = fit_head(feats, widths, cfg, lambda h: precision_at_10(head_vectors(h, ev, cfg.pool), labels), log)
     if a.out:
         record = {"teacher": __import__("imgsim_desktop.training.teacher", fromlist=["TEACHER"]).TEACHER,
                   "objective": f"relational KL (student tau {cfg.tau_s}, teacher tau {cfg.tau_t}, weight {cfg.w_kl}) "
                                f"+ NT-Xent between views (weight {cfg.w_nce}, temperature {cfg.temperature}); "
-                               "encoder and descriptor frozen",
+                               + (f"each batch is {cfg.batch // 2} random photos and, for each, one of its "
+                                  f"{cfg.knn} nearest photos by the teacher; " if cfg.knn else "")
+                               + "encoder and descriptor frozen",
                   "settings": {k: v for k, v in cfg.__dict__.items() if k != "extra"},
                   "features": json.loads((a.run / "features.json").read_text()),
                   "eval_lookalike": hist[-1] if hist else None}

@@ -126,7 +126,7 @@ class Library(ReviewMixin):
         lock = LockFile(self.home / "lock")
         try:
             lock.acquire()
-        except (LibraryLockedError, OSError):
+        except (LibraryLockedError, LibraryReadOnlyError, OSError):  # read-only: nothing to save
             return
         try:
             self.index.save(self.index_path)
@@ -144,7 +144,7 @@ class Library(ReviewMixin):
             probe.acquire()
         except LibraryLockedError:
             return True
-        except OSError:
+        except (LibraryReadOnlyError, OSError):  # a read-only library has no writer
             return False
         probe.release()
         return False
@@ -446,7 +446,7 @@ class Library(ReviewMixin):
             lock = LockFile(self.home / "lock")
             try:
                 lock.acquire()
-            except (LibraryLockedError, OSError):
+            except (LibraryLockedError, LibraryReadOnlyError, OSError):  # read-only: nothing to save
                 return False
             try:  # no writer: update the graph through a short-lived writable connection
                 cat = Catalog(self.home / CATALOG_NAME)

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
                                QHeaderView, QLabel, QPushButton, QSizePolicy, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..core import actions, changes
+from ..core import changes
 from ..core.actions import ActionLog, format_bytes
-from ..core.duplicates import DEFAULT_THRESHOLDS
+from ..core.duplicates import DEFAULT_THRESHOLDS, DuplicateGroup
+from ..core.review import ReviewError, ReviewSession
 from . import workers
 from .compare import CompareDialog
 from .compare_flow import CompareFlowMixin
@@ -297,7 +298,8 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         self.found = True
         self.find_btn.setEnabled(True)
         # our own copies: members shrink after a move, and the keeper may be changed by the user
-        self.groups = [SimpleNamespace(tier=g.tier, keeper=str(g.keeper), members=list(g.members))
+        self.groups = [SimpleNamespace(tier=g.tier, keeper=str(g.keeper), members=list(g.members),
+                                       id=getattr(g, "id", ""), keeper_reason=getattr(g, "keeper_reason", ""))
                        for g in groups if len(g.members) >= 2]
         self.groups.sort(key=lambda g: -reclaimable(g))
         self.keepers.clear()
@@ -447,13 +449,42 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
             self.groups_view.topLevelItem(gi).setText(3, str(n) if n else "")
 
     # ------------------------------------------------------------------ marking
+    def review(self) -> ReviewSession:
+        """The core's review over the groups on screen, with the user's keepers and marks: every marking
+        rule (reference photos, whole groups, RAW+JPEG units, the similar tier) is decided there."""
+        groups = [DuplicateGroup(g.tier, str(g.keeper), list(g.members), getattr(g, "keeper_reason", ""),
+                                 getattr(g, "id", "") or f"#{gi}") for gi, g in enumerate(self.groups)]
+        session = ReviewSession(groups, self.tier())
+        for gi, path in self.keepers.items():
+            if gi < len(groups):
+                try:
+                    session.set_keeper(groups[gi].id, path)
+                except ReviewError:
+                    pass
+        for p in self.marked_paths():
+            if not session.is_marked(p):
+                try:
+                    session.mark(p)
+                except ReviewError:
+                    pass
+        return session
+
+    def _group_id(self, gi: int) -> str:
+        return getattr(self.groups[gi], "id", "") or f"#{gi}"
+
     def keep_current(self) -> None:
         gi, row = self.current_group_index(), self.current_member_row()
         if gi < 0 or row < 0:
             return
         path = self.model.item(row).path
+        session = self.review()
+        try:
+            session.set_keeper(self._group_id(gi), path)
+        except ReviewError as e:
+            self.status.setText(str(e))
+            return
         self.keepers[gi] = path
-        self.marked.discard(path)
+        self.marked = set(session.marked)
         self.groups_view.topLevelItem(gi).setText(0, self._group_text(gi))
         self.groups_view.topLevelItem(gi).setToolTip(0, path)
         self._apply_states()
@@ -463,26 +494,49 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         if gi < 0 or row < 0:
             return
         path = self.model.item(row).path
-        if path in self.marked:
-            self.marked.discard(path)
-        elif path == self.keeper_of(gi):
-            self.status.setText("That is the photo this group keeps — press K on another one first.")
-            return
+        session = self.review()
+        if session.is_marked(path):
+            session.unmark(path)
         else:
-            self.marked.add(path)
+            why = session.why_not(path)
+            if why:
+                if path == self.keeper_of(gi):
+                    why = "That is the photo this group keeps — press K on another one first."
+                self.status.setText(why)
+                return
+            session.mark(path)
             if row + 1 < self.model.rowCount():
                 self.members.setCurrentIndex(self.model.index(row + 1, 0))
+        self.marked = set(session.marked)
         self._apply_states()
 
     def auto_mark_group(self) -> None:
         gi = self.current_group_index()
         if gi >= 0:
-            self.marked.update(actions.auto_mark([self.groups[gi]], {0: self.keeper_of(gi)}))
-            self._apply_states()
+            self._mark_all_but_keeper(gi)
 
     def auto_mark_all(self) -> None:
-        self.marked.update(actions.auto_mark(self.groups, {gi: self.keeper_of(gi) for gi in range(len(self.groups))}))
+        self._mark_all_but_keeper(None)
+
+    def _mark_all_but_keeper(self, gi: int | None) -> None:
+        """Mark every photo but the keeper by the core's rules; "similar" groups (same scene, bursts: not
+        copies) only after a second confirmation. What the rules left unmarked is said in the status line."""
+        session = self.review()
+        scope = self.groups if gi is None else [self.groups[gi]]
+        similar = sum(1 for g in scope if g.tier == "similar")
+        confirm = False
+        if similar:
+            confirm = bool(self.confirm(
+                f"{similar} group{'s are' if similar != 1 else ' is'} similar photos, not copies of one photo "
+                "(the same scene, a burst, an edit).\n\nMark every photo but the keeper there too?"))
+        report = session.mark_all_but_keeper(None if gi is None else self._group_id(gi), confirm_similar=confirm)
+        self.marked = set(session.marked)
         self._apply_states()
+        n = len(report.marked)
+        text = f"Marked {n} photo{'s' if n != 1 else ''}"
+        if report.skipped:
+            text += f"; left {len(report.skipped)} unmarked: {report.skipped[0][1]}"
+        self.status.setText(text)
 
     def clear_marks(self) -> None:
         self.marked.clear()

@@ -1,0 +1,108 @@
+"""The Duplicates page marks through the core's review rules (issue 11, items 2-4; issue 10's reasons):
+reference folders, the similar tier's second confirmation, the confirmation's folders and bytes, reviewed
+groups, the sidebar's reference checkbox. Real widgets, real library, real files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def _index(qtbot, win, folder):
+    with qtbot.waitSignal(win.scanFinished, timeout=60000):
+        win.add_folder(str(folder))
+
+
+def _find(qtbot, page, tier="duplicates"):
+    page.tier_combo.setCurrentIndex(0 if tier == "duplicates" else 1)
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find()
+
+
+def _group_of(page, path) -> int:
+    return next((gi for gi, g in enumerate(page.groups) if str(path) in {str(m.path) for m in g.members}), -1)
+
+
+@pytest.fixture
+def with_reference(qtbot, window, tmp_path, photo_factory):
+    """camera/ holds a photo; backup/ (a reference folder) holds two byte copies of it and a unique photo."""
+    camera, backup = tmp_path / "camera", tmp_path / "backup"
+    camera.mkdir()
+    backup.mkdir()
+    photo_factory(11).save(camera / "IMG_0011.jpg", quality=90)
+    data = (camera / "IMG_0011.jpg").read_bytes()
+    (backup / "IMG_0011.jpg").write_bytes(data)
+    (backup / "IMG_0011 (copy).jpg").write_bytes(data)
+    photo_factory(12).save(backup / "IMG_0012.jpg", quality=90)
+    _index(qtbot, window, camera)
+    _index(qtbot, window, backup)
+    window.lib.set_reference(backup, True)
+    return {"camera": camera, "backup": backup, "original": camera / "IMG_0011.jpg",
+            "refs": [backup / "IMG_0011.jpg", backup / "IMG_0011 (copy).jpg"]}
+
+
+def test_all_but_keeper_never_marks_a_reference_photo(qtbot, window, with_reference):
+    page = window.duplicates
+    page.threshold.setValue(1.0)  # byte copies only, whatever the model
+    _find(qtbot, page)
+    gi = _group_of(page, with_reference["original"])
+    assert gi >= 0 and len(page.groups[gi].members) == 3
+    refs = {str(p) for p in with_reference["refs"]}
+    assert page.keeper_of(gi) in refs  # a reference photo is always the keeper
+    page.auto_mark_all()
+    # the other reference copy stays unmarked: only the photo outside the reference folder is marked
+    assert page.marked == {str(with_reference["original"])}
+    assert "reference folder" in page.status.text()
+
+    # a click on the other reference photo is refused, and the status line says why
+    page.clear_marks()
+    page.select_group(gi)
+    other = next(r for r in refs if r != page.keeper_of(gi))
+    row = next(i for i, it in enumerate(page.model.items) if it.path == other)
+    page.members.setCurrentIndex(page.model.index(row, 0))
+    page.toggle_mark_current()
+    assert not page.marked and "reference folder" in page.status.text()
+    # ...and so is choosing a non-reference photo as keeper
+    row = next(i for i, it in enumerate(page.model.items) if it.path == str(with_reference["original"]))
+    page.members.setCurrentIndex(page.model.index(row, 0))
+    page.keep_current()
+    assert page.keeper_of(gi) in refs and "reference" in page.status.text()
+
+
+def test_the_similar_tier_asks_before_marking(qtbot, indexed_window):
+    page = indexed_window.duplicates
+    _find(qtbot, page, "similar")
+    similar = [g for g in page.groups if g.tier == "similar"]
+    if not similar:
+        pytest.skip("the test model made no similar group of these photos")
+    asked = []
+    page.confirm = lambda text: asked.append(text) or False  # the user says no
+    page.auto_mark_all()
+    assert len(asked) == 1 and "similar" in asked[0]
+    assert not any(str(m.path) in page.marked for g in similar for m in g.members)
+    page.confirm = lambda text: asked.append(text) or True
+    page.auto_mark_all()
+    assert len(asked) == 2
+    for g in similar:
+        assert sum(str(m.path) in page.marked for m in g.members) == len(g.members) - 1
+
+
+def test_trash_confirmation_names_files_bytes_and_folders(qtbot, indexed_window, photos, trash_env):
+    page = indexed_window.duplicates
+    page.threshold.setValue(1.0)
+    _find(qtbot, page)
+    page.auto_mark_all()
+    marked = page.marked_paths()
+    assert marked
+    asked = []
+    page.confirm = lambda text: asked.append(text) or False
+    page.trash_btn.click()
+    from imgsim_desktop.core.actions import format_bytes
+
+    size = sum(os.path.getsize(p) for p in marked)
+    assert f"{len(marked)} files ({format_bytes(size)})" in asked[0]
+    for folder in {os.path.dirname(p) for p in marked}:
+        assert folder in asked[0]
+    assert all(os.path.exists(p) for p in marked)  # said no: nothing moved

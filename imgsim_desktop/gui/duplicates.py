@@ -154,6 +154,9 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         # a long keeper path must not widen this side (the splitter took it from the group list each time)
         self.group_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.group_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.keeper_why = QLabel("")  # why the keeper was chosen: "camera original: EXIF Canon EOS 80D, ..."
+        self.keeper_why.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.keeper_why.setStyleSheet("color: #555;")
         self.keep_btn = QPushButton("Keep (K)")
         self.mark_btn = QPushButton("Mark (D)")
         self.compare_btn = QPushButton("Compare (Space)")
@@ -175,6 +178,7 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.group_title)
+        rl.addWidget(self.keeper_why)
         rl.addWidget(self.members, 1)
         rl.addLayout(mbar)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -318,7 +322,7 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         for gi, g in enumerate(self.groups):
             it = QTreeWidgetItem([self._group_text(gi), str(len(g.members)), format_bytes(reclaimable(g)), ""])
             it.setData(0, Qt.ItemDataRole.UserRole, gi)
-            it.setToolTip(0, self.keeper_of(gi))
+            it.setToolTip(0, self._keeper_tip(gi))
             for c in (1, 2, 3):
                 it.setTextAlignment(c, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.groups_view.addTopLevelItem(it)
@@ -328,6 +332,7 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         else:
             self.model.clear()
             self.group_title.setText("No groups." if self.status.text() else "Select a group.")
+            self.keeper_why.setText("")
         self._refresh_buttons()
 
     def _group_text(self, gi: int) -> str:
@@ -335,6 +340,16 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         exact = g.tier == "exact" or len({self.hashes.get(str(m.path)) for m in g.members} - {None}) == 1 \
             and all(self.hashes.get(str(m.path)) for m in g.members)
         return f"{gi + 1}. {str(self.keeper_of(gi)).rsplit('/', 1)[-1]}" + ("  (exact copies)" if exact else "")
+
+    def keeper_reason(self, gi: int) -> str:
+        """Why group ``gi`` keeps its keeper: the core's reason, or the user's own choice."""
+        if gi in self.keepers and self.keepers[gi] != str(self.groups[gi].keeper):
+            return "chosen by you"
+        return getattr(self.groups[gi], "keeper_reason", "") or ""
+
+    def _keeper_tip(self, gi: int) -> str:
+        why = self.keeper_reason(gi)
+        return self.keeper_of(gi) + (f"\nkept because: {why}" if why else "")
 
     def mark_stale(self) -> None:
         if self.groups:
@@ -418,6 +433,9 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         self.group_title.setText(f"Group {gi + 1} of {len(self.groups)} · {g.tier} · {len(g.members)} photos · "
                                  f"keeper: {keep.rsplit('/', 1)[-1]} in {folder_of(keep, 2)}")
         self.group_title.setToolTip(keep)
+        why = self.keeper_reason(gi)
+        self.keeper_why.setText(f"Kept because: {why}" if why else "")
+        self.keeper_why.setToolTip(why)
         self.members.setCurrentIndex(self.model.index(0, 0))
         self._refresh_buttons()
 
@@ -429,14 +447,23 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         keep_hash = self.hashes.get(keep)
         for row, it in enumerate(self.model.items):
             st = "keeper" if it.path == keep else ("marked" if it.path in self.marked else "")
+            m = it.record
+            reference = bool(getattr(m, "reference", False))
+            reason = getattr(m, "reason", "") or ""  # how it matched (core/verify): "same photo: turned 90°"
             if it.path == keep:
-                label = "kept"
+                label = "kept · reference" if reference else "kept"
+            elif reference:
+                label = "reference"  # never marked, whatever the rule
             elif keep_hash and self.hashes.get(it.path) == keep_hash:
                 label = "exact copy"  # same bytes: not "similarity 1.000", which an edit can reach too
+            elif reason:
+                label = reason
             elif it.score >= 0.9995:
                 label = "similarity >0.999"  # an edit the model cannot tell apart, yet not the same bytes
             else:
                 label = f"similarity {it.score:.3f}"
+            tip = "\n".join(x for x in (reason, "in a reference folder: never marked" if reference else "") if x)
+            it.extra["reason"] = tip
             if st != it.state or it.extra.get("label") != label:
                 it.extra["label"] = label
                 self.model.set_state(row, st)
@@ -486,7 +513,8 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         self.keepers[gi] = path
         self.marked = set(session.marked)
         self.groups_view.topLevelItem(gi).setText(0, self._group_text(gi))
-        self.groups_view.topLevelItem(gi).setToolTip(0, path)
+        self.groups_view.topLevelItem(gi).setToolTip(0, self._keeper_tip(gi))
+        self.keeper_why.setText(f"Kept because: {self.keeper_reason(gi)}")
         self._apply_states()
 
     def toggle_mark_current(self) -> None:

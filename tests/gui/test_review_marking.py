@@ -106,3 +106,41 @@ def test_trash_confirmation_names_files_bytes_and_folders(qtbot, indexed_window,
     for folder in {os.path.dirname(p) for p in marked}:
         assert folder in asked[0]
     assert all(os.path.exists(p) for p in marked)  # said no: nothing moved
+
+
+
+def test_keeper_reason_and_each_members_match_are_shown(qtbot, window, tmp_path):
+    from PySide6.QtCore import Qt
+    from review_photos import copies
+
+    from imgsim_desktop.gui.models import LabelRole
+
+    c = copies(tmp_path / "photos")
+    _index(qtbot, window, tmp_path / "photos")
+    page = window.duplicates
+    _find(qtbot, page)
+    gi = _group_of(page, c["camera"])
+    assert gi >= 0 and page.keeper_of(gi) == str(c["camera"])
+    page.select_group(gi)
+    reason = page.groups[gi].keeper_reason
+    assert "camera original" in reason
+    assert page.keeper_why.isVisibleTo(page) and reason in page.keeper_why.text()
+    assert reason in page.groups_view.topLevelItem(gi).toolTip(0)
+
+    rows = {it.path: page.model.index(i, 0) for i, it in enumerate(page.model.items)}
+    labels = {p: i.data(LabelRole) for p, i in rows.items()}
+    assert labels[str(c["camera"])] == "kept"
+    assert labels[str(c["backup"])] == "exact copy"
+    members = {str(m.path): m for m in page.groups[gi].members}
+    for name in ("whatsapp", "screenshot"):
+        p = str(c[name])
+        if p in labels:  # the verifier's words, not a bare similarity
+            assert labels[p] == members[p].reason and labels[p].startswith("same photo")
+            assert members[p].reason in rows[p].data(Qt.ItemDataRole.ToolTipRole)
+    assert str(c["whatsapp"]) in labels
+
+    # the user's own choice of keeper says so
+    row = list(rows).index(str(c["png"])) if str(c["png"]) in rows else list(rows).index(str(c["whatsapp"]))
+    page.members.setCurrentIndex(page.model.index(row, 0))
+    page.keep_current()
+    assert page.keeper_why.text() == "Kept because: chosen by you"

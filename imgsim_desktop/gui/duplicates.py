@@ -85,6 +85,7 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
     actionDone = Signal(object)  # the core.actions.Action
     undoDone = Signal(object)  # the UndoReport
     message = Signal(str, str)  # (what, problem) for the error panel
+    groupReviewed = Signal(str, str)  # (group id, verdict): remembered in the catalog, gone from the list
 
     def __init__(self, lib, thumbs, settings, action_log: ActionLog, controller=None, parent=None):
         super().__init__(parent)
@@ -163,6 +164,12 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         self.auto_group_btn = QPushButton("Mark all but keeper")
         self.auto_all_btn = QPushButton("…in every group")
         self.clear_btn = QPushButton("Clear marks")
+        self.not_dupes_btn = QPushButton("Not duplicates")
+        self.not_dupes_btn.setToolTip("These are different photos: hide this group until one of them changes")
+        self.keep_all_btn = QPushButton("Keep all")
+        self.keep_all_btn.setToolTip("Keep every photo of this group: hide it until one of them changes")
+        self.not_dupes_btn.clicked.connect(lambda: self.review_group("not_duplicates"))
+        self.keep_all_btn.clicked.connect(lambda: self.review_group("keep_all"))
         self.keep_btn.clicked.connect(self.keep_current)
         self.mark_btn.clicked.connect(self.toggle_mark_current)
         self.compare_btn.clicked.connect(self.compare_current)
@@ -171,7 +178,7 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         self.clear_btn.clicked.connect(self.clear_marks)
         mbar = QHBoxLayout()
         for b in (self.keep_btn, self.mark_btn, self.compare_btn, self.auto_group_btn, self.auto_all_btn,
-                  self.clear_btn):
+                  self.clear_btn, self.not_dupes_btn, self.keep_all_btn):
             mbar.addWidget(b)
         mbar.addStretch(1)
         right = QWidget()
@@ -566,6 +573,34 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
             text += f"; left {len(report.skipped)} unmarked: {report.skipped[0][1]}"
         self.status.setText(text)
 
+    def review_group(self, verdict: str) -> None:
+        """"Not duplicates" / "Keep all" on the selected group: the catalog remembers it (one write through the
+        controller), and the group leaves the list; later searches leave it out until a member changes."""
+        gi = self.current_group_index()
+        if gi < 0 or getattr(self.lib, "readonly", False):
+            return
+        g = self.groups[gi]
+        if not getattr(g, "id", ""):
+            self.status.setText("This group has no id; find the groups again first.")
+            return
+        group = DuplicateGroup(g.tier, self.keeper_of(gi), list(g.members), getattr(g, "keeper_reason", ""), g.id)
+        lib = self.lib
+        self.controller.run_write(changes.LIBRARY, lambda: (lib.set_reviewed(group, verdict), verdict),
+                                  self._group_reviewed, lambda e: self.message.emit("Review", str(e)))
+
+    def _group_reviewed(self, result) -> None:
+        gid, verdict = result
+        keep = {id(g): self.keepers[gi] for gi, g in enumerate(self.groups) if gi in self.keepers}
+        gone = [g for g in self.groups if getattr(g, "id", "") == gid]
+        self.groups = [g for g in self.groups if getattr(g, "id", "") != gid]
+        self.keepers = {gi: keep[id(g)] for gi, g in enumerate(self.groups) if id(g) in keep}
+        for g in gone:
+            self.marked -= {str(m.path) for m in g.members}
+        self._fill_groups()
+        word = "not duplicates" if verdict == "not_duplicates" else "kept all"
+        self.status.setText(f"Group {word}: it stays out of the list until one of its photos changes.")
+        self.groupReviewed.emit(gid, verdict)
+
     def clear_marks(self) -> None:
         self.marked.clear()
         self._apply_states()
@@ -595,4 +630,6 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         has = self.current_member_row() >= 0
         for b in (self.keep_btn, self.mark_btn, self.compare_btn, self.auto_group_btn):
             b.setEnabled(has)
+        for b in (self.not_dupes_btn, self.keep_all_btn):
+            b.setEnabled(writable and self.current_group_index() >= 0)
         self.auto_all_btn.setEnabled(bool(self.groups))

@@ -144,3 +144,35 @@ def test_keeper_reason_and_each_members_match_are_shown(qtbot, window, tmp_path)
     page.members.setCurrentIndex(page.model.index(row, 0))
     page.keep_current()
     assert page.keeper_why.text() == "Kept because: chosen by you"
+
+
+def test_not_duplicates_and_keep_all_remove_the_group_for_good(qtbot, indexed_window, photos):
+    win = indexed_window
+    page = win.duplicates
+    page.threshold.setValue(1.0)  # the three byte-copy groups, whatever the model
+    _find(qtbot, page)
+    n = len(page.groups)
+    assert n >= 2
+    sets = []
+    win.controller.changed.connect(sets.append)
+    page.select_group(0)
+    first = page.groups[0].id
+    assert page.not_dupes_btn.isEnabled()
+    with qtbot.waitSignal(page.groupReviewed, timeout=20000) as blocker:
+        page.not_dupes_btn.click()
+    assert blocker.args == [first, "not_duplicates"] and len(sets) == 1  # one write, one change set
+    assert len(page.groups) == n - 1 and first not in {g.id for g in page.groups}
+    assert page.groups_view.topLevelItemCount() == n - 1
+    page.select_group(0)
+    second = page.groups[0].id
+    with qtbot.waitSignal(page.groupReviewed, timeout=20000):
+        page.keep_all_btn.click()
+    assert win.lib.reviewed_groups() == {first: "not_duplicates", second: "keep_all"}
+
+    # a new search, and a rescan of the folder, do not bring them back
+    _find(qtbot, page)
+    assert len(page.groups) == n - 2 and not {first, second} & {g.id for g in page.groups}
+    with qtbot.waitSignal(win.scanFinished, timeout=60000):
+        win.add_folder(str(photos["root"]))
+    _find(qtbot, page)
+    assert len(page.groups) == n - 2 and not {first, second} & {g.id for g in page.groups}

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 
 def _index(qtbot, win, folder):
@@ -110,7 +111,6 @@ def test_trash_confirmation_names_files_bytes_and_folders(qtbot, indexed_window,
 
 
 def test_keeper_reason_and_each_members_match_are_shown(qtbot, window, tmp_path):
-    from PySide6.QtCore import Qt
     from review_photos import copies
 
     from imgsim_desktop.gui.models import LabelRole
@@ -176,3 +176,46 @@ def test_not_duplicates_and_keep_all_remove_the_group_for_good(qtbot, indexed_wi
         win.add_folder(str(photos["root"]))
     _find(qtbot, page)
     assert len(page.groups) == n - 2 and not {first, second} & {g.id for g in page.groups}
+
+
+def test_sidebar_reference_checkbox_sets_the_folder_as_reference(qtbot, window, tmp_path, photo_factory):
+    camera, backup = tmp_path / "camera", tmp_path / "backup"
+    camera.mkdir()
+    backup.mkdir()
+    photo_factory(21).save(camera / "IMG_0021.jpg", quality=90)
+    (backup / "IMG_0021.jpg").write_bytes((camera / "IMG_0021.jpg").read_bytes())
+    _index(qtbot, window, camera)
+    _index(qtbot, window, backup)
+    bar = window.sidebar
+    qtbot.waitUntil(lambda: bar.folders.count() == 2 and not bar.pending(), timeout=10000)
+
+    def item():
+        return next(bar.folders.item(i) for i in range(bar.folders.count())
+                    if bar.folders.item(i).data(Qt.ItemDataRole.UserRole) == str(backup.resolve()))
+
+    assert not bar.reference_box.isEnabled()  # nothing selected yet
+    bar.folders.setCurrentItem(item())
+    assert bar.reference_box.isEnabled() and not bar.reference_box.isChecked()
+    sets = []
+    window.controller.changed.connect(sets.append)
+    with qtbot.waitSignal(window.controller.changed, timeout=20000):
+        bar.reference_box.click()
+    assert window.lib.reference_folders() == [backup.resolve()]
+    assert sets[0].folders  # one write, announced as a folders change
+    qtbot.waitUntil(lambda: "reference" in item().text(), timeout=10000)
+    assert bar.reference_box.isChecked()
+
+    # the Duplicates page now keeps the backup copy and never marks it
+    page = window.duplicates
+    page.threshold.setValue(1.0)
+    _find(qtbot, page)
+    gi = _group_of(page, camera / "IMG_0021.jpg")
+    assert page.keeper_of(gi) == str(backup.resolve() / "IMG_0021.jpg")
+    page.auto_mark_all()
+    assert page.marked == {str(camera.resolve() / "IMG_0021.jpg")}
+
+    bar.folders.setCurrentItem(item())
+    with qtbot.waitSignal(window.controller.changed, timeout=20000):
+        bar.reference_box.click()  # and off again
+    assert window.lib.reference_folders() == []
+    qtbot.waitUntil(lambda: "reference" not in item().text(), timeout=10000)

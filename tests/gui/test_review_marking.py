@@ -219,3 +219,30 @@ def test_sidebar_reference_checkbox_sets_the_folder_as_reference(qtbot, window, 
         bar.reference_box.click()  # and off again
     assert window.lib.reference_folders() == []
     qtbot.waitUntil(lambda: "reference" not in item().text(), timeout=10000)
+
+
+def test_all_but_keeper_keeps_a_raw_and_its_jpeg_together(qtbot, window, tmp_path):
+    from photos import photo
+    from review_photos import camera_jpeg, fake_raw
+
+    img = photo(7, (600, 400))
+    shot = tmp_path / "photos" / "shoot"
+    raw = fake_raw(shot / "IMG_0002.DNG", img)
+    jpg = camera_jpeg(shot / "IMG_0002.JPG", 7, img=img)
+    backup = tmp_path / "photos" / "backup" / "IMG_0002.JPG"
+    backup.parent.mkdir(parents=True)
+    backup.write_bytes(jpg.read_bytes())
+    _index(qtbot, window, tmp_path / "photos")
+    page = window.duplicates
+    _find(qtbot, page)
+    gi = _group_of(page, raw)
+    assert gi >= 0 and {str(raw), str(jpg), str(backup)} <= {str(m.path) for m in page.groups[gi].members}
+    assert page.keeper_of(gi) == str(raw)
+    page.select_group(gi)
+    page.auto_mark_group()
+    assert str(jpg) not in page.marked and str(backup) in page.marked  # the camera's pair stays whole
+    # marking the keeper's JPEG by hand is refused, with the reason
+    row = next(i for i, it in enumerate(page.model.items) if it.path == str(jpg))
+    page.members.setCurrentIndex(page.model.index(row, 0))
+    page.toggle_mark_current()
+    assert str(jpg) not in page.marked and "RAW and JPEG" in page.status.text()

@@ -156,6 +156,12 @@ class LibraryController(QObject):
         if self.scan_queue:
             self.start_scan(self.scan_queue.pop(0))
 
+    def set_reference(self, path: str, on: bool, on_done: Callable[[Any], None] | None = None) -> None:
+        """Mark (or unmark) a library folder as reference: its photos are always kept, never marked."""
+        lib = self.lib
+        self.run_write(changes.FOLDERS, lambda: lib.set_reference(path, on), on_done,
+                       lambda e: self.problem.emit(path, str(e)))
+
     def remove_folder(self, path: str, on_done: Callable[[int], None] | None = None) -> None:
         lib = self.lib
         self.run_write(changes.FOLDERS, lambda: lib.remove_folder(path), on_done,

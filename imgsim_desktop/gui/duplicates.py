@@ -18,13 +18,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
                                QHeaderView, QLabel, QPushButton, QSizePolicy, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..core import actions, changes
+from ..core import changes
 from ..core.actions import ActionLog, format_bytes
 from ..core.duplicates import DEFAULT_THRESHOLDS
 from . import workers
 from .compare import CompareDialog
 from .compare_flow import CompareFlowMixin
 from .file_actions import FileActionsMixin
+from .marking import MarkingMixin
 from .models import ResultItem, ResultModel, folder_of
 from .settings import pictures_dir
 from .views import ThumbGrid
@@ -79,11 +80,12 @@ class _ArrowFilter(QObject):
         return False
 
 
-class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
+class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
     groupsReady = Signal(int)
     actionDone = Signal(object)  # the core.actions.Action
     undoDone = Signal(object)  # the UndoReport
     message = Signal(str, str)  # (what, problem) for the error panel
+    groupReviewed = Signal(str, str)  # (group id, verdict): remembered in the catalog, gone from the list
 
     def __init__(self, lib, thumbs, settings, action_log: ActionLog, controller=None, parent=None):
         super().__init__(parent)
@@ -153,12 +155,21 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         # a long keeper path must not widen this side (the splitter took it from the group list each time)
         self.group_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.group_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.keeper_why = QLabel("")  # why the keeper was chosen: "camera original: EXIF Canon EOS 80D, ..."
+        self.keeper_why.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.keeper_why.setStyleSheet("color: #555;")
         self.keep_btn = QPushButton("Keep (K)")
         self.mark_btn = QPushButton("Mark (D)")
         self.compare_btn = QPushButton("Compare (Space)")
         self.auto_group_btn = QPushButton("Mark all but keeper")
         self.auto_all_btn = QPushButton("…in every group")
         self.clear_btn = QPushButton("Clear marks")
+        self.not_dupes_btn = QPushButton("Not duplicates")
+        self.not_dupes_btn.setToolTip("These are different photos: hide this group until one of them changes")
+        self.keep_all_btn = QPushButton("Keep all")
+        self.keep_all_btn.setToolTip("Keep every photo of this group: hide it until one of them changes")
+        self.not_dupes_btn.clicked.connect(lambda: self.review_group("not_duplicates"))
+        self.keep_all_btn.clicked.connect(lambda: self.review_group("keep_all"))
         self.keep_btn.clicked.connect(self.keep_current)
         self.mark_btn.clicked.connect(self.toggle_mark_current)
         self.compare_btn.clicked.connect(self.compare_current)
@@ -167,13 +178,14 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         self.clear_btn.clicked.connect(self.clear_marks)
         mbar = QHBoxLayout()
         for b in (self.keep_btn, self.mark_btn, self.compare_btn, self.auto_group_btn, self.auto_all_btn,
-                  self.clear_btn):
+                  self.clear_btn, self.not_dupes_btn, self.keep_all_btn):
             mbar.addWidget(b)
         mbar.addStretch(1)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.group_title)
+        rl.addWidget(self.keeper_why)
         rl.addWidget(self.members, 1)
         rl.addLayout(mbar)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -297,7 +309,8 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         self.found = True
         self.find_btn.setEnabled(True)
         # our own copies: members shrink after a move, and the keeper may be changed by the user
-        self.groups = [SimpleNamespace(tier=g.tier, keeper=str(g.keeper), members=list(g.members))
+        self.groups = [SimpleNamespace(tier=g.tier, keeper=str(g.keeper), members=list(g.members),
+                                       id=getattr(g, "id", ""), keeper_reason=getattr(g, "keeper_reason", ""))
                        for g in groups if len(g.members) >= 2]
         self.groups.sort(key=lambda g: -reclaimable(g))
         self.keepers.clear()
@@ -316,7 +329,7 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         for gi, g in enumerate(self.groups):
             it = QTreeWidgetItem([self._group_text(gi), str(len(g.members)), format_bytes(reclaimable(g)), ""])
             it.setData(0, Qt.ItemDataRole.UserRole, gi)
-            it.setToolTip(0, self.keeper_of(gi))
+            it.setToolTip(0, self._keeper_tip(gi))
             for c in (1, 2, 3):
                 it.setTextAlignment(c, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.groups_view.addTopLevelItem(it)
@@ -326,6 +339,7 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         else:
             self.model.clear()
             self.group_title.setText("No groups." if self.status.text() else "Select a group.")
+            self.keeper_why.setText("")
         self._refresh_buttons()
 
     def _group_text(self, gi: int) -> str:
@@ -333,6 +347,16 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         exact = g.tier == "exact" or len({self.hashes.get(str(m.path)) for m in g.members} - {None}) == 1 \
             and all(self.hashes.get(str(m.path)) for m in g.members)
         return f"{gi + 1}. {str(self.keeper_of(gi)).rsplit('/', 1)[-1]}" + ("  (exact copies)" if exact else "")
+
+    def keeper_reason(self, gi: int) -> str:
+        """Why group ``gi`` keeps its keeper: the core's reason, or the user's own choice."""
+        if gi in self.keepers and self.keepers[gi] != str(self.groups[gi].keeper):
+            return "chosen by you"
+        return getattr(self.groups[gi], "keeper_reason", "") or ""
+
+    def _keeper_tip(self, gi: int) -> str:
+        why = self.keeper_reason(gi)
+        return self.keeper_of(gi) + (f"\nkept because: {why}" if why else "")
 
     def mark_stale(self) -> None:
         if self.groups:
@@ -416,6 +440,9 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         self.group_title.setText(f"Group {gi + 1} of {len(self.groups)} · {g.tier} · {len(g.members)} photos · "
                                  f"keeper: {keep.rsplit('/', 1)[-1]} in {folder_of(keep, 2)}")
         self.group_title.setToolTip(keep)
+        why = self.keeper_reason(gi)
+        self.keeper_why.setText(f"Kept because: {why}" if why else "")
+        self.keeper_why.setToolTip(why)
         self.members.setCurrentIndex(self.model.index(0, 0))
         self._refresh_buttons()
 
@@ -427,14 +454,23 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         keep_hash = self.hashes.get(keep)
         for row, it in enumerate(self.model.items):
             st = "keeper" if it.path == keep else ("marked" if it.path in self.marked else "")
+            m = it.record
+            reference = bool(getattr(m, "reference", False))
+            reason = getattr(m, "reason", "") or ""  # how it matched (core/verify): "same photo: turned 90°"
             if it.path == keep:
-                label = "kept"
+                label = "kept · reference" if reference else "kept"
+            elif reference:
+                label = "reference"  # never marked, whatever the rule
             elif keep_hash and self.hashes.get(it.path) == keep_hash:
                 label = "exact copy"  # same bytes: not "similarity 1.000", which an edit can reach too
+            elif reason:
+                label = reason
             elif it.score >= 0.9995:
                 label = "similarity >0.999"  # an edit the model cannot tell apart, yet not the same bytes
             else:
                 label = f"similarity {it.score:.3f}"
+            tip = "\n".join(x for x in (reason, "in a reference folder: never marked" if reference else "") if x)
+            it.extra["reason"] = tip
             if st != it.state or it.extra.get("label") != label:
                 it.extra["label"] = label
                 self.model.set_state(row, st)
@@ -445,58 +481,6 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         for gi in range(self.groups_view.topLevelItemCount()):
             n = sum(1 for m in self.groups[gi].members if str(m.path) in self.marked)
             self.groups_view.topLevelItem(gi).setText(3, str(n) if n else "")
-
-    # ------------------------------------------------------------------ marking
-    def keep_current(self) -> None:
-        gi, row = self.current_group_index(), self.current_member_row()
-        if gi < 0 or row < 0:
-            return
-        path = self.model.item(row).path
-        self.keepers[gi] = path
-        self.marked.discard(path)
-        self.groups_view.topLevelItem(gi).setText(0, self._group_text(gi))
-        self.groups_view.topLevelItem(gi).setToolTip(0, path)
-        self._apply_states()
-
-    def toggle_mark_current(self) -> None:
-        gi, row = self.current_group_index(), self.current_member_row()
-        if gi < 0 or row < 0:
-            return
-        path = self.model.item(row).path
-        if path in self.marked:
-            self.marked.discard(path)
-        elif path == self.keeper_of(gi):
-            self.status.setText("That is the photo this group keeps — press K on another one first.")
-            return
-        else:
-            self.marked.add(path)
-            if row + 1 < self.model.rowCount():
-                self.members.setCurrentIndex(self.model.index(row + 1, 0))
-        self._apply_states()
-
-    def auto_mark_group(self) -> None:
-        gi = self.current_group_index()
-        if gi >= 0:
-            self.marked.update(actions.auto_mark([self.groups[gi]], {0: self.keeper_of(gi)}))
-            self._apply_states()
-
-    def auto_mark_all(self) -> None:
-        self.marked.update(actions.auto_mark(self.groups, {gi: self.keeper_of(gi) for gi in range(len(self.groups))}))
-        self._apply_states()
-
-    def clear_marks(self) -> None:
-        self.marked.clear()
-        self._apply_states()
-
-    def marked_paths(self) -> list[str]:
-        seen, out = set(), []
-        for g in self.groups:
-            for m in g.members:
-                p = str(m.path)
-                if p in self.marked and p not in seen:
-                    seen.add(p)
-                    out.append(p)
-        return out
 
     def _refresh_buttons(self) -> None:
         paths = self.marked_paths()
@@ -513,4 +497,6 @@ class DuplicatesPage(CompareFlowMixin, FileActionsMixin, QWidget):
         has = self.current_member_row() >= 0
         for b in (self.keep_btn, self.mark_btn, self.compare_btn, self.auto_group_btn):
             b.setEnabled(has)
+        for b in (self.not_dupes_btn, self.keep_all_btn):
+            b.setEnabled(writable and self.current_group_index() >= 0)
         self.auto_all_btn.setEnabled(bool(self.groups))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox
 
 from ..core import actions, changes
-from ..core.actions import format_bytes
+from ..core.review import ReviewError
 from . import workers
 
 
@@ -45,21 +45,21 @@ class FileActionsMixin:
         paths = self.marked_paths()
         if not paths or self.busy:
             return
-        for gi, g in enumerate(self.groups):  # the last line of defence: one photo of each group stays
-            if not actions.group_is_safe([str(m.path) for m in g.members], self.marked):
-                self.message.emit("Duplicates", f"group {gi + 1} is marked whole; nothing was moved")
-                return
-        # sizes from the catalog (no disk access on the GUI thread); the action itself records the real ones
-        by_path = {str(m.path): m for g in self.groups for m in g.members}
-        count, size = len(paths), sum(by_path[p].bytes or 0 for p in paths)
+        session = self.review()
+        try:  # the last line of defence: no reference photo, no keeper, no whole group
+            session.check_safe()
+        except ReviewError as e:
+            self.message.emit("Duplicates", f"{e}")
+            return
+        paths = session.marked
         folder = None
         if kind == "move":
             folder = self.choose_folder()
             if not folder:
                 return
-            text = f"Move {count} file{'s' if count != 1 else ''} ({format_bytes(size)}) to {folder}?"
+            text = session.removal().describe(f"Move to {folder}")
         else:
-            text = f"Move {count} file{'s' if count != 1 else ''} ({format_bytes(size)}) to the trash?"
+            text = session.removal().describe("Move to the trash")
         if not self.confirm(text + "\n\nYou can undo this from the app."):
             return
         self.busy = True

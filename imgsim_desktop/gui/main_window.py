@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar()
         self.sidebar.addFolderRequested.connect(self.choose_folder)
         self.sidebar.removeFolderRequested.connect(self.remove_folder)
+        self.sidebar.referenceToggled.connect(self.set_reference)
         self.sidebar.rescanRequested.connect(lambda: self.start_scan(None))
         self.sidebar.pauseToggled.connect(lambda on: self.scans.pause() if on else self.scans.resume())
         self.sidebar.cancelRequested.connect(ctl.cancel_scan)
@@ -155,7 +156,8 @@ class MainWindow(QMainWindow):
 
         if ctl.readonly:  # another process indexes: search and review only
             self.sidebar.readonly = True
-            for w in (self.sidebar.add_btn, self.sidebar.remove_btn, self.sidebar.rescan_btn):
+            for w in (self.sidebar.add_btn, self.sidebar.remove_btn, self.sidebar.rescan_btn,
+                      self.sidebar.reference_box):
                 w.setEnabled(False)
                 w.setToolTip("The library is open read-only")
             self.sidebar.remove_btn.setVisible(False)
@@ -231,7 +233,8 @@ class MainWindow(QMainWindow):
         st, errors = result
         folders = [Path(f["path"]) for f in st.get("folders", [])]
         counts = {f["path"]: f.get("files", 0) for f in st.get("folders", [])}
-        self.sidebar.set_folders(folders, counts)
+        refs = {f["path"] for f in st.get("folders", []) if f.get("reference")}
+        self.sidebar.set_folders(folders, counts, refs)
         model = st.get("model", {})
         self.sidebar.set_totals(
             f"{st.get('indexed', 0):,} photos indexed · {format_bytes(st.get('bytes', 0) or 0)}"
@@ -261,6 +264,10 @@ class MainWindow(QMainWindow):
 
     def _confirm_dialog(self, text: str) -> bool:
         return QMessageBox.question(self, "Confirm", text) == QMessageBox.StandardButton.Yes
+
+    def set_reference(self, path: str, on: bool) -> None:
+        """Mark a folder as reference (its photos are always kept) or not: one write through the controller."""
+        self.controller.set_reference(path, on)
 
     def remove_folder(self, path: str) -> None:
         """Stop tracking a folder, after asking: its photos leave the catalog (the files stay on disk)."""

@@ -308,6 +308,8 @@ class ResultModel(_ThumbMixin, QAbstractListModel):
                 s += f"\n{it.extra.get('space', 'similarity')} {it.score:.4f}"
             for c in it.extra.get("copies", []):
                 s += f"\nexact copy: {c}"
+            if it.extra.get("reason"):
+                s += f"\n{it.extra['reason']}"
             rec = it.record
             if rec is not None and getattr(rec, "width", None):
                 s += f"\n{rec.width}×{rec.height} · {getattr(rec, 'format', '?')}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from ..core.progress import ProgressState
@@ -18,6 +18,7 @@ class Sidebar(QWidget):
     rescanRequested = Signal()
     pauseToggled = Signal(bool)  # True = pause
     cancelRequested = Signal()
+    referenceToggled = Signal(str, bool)  # (folder, on): a reference folder's photos are never marked
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -38,8 +39,13 @@ class Sidebar(QWidget):
         self.add_btn.clicked.connect(self.addFolderRequested)
         self.remove_btn.clicked.connect(self._remove)
         self.rescan_btn.clicked.connect(self.rescanRequested)
-        self.folders.itemSelectionChanged.connect(
-            lambda: self.remove_btn.setEnabled(bool(self.folders.selectedItems())))
+        self.folders.itemSelectionChanged.connect(self._selection_changed)
+        self.reference_box = QCheckBox("Reference folder")
+        self.reference_box.setToolTip("Its photos are always the keeper of their group and are never marked, "
+                                      "moved or trashed")
+        self.reference_box.setEnabled(False)
+        self.reference_box.clicked.connect(self._reference_clicked)
+        self._references: set[str] = set()
         self.hint = QLabel("Add a folder, or drop one on the window.\nDrop a photo to find its lookalikes.")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: palette(placeholder-text);")
@@ -47,6 +53,7 @@ class Sidebar(QWidget):
         fbox = QGroupBox("Watched folders")
         fl = QVBoxLayout(fbox)
         fl.addWidget(self.folders, 1)
+        fl.addWidget(self.reference_box)
         br = QHBoxLayout()
         br.addWidget(self.add_btn)
         br.addWidget(self.remove_btn)
@@ -88,8 +95,10 @@ class Sidebar(QWidget):
         self.set_running(False)
 
     # ------------------------------------------------------------------ folders
-    def set_folders(self, folders: list[Path], counts: dict[str, int] | None = None) -> None:
+    def set_folders(self, folders: list[Path], counts: dict[str, int] | None = None,
+                    references: set[str] | None = None) -> None:
         counts = counts or {}
+        self._references = set(references or ())
         sel = self.selected_folder()
         self.folders.clear()
         known = {str(f) for f in folders}
@@ -97,8 +106,10 @@ class Sidebar(QWidget):
         for f in folders:
             n = counts.get(str(f))
             text = Path(f).name or str(f)
-            item = QListWidgetItem(text if n is None else f"{text}  ({n:,})")
-            item.setToolTip(str(f))
+            text = text if n is None else f"{text}  ({n:,})"
+            ref = str(f) in self._references
+            item = QListWidgetItem(text + ("  · reference" if ref else ""))
+            item.setToolTip(str(f) + ("\nReference folder: its photos are never marked or trashed" if ref else ""))
             item.setData(Qt.ItemDataRole.UserRole, str(f))
             self.folders.addItem(item)
             if str(f) == sel:
@@ -106,6 +117,7 @@ class Sidebar(QWidget):
         for p in self._pending:
             self._add_pending_item(p)
         self.hint.setVisible(not folders and not self._pending)
+        self._selection_changed()
 
     def add_pending_folder(self, folder: str) -> None:
         """Show a folder that is being added at once; the library lists it after its first scan."""
@@ -131,6 +143,21 @@ class Sidebar(QWidget):
     def selected_folder(self) -> str | None:
         items = self.folders.selectedItems()
         return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def _selection_changed(self) -> None:
+        f = self.selected_folder()
+        self.remove_btn.setEnabled(f is not None)
+        known = f is not None and f not in self._pending  # a folder still being added is not a library folder yet
+        self.reference_box.setEnabled(known and not self.readonly)
+        self.reference_box.setChecked(known and f in self._references)
+
+    def is_reference(self, folder: str) -> bool:
+        return str(folder) in self._references
+
+    def _reference_clicked(self, on: bool) -> None:
+        f = self.selected_folder()
+        if f:
+            self.referenceToggled.emit(f, bool(on))
 
     def _remove(self) -> None:
         f = self.selected_folder()

@@ -1,0 +1,144 @@
+"""Marking on the Duplicates screen: keep (K), mark (D), all but keeper, clear, and "Not duplicates" /
+"Keep all". A mixin of ``DuplicatesPage``: every rule (reference photos, never a whole group, RAW+JPEG units,
+the similar tier's second confirmation) is decided by the core's ``ReviewSession``, built from the page's
+groups, keepers and marks; the page only shows the outcome, or the rule's reason in its status line."""
+
+from __future__ import annotations
+
+from ..core import changes
+from ..core.duplicates import DuplicateGroup
+from ..core.review import ReviewError, ReviewSession
+
+
+class MarkingMixin:
+    def review(self) -> ReviewSession:
+        """The core's review over the groups on screen, with the user's keepers and marks: every marking
+        rule (reference photos, whole groups, RAW+JPEG units, the similar tier) is decided there."""
+        groups = [DuplicateGroup(g.tier, str(g.keeper), list(g.members), getattr(g, "keeper_reason", ""),
+                                 getattr(g, "id", "") or f"#{gi}") for gi, g in enumerate(self.groups)]
+        session = ReviewSession(groups, self.tier())
+        for gi, path in self.keepers.items():
+            if gi < len(groups):
+                try:
+                    session.set_keeper(groups[gi].id, path)
+                except ReviewError:
+                    pass
+        for p in self.marked_paths():
+            if not session.is_marked(p):
+                try:
+                    session.mark(p)
+                except ReviewError:
+                    pass
+        return session
+
+    def _group_id(self, gi: int) -> str:
+        return getattr(self.groups[gi], "id", "") or f"#{gi}"
+
+    def keep_current(self) -> None:
+        gi, row = self.current_group_index(), self.current_member_row()
+        if gi < 0 or row < 0:
+            return
+        path = self.model.item(row).path
+        session = self.review()
+        try:
+            session.set_keeper(self._group_id(gi), path)
+        except ReviewError as e:
+            self.status.setText(str(e))
+            return
+        self.keepers[gi] = path
+        self.marked = set(session.marked)
+        self.groups_view.topLevelItem(gi).setText(0, self._group_text(gi))
+        self.groups_view.topLevelItem(gi).setToolTip(0, self._keeper_tip(gi))
+        self.keeper_why.setText(f"Kept because: {self.keeper_reason(gi)}")
+        self._apply_states()
+
+    def toggle_mark_current(self) -> None:
+        gi, row = self.current_group_index(), self.current_member_row()
+        if gi < 0 or row < 0:
+            return
+        path = self.model.item(row).path
+        session = self.review()
+        if session.is_marked(path):
+            session.unmark(path)
+        else:
+            why = session.why_not(path)
+            if why:
+                if path == self.keeper_of(gi):
+                    why = "That is the photo this group keeps — press K on another one first."
+                self.status.setText(why)
+                return
+            session.mark(path)
+            if row + 1 < self.model.rowCount():
+                self.members.setCurrentIndex(self.model.index(row + 1, 0))
+        self.marked = set(session.marked)
+        self._apply_states()
+
+    def auto_mark_group(self) -> None:
+        gi = self.current_group_index()
+        if gi >= 0:
+            self._mark_all_but_keeper(gi)
+
+    def auto_mark_all(self) -> None:
+        self._mark_all_but_keeper(None)
+
+    def _mark_all_but_keeper(self, gi: int | None) -> None:
+        """Mark every photo but the keeper by the core's rules; "similar" groups (same scene, bursts: not
+        copies) only after a second confirmation. What the rules left unmarked is said in the status line."""
+        session = self.review()
+        scope = self.groups if gi is None else [self.groups[gi]]
+        similar = sum(1 for g in scope if g.tier == "similar")
+        confirm = False
+        if similar:
+            confirm = bool(self.confirm(
+                f"{similar} group{'s are' if similar != 1 else ' is'} similar photos, not copies of one photo "
+                "(the same scene, a burst, an edit).\n\nMark every photo but the keeper there too?"))
+        report = session.mark_all_but_keeper(None if gi is None else self._group_id(gi), confirm_similar=confirm)
+        self.marked = set(session.marked)
+        self._apply_states()
+        n = len(report.marked)
+        text = f"Marked {n} photo{'s' if n != 1 else ''}"
+        if report.skipped:
+            text += f"; left {len(report.skipped)} unmarked: {report.skipped[0][1]}"
+        self.status.setText(text)
+
+    def review_group(self, verdict: str) -> None:
+        """"Not duplicates" / "Keep all" on the selected group: the catalog remembers it (one write through the
+        controller), and the group leaves the list; later searches leave it out until a member changes."""
+        gi = self.current_group_index()
+        if gi < 0 or getattr(self.lib, "readonly", False):
+            return
+        g = self.groups[gi]
+        if not getattr(g, "id", ""):
+            self.status.setText("This group has no id; find the groups again first.")
+            return
+        group = DuplicateGroup(g.tier, self.keeper_of(gi), list(g.members), getattr(g, "keeper_reason", ""), g.id)
+        lib = self.lib
+        self.controller.run_write(changes.LIBRARY, lambda: (lib.set_reviewed(group, verdict), verdict),
+                                  self._group_reviewed, lambda e: self.message.emit("Review", str(e)))
+
+    def _group_reviewed(self, result) -> None:
+        gid, verdict = result
+        keep = {id(g): self.keepers[gi] for gi, g in enumerate(self.groups) if gi in self.keepers}
+        gone = [g for g in self.groups if getattr(g, "id", "") == gid]
+        self.groups = [g for g in self.groups if getattr(g, "id", "") != gid]
+        self.keepers = {gi: keep[id(g)] for gi, g in enumerate(self.groups) if id(g) in keep}
+        for g in gone:
+            self.marked -= {str(m.path) for m in g.members}
+        self._fill_groups()
+        word = "not duplicates" if verdict == "not_duplicates" else "kept all"
+        self.status.setText(f"Group {word}: it stays out of the list until one of its photos changes.")
+        self.groupReviewed.emit(gid, verdict)
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self._apply_states()
+
+    def marked_paths(self) -> list[str]:
+        seen, out = set(), []
+        for g in self.groups:
+            for m in g.members:
+                p = str(m.path)
+                if p in self.marked and p not in seen:
+                    seen.add(p)
+                    out.append(p)
+        return out

@@ -1,0 +1,248 @@
+"""The Duplicates page marks through the core's review rules (issue 11, items 2-4; issue 10's reasons):
+reference folders, the similar tier's second confirmation, the confirmation's folders and bytes, reviewed
+groups, the sidebar's reference checkbox. Real widgets, real library, real files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+
+def _index(qtbot, win, folder):
+    with qtbot.waitSignal(win.scanFinished, timeout=60000):
+        win.add_folder(str(folder))
+
+
+def _find(qtbot, page, tier="duplicates"):
+    page.tier_combo.setCurrentIndex(0 if tier == "duplicates" else 1)
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find()
+
+
+def _group_of(page, path) -> int:
+    return next((gi for gi, g in enumerate(page.groups) if str(path) in {str(m.path) for m in g.members}), -1)
+
+
+@pytest.fixture
+def with_reference(qtbot, window, tmp_path, photo_factory):
+    """camera/ holds a photo; backup/ (a reference folder) holds two byte copies of it and a unique photo."""
+    camera, backup = tmp_path / "camera", tmp_path / "backup"
+    camera.mkdir()
+    backup.mkdir()
+    photo_factory(11).save(camera / "IMG_0011.jpg", quality=90)
+    data = (camera / "IMG_0011.jpg").read_bytes()
+    (backup / "IMG_0011.jpg").write_bytes(data)
+    (backup / "IMG_0011 (copy).jpg").write_bytes(data)
+    photo_factory(12).save(backup / "IMG_0012.jpg", quality=90)
+    _index(qtbot, window, camera)
+    _index(qtbot, window, backup)
+    window.lib.set_reference(backup, True)
+    return {"camera": camera, "backup": backup, "original": camera / "IMG_0011.jpg",
+            "refs": [backup / "IMG_0011.jpg", backup / "IMG_0011 (copy).jpg"]}
+
+
+def test_all_but_keeper_never_marks_a_reference_photo(qtbot, window, with_reference):
+    page = window.duplicates
+    page.threshold.setValue(1.0)  # byte copies only, whatever the model
+    _find(qtbot, page)
+    gi = _group_of(page, with_reference["original"])
+    assert gi >= 0 and len(page.groups[gi].members) == 3
+    refs = {str(p) for p in with_reference["refs"]}
+    assert page.keeper_of(gi) in refs  # a reference photo is always the keeper
+    page.auto_mark_all()
+    # the other reference copy stays unmarked: only the photo outside the reference folder is marked
+    assert page.marked == {str(with_reference["original"])}
+    assert "reference folder" in page.status.text()
+
+    # a click on the other reference photo is refused, and the status line says why
+    page.clear_marks()
+    page.select_group(gi)
+    other = next(r for r in refs if r != page.keeper_of(gi))
+    row = next(i for i, it in enumerate(page.model.items) if it.path == other)
+    page.members.setCurrentIndex(page.model.index(row, 0))
+    page.toggle_mark_current()
+    assert not page.marked and "reference folder" in page.status.text()
+    # ...and so is choosing a non-reference photo as keeper
+    row = next(i for i, it in enumerate(page.model.items) if it.path == str(with_reference["original"]))
+    page.members.setCurrentIndex(page.model.index(row, 0))
+    page.keep_current()
+    assert page.keeper_of(gi) in refs and "reference" in page.status.text()
+
+
+def test_the_similar_tier_asks_before_marking(qtbot, indexed_window):
+    page = indexed_window.duplicates
+    _find(qtbot, page, "similar")
+    similar = [g for g in page.groups if g.tier == "similar"]
+    if not similar:
+        pytest.skip("the test model made no similar group of these photos")
+    asked = []
+    page.confirm = lambda text: asked.append(text) or False  # the user says no
+    page.auto_mark_all()
+    assert len(asked) == 1 and "similar" in asked[0]
+    assert not any(str(m.path) in page.marked for g in similar for m in g.members)
+    page.confirm = lambda text: asked.append(text) or True
+    page.auto_mark_all()
+    assert len(asked) == 2
+    for g in similar:
+        assert sum(str(m.path) in page.marked for m in g.members) == len(g.members) - 1
+
+
+def test_trash_confirmation_names_files_bytes_and_folders(qtbot, indexed_window, photos, trash_env):
+    page = indexed_window.duplicates
+    page.threshold.setValue(1.0)
+    _find(qtbot, page)
+    page.auto_mark_all()
+    marked = page.marked_paths()
+    assert marked
+    asked = []
+    page.confirm = lambda text: asked.append(text) or False
+    page.trash_btn.click()
+    from imgsim_desktop.core.actions import format_bytes
+
+    size = sum(os.path.getsize(p) for p in marked)
+    assert f"{len(marked)} files ({format_bytes(size)})" in asked[0]
+    for folder in {os.path.dirname(p) for p in marked}:
+        assert folder in asked[0]
+    assert all(os.path.exists(p) for p in marked)  # said no: nothing moved
+
+
+
+def test_keeper_reason_and_each_members_match_are_shown(qtbot, window, tmp_path):
+    from review_photos import copies
+
+    from imgsim_desktop.gui.models import LabelRole
+
+    c = copies(tmp_path / "photos")
+    _index(qtbot, window, tmp_path / "photos")
+    page = window.duplicates
+    _find(qtbot, page)
+    gi = _group_of(page, c["camera"])
+    assert gi >= 0 and page.keeper_of(gi) == str(c["camera"])
+    page.select_group(gi)
+    reason = page.groups[gi].keeper_reason
+    assert "camera original" in reason
+    assert page.keeper_why.isVisibleTo(page) and reason in page.keeper_why.text()
+    assert reason in page.groups_view.topLevelItem(gi).toolTip(0)
+
+    rows = {it.path: page.model.index(i, 0) for i, it in enumerate(page.model.items)}
+    labels = {p: i.data(LabelRole) for p, i in rows.items()}
+    assert labels[str(c["camera"])] == "kept"
+    assert labels[str(c["backup"])] == "exact copy"
+    members = {str(m.path): m for m in page.groups[gi].members}
+    for name in ("whatsapp", "screenshot"):
+        p = str(c[name])
+        if p in labels:  # the verifier's words, not a bare similarity
+            assert labels[p] == members[p].reason and labels[p].startswith("same photo")
+            assert members[p].reason in rows[p].data(Qt.ItemDataRole.ToolTipRole)
+    assert str(c["whatsapp"]) in labels
+
+    # the user's own choice of keeper says so
+    row = list(rows).index(str(c["png"])) if str(c["png"]) in rows else list(rows).index(str(c["whatsapp"]))
+    page.members.setCurrentIndex(page.model.index(row, 0))
+    page.keep_current()
+    assert page.keeper_why.text() == "Kept because: chosen by you"
+
+
+def test_not_duplicates_and_keep_all_remove_the_group_for_good(qtbot, indexed_window, photos):
+    win = indexed_window
+    page = win.duplicates
+    page.threshold.setValue(1.0)  # the three byte-copy groups, whatever the model
+    _find(qtbot, page)
+    n = len(page.groups)
+    assert n >= 2
+    sets = []
+    win.controller.changed.connect(sets.append)
+    page.select_group(0)
+    first = page.groups[0].id
+    assert page.not_dupes_btn.isEnabled()
+    with qtbot.waitSignal(page.groupReviewed, timeout=20000) as blocker:
+        page.not_dupes_btn.click()
+    assert blocker.args == [first, "not_duplicates"] and len(sets) == 1  # one write, one change set
+    assert len(page.groups) == n - 1 and first not in {g.id for g in page.groups}
+    assert page.groups_view.topLevelItemCount() == n - 1
+    page.select_group(0)
+    second = page.groups[0].id
+    with qtbot.waitSignal(page.groupReviewed, timeout=20000):
+        page.keep_all_btn.click()
+    assert win.lib.reviewed_groups() == {first: "not_duplicates", second: "keep_all"}
+
+    # a new search, and a rescan of the folder, do not bring them back
+    _find(qtbot, page)
+    assert len(page.groups) == n - 2 and not {first, second} & {g.id for g in page.groups}
+    with qtbot.waitSignal(win.scanFinished, timeout=60000):
+        win.add_folder(str(photos["root"]))
+    _find(qtbot, page)
+    assert len(page.groups) == n - 2 and not {first, second} & {g.id for g in page.groups}
+
+
+def test_sidebar_reference_checkbox_sets_the_folder_as_reference(qtbot, window, tmp_path, photo_factory):
+    camera, backup = tmp_path / "camera", tmp_path / "backup"
+    camera.mkdir()
+    backup.mkdir()
+    photo_factory(21).save(camera / "IMG_0021.jpg", quality=90)
+    (backup / "IMG_0021.jpg").write_bytes((camera / "IMG_0021.jpg").read_bytes())
+    _index(qtbot, window, camera)
+    _index(qtbot, window, backup)
+    bar = window.sidebar
+    qtbot.waitUntil(lambda: bar.folders.count() == 2 and not bar.pending(), timeout=10000)
+
+    def item():
+        return next(bar.folders.item(i) for i in range(bar.folders.count())
+                    if bar.folders.item(i).data(Qt.ItemDataRole.UserRole) == str(backup.resolve()))
+
+    assert not bar.reference_box.isEnabled()  # nothing selected yet
+    bar.folders.setCurrentItem(item())
+    assert bar.reference_box.isEnabled() and not bar.reference_box.isChecked()
+    sets = []
+    window.controller.changed.connect(sets.append)
+    with qtbot.waitSignal(window.controller.changed, timeout=20000):
+        bar.reference_box.click()
+    assert window.lib.reference_folders() == [backup.resolve()]
+    assert sets[0].folders  # one write, announced as a folders change
+    qtbot.waitUntil(lambda: "reference" in item().text(), timeout=10000)
+    assert bar.reference_box.isChecked()
+
+    # the Duplicates page now keeps the backup copy and never marks it
+    page = window.duplicates
+    page.threshold.setValue(1.0)
+    _find(qtbot, page)
+    gi = _group_of(page, camera / "IMG_0021.jpg")
+    assert page.keeper_of(gi) == str(backup.resolve() / "IMG_0021.jpg")
+    page.auto_mark_all()
+    assert page.marked == {str(camera.resolve() / "IMG_0021.jpg")}
+
+    bar.folders.setCurrentItem(item())
+    with qtbot.waitSignal(window.controller.changed, timeout=20000):
+        bar.reference_box.click()  # and off again
+    assert window.lib.reference_folders() == []
+    qtbot.waitUntil(lambda: "reference" not in item().text(), timeout=10000)
+
+
+def test_all_but_keeper_keeps_a_raw_and_its_jpeg_together(qtbot, window, tmp_path):
+    from photos import photo
+    from review_photos import camera_jpeg, fake_raw
+
+    img = photo(7, (600, 400))
+    shot = tmp_path / "photos" / "shoot"
+    raw = fake_raw(shot / "IMG_0002.DNG", img)
+    jpg = camera_jpeg(shot / "IMG_0002.JPG", 7, img=img)
+    backup = tmp_path / "photos" / "backup" / "IMG_0002.JPG"
+    backup.parent.mkdir(parents=True)
+    backup.write_bytes(jpg.read_bytes())
+    _index(qtbot, window, tmp_path / "photos")
+    page = window.duplicates
+    _find(qtbot, page)
+    gi = _group_of(page, raw)
+    assert gi >= 0 and {str(raw), str(jpg), str(backup)} <= {str(m.path) for m in page.groups[gi].members}
+    assert page.keeper_of(gi) == str(raw)
+    page.select_group(gi)
+    page.auto_mark_group()
+    assert str(jpg) not in page.marked and str(backup) in page.marked  # the camera's pair stays whole
+    # marking the keeper's JPEG by hand is refused, with the reason
+    row = next(i for i, it in enumerate(page.model.items) if it.path == str(jpg))
+    page.members.setCurrentIndex(page.model.index(row, 0))
+    page.toggle_mark_current()
+    assert str(jpg) not in page.marked and "RAW and JPEG" in page.status.text()

@@ -28,6 +28,25 @@ def as_set(pairs) -> set[tuple[int, int]]:
     return set(zip(pairs[0].tolist(), pairs[1].tolist()))
 
 
+def assert_same_graph(lib: Library, t: float) -> None:
+    """The stored graph's pairs equal exact search's, except for ties at a photo's K-th neighbour: the test
+    model puts every photo at cosine ~0.99 from every other, so which of two neighbours 1e-6 apart is the
+    K-th is float noise (hnswlib adds with several threads), not a graph error."""
+    got, want = as_set(neighbours.candidate_pairs(lib.catalog, t)), as_set(brute_pairs(lib, t))
+    if got == want:
+        return
+    ids, vecs = lib.catalog.embeddings(lib.model.model_id)
+    a, b = lib.model.space("duplicates")
+    v = vecs[:, a:b] / np.linalg.norm(vecs[:, a:b], axis=1, keepdims=True)
+    row = {int(i): n for n, i in enumerate(ids)}
+    sims = v @ v.T
+    np.fill_diagonal(sims, -np.inf)
+    kth = np.sort(sims, axis=1)[:, ::-1][:, min(neighbours.K, len(ids) - 1) - 1]
+    for x, y in got ^ want:
+        s = sims[row[x], row[y]]
+        assert min(abs(s - kth[row[x]]), abs(s - kth[row[y]])) < 1e-4, (x, y, s, kth[row[x]], kth[row[y]])
+
+
 def test_graph_matches_exact_search_and_follows_adds_and_removals(tmp_path, tiny_model):
     photos = write_photos(tmp_path / "photos", 20)
     for i in range(3):  # re-encoded copies: close neighbours
@@ -44,7 +63,7 @@ def test_graph_matches_exact_search_and_follows_adds_and_removals(tmp_path, tiny
         cut = lib._graph_cut()
         assert neighbours.is_current(lib.catalog, lib.model.model_id, cut)
         for t in (cut, 0.9):
-            assert as_set(neighbours.candidate_pairs(lib.catalog, t)) == as_set(brute_pairs(lib, t))
+            assert_same_graph(lib, t)
 
         # a write keeps the graph current, touching only the changed vectors
         for i in range(4):
@@ -53,7 +72,7 @@ def test_graph_matches_exact_search_and_follows_adds_and_removals(tmp_path, tiny
         photos[7].unlink()
         lib.scan()
         assert neighbours.is_current(lib.catalog, lib.model.model_id, cut)
-        assert as_set(neighbours.candidate_pairs(lib.catalog, cut)) == as_set(brute_pairs(lib, cut))
+        assert_same_graph(lib, cut)
         gone = [r[0] for r in lib.catalog.conn.execute("SELECT a FROM edges UNION SELECT b FROM edges")]
         live = set(lib.catalog.embedded_ids(lib.model.model_id))
         assert set(gone) <= live  # a removed photo leaves no edge behind
@@ -90,7 +109,7 @@ def test_a_graph_for_another_cut_is_rebuilt(tmp_path, tiny_model):
         assert not neighbours.is_current(lib.catalog, lib.model.model_id, lib._graph_cut())
         assert lib.sync_neighbours()
         cut = lib._graph_cut()
-        assert as_set(neighbours.candidate_pairs(lib.catalog, cut)) == as_set(brute_pairs(lib, cut))
+        assert_same_graph(lib, cut)
 
 
 def test_a_reader_beside_a_writer_searches_when_the_graph_is_behind(tmp_path, tiny_model):

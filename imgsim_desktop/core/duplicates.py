@@ -109,14 +109,8 @@ class _UnionFind:
         return [g for g in out.values() if len(g) > 1]
 
 
-def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.ndarray,
-                pairs: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, tier: str,
-                keeper_rules=None, references=()) -> list[DuplicateGroup]:
-    """Group files. ``pairs`` = (a, b, sim) arrays of candidate pairs at or above ``threshold``, from the
-    stored neighbour graph (:func:`.neighbours.candidate_pairs`) or a k-NN query (:func:`.neighbours.knn_pairs`);
-    ``ids``/``vectors`` hold (at least) every candidate's vector, ``records`` every candidate's file."""
-    uf = _UnionFind()
-    # Exact copies always belong together, whatever the threshold.
+def _join_exact_copies(records: dict[int, FileRecord], uf: "_UnionFind") -> dict[str, list[int]]:
+    """Union every set of files with the same content (not empty files); returns hash -> file ids."""
     by_hash: dict[str, list[int]] = {}
     for fid, rec in records.items():
         if rec.hash and rec.size > 0:
@@ -124,6 +118,17 @@ def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.nda
     for same in by_hash.values():
         for other in same[1:]:
             uf.union(same[0], other)
+    return by_hash
+
+
+def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.ndarray,
+                pairs: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, tier: str,
+                keeper_rules=None, references=()) -> list[DuplicateGroup]:
+    """Group files. ``pairs`` = (a, b, sim) arrays of candidate pairs at or above ``threshold``, from the
+    stored neighbour graph (:func:`.neighbours.candidate_pairs`) or a k-NN query (:func:`.neighbours.knn_pairs`);
+    ``ids``/``vectors`` hold (at least) every candidate's vector, ``records`` every candidate's file."""
+    uf = _UnionFind()
+    _join_exact_copies(records, uf)  # exact copies always belong together, whatever the threshold
 
     for a, b in zip(np.asarray(pairs[0]).tolist(), np.asarray(pairs[1]).tolist()):
         uf.union(a, b)
@@ -208,13 +213,7 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
     from .verify import describe, reason
 
     uf = _UnionFind()
-    by_hash: dict[str, list[int]] = {}
-    for fid, rec in records.items():
-        if rec.hash and rec.size > 0:
-            by_hash.setdefault(rec.hash, []).append(fid)
-    for same in by_hash.values():
-        for other in same[1:]:
-            uf.union(same[0], other)
+    by_hash = _join_exact_copies(records, uf)
     # the verifier sees one file per content: exact copies share its verdicts
     rep = {fid: same[0] for same in by_hash.values() for fid in same}
     verified: dict[tuple[int, int], object] = {}

@@ -26,38 +26,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageEnhance
+from PIL import Image
 
 from imgsim_desktop.core.network import rich_pool
 from imgsim_desktop.core.model import (IMAGENET_MEAN, IMAGENET_STD, _load_weights, _locate, _read_card,
                                        build_network, full_arch, preprocess_image, save_model)
 
 from .data import build_cache, default_train_folders, project_root
+from .lookhead import lookalike_crop
 from .train import Logger, nt_xent
 
 PART_PHOTOS = 256
 
 
 # ------------------------------------------------------------------------------------------------ views
-
-def lookalike_crop(img: Image.Image, rng: random.Random, min_area: float = 0.25) -> Image.Image:
-    """A random view of one photo: a crop of min_area..100 % of it, mirror, colour jitter, sometimes grey."""
-    w, h = img.size
-    area = rng.uniform(min_area, 1.0)
-    r = math.exp(rng.uniform(-0.3, 0.3))
-    cw, ch = max(8, min(w, int(w * math.sqrt(area) * r))), max(8, min(h, int(h * math.sqrt(area) / r)))
-    x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
-    img = img.crop((x, y, x + cw, y + ch))
-    if rng.random() < 0.5:
-        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    if rng.random() < 0.8:
-        img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.6, 1.4))
-        img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.6, 1.4))
-        img = ImageEnhance.Color(img).enhance(rng.uniform(0.6, 1.4))
-    if rng.random() < 0.15:
-        img = img.convert("L").convert("RGB")
-    return img
-
 
 def photo_views(img: Image.Image, n: int, seed: int, min_area: float = 0.25) -> list[Image.Image]:
     """View 0 is the whole photo (what the index sees); the others are random crops."""

@@ -62,9 +62,9 @@ class LookConfig:
     tta: str | None = None            # write this test-time augmentation into the card (default: the base's)
 
 
-def lookalike_view(img: Image.Image, rng: random.Random, size: int, min_area: float = 0.25) -> np.ndarray:
+def lookalike_crop(img: Image.Image, rng: random.Random, min_area: float = 0.25) -> Image.Image:
     """One random view for the lookalike objective: a crop of min_area..100 % of the photo, mirror, colour
-    jitter, sometimes black and white; returned through the model's one preprocessing rule."""
+    jitter, sometimes black and white (shared with the distillation's cached views)."""
     w, h = img.size
     area = rng.uniform(min_area, 1.0)
     r = math.exp(rng.uniform(-0.3, 0.3))
@@ -79,7 +79,12 @@ def lookalike_view(img: Image.Image, rng: random.Random, size: int, min_area: fl
         img = ImageEnhance.Color(img).enhance(rng.uniform(0.6, 1.4))
     if rng.random() < 0.15:
         img = img.convert("L").convert("RGB")
-    return preprocess_image(img, size)
+    return img
+
+
+def lookalike_view(img: Image.Image, rng: random.Random, size: int, min_area: float = 0.25) -> np.ndarray:
+    """A lookalike_crop through the model's one preprocessing rule."""
+    return preprocess_image(lookalike_crop(img, rng, min_area), size)
 
 
 class _ViewStream(torch.utils.data.IterableDataset):

@@ -123,7 +123,9 @@ def test_copy_rename_move_delete_follow_in_search_results(library, photos_dir, m
         wait_for(lambda: known(library, renamed) and not known(library, p[0]), what="the rename")
         assert library.file_by_path(renamed).id == before.id, rec.summary()
         assert (library.catalog.embedding(before.id, library.model.model_id) == vec).all()
-        assert any((str(p[0]), str(renamed)) in b.moved for b in rec.batches), rec.summary()
+        # the batch is reported after its changes are in the catalog: wait for the report, too
+        wait_for(lambda: any((str(p[0]), str(renamed)) in b.moved for b in rec.batches),
+                 what="the rename reported as a move")
         assert "added" not in rec.kinds_for(renamed), rec.summary()
 
         # move into a new sub-folder, then move the folder itself: still the same id
@@ -135,7 +137,9 @@ def test_copy_rename_move_delete_follow_in_search_results(library, photos_dir, m
         final = photos_dir / "trip-2024" / "renamed.jpg"
         wait_for(lambda: known(library, final) and not known(library, moved), what="the folder move")
         assert library.file_by_path(final).id == before.id, rec.summary()
-        folder_batches = [b for b in rec.batches if (str(photos_dir / "trip"), str(photos_dir / "trip-2024")) in b.moved]
+        folder_move = (str(photos_dir / "trip"), str(photos_dir / "trip-2024"))
+        wait_for(lambda: any(folder_move in b.moved for b in rec.batches), what="the folder move's report")
+        folder_batches = [b for b in rec.batches if folder_move in b.moved]
         assert len(folder_batches) == 1 and folder_batches[0].moved_count == 1, rec.summary()  # one move_path
         assert not [b for b in rec.batches if any("trip-2024" in p for p in b.updated)], rec.summary()
         assert {r.path for r in library.similar(p[1], k=5)} >= {str(final)}

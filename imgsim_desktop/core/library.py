@@ -27,11 +27,11 @@ from .index import SPACES, IndexSet, VectorIndex, read_meta, space_path
 from .library_groups import GroupingMixin
 from .library_review import ReviewMixin
 from .lockfile import LockFile
-from .model import LoadedModel
+from .model import LoadedModel, space_part
 from .model_card import LazyModel
 from .paths import default_library_dir
 from .progress import CancelToken, Progress
-from .ranking import SimilarResult, rank_for_person
+from .ranking import EXPANSION, SimilarResult, expanded_query, rank_for_person
 from .roots import outermost, under_any
 from .scanner import ChangeEvent, Scanner, ScanReport
 
@@ -382,11 +382,28 @@ class Library(GroupingMixin, ReviewMixin):
             for sp in ("duplicates", "lookalikes") if space == "lookalikes" else ("duplicates",):
                 labels, sims = self.index.query(vec[None], 2 * k + 8 + extra, sp)
                 hits[sp] = [(int(i), float(s)) for i, s in zip(labels[0], sims[0]) if int(i) != self_id]
+            if space == "lookalikes" and "lookalikes" in self.index.spaces:
+                hits["lookalikes"] = self._expanded_lookalikes(vec, hits["lookalikes"], 2 * k + 8 + extra,
+                                                               self_id, query_hash)
             ids = sorted({i for h in hits.values() for i, _ in h})
             recs = {r.id: r for r in self.catalog.files_by_ids(ids)}
         return rank_for_person(k, {i: r.hash for i, r in recs.items()}, {i: r.path for i, r in recs.items()},
                                hits.get("lookalikes", []), hits["duplicates"], self.model.thresholds["duplicates"],
                                query_hash, primary=space)
+
+    def _expanded_lookalikes(self, vec: np.ndarray, hits: list[tuple[int, float]], n: int, self_id: int | None,
+                             query_hash: str | None) -> list[tuple[int, float]]:
+        """The lookalike search again from the query plus its closest lookalikes (``ranking.EXPANSION``);
+        the query's own byte copies are not lookalikes of it and are skipped. Called under the lock."""
+        firsts = [i for i, _ in hits[: EXPANSION + 4]]
+        same = {r.id for r in self.catalog.files_by_ids(firsts) if query_hash is not None and r.hash == query_hash}
+        pick = [i for i in firsts if i not in same][:EXPANSION]
+        if not pick:
+            return hits
+        q = space_part(vec[None], self.model.spaces, "lookalikes")[0]
+        e = expanded_query(q, self.index.vectors(pick, "lookalikes"))
+        labels, sims = self.index.query(e[None], n, "lookalikes")
+        return [(int(i), float(s)) for i, s in zip(labels[0], sims[0]) if int(i) != self_id]
 
     # ---- reads --------------------------------------------------------------------------------------
     def count(self) -> int:

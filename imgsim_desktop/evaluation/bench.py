@@ -24,6 +24,7 @@ from .benchmake import add_folder, add_ready_groups, make_benchmark  # noqa: F40
 from .layout import BenchError, Item, Layout, _images_in, edit_kind, read_layout  # noqa: F401
 from .methods import (  # noqa: F401  (re-exported)
     EMBED_BATCH,
+    expanded_similarity,
     HASH_BITS,
     HASH_DECODE_SIDE,
     HASH_DEFAULT_MAX_DISTANCE,
@@ -65,7 +66,8 @@ class _Pool:
     order: np.ndarray          # each query's ranking (pool positions)
 
 
-def _pool(e: Embedded, items: list[Item], idx: np.ndarray, part: str, seed: int) -> _Pool | None:
+def _pool(e: Embedded, items: list[Item], idx: np.ndarray, part: str, seed: int,
+          expand: bool = True) -> _Pool | None:
     """Label the pool ``idx`` by its ``part`` ("group" or "class") members, the rest being distractors, and
     rank the pool for every query. None when there is no such member or no query."""
     labels_s = [items[i].label if items[i].part == part else None for i in idx]
@@ -78,7 +80,9 @@ def _pool(e: Embedded, items: list[Item], idx: np.ndarray, part: str, seed: int)
     queries = M.query_indices(labels)
     if len(queries) == 0:
         return None
-    rel, order = M.ranked_relevance(sim, labels, queries, seed=seed)
+    # lookalikes are ranked as the app ranks them (expanded query); pair scores stay plain cosines
+    ranking = expanded_similarity(e, idx) if part == "class" and expand else sim
+    rel, order = M.ranked_relevance(ranking, labels, queries, seed=seed)
     return _Pool(len(names), code, labels, sim, queries, rel, order)
 
 
@@ -191,6 +195,7 @@ def lookalike_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int
     code, labels, sim, queries, rel = pool.code, pool.labels, pool.sim, pool.queries, pool.rel
     ap = M.average_precision(rel)
     p10 = M.precision_at_k(rel, TOP_K)
+    plain = M.ranked_relevance(sim, labels, queries, seed=seed)[0]   # one search, no query expansion
     qlab = labels[queries]
     by_class = {}
     for n, c in code.items():
@@ -207,6 +212,8 @@ def lookalike_metrics(e: Embedded, items: list[Item], idx: np.ndarray, seed: int
     return {
         "precision_at_10": _r(p10.mean()),
         "map": _r(ap.mean()),
+        "precision_at_10_plain": _r(M.precision_at_k(plain, TOP_K).mean()),
+        "map_plain": _r(M.average_precision(plain).mean()),
         "by_class": by_class,
         "sim_same_class_pairs": {k: _r(v) for k, v in M.quantiles(scores[pos], qs=(0.05, 0.25, 0.5, 0.75, 0.95)).items()},
         "sim_other_class_pairs": {k: _r(v) for k, v in M.quantiles(scores[other], qs=(0.5, 0.95, 0.99, 0.999)).items()},

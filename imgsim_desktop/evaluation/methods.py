@@ -98,6 +98,24 @@ def similarity(e: Embedded, idx: np.ndarray, space: str = "duplicates") -> np.nd
     return np.clip(v @ v.T, -1.0, 1.0).astype(np.float64)
 
 
+def expanded_similarity(e: Embedded, idx: np.ndarray, space: str = "lookalikes") -> np.ndarray:
+    """Rows: each item searched the way the app searches lookalikes (the query plus its closest
+    ``ranking.EXPANSION`` other items, ``ranking.expanded_query``), against every item's plain vector.
+    Hashes have no such search: their plain similarity."""
+    sim = similarity(e, idx, space)
+    if e.kind == "hash":
+        return sim
+    from imgsim_desktop.core.model import space_part
+    from imgsim_desktop.core.ranking import EXPANSION, expanded_query
+
+    v = space_part(e.vectors[idx], e.spaces, space).astype(np.float32)
+    s = sim.copy()
+    np.fill_diagonal(s, -np.inf)
+    near = np.argsort(-s, axis=1, kind="stable")[:, :EXPANSION]
+    q = np.stack([expanded_query(v[i], v[near[i]]) for i in range(len(v))])
+    return np.clip(q @ v.T, -1.0, 1.0).astype(np.float64)
+
+
 def embed_with_model(name: str, model, items: list[Item], default_threshold: float,
                      progress: Progress | None = None) -> Embedded:
     from imgsim_desktop.core.decode import load_image

@@ -40,9 +40,13 @@ def test_a_built_wheel_carries_the_model_and_an_install_finds_it(tmp_path):
     # install it into a bare environment and ask the installed package where its model is
     env_dir = tmp_path / "env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True, timeout=120)
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--prefix", str(env_dir),
-                           str(wheel)], capture_output=True, text=True, timeout=300)
+    # --ignore-installed: without it pip "upgrades" this venv's own editable install into the prefix, which
+    # uninstalls it here and leaves the developer's venv (and the rest of the run) without `imgsim`
+    before = _installed_here()
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--ignore-installed",
+                           "--prefix", str(env_dir), str(wheel)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    assert _installed_here() == before
     probe = ("import json, hashlib; from imgsim_desktop.core.paths import models_dir; from imgsim_desktop.system "
              "import packaging_dir; import imgsim_desktop; card = models_dir() / 'imgsim-ae.json'; "
              "print(json.dumps({'pkg': imgsim_desktop.__file__, 'card': str(card), 'packaging': str(packaging_dir())}))")
@@ -89,3 +93,10 @@ def test_the_qt_library_check_names_packages_not_sonames():
     assert proc.returncode == 1
     line = next(l for l in proc.stderr.splitlines() if "apt install" in l).split("apt install", 1)[1].split()
     assert line and all(pkg in DEBIAN_PACKAGES.values() for pkg in line), proc.stderr
+
+
+def _installed_here() -> bool:
+    """Whether this environment has imgsim-desktop installed (asked in a fresh process: no stale cache)."""
+    probe = "import importlib.metadata as m\ntry:\n    m.version('imgsim-desktop'); print(1)\nexcept m.PackageNotFoundError:\n    print(0)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd="/")
+    return out.stdout.strip() == "1"

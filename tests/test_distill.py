@@ -136,3 +136,21 @@ def test_shipped_model_puts_a_class_together():
     top5 = np.argsort(-sim, axis=1)[:, :5]
     own = (labels[top5] == labels[:, None]).mean()
     assert own > 0.7, f"only {own:.2f} of the top 5 are of the query's class"
+
+
+def test_a_views_box_says_where_it_lies_without_changing_the_view():
+    import random
+
+    from PIL import Image
+
+    from imgsim_desktop.training.lookhead import lookalike_crop
+
+    rng_np = np.random.default_rng(0)
+    img = Image.fromarray(rng_np.integers(0, 256, (90, 120, 3), dtype=np.uint8))
+    for seed in range(20):
+        plain = lookalike_crop(img, random.Random(seed))
+        box: list = []
+        boxed = lookalike_crop(img, random.Random(seed), box=box)
+        assert np.array_equal(np.asarray(plain), np.asarray(boxed))      # the same random draws
+        x0, y0, x1, y1, mirrored = box
+        assert 0 <= x0 < x1 <= 120 and 0 <= y0 < y1 <= 90 and (x1 - x0, y1 - y0) == plain.size

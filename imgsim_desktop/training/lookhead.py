@@ -62,17 +62,23 @@ class LookConfig:
     tta: str | None = None            # write this test-time augmentation into the card (default: the base's)
 
 
-def lookalike_crop(img: Image.Image, rng: random.Random, min_area: float = 0.25) -> Image.Image:
+def lookalike_crop(img: Image.Image, rng: random.Random, min_area: float = 0.25,
+                   box: list | None = None) -> Image.Image:
     """One random view for the lookalike objective: a crop of min_area..100 % of the photo, mirror, colour
-    jitter, sometimes black and white (shared with the distillation's cached views)."""
+    jitter, sometimes black and white (shared with the distillation's cached views). ``box``, when given,
+    receives (x0, y0, x1, y1, mirrored): where the view lies in the photo, for teacher targets pooled from
+    the whole photo's feature map."""
     w, h = img.size
     area = rng.uniform(min_area, 1.0)
     r = math.exp(rng.uniform(-0.3, 0.3))
     cw, ch = max(8, min(w, int(w * math.sqrt(area) * r))), max(8, min(h, int(h * math.sqrt(area) / r)))
     x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
     img = img.crop((x, y, x + cw, y + ch))
-    if rng.random() < 0.5:
+    mirrored = rng.random() < 0.5
+    if mirrored:
         img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if box is not None:
+        box[:] = [x, y, x + cw, y + ch, mirrored]
     if rng.random() < 0.8:
         img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.6, 1.4))
         img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.6, 1.4))

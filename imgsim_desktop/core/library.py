@@ -400,8 +400,13 @@ class Library(GroupingMixin, ReviewMixin):
         pick = [i for i in firsts if i not in same][:EXPANSION]
         if not pick:
             return hits
+        # the neighbours' vectors from the catalog: a few rows, where the index would be loaded whole
+        # (a read-only query searches the index file in place)
+        stored = [v for v in (self.catalog.embedding(i, self.model.model_id) for i in pick) if v is not None]
+        if not stored:
+            return hits
         q = space_part(vec[None], self.model.spaces, "lookalikes")[0]
-        e = expanded_query(q, self.index.vectors(pick, "lookalikes"))
+        e = expanded_query(q, space_part(np.stack(stored), self.model.spaces, "lookalikes"))
         labels, sims = self.index.query(e[None], n, "lookalikes")
         return [(int(i), float(s)) for i, s in zip(labels[0], sims[0]) if int(i) != self_id]
 

@@ -140,13 +140,12 @@ class _Cursor:
         self._conn = conn
 
     def __iter__(self):
-        it = iter(self._cur)
+        # in slices: one guarded call per few thousand rows, not per row (a rescan reads every file's row)
         while True:
-            try:
-                row = self._conn._call(next, it)
-            except StopIteration:
+            rows = self._conn._call(self._cur.fetchmany, 2048)
+            if not rows:
                 return
-            yield row
+            yield from rows
 
     def fetchone(self):
         return self._conn._call(self._cur.fetchone)

@@ -103,8 +103,9 @@ class ImageInfo:
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
-    """True when the extension is one we decode (the scanner's cheap first filter)."""
-    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+    """True when the extension is one we decode (the scanner's cheap first filter: called once per file of
+    every rescan, so string operations rather than a Path object)."""
+    return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
 
 
 # --------------------------------------------------------------------------- public API

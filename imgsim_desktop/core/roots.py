@@ -252,6 +252,9 @@ def dedupe_links(found: Iterable[Found], known: Callable[[str], bool] = lambda p
         groups.setdefault((f.dev, f.ino), []).append(f)
     keep, aliases = [], []
     for members in groups.values():
+        if len(members) == 1:   # nearly every file: nothing to choose
+            keep.append(members[0])
+            continue
         members.sort(key=lambda f: (f.link, not known(f.path), f.path))
         keep.append(members[0])
         aliases.extend(members[1:])

@@ -268,6 +268,10 @@ class Scanner:
 
     def _process(self, todo: list[Prepared], gone: list[FileRecord], report: ScanReport,
                  progress: Progress, cancel: CancelToken | None) -> None:
+        if not todo and not gone:   # a rescan that found no change reads nothing more of the library
+            progress.start("indexing", 0)
+            progress.finish()
+            return
         with self.lock:
             ok_by_hash = self.catalog.ok_files_by_hash(self.model_id)
         gone_by_hash: dict[str, list[FileRecord]] = {}

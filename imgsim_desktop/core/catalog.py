@@ -16,7 +16,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -91,6 +91,17 @@ def info_columns(info) -> dict:
     return {"width": info.width, "height": info.height, "format": info.format, "date_taken": info.date_taken,
             "camera_make": info.make, "camera_model": info.model, "software": info.software,
             "content_fraction": info.content_fraction, "info_version": INFO_VERSION}
+
+
+class Stamp(NamedTuple):
+    """What a rescan compares with the disk: a file row without its photo details (a million of these is
+    a fraction of a million FileRecords)."""
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    status: str
+    error: str | None
 
 
 def _row_to_record(row: tuple) -> FileRecord:
@@ -378,6 +389,12 @@ class Catalog:
         """Files whose path is ``root`` itself or lies below it."""
         q = f"SELECT {_FILE_COLS} FROM files WHERE path=? OR (path>=? AND path<?)"
         return [_row_to_record(r) for r in self.conn.execute(q, (db_path(root), *_prefix_range(root)))]
+
+    def stamps_under(self, root: str) -> list[Stamp]:
+        """``files_under`` cut to what a rescan compares (id, path, size, mtime, status, error)."""
+        q = "SELECT id, path, size, mtime_ns, status, error FROM files WHERE path=? OR (path>=? AND path<?)"
+        return [Stamp(r[0], from_db_path(r[1]), r[2], r[3], r[4], r[5])
+                for r in self.conn.execute(q, (db_path(root), *_prefix_range(root)))]
 
     def count_under(self, root: str) -> tuple[int, int]:
         row = self.conn.execute("SELECT COUNT(*), COALESCE(SUM(status<>?),0) FROM files "

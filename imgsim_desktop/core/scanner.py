@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .catalog import INFO_VERSION, STATUS_ERROR, STATUS_OK, Catalog, FileRecord, info_columns
+from .catalog import INFO_VERSION, STATUS_ERROR, STATUS_OK, Catalog, FileRecord, Stamp, info_columns
 from .decode import is_image_path, read_info
 from .errors import DecodeError
 from .embedder import Embedder, Prepared
@@ -115,7 +115,7 @@ class Scanner:
         progress = progress or Progress()
         progress.start("listing", 0)
         found: list[Found] = []
-        known: dict[str, FileRecord] = {}
+        known: dict[str, Stamp] = {}
         unreadable: dict[str, str] = {}
         with self.lock:
             mount_points = self.catalog.mount_points()
@@ -126,7 +126,7 @@ class Scanner:
                 report.missing_folders.append(root)
                 continue
             with self.lock:
-                under_root = self.catalog.files_under(root)
+                under_root = self.catalog.stamps_under(root)   # full records only for what changed, below
             if under_root and looks_empty(root):
                 # The bare mount point of an unplugged drive: offline, not a folder whose photos were deleted.
                 report.missing_folders.append(root)
@@ -154,6 +154,7 @@ class Scanner:
             gone.append(rec)
         todo, report.unchanged = self._candidates(on_disk, known)
         self._record_unreadable(unreadable, known, report)
+        gone = self._full_records(todo, gone)
         self._process(todo, gone, report, progress, cancel)
         if not report.cancelled:
             self.backfill_info([r for r in roots if r not in report.missing_folders], cancel)
@@ -235,7 +236,7 @@ class Scanner:
         report.seconds = time.monotonic() - t0
         return report
 
-    def _record_unreadable(self, unreadable: dict[str, str], known: dict[str, FileRecord],
+    def _record_unreadable(self, unreadable: dict[str, str], known: dict[str, FileRecord | Stamp],
                            report: ScanReport) -> None:
         """A folder that cannot be listed is a problem to show (``errors()``, the problems panel), with its
         reason; its photos already in the catalog are kept. Stored as an error entry for the folder's path."""
@@ -249,7 +250,22 @@ class Scanner:
                                           "error": reason})
 
     # ---- internals ----------------------------------------------------------------------------------
-    def _candidates(self, on_disk: dict[str, tuple[int, int]], known: dict[str, FileRecord]):
+    def _full_records(self, todo: list[Prepared], gone: list) -> list[FileRecord]:
+        """The listing compared light stamps; the files that changed or went get their whole records (the
+        rest of the pass needs hashes and photo details). Returns ``gone`` as records; ``todo``'s tags are
+        replaced in place."""
+        ids = [p.tag.id for p in todo if p.tag is not None] + [g.id for g in gone]
+        if not ids:
+            return []
+        with self.lock:
+            recs = {r.id: r for r in self.catalog.files_by_ids(ids)}
+        for p in todo:
+            if p.tag is not None:
+                p.tag = recs.get(p.tag.id)   # gone meanwhile: then it is a new file
+        return [recs[g.id] for g in gone if g.id in recs]
+
+
+    def _candidates(self, on_disk: dict[str, tuple[int, int]], known: dict[str, FileRecord | Stamp]):
         with self.lock:
             # A small batch (the watcher's) asks about its own files only, not the whole library.
             among = [r.id for r in known.values()] if len(known) < 5000 else None

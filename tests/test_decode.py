@@ -402,3 +402,14 @@ def test_png_orientation_and_cheap_read_info(tmp_path):
     _photo(200, 100).save(buf, format="PNG")
     cut.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     assert read_info(cut) == ImageInfo(200, 100, "PNG", None)
+
+
+def test_is_image_path_reads_the_extension_as_splitext_does():
+    import os
+
+    from imgsim_desktop.core.decode import IMAGE_EXTENSIONS, is_image_path
+
+    names = ["a.jpg", ".jpg", "a.JPG", "a.tar.jpg", "jpg", "a.", ".a.jpg", "..jpg", "a..jpg", "x.jpeg",
+             "a.jpg.txt", "...", ".", "a.b.c", "/x/y.z/a.png", "/x/y.jpg/b", "caf\udce9.jpg", "IMG.HEIC"]
+    for n in names:
+        assert is_image_path(n) == (os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS), n

@@ -315,3 +315,23 @@ def test_damaged_catalog_pages_give_one_line_that_says_what_to_do(tmp_path, tiny
     for cmd in (["status"], ["dupes"], ["index", d]):
         rc, out, err = cli([*cmd, "--model", tiny_model], home)
         assert rc != 0 and len(err.strip().splitlines()) == 1 and "damaged" in err, (cmd, err)
+
+
+def test_walking_keeps_one_path_per_file_on_disk(tmp_path):
+    """Hard links and symlinks to one file are that file once; every other photo is itself."""
+    import os
+
+    from imgsim_desktop.core.roots import dedupe_links, walk_images
+
+    d = tmp_path / "p"
+    d.mkdir()
+    for i in range(5):
+        (d / f"own{i}.jpg").write_bytes(bytes([i]) * 10)
+    os.link(d / "own0.jpg", d / "hard0.jpg")
+    os.symlink(d / "own1.jpg", d / "sym1.jpg")
+    keep, aliases = dedupe_links(walk_images(str(d)))
+    assert sorted(os.path.basename(f.path) for f in keep) == [
+        "hard0.jpg", "own1.jpg", "own2.jpg", "own3.jpg", "own4.jpg"]   # of a hard-link pair, the first name
+    assert sorted(os.path.basename(f.path) for f in aliases) == ["own0.jpg", "sym1.jpg"]
+    keep2, _ = dedupe_links(walk_images(str(d)), known=lambda p: p.endswith("own0.jpg"))
+    assert "own0.jpg" in {os.path.basename(f.path) for f in keep2}   # the catalog's name wins

@@ -103,9 +103,16 @@ class ImageInfo:
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
-    """True when the extension is one we decode (the scanner's cheap first filter: called once per file of
-    every rescan, so string operations rather than a Path object)."""
-    return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
+    """True when the extension is one we decode (the scanner's cheap first filter)."""
+    return is_image_name(os.path.basename(os.fspath(path)))
+
+
+def is_image_name(name: str) -> bool:
+    """``is_image_path`` of a bare file name, in string operations (once per file of every rescan); the
+    extension as ``os.path.splitext`` reads it (leading dots are not one)."""
+    stem = name.lstrip(".")
+    i = stem.rfind(".")
+    return i > 0 and stem[i:].lower() in IMAGE_EXTENSIONS
 
 
 # --------------------------------------------------------------------------- public API

@@ -164,6 +164,7 @@ class Found(NamedTuple):
     dev: int
     ino: int
     link: bool   # reached through a symlink
+    nlink: int = 1   # more than 1: hard-linked elsewhere
 
 
 def looks_empty(folder: str) -> bool:
@@ -185,7 +186,7 @@ def walk_images(root: str, skip: Iterable[str] = (), on_error: Callable[[str, st
     hears about folders that cannot be listed; ``mounts`` collects folders on another device than their
     parent (mount points: see :func:`offline_below`).
     """
-    from .decode import is_image_path  # decode uses open_regular from here
+    from .decode import is_image_name  # decode uses open_regular from here
 
     skip = {norm(s) for s in skip}
     try:
@@ -214,9 +215,10 @@ def walk_images(root: str, skip: Iterable[str] = (), on_error: Callable[[str, st
                     if mounts is not None and sub_dev != dev:
                         mounts.add(e.path)
                     stack.append((e.path, sub_dev))
-                elif is_image_path(e.name) and e.is_file():   # is_file(): S_ISREG, following a file symlink
+                elif is_image_name(e.name) and e.is_file():   # is_file(): S_ISREG, following a file symlink
                     st = e.stat()
-                    yield Found(e.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, e.is_symlink())
+                    yield Found(e.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, e.is_symlink(),
+                                st.st_nlink)
             except OSError:
                 continue
 
@@ -247,10 +249,17 @@ def offline_below(path: str, mount_points: Iterable[str]) -> str | None:
 def dedupe_links(found: Iterable[Found], known: Callable[[str], bool] = lambda p: False) -> tuple[list[Found], list[Found]]:
     """(files, aliases): one path per file on disk. Hard links and symlinks to one file are that file once,
     never a duplicate of it. Kept: a path that is not a symlink, then one the catalog knows, then the first."""
+    found = list(found)
+    # only a symlink or a hard-linked file can share its file with another path: group those (and any
+    # plain path to the same file); every other path is its own file
+    shared = {(f.dev, f.ino) for f in found if f.link or f.nlink > 1}
+    keep, aliases = [], []
     groups: dict[tuple[int, int], list[Found]] = {}
     for f in found:
-        groups.setdefault((f.dev, f.ino), []).append(f)
-    keep, aliases = [], []
+        if shared and (f.dev, f.ino) in shared:
+            groups.setdefault((f.dev, f.ino), []).append(f)
+        else:
+            keep.append(f)
     for members in groups.values():
         if len(members) == 1:   # nearly every file: nothing to choose
             keep.append(members[0])

@@ -443,6 +443,10 @@ class IndexSet:
         self._specs = {space: (b - a, None if single else (a, b)) for space, (a, b) in spaces.items()}
         self.parts: dict[str, VectorIndex] = {}    # the parts opened so far
         self.origins: dict[str, str] = {}          # space -> "loaded" | "rebuilt"
+        # Read-only opens answer single queries from the mapped file (core/hnsw_file.py) instead of loading
+        # the part: a 1M-photo index takes seconds to load and one query reads a few hundred of its records.
+        self.mapped_queries = False
+        self._mapped: dict = {}                    # space -> MappedPart | None (None: use the full load)
 
     @property
     def spaces(self) -> tuple[str, ...]:
@@ -522,7 +526,43 @@ class IndexSet:
             p.remove(ids)
 
     def query(self, vectors, k: int, space: str = "duplicates"):
+        if space not in self._specs:
+            space = "duplicates"
+        if self.mapped_queries and space not in self.parts and np.ndim(vectors) in (1, 2) \
+                and np.atleast_2d(vectors).shape[0] == 1:
+            got = self._query_mapped(vectors, k, space)
+            if got is not None:
+                return got
         return self.part(space).query(vectors, k)
+
+    def _query_mapped(self, vectors, k: int, space: str):
+        from .hnsw_file import FormatError, open_mapped
+
+        old = self._mapped.get(space)
+        if old is not None and old.seq != self.catalog.seq():  # a writer changed the catalog since
+            old.mapped.close()
+            del self._mapped[space]
+        if space not in self._mapped:
+            dim, cols = self._specs[space]
+            self._mapped[space] = open_mapped(space_path(self.path, space), self.catalog, self.model_id, dim, cols,
+                                              HnswParams.from_env().ef_search)
+        mp = self._mapped[space]
+        if mp is None:
+            return None
+        try:
+            return mp.query(vectors, k)
+        except (FormatError, ValueError, IndexError, OSError) as exc:
+            log.warning("index %s could not be searched in place (%s); loading it", space, exc)
+            mp.mapped.close()
+            self._mapped[space] = None
+            return None
+
+    def close(self) -> None:
+        """Close the files opened for in-place queries."""
+        for mp in self._mapped.values():
+            if mp is not None:
+                mp.mapped.close()
+        self._mapped.clear()
 
     def vectors(self, ids, space: str = "duplicates") -> np.ndarray:
         return self.part(space).vectors(ids)

@@ -134,6 +134,7 @@ class MappedIndex:
         through like deleted ones but never returned."""
         if self.n == 0 or k <= 0:
             return []
+        self._records = {}  # records are kept for one query only (a long-lived view must not grow)
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         q = q / max(float(np.linalg.norm(q)), 1e-30)
         cur = self.entry

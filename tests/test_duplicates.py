@@ -140,3 +140,21 @@ def test_a_sprawling_component_is_cut_apart_and_every_group_holds_to_its_keeper(
     for g in groups:  # the keeper rule may then crown another member: one of them holds the group together
         ms = [m.file_id for m in g.members]
         assert len(ms) <= 60 and any(all(holds_to(k, m) for m in ms) for k in ms)
+
+
+def test_numpy_components_match_the_union_find():
+    from imgsim_desktop.core.duplicates import _components, _UnionFind
+
+    rng = np.random.default_rng(2)
+    for n, m in ((1, 0), (50, 0), (300, 200), (2000, 1500), (2000, 4000)):
+        a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+        chain = np.arange(n - 1)  # and one long chain in shuffled labels (the worst case for hooking)
+        perm = rng.permutation(n)
+        a, b = np.concatenate([a, perm[chain]]) if n > 400 else a, np.concatenate([b, perm[chain + 1]]) if n > 400 else b
+        label = _components(n, a, b)
+        uf = _UnionFind()
+        for x in range(n):
+            uf.find(x)
+        for x, y in zip(a.tolist(), b.tolist()):
+            uf.union(x, y)
+        assert [label[x] for x in range(n)] == [uf.find(x) for x in range(n)]

@@ -172,27 +172,67 @@ def _split_around_keepers(piece: list[int], records: dict[int, FileRecord], row_
     return out
 
 
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of nodes 0..n-1 joined by edges a[i]-b[i], in numpy: each node's label is the
+    smallest node of its component. Roots hook onto the smaller root across each edge, then paths are
+    halved until every node points at its root; a few rounds even for long chains."""
+    parent = np.arange(n)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    while True:
+        ra, rb = parent[a], parent[b]
+        split = ra != rb
+        if not split.any():
+            return parent
+        lo, hi = np.minimum(ra[split], rb[split]), np.maximum(ra[split], rb[split])
+        np.minimum.at(parent, hi, lo)
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
+
+
 def _cut_apart(members: list[int], records: dict[int, FileRecord], pairs, threshold: float,
                step: float = 0.01) -> list[list[int]]:
     """A component larger than SPLIT_CAP, cut into pieces of at most SPLIT_CAP by raising the cut on its own
     candidate pairs (exact copies stay joined) until each piece fits; a piece that no cut splits (thousands of
     copies of one file) is kept whole. Photos the tighter cut leaves alone drop out of the grouping."""
+    node = np.asarray(members, dtype=np.int64)
+    order = np.argsort(node)
+    node = node[order]
     pa, pb, ps = (np.asarray(p) for p in pairs)
-    inside = np.isin(pa, members) & np.isin(pb, members)
-    pa, pb, ps = pa[inside], pb[inside], ps[inside].astype(np.float32)
-    out, todo = [], [(members, threshold)]
+    ia, ib = np.searchsorted(node, pa), np.searchsorted(node, pb)
+    ia, ib = np.minimum(ia, len(node) - 1), np.minimum(ib, len(node) - 1)
+    inside = (node[ia] == pa) & (node[ib] == pb)
+    ea, eb, es = ia[inside], ib[inside], ps[inside].astype(np.float64)
+    # exact copies: each file joined to the first of its content, at every cut
+    first: dict[str, int] = {}
+    ca, cb = [], []
+    for i, f in enumerate(node.tolist()):
+        h = records[f].hash
+        if h and records[f].size > 0:
+            j = first.setdefault(h, i)
+            if j != i:
+                ca.append(j)
+                cb.append(i)
+    ca, cb = np.array(ca, dtype=np.int64), np.array(cb, dtype=np.int64)
+    labels: dict[float, np.ndarray] = {}  # components of the whole component at each cut (pieces share them)
+    out, todo = [], [(np.arange(len(node)), threshold)]
     while todo:
         piece, cut = todo.pop()
         if len(piece) <= SPLIT_CAP or cut >= 1.0:
-            out.append(piece)
+            out.append(node[piece].tolist())
             continue
         cut = min(1.0, cut + step)
-        sel = np.isin(pa, piece) & (ps >= cut)
-        uf = _UnionFind()
-        _join_exact_copies({f: records[f] for f in piece}, uf)
-        for a, b in zip(pa[sel].tolist(), pb[sel].tolist()):
-            uf.union(a, b)
-        todo.extend((g, cut) for g in uf.groups())
+        if cut not in labels:
+            keep = es >= cut
+            labels[cut] = _components(len(node), np.concatenate([ea[keep], ca]), np.concatenate([eb[keep], cb]))
+        lab = labels[cut][piece]  # a piece is a component at a looser cut: its parts at this cut lie inside it
+        srt = np.argsort(lab, kind="stable")
+        bounds = np.flatnonzero(np.diff(lab[srt])) + 1
+        for g in np.split(piece[srt], bounds):
+            if len(g) > 1:
+                todo.append((g, cut))
     return out
 
 

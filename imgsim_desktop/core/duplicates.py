@@ -140,6 +140,14 @@ def _split_around_keepers(piece: list[int], records: dict[int, FileRecord], row_
     n = len(rest)
     if n < 2:
         return []
+    if n == 2:  # most pieces: no matrices
+        k, r = rest
+        if k.hash and k.hash == r.hash:
+            s = 1.0
+        else:
+            vk, vr = row_of.get(k.id), row_of.get(r.id)
+            s = float(np.dot(vectors[vk], vectors[vr])) if vk is not None and vr is not None else -1.0
+        return [(k, [(k, 1.0), (r, s)])] if s >= threshold else []
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
     mat = np.zeros((n, dim), dtype=np.float32)
     has_vec = np.zeros(n, dtype=bool)

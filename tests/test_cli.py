@@ -120,3 +120,23 @@ def test_bundled_model_missing_is_a_clear_error(tmp_path, make_photo):
     (empty / "models").mkdir(parents=True)
     proc = run(["index", tmp_path / "p"], tmp_path / "home", env_extra={"IMGSIM_RESOURCES": str(empty)})
     _one_line_error(proc, 3, "model")
+
+
+def test_each_command_is_found_in_the_module_that_registers_it():
+    """`imgsim status` imports only library_cmds: the command -> module table must match what each
+    module registers, and `imgsim --help` still lists every command."""
+    import argparse
+    import importlib
+
+    from imgsim_desktop.cli import COMMAND_MODULES, COMMANDS, build_parser
+
+    registered = {}
+    for name in COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(name).register(sub)
+        registered.update(dict.fromkeys(sub.choices, name))
+    assert registered == COMMANDS
+    full = build_parser()._subparsers._group_actions[0].choices
+    assert set(full) == set(COMMANDS)
+    for command in COMMANDS:
+        assert set(build_parser(command)._subparsers._group_actions[0].choices) >= {command}

@@ -55,3 +55,106 @@ def test_threshold_decides_and_bigger_photo_keeps():
     assert g.tier == "duplicates" and g.keeper == "/p/2.jpg"  # resolution beats file size
     assert round(g.members[1].similarity, 3) == round(float(np.cos(np.deg2rad(10))), 3)
     assert group(records, vecs, threshold=0.99) == []
+
+
+def _rule_one_keeper_at_a_time(records, ids, vecs, pairs, threshold):
+    """The keeper split written plainly (as it was before issue 13): compare the best photo left with every
+    other photo of its component, group those within the threshold, repeat."""
+    from imgsim_desktop.core.duplicates import _UnionFind, keeper_key
+
+    uf = _UnionFind()
+    for a, b in zip(pairs[0].tolist(), pairs[1].tolist()):
+        uf.union(a, b)
+    by_hash = {}
+    for r in records.values():
+        by_hash.setdefault(r.hash, []).append(r.id)
+    for same in by_hash.values():
+        for other in same[1:]:
+            uf.union(same[0], other)
+    vec_of = dict(zip(ids.tolist(), vecs))
+    out = set()
+    for comp in uf.groups():
+        rest = sorted((records[f] for f in comp), key=keeper_key)
+        while len(rest) >= 2:
+            k = rest[0]
+            sims = [1.0 if r.hash == k.hash else float(np.dot(vec_of[k.id], vec_of[r.id])) for r in rest]
+            inside = [r.id for r, s in zip(rest, sims) if r is k or s >= threshold]
+            rest = [r for r, s in zip(rest, sims) if r is not k and s < threshold]
+            if len(inside) >= 2:
+                out.add(frozenset(inside))
+    return out
+
+
+def _bursts(seed, n=600, d=16):
+    """Photos in bursts drifting along chains (the shape that makes components sprawl), a few exact copies."""
+    rng = np.random.default_rng(seed)
+    vecs = np.zeros((n, d), np.float32)
+    cur = rng.standard_normal(d)
+    for i in range(n):
+        cur = rng.standard_normal(d) if rng.random() < 0.05 else cur + 0.35 * rng.standard_normal(d) / np.sqrt(d)
+        vecs[i] = cur / np.linalg.norm(cur)
+    records = {}
+    for i in range(n):
+        copy_of = i - 1 if i % 37 == 0 and i else None
+        if copy_of is not None:
+            vecs[i] = vecs[copy_of]
+        records[i + 1] = rec(i + 1, w=100 + (i * 7919) % 300, size=1000 + (i * 104729) % 5000,
+                             h_=f"hash{copy_of + 1 if copy_of is not None else i + 1}")
+    return records, np.arange(1, n + 1), vecs
+
+
+def test_the_vectorised_split_groups_as_the_plain_rule_does():
+    for seed in range(3):
+        records, ids, vecs = _bursts(seed)
+        ix = VectorIndex(vecs.shape[1], "m")
+        ix.add(ids, vecs)
+        pairs = knn_pairs(ids, *ix.query(vecs, 8), 0.8)
+        groups = find_groups(records, ids, vecs, pairs, 0.8, "similar")
+        assert max(len(g.members) for g in groups) > 2
+        assert {frozenset(m.file_id for m in g.members) for g in groups} == \
+            _rule_one_keeper_at_a_time(records, ids, vecs, pairs, 0.8)
+
+
+def test_a_sprawling_component_is_cut_apart_and_every_group_holds_to_its_keeper(monkeypatch):
+    """Above SPLIT_CAP a component is cut at tighter cuts first (it used to take a quadratic keeper split):
+    no piece of it exceeds the cap, each photo is in at most one group, and every member is still within
+    the threshold of the photo its group was split around."""
+    import imgsim_desktop.core.duplicates as dup
+
+    monkeypatch.setattr(dup, "SPLIT_CAP", 60)
+    records, ids, vecs = _bursts(7, n=1500)
+    ix = VectorIndex(vecs.shape[1], "m")
+    ix.add(ids, vecs)
+    pairs = knn_pairs(ids, *ix.query(vecs, 8), 0.8)
+    uf = dup._UnionFind()
+    for a, b in zip(pairs[0].tolist(), pairs[1].tolist()):
+        uf.union(a, b)
+    assert max(len(c) for c in uf.groups()) > 60  # the case under test: a component past the cap
+    groups = find_groups(records, ids, vecs, pairs, 0.8, "similar")
+    seen = [m.file_id for g in groups for m in g.members]
+    assert len(seen) == len(set(seen)) and groups
+    vec_of = dict(zip(ids.tolist(), vecs))
+    def holds_to(k, m):
+        return records[m].hash == records[k].hash or float(np.dot(vec_of[k], vec_of[m])) >= 0.8 - 1e-6
+
+    for g in groups:  # the keeper rule may then crown another member: one of them holds the group together
+        ms = [m.file_id for m in g.members]
+        assert len(ms) <= 60 and any(all(holds_to(k, m) for m in ms) for k in ms)
+
+
+def test_numpy_components_match_the_union_find():
+    from imgsim_desktop.core.duplicates import _components, _UnionFind
+
+    rng = np.random.default_rng(2)
+    for n, m in ((1, 0), (50, 0), (300, 200), (2000, 1500), (2000, 4000)):
+        a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+        chain = np.arange(n - 1)  # and one long chain in shuffled labels (the worst case for hooking)
+        perm = rng.permutation(n)
+        a, b = np.concatenate([a, perm[chain]]) if n > 400 else a, np.concatenate([b, perm[chain + 1]]) if n > 400 else b
+        label = _components(n, a, b)
+        uf = _UnionFind()
+        for x in range(n):
+            uf.find(x)
+        for x, y in zip(a.tolist(), b.tolist()):
+            uf.union(x, y)
+        assert [label[x] for x in range(n)] == [uf.find(x) for x in range(n)]

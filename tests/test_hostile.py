@@ -312,9 +312,13 @@ def test_damaged_catalog_pages_give_one_line_that_says_what_to_do(tmp_path, tiny
     for off in range(4096, len(data), 4096):   # every page but the header's: damaged inside
         data[off + 100:off + 300] = os.urandom(200)
     cat.write_bytes(bytes(data))
-    for cmd in (["status"], ["dupes"], ["index", d]):
+    for cmd in (["dupes"], ["index", d]):
         rc, out, err = cli([*cmd, "--model", tiny_model], home)
         assert rc != 0 and len(err.strip().splitlines()) == 1 and "damaged" in err, (cmd, err)
+    # status reads the running counts, not the file rows (issue 13): it may not come across the damaged
+    # pages, but it never ends in a traceback, and when it does it says the same one line
+    rc, out, err = cli(["status", "--model", tiny_model], home)
+    assert (rc == 0 and not err.strip()) or (rc == 2 and len(err.strip().splitlines()) == 1 and "damaged" in err)
 
 
 def test_walking_keeps_one_path_per_file_on_disk(tmp_path):

@@ -158,3 +158,66 @@ def test_damaged_catalog_pages_give_one_line_saying_what_to_do(built):
         lines = [l for l in proc.stderr.splitlines() if l.strip()]
         assert len(lines) == 1 and lines[0].startswith("imgsim: error:"), proc.stderr
         assert "move it aside" in lines[0] and "imgsim index" in lines[0]
+
+
+def _saved_index(tmp_path):
+    """An index file well past the two MiB its fingerprint hashes (one at each end)."""
+    import numpy as np
+
+    from imgsim_desktop.core.index import EDGE, VectorIndex
+
+    rng = np.random.default_rng(3)
+    v = rng.standard_normal((6000, 128)).astype(np.float32)
+    ix = VectorIndex(128, "m")
+    ix.add(np.arange(1, 6001), v / np.linalg.norm(v, axis=1, keepdims=True))
+    ix.seq = 7
+    path = tmp_path / "ix.hnsw"
+    ix.save(path)
+    assert path.stat().st_size > 3 * EDGE
+    return path
+
+
+def test_an_untouched_index_opens_without_reading_it_whole(tmp_path, monkeypatch):
+    """The sidecar's fingerprint (size, inode, mtime, ctime, both ends' hash) stands in for the full
+    checksum while the file is exactly as it was written: a 1M-photo index is not read twice per query."""
+    from imgsim_desktop.core import index as index_mod
+
+    path = _saved_index(tmp_path)
+    calls = []
+    real = index_mod.file_checksum
+    monkeypatch.setattr(index_mod, "file_checksum", lambda p: calls.append(p) or real(p))
+    back = index_mod.VectorIndex.load(path, "m", 128)
+    assert back is not None and len(back) == 6000 and not back.meta_stale and calls == []
+
+
+def test_a_bit_flip_behind_a_restored_mtime_is_still_caught(tmp_path):
+    """Damage in the middle of the file with its mtime set back: ctime gives it away, the full checksum
+    runs and fails, and the index is not trusted."""
+    from imgsim_desktop.core.index import VectorIndex
+
+    path = _saved_index(tmp_path)
+    st = path.stat()
+    flip(path, st.st_size // 2, b"\x5a\xa5")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_mtime_ns == st.st_mtime_ns
+    assert VectorIndex.load(path, "m", 128) is None
+
+
+def test_a_copied_index_is_checked_once_then_opens_quickly_again(tmp_path, monkeypatch):
+    """A library copied elsewhere (same bytes, new inode): the first open reads it whole, then records
+    the new fingerprint, so later opens skip the full checksum again."""
+    from imgsim_desktop.core import index as index_mod
+
+    path = _saved_index(tmp_path)
+    moved = tmp_path / "copy" / "ix.hnsw"
+    moved.parent.mkdir()
+    shutil.copy2(path, moved)
+    shutil.copy2(str(path) + ".json", str(moved) + ".json")
+    calls = []
+    real = index_mod.file_checksum
+    monkeypatch.setattr(index_mod, "file_checksum", lambda p: calls.append(p) or real(p))
+    first = index_mod.VectorIndex.load(moved, "m", 128)
+    assert first is not None and first.meta_stale and len(calls) == 1
+    assert first.refresh_meta(moved)
+    again = index_mod.VectorIndex.load(moved, "m", 128)
+    assert again is not None and not again.meta_stale and len(calls) == 1

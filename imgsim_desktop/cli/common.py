@@ -25,8 +25,8 @@ def add_format_options(p: argparse.ArgumentParser) -> None:
 
 
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+    # one write: json.dump writes piece by piece (1.8M writes for 13,000 groups, 6 s at 100k photos)
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
 
 
 def print_csv(rows: list[dict], columns: list[str]) -> None:

@@ -121,6 +121,129 @@ def _join_exact_copies(records: dict[int, FileRecord], uf: "_UnionFind") -> dict
     return by_hash
 
 
+# A chained component (A~B, B~C, ... at the "similar" cut they reach tens of thousands of photos at 300k) is
+# split around its best photo, then the best one left, and so on: each round compares one keeper with every
+# photo left, so the work grows with the square of the component. Components above this size are first cut
+# apart at tighter cuts of their own pairs (see _cut_apart); below it the split is exact.
+SPLIT_CAP = 8000
+_BLOCK = 256  # candidate keepers compared with the rest in one matrix product
+
+
+def _split_around_keepers(piece: list[int], records: dict[int, FileRecord], row_of: dict[int, int],
+                          vectors: np.ndarray, threshold: float) -> list[tuple[FileRecord, list]]:
+    """Split a component around its best photo: every member must itself be within the threshold of the
+    keeper, so a chain of bursts (A~B, B~C, but A!~C) does not become one sprawling group. Then the same
+    for the best photo left, until fewer than two are left. Returns (keeper, [(record, similarity)...])
+    for each group of two or more. The similarities come from one matrix product per block of candidate
+    keepers (a component of 8,000 photos costs well under a second)."""
+    rest = sorted((records[f] for f in piece), key=keeper_key)
+    n = len(rest)
+    if n < 2:
+        return []
+    if n == 2:  # most pieces: no matrices
+        k, r = rest
+        if k.hash and k.hash == r.hash:
+            s = 1.0
+        else:
+            vk, vr = row_of.get(k.id), row_of.get(r.id)
+            s = float(np.dot(vectors[vk], vectors[vr])) if vk is not None and vr is not None else -1.0
+        return [(k, [(k, 1.0), (r, s)])] if s >= threshold else []
+    dim = vectors.shape[1] if vectors.ndim == 2 else 0
+    mat = np.zeros((n, dim), dtype=np.float32)
+    has_vec = np.zeros(n, dtype=bool)
+    for i, r in enumerate(rest):
+        row = row_of.get(r.id)
+        if row is not None:
+            mat[i], has_vec[i] = vectors[row], True
+    codes: dict[str, int] = {}
+    hashes = np.array([codes.setdefault(r.hash, len(codes)) if r.hash else -1 - i for i, r in enumerate(rest)])
+    alive = np.ones(n, dtype=bool)
+    out = []
+    for k0 in range(0, n, _BLOCK):
+        if not alive[k0:k0 + _BLOCK].any():
+            continue
+        block = mat[k0:k0 + _BLOCK] @ mat[k0:].T   # each candidate keeper against every photo after k0
+        for k in range(k0, min(n, k0 + _BLOCK)):
+            if not alive[k]:
+                continue
+            idx = k + np.flatnonzero(alive[k:])    # the keeper and every photo left after it
+            sims = block[k - k0, idx - k0] if has_vec[k] else np.full(len(idx), -1.0, dtype=np.float32)
+            sims = np.where(has_vec[idx], sims.astype(np.float64), -1.0)   # compared as Python floats were
+            sims = np.where(hashes[idx] == hashes[k], 1.0, sims)   # same content: 1.0, as before
+            take = sims >= threshold
+            take[0] = True                         # the keeper itself
+            alive[k] = False
+            inside = idx[take]
+            if len(inside) >= 2:
+                alive[inside] = False
+                out.append((rest[k], [(rest[i], float(s)) for i, s in zip(inside.tolist(), sims[take].tolist())]))
+    return out
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of nodes 0..n-1 joined by edges a[i]-b[i], in numpy: each node's label is the
+    smallest node of its component. Roots hook onto the smaller root across each edge, then paths are
+    halved until every node points at its root; a few rounds even for long chains."""
+    parent = np.arange(n)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    while True:
+        ra, rb = parent[a], parent[b]
+        split = ra != rb
+        if not split.any():
+            return parent
+        lo, hi = np.minimum(ra[split], rb[split]), np.maximum(ra[split], rb[split])
+        np.minimum.at(parent, hi, lo)
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
+
+
+def _cut_apart(members: list[int], records: dict[int, FileRecord], pairs, threshold: float,
+               step: float = 0.01) -> list[list[int]]:
+    """A component larger than SPLIT_CAP, cut into pieces of at most SPLIT_CAP by raising the cut on its own
+    candidate pairs (exact copies stay joined) until each piece fits; a piece that no cut splits (thousands of
+    copies of one file) is kept whole. Photos the tighter cut leaves alone drop out of the grouping."""
+    node = np.asarray(members, dtype=np.int64)
+    order = np.argsort(node)
+    node = node[order]
+    pa, pb, ps = (np.asarray(p) for p in pairs)
+    ia, ib = np.searchsorted(node, pa), np.searchsorted(node, pb)
+    ia, ib = np.minimum(ia, len(node) - 1), np.minimum(ib, len(node) - 1)
+    inside = (node[ia] == pa) & (node[ib] == pb)
+    ea, eb, es = ia[inside], ib[inside], ps[inside].astype(np.float64)
+    # exact copies: each file joined to the first of its content, at every cut
+    first: dict[str, int] = {}
+    ca, cb = [], []
+    for i, f in enumerate(node.tolist()):
+        h = records[f].hash
+        if h and records[f].size > 0:
+            j = first.setdefault(h, i)
+            if j != i:
+                ca.append(j)
+                cb.append(i)
+    ca, cb = np.array(ca, dtype=np.int64), np.array(cb, dtype=np.int64)
+    labels: dict[float, np.ndarray] = {}  # components of the whole component at each cut (pieces share them)
+    out, todo = [], [(np.arange(len(node)), threshold)]
+    while todo:
+        piece, cut = todo.pop()
+        if len(piece) <= SPLIT_CAP or cut >= 1.0:
+            out.append(node[piece].tolist())
+            continue
+        cut = min(1.0, cut + step)
+        if cut not in labels:
+            keep = es >= cut
+            labels[cut] = _components(len(node), np.concatenate([ea[keep], ca]), np.concatenate([eb[keep], cb]))
+        lab = labels[cut][piece]  # a piece is a component at a looser cut: its parts at this cut lie inside it
+        srt = np.argsort(lab, kind="stable")
+        bounds = np.flatnonzero(np.diff(lab[srt])) + 1
+        for g in np.split(piece[srt], bounds):
+            if len(g) > 1:
+                todo.append((g, cut))
+    return out
+
+
 def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.ndarray,
                 pairs: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, tier: str,
                 keeper_rules=None, references=()) -> list[DuplicateGroup]:
@@ -129,34 +252,22 @@ def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.nda
     ``ids``/``vectors`` hold (at least) every candidate's vector, ``records`` every candidate's file."""
     uf = _UnionFind()
     _join_exact_copies(records, uf)  # exact copies always belong together, whatever the threshold
-
-    for a, b in zip(np.asarray(pairs[0]).tolist(), np.asarray(pairs[1]).tolist()):
+    pa, pb = np.asarray(pairs[0], dtype=np.int64), np.asarray(pairs[1], dtype=np.int64)
+    for a, b in zip(pa.tolist(), pb.tolist()):
         uf.union(a, b)
 
-    vec_of = {int(f): v for f, v in zip(ids, vectors)} if len(ids) else {}
-
-    def sim(a: FileRecord, b: FileRecord) -> float:
-        if a.hash and a.hash == b.hash:
-            return 1.0
-        va, vb = vec_of.get(a.id), vec_of.get(b.id)
-        return float(np.dot(va, vb)) if va is not None and vb is not None else -1.0
-
+    row_of = {int(f): i for i, f in enumerate(np.asarray(ids).tolist())}
+    vectors = np.asarray(vectors, dtype=np.float32)
     groups: list[DuplicateGroup] = []
     for comp in uf.groups():
-        rest = sorted((records[f] for f in comp if f in records), key=keeper_key)
-        # Split each component around its best photo: every member must itself be within the threshold of
-        # the keeper, so a chain of bursts (A~B, B~C, but A!~C) does not become one sprawling group.
-        while len(rest) >= 2:
-            keeper = rest[0]
-            sims = [sim(keeper, r) for r in rest]
-            inside = [(r, s) for r, s in zip(rest, sims) if r is keeper or s >= threshold]
-            rest = [r for r, s in zip(rest, sims) if r is not keeper and s < threshold]
-            if len(inside) < 2:
-                continue
-            members = [GroupMember(r.id, r.path, 1.0 if r is keeper else s, r.width, r.height, r.size, r.format,
-                                   r.date_taken, r.mtime_ns) for r, s in inside]
-            exact = len({r.hash for r, _ in inside}) == 1
-            groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members))
+        members = [f for f in comp if f in records]
+        pieces = [members] if len(members) <= SPLIT_CAP else _cut_apart(members, records, pairs, threshold)
+        for piece in pieces:
+            for keeper, inside in _split_around_keepers(piece, records, row_of, vectors, threshold):
+                members_ = [GroupMember(r.id, r.path, 1.0 if r is keeper else s, r.width, r.height, r.size, r.format,
+                                        r.date_taken, r.mtime_ns) for r, s in inside]
+                exact = len({r.hash for r, _ in inside}) == 1
+                groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members_))
     choose_keepers(groups, records, keeper_rules, references)
     groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
     return groups

@@ -19,9 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import hnswlib
 import numpy as np
-import xxhash
 
 from .catalog import Catalog
 
@@ -76,21 +74,28 @@ class VectorIndex:
         self.cols = tuple(cols) if cols is not None else None  # the columns of the catalog's vectors kept here
         self.seq = 0
         self.saved_seq = -1  # seq of the copy on disk; -1: never saved
-        self._ix = hnswlib.Index(space="cosine", dim=dim)
+        self.meta_stale = False  # the file passed a full checksum but its sidecar's fingerprint is out of date
+        self._ix = _hnswlib().Index(space="cosine", dim=dim)
         self.params = params or HnswParams.from_env()
         self._ix.init_index(max_elements=max(capacity, MIN_CAPACITY), ef_construction=self.params.ef_construction,
                             M=self.params.m,
                             allow_replace_deleted=False)
         self._ix.set_ef(self.params.ef_search)
-        self._live: set[int] = set()
+        self._live: set[int] | None = set()  # None until first needed (a loaded index of 1M ids costs 0.2 s)
         self._deleted: set[int] = set()  # labels hnswlib still stores, marked deleted
 
     # ---- size ---------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._live)
+        # hnswlib counts every label it stores; the ones marked deleted are not live
+        return self._ix.element_count - len(self._deleted)
 
     def __contains__(self, file_id: int) -> bool:
-        return int(file_id) in self._live
+        return int(file_id) in self._live_ids()
+
+    def _live_ids(self) -> set[int]:
+        if self._live is None:
+            self._live = set(int(i) for i in self._ix.get_ids_list()) - self._deleted
+        return self._live
 
     def _ensure_capacity(self, extra: int) -> None:
         need = self._ix.element_count + extra
@@ -117,22 +122,25 @@ class VectorIndex:
         self._ensure_capacity(len(ids))
         # hnswlib revives a label that was marked deleted when it is added again.
         self._ix.add_items(vectors, ids, num_threads=1)
-        self._live.update(int(i) for i in ids)
+        if self._live is not None:
+            self._live.update(int(i) for i in ids)
         self._deleted.difference_update(int(i) for i in ids)
 
     def remove(self, ids) -> None:
+        live = self._live_ids()
         for fid in ids:
             fid = int(fid)
-            if fid in self._live:
+            if fid in live:
                 self._ix.mark_deleted(fid)
-                self._live.discard(fid)
+                live.discard(fid)
                 self._deleted.add(fid)
 
     # ---- queries ------------------------------------------------------------------------------------
     def query(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(labels, similarities) of shape (n, k'), best first; k' <= k when the index is small."""
         vectors = self._fit(vectors)
-        k = min(k, len(self._live))
+        live = len(self)
+        k = min(k, live)
         if k <= 0:
             n = vectors.shape[0]
             return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.float32)
@@ -140,7 +148,7 @@ class VectorIndex:
         try:
             labels, dist = self._ix.knn_query(vectors, k=k)
         except RuntimeError:  # too few live neighbours reachable at this ef (many deletions)
-            self._ix.set_ef(max(256, len(self._live)))
+            self._ix.set_ef(max(256, live))
             labels, dist = self._ix.knn_query(vectors, k=k)
         return labels.astype(np.int64), (1.0 - dist).astype(np.float32)
 
@@ -152,20 +160,38 @@ class VectorIndex:
         """Write the index, then its meta: a crash in between leaves an older seq, which only replays work.
 
         The meta carries the file's size and checksum, so a damaged file is caught before hnswlib (which
-        trusts its links and entry point blindly, and crashes the process on bad ones) ever reads it."""
+        trusts its links and entry point blindly, and crashes the process on bad ones) ever reads it, and
+        its fingerprint (see :func:`file_fingerprint`), so an open that finds the file as it was written
+        does not have to read all of it to know."""
         path = Path(path)
         tmp = path.with_suffix(".tmp")
         self._ix.save_index(str(tmp))
         checksum, size = file_checksum(tmp)
         os.replace(tmp, path)
-        meta = {"model_id": self.model_id, "dim": self.dim, "seq": self.seq, "count": len(self._live),
+        meta = {"model_id": self.model_id, "dim": self.dim, "seq": self.seq, "count": len(self),
                 "cols": list(self.cols) if self.cols else None, "deleted": sorted(self._deleted),
-                "bytes": size, "checksum": checksum, "catalog_id": catalog_id,
-                "m": self._ix.M, "ef_construction": self._ix.ef_construction}
-        mtmp = _meta_path(path).with_suffix(".tmp")
-        mtmp.write_text(json.dumps(meta))
-        os.replace(mtmp, _meta_path(path))
+                "bytes": size, "checksum": checksum, "fingerprint": file_fingerprint(path),
+                "catalog_id": catalog_id, "m": self._ix.M, "ef_construction": self._ix.ef_construction}
+        _write_meta(path, meta)
         self.saved_seq = self.seq
+        self.meta_stale = False
+
+    def refresh_meta(self, path: Path) -> bool:
+        """Stamp the fingerprint of a file that passed its full checksum on this open into its sidecar, so
+        the next open is quick again (after a copy or restore: new inode, same bytes). Only when the file
+        still is the one that was checked; True when the sidecar was rewritten."""
+        path = Path(path)
+        meta = read_meta(path)
+        try:
+            now = file_fingerprint(path)
+        except OSError:
+            return False
+        if meta is None or meta["seq"] != self.saved_seq or now != getattr(self, "_checked_fingerprint", None):
+            return False
+        meta["fingerprint"] = now
+        _write_meta(path, meta)
+        self.meta_stale = False
+        return True
 
     @classmethod
     def load(cls, path: Path, model_id: str, dim: int, cols: tuple[int, int] | None = None,
@@ -176,7 +202,7 @@ class VectorIndex:
         meta = read_meta(path)
         if meta is None:
             return None
-        why = _unusable(meta, path, model_id, dim, cols, catalog_id)
+        why, checked = _unusable(meta, path, model_id, dim, cols, catalog_id)
         if why:
             log.warning("index %s %s; rebuilding", path, why)
             return None
@@ -186,16 +212,18 @@ class VectorIndex:
             self.model_id = model_id
             self.cols = tuple(cols) if cols else None
             self.seq = self.saved_seq = meta["seq"]
-            self._ix = hnswlib.Index(space="cosine", dim=dim)
+            self._ix = _hnswlib().Index(space="cosine", dim=dim)
             self._ix.load_index(str(path), max_elements=0, allow_replace_deleted=False)
             self.params = HnswParams.from_env()
             self._ix.set_ef(self.params.ef_search)
-            # get_ids_list includes labels marked deleted; the meta lists those.
+            # hnswlib's count includes labels marked deleted; the meta lists those. The set of live ids
+            # is made only when a write or a membership test needs it.
             self._deleted = set(meta["deleted"])
-            self._live = set(int(i) for i in self._ix.get_ids_list()) - self._deleted
-            if len(self._live) != meta["count"]:
-                log.warning("index %s holds %d vectors, meta says %s; rebuilding", path, len(self._live),
-                            meta["count"])
+            self._live = None
+            self.meta_stale = checked is not None and meta.get("fingerprint") != checked
+            self._checked_fingerprint = checked
+            if len(self) != meta["count"]:
+                log.warning("index %s holds %d vectors, meta says %s; rebuilding", path, len(self), meta["count"])
                 return None
             return self
         except (OSError, ValueError, KeyError, RuntimeError, MemoryError) as exc:
@@ -236,7 +264,7 @@ def build_indexes(catalog: Catalog, model_id: str, specs: dict[str, tuple[int, t
         for ix in out.values():
             ix._ensure_capacity(len(ids))
             ix._ix.add_items(ix._fit(vecs), ids, num_threads=-1)
-            ix._live.update(ids.tolist())
+            ix._live.update(ids.tolist())  # a fresh index: the set exists
         if progress is not None:
             progress.advance(len(ids))
     for ix in out.values():
@@ -250,8 +278,45 @@ def _meta_path(path: Path) -> Path:
     return Path(str(path) + ".json")
 
 
+def _hnswlib():
+    """hnswlib, imported when an index is first made or loaded (``status`` never needs it)."""
+    import hnswlib
+
+    return hnswlib
+
+
+def _write_meta(path: Path, meta: dict) -> None:
+    mtmp = _meta_path(path).with_suffix(".tmp")
+    mtmp.write_text(json.dumps(meta))
+    os.replace(mtmp, _meta_path(path))
+
+
+EDGE = 1 << 20  # bytes hashed at each end of the file for its fingerprint
+
+
+def file_fingerprint(path: Path) -> list:
+    """What identifies the file as it was written, cheaply: size, inode, device, mtime and ctime (ns), and a
+    hash of its first and last MiB (the header with hnswlib's entry point, the upper levels' links).
+
+    Anything that writes, truncates, replaces or copies the file changes at least one of them (ctime
+    cannot be set back by anyone), so an open that finds them unchanged may skip the full checksum, which
+    reads the whole file (661 MB at 1M photos); any difference means the full checksum is done."""
+    import xxhash
+
+    path = Path(path)
+    with open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        h = xxhash.xxh3_64(f.read(EDGE))
+        if st.st_size > EDGE:
+            f.seek(max(EDGE, st.st_size - EDGE))
+            h.update(f.read(EDGE))
+    return [st.st_size, st.st_ino, st.st_dev, st.st_mtime_ns, st.st_ctime_ns, h.hexdigest()]
+
+
 def file_checksum(path: Path) -> tuple[str, int]:
     """(xxh3-128 hex digest, size) of a file, read in chunks (a 1M-photo index hashes in well under 1 s)."""
+    import xxhash
+
     h = xxhash.xxh3_128()
     size = 0
     with open(path, "rb") as f:
@@ -293,22 +358,29 @@ def _is_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def _unusable(meta: dict, path: Path, model_id: str, dim: int, cols, catalog_id: str | None) -> str | None:
-    """Why a saved index may not be used (None: it may)."""
+def _unusable(meta: dict, path: Path, model_id: str, dim: int, cols,
+              catalog_id: str | None) -> tuple[str | None, list | None]:
+    """(why a saved index may not be used, or None: it may; the fingerprint of a file that needed and
+    passed the full checksum, or None when its fingerprint matched the sidecar's)."""
     if meta["model_id"] != model_id or meta["dim"] != dim:
-        return "was made by another model"
+        return "was made by another model", None
     if (tuple(meta["cols"]) if meta.get("cols") else None) != (tuple(cols) if cols else None):
-        return "holds other columns of the vectors"
+        return "holds other columns of the vectors", None
     if catalog_id and meta.get("catalog_id") and meta["catalog_id"] != catalog_id:
-        return "belongs to another catalog"
+        return "belongs to another catalog", None
     try:
         if path.stat().st_size != meta["bytes"]:
-            return "has the wrong size (damaged or partly written)"
+            return "has the wrong size (damaged or partly written)", None
+        before = file_fingerprint(path)
+        if before == meta.get("fingerprint"):
+            return None, None  # untouched since it was written and checksummed
         if file_checksum(path)[0] != meta["checksum"]:
-            return "fails its checksum (damaged)"
+            return "fails its checksum (damaged)", None
+        if file_fingerprint(path) != before:
+            return "changed while it was being checked", None
+        return None, before
     except OSError as exc:
-        return f"cannot be read ({exc.__class__.__name__})"
-    return None
+        return f"cannot be read ({exc.__class__.__name__})", None
 
 
 def load_index(path: Path, catalog: Catalog, model_id: str, dim: int,
@@ -371,6 +443,10 @@ class IndexSet:
         self._specs = {space: (b - a, None if single else (a, b)) for space, (a, b) in spaces.items()}
         self.parts: dict[str, VectorIndex] = {}    # the parts opened so far
         self.origins: dict[str, str] = {}          # space -> "loaded" | "rebuilt"
+        # Read-only opens answer single queries from the mapped file (core/hnsw_file.py) instead of loading
+        # the part: a 1M-photo index takes seconds to load and one query reads a few hundred of its records.
+        self.mapped_queries = False
+        self._mapped: dict = {}                    # space -> MappedPart | None (None: use the full load)
 
     @property
     def spaces(self) -> tuple[str, ...]:
@@ -431,7 +507,8 @@ class IndexSet:
         return min(p.saved_seq for p in self.open_all().parts.values())
 
     def dirty(self) -> bool:
-        return any(p.seq != p.saved_seq for p in self.parts.values())
+        """Whether an opened part has changes, or a sidecar fingerprint to refresh, worth saving."""
+        return any(p.seq != p.saved_seq or p.meta_stale for p in self.parts.values())
 
     def __len__(self) -> int:
         return len(self.primary)
@@ -449,7 +526,43 @@ class IndexSet:
             p.remove(ids)
 
     def query(self, vectors, k: int, space: str = "duplicates"):
+        if space not in self._specs:
+            space = "duplicates"
+        if self.mapped_queries and space not in self.parts and np.ndim(vectors) in (1, 2) \
+                and np.atleast_2d(vectors).shape[0] == 1:
+            got = self._query_mapped(vectors, k, space)
+            if got is not None:
+                return got
         return self.part(space).query(vectors, k)
+
+    def _query_mapped(self, vectors, k: int, space: str):
+        from .hnsw_file import FormatError, open_mapped
+
+        old = self._mapped.get(space)
+        if old is not None and old.seq != self.catalog.seq():  # a writer changed the catalog since
+            old.mapped.close()
+            del self._mapped[space]
+        if space not in self._mapped:
+            dim, cols = self._specs[space]
+            self._mapped[space] = open_mapped(space_path(self.path, space), self.catalog, self.model_id, dim, cols,
+                                              HnswParams.from_env().ef_search)
+        mp = self._mapped[space]
+        if mp is None:
+            return None
+        try:
+            return mp.query(vectors, k)
+        except (FormatError, ValueError, IndexError, OSError) as exc:
+            log.warning("index %s could not be searched in place (%s); loading it", space, exc)
+            mp.mapped.close()
+            self._mapped[space] = None
+            return None
+
+    def close(self) -> None:
+        """Close the files opened for in-place queries."""
+        for mp in self._mapped.values():
+            if mp is not None:
+                mp.mapped.close()
+        self._mapped.clear()
 
     def vectors(self, ids, space: str = "duplicates") -> np.ndarray:
         return self.part(space).vectors(ids)
@@ -458,7 +571,8 @@ class IndexSet:
         return sum(p.catch_up(catalog) for p in self.open_all().parts.values())
 
     def save(self, path: Path | None = None, force: bool = False) -> int:
-        """Write the opened parts that changed (all opened parts with ``force``); returns how many."""
+        """Write the opened parts that changed (all opened parts with ``force``); returns how many. A part
+        that only needs its sidecar's fingerprint refreshed gets just that (not counted)."""
         path = Path(path) if path is not None else self.path
         catalog_id = self.catalog.catalog_id()
         n = 0
@@ -466,6 +580,8 @@ class IndexSet:
             if force or p.seq != p.saved_seq:
                 p.save(space_path(path, space), catalog_id)
                 n += 1
+            elif p.meta_stale and path == self.path:
+                p.refresh_meta(space_path(path, space))
         return n
 
     def durable_seq(self) -> int:

@@ -70,6 +70,7 @@ class Library(GroupingMixin, ReviewMixin):
             self.catalog = Catalog(self.home / CATALOG_NAME, readonly=readonly)
             self.index_path = self.home / INDEX_NAME
             self.index = IndexSet(self.index_path, self.catalog, self.model.model_id, self.model.spaces)
+            self.index.mapped_queries = readonly  # a query of a read-only open searches the file in place
             self.embedder = Embedder(self.model, workers=workers)
             self.scanner = Scanner(self.catalog, self.index, self.embedder, self.model.model_id, self._notify,
                                    skip_dirs=[str(self.home), *self.excluded], lock=self._lock)
@@ -92,6 +93,8 @@ class Library(GroupingMixin, ReviewMixin):
                     log.warning("could not save the index: %s", exc)
             elif self.catalog is not None and self._repair_when_free:
                 self._save_repaired_index()
+            if getattr(self, "index", None) is not None:
+                self.index.close()
             if self.catalog is not None:
                 self.catalog.close()
                 self.catalog = None

@@ -7,13 +7,22 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from . import actions
 from .duplicates import DuplicateGroup
 from .errors import LibraryError
 from .keeper import check_rules, under
 from .scanner import ChangeEvent
+
+if TYPE_CHECKING:
+    from . import actions
+
+
+def _actions():
+    """The trash/move/undo module, imported when first used (commands that only read never need it)."""
+    from . import actions
+
+    return actions
 
 REVIEW_VERDICTS = ("not_duplicates", "keep_all")
 
@@ -88,12 +97,12 @@ class ReviewMixin:
     # ---- file actions (one undo log, shared with the app) -------------------------------------------
     @property
     def action_log(self) -> actions.ActionLog:
-        return actions.ActionLog(self.home)
+        return _actions().ActionLog(self.home)
 
     def trash(self, paths: Iterable[str | Path]) -> actions.Action:
         """Send files to the system trash (undoable) and forget them; reference photos are refused."""
         self._writable()
-        action = actions.trash_files(list(paths), self.action_log, protected=self.reference_folders())
+        action = _actions().trash_files(list(paths), self.action_log, protected=self.reference_folders())
         done = [it.src for it in action.done_items]
         if done:
             self.remove_paths(done)
@@ -102,7 +111,7 @@ class ReviewMixin:
     def move(self, paths: Iterable[str | Path], folder: str | Path) -> actions.Action:
         """Move files into ``folder`` (undoable); reference photos are refused."""
         self._writable()
-        action = actions.move_files(list(paths), folder, self.action_log, protected=self.reference_folders())
+        action = _actions().move_files(list(paths), folder, self.action_log, protected=self.reference_folders())
         for it in action.done_items:
             self.move_path(it.src, it.dst)
         return action
@@ -120,8 +129,8 @@ class ReviewMixin:
             raise LibraryError(f"no action {action_id} in the history" if action_id else "nothing to undo")
         if not action.pending_undo:
             raise LibraryError(f"action {action.id} is already undone")
-        report = actions.undo(action, log_)
-        if action.kind == actions.MOVE:
+        report = _actions().undo(action, log_)
+        if action.kind == _actions().MOVE:
             back = set(report.restored)
             for it in action.items:
                 if it.src in back:

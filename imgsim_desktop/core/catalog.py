@@ -50,6 +50,8 @@ def catalog_is_current(path: Path) -> bool:
         return False
 
 
+WAL_LIMIT = 64 << 20   # bytes of write-ahead log kept after a checkpoint
+
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 
@@ -229,6 +231,9 @@ class Catalog:
                                                         isolation_level=None), self.path)
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
+                # a big write (the neighbour graph of a large library) leaves a WAL of up to a GB that every
+                # read-only opener then reads to rebuild its index: keep it short once checkpointed
+                self.conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute("PRAGMA busy_timeout=5000")
             if not readonly:
@@ -301,9 +306,16 @@ class Catalog:
 
     def close(self) -> None:
         try:
+            if not self.readonly:
+                self.checkpoint()
             self.conn.close()
-        except sqlite3.Error:
+        except (sqlite3.Error, LibraryError):
             pass
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the catalog and truncate it, when no reader holds it (otherwise
+        SQLite does what it can and a later writer finishes): readers then open a short log."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     # ---- meta ---------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -17,12 +17,14 @@ def _unit(v):
     return v / np.linalg.norm(v)
 
 
-def test_expanded_query_is_the_unit_sum_of_query_and_neighbours():
+def test_expanded_query_is_the_unit_sum_of_query_and_alike_neighbours():
     q = np.array([3.0, 0.0, 0.0])
-    n = np.array([[0.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
+    n = np.array([[2.0, 2.0, 0.0], [1.0, 0.0, 1.0]])        # both 0.707 alike
     e = expanded_query(q, n)
-    assert np.allclose(e, _unit([1.0, 1.0, 1.0]))
+    assert np.allclose(e, _unit(_unit([1.0, 0, 0]) + _unit([1.0, 1.0, 0]) + _unit([1.0, 0, 1.0])))
     assert np.allclose(expanded_query(q, np.zeros((0, 3))), [1.0, 0.0, 0.0])
+    # strangers (below the floor) do not pull the query their way
+    assert np.allclose(expanded_query(q, np.array([[0.3, 1.0, 0.0], [0.0, 0.0, 1.0]])), [1.0, 0.0, 0.0])
 
 
 def test_similar_ranks_the_query_kind_before_a_closer_stranger(tmp_path):

@@ -269,7 +269,8 @@ def test_reconciles_at_start_overflow_and_when_a_folder_comes_back(library, phot
     rec = Recorder(library)
     with watcher(library, rec) as w:
         # start: what happened while nobody watched is picked up
-        wait_for(lambda: library.count() == 3, what="the start-up reconciliation")
+        # the batch's report comes after its catalog write: wait for both
+        wait_for(lambda: library.count() == 3 and rec.batches, what="the start-up reconciliation")
         assert rec.batches[0].reason == "start" and rec.batches[0].scanned == [str(photos_dir)]
 
         # the drive goes away (the folder vanishes), changes happen elsewhere, the drive comes back

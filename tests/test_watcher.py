@@ -196,7 +196,9 @@ def test_burst_of_files_is_applied_in_a_few_batches(library, photos_dir, make_ph
         wait_for(lambda: rec.batches, what="the start-up pass")
         for s in staged:  # a camera import: one file after another, as fast as the disk takes them
             shutil.copy(s, card / s.name)
-        wait_for(lambda: library.count() == 300, timeout=40, what="all 300 files to be indexed")
+        # each batch reports after its catalog write: wait until the reports cover all 300 files too
+        wait_for(lambda: library.count() == 300 and sum(len(b.updated) for b in rec.event_batches()) >= 300,
+                 timeout=40, what="all 300 files to be indexed and reported")
         batches = [b for b in rec.event_batches() if b.updated]
         assert 1 <= len(batches) <= 5, [len(b.updated) for b in batches]
         assert sum(b.events for b in batches) > 300            # many events, coalesced

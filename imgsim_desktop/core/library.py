@@ -399,7 +399,7 @@ class Library(GroupingMixin, ReviewMixin):
         """The lookalike search again from the query plus its closest lookalikes (``ranking.EXPANSION``);
         the query's own byte copies are not lookalikes of it and are skipped. Called under the lock."""
         firsts = [i for i, _ in hits[: EXPANSION + 4]]
-        same = {r.id for r in self.catalog.files_by_ids(firsts) if query_hash is not None and r.hash == query_hash}
+        same = {r.id for r in self.catalog.files_by_ids(firsts) if r.hash == query_hash} if query_hash else set()
         pick = [i for i in firsts if i not in same][:EXPANSION]
         if not pick:
             return hits

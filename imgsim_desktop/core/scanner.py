@@ -264,7 +264,6 @@ class Scanner:
                 p.tag = recs.get(p.tag.id)   # gone meanwhile: then it is a new file
         return [recs[g.id] for g in gone if g.id in recs]
 
-
     def _candidates(self, on_disk: dict[str, tuple[int, int]], known: dict[str, FileRecord | Stamp]):
         with self.lock:
             # A small batch (the watcher's) asks about its own files only, not the whole library.

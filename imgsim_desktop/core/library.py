@@ -405,11 +405,11 @@ class Library(GroupingMixin, ReviewMixin):
             return hits
         # the neighbours' vectors from the catalog: a few rows, where the index would be loaded whole
         # (a read-only query searches the index file in place)
-        stored = [v for v in (self.catalog.embedding(i, self.model.model_id) for i in pick) if v is not None]
-        if not stored:
+        _, stored = self.catalog.embeddings_of(pick, self.model.model_id)
+        if not len(stored):
             return hits
         q = space_part(vec[None], self.model.spaces, "lookalikes")[0]
-        e = expanded_query(q, space_part(np.stack(stored), self.model.spaces, "lookalikes"))
+        e = expanded_query(q, space_part(stored, self.model.spaces, "lookalikes"))
         labels, sims = self.index.query(e[None], n, "lookalikes")
         return [(int(i), float(s)) for i, s in zip(labels[0], sims[0]) if int(i) != self_id]
 

@@ -36,3 +36,30 @@ def write_photo(path: Path, seed: int, size: tuple[int, int] = (320, 240), quali
 def write_photos(folder: Path, n: int, size: tuple[int, int] = (320, 240), prefix: str = "p") -> list[Path]:
     """``n`` distinct photos p0.jpg.. (seeds 0..n-1) in ``folder``."""
     return [write_photo(Path(folder) / f"{prefix}{i}.jpg", seed=i, size=size) for i in range(n)]
+
+
+def scene(seed: int, size=(480, 360), dark: bool = False) -> Image.Image:
+    """A photo-like picture with detail at several scales: smooth colour, shapes, lines and grain."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    base = np.zeros((h, w, 3), np.float32)
+    for cells in (4, 12, 40):
+        layer = Image.fromarray((rng.random((cells * h // w + 1, cells, 3)) * 255).astype(np.uint8), "RGB")
+        base += np.asarray(layer.resize((w, h), Image.Resampling.BICUBIC), np.float32) / 3
+    img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+    d = ImageDraw.Draw(img)
+    for _ in range(30):
+        x0, y0 = int(rng.integers(0, w - 10)), int(rng.integers(0, h - 10))
+        x1, y1 = x0 + int(rng.integers(6, w // 4)), y0 + int(rng.integers(6, h // 4))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        kind = rng.integers(0, 3)
+        if kind == 0:
+            d.ellipse([x0, y0, x1, y1], fill=colour)
+        elif kind == 1:
+            d.rectangle([x0, y0, x1, y1], fill=colour)
+        else:
+            d.line([x0, y0, x1, y1], fill=colour, width=int(rng.integers(1, 5)))
+    a = np.asarray(img, np.float32) + rng.normal(0, 4, (h, w, 3))
+    if dark:
+        a = a * 0.07  # a night shot: everything under ~20 grey levels
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "RGB")

@@ -53,51 +53,73 @@ def _parts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _SX, _SY, _T = _parts()
 
 
-def variants(sigs: np.ndarray) -> np.ndarray:
-    """(8, N, SIG_DIM): each signature in the 8 dihedral orientations (identity first)."""
-    out = []
-    for t in (False, True):
-        base = sigs[:, _T] if t else sigs
-        for sx in (False, True):
-            for sy in (False, True):
-                s = base
-                if sx:
-                    s = s * _SX
-                if sy:
-                    s = s * _SY
-                out.append(s)
-    return np.stack(out).astype(np.float32)
+def variants(sigs: np.ndarray, only: int | None = None) -> np.ndarray:
+    """(8, N, SIG_DIM): each signature in the 8 dihedral orientations (identity first: transpose, then
+    left-right, then upside-down as the bits of the index); ``only``: just that one, (N, SIG_DIM)."""
+    if only is None:
+        return np.stack([variants(sigs, i) for i in range(8)])
+    s = sigs[:, _T] if only & 4 else sigs
+    if only & 2:
+        s = s * _SX
+    if only & 1:
+        s = s * _SY
+    return np.ascontiguousarray(s, dtype=np.float32)
 
 
 def candidate_pairs(ids: np.ndarray, sigs: np.ndarray, min_sim: float = CANDIDATE_SIM,
-                    k: int = CANDIDATE_K) -> list[tuple[int, int, float]]:
-    """Pairs (a, b, sim), a < b, whose signatures match in some orientation (the identity included: a
-    screenshot is signed by the photo located in it, which the network, seeing the whole canvas, can miss)."""
+                    k: int = CANDIDATE_K) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (a, b, sim) as arrays, a < b, whose signatures match in some orientation (the identity
+    included: a screenshot is signed by the photo located in it, which the network, seeing the whole
+    canvas, can miss). Each photo, in each of its 8 orientations, asks an HNSW index of all for its ``k``
+    nearest; used for a whole library at once (:mod:`.signature_pairs` keeps the result)."""
     import hnswlib
 
+    from .neighbours import pairs_from_directed
+
+    ids = np.asarray(ids, dtype=np.int64)
     n = len(ids)
     if n < 2:
-        return []
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
     index = hnswlib.Index(space="ip", dim=SIG_DIM)
     index.init_index(max_elements=n, ef_construction=100, M=12)
-    index.set_num_threads(1)
     index.add_items(sigs, np.arange(n))
     kk = min(k + 1, n)
     index.set_ef(max(32, kk))
-    out: dict[tuple[int, int], float] = {}
-    var = variants(sigs)
+    parts_a, parts_b, parts_s = [], [], []
+    rows = np.repeat(np.arange(n), kk)
     for vi in range(8):
-        labels, dist = index.knn_query(var[vi], k=kk)
-        sims = 1.0 - dist
-        for i in range(n):
-            for lab, s in zip(labels[i], sims[i]):
-                if lab == i or s < min_sim:
-                    continue
-                a, b = int(ids[i]), int(ids[lab])
-                key = (min(a, b), max(a, b))
-                if s > out.get(key, -1.0):
-                    out[key] = float(s)
-    return [(a, b, s) for (a, b), s in out.items()]
+        var = variants(sigs, only=vi)
+        labels, dist = index.knn_query(var, k=kk)
+        b = labels.reshape(-1).astype(np.int64)
+        s = (1.0 - dist).reshape(-1).astype(np.float32)
+        keep = (b != rows) & (s >= min_sim)
+        parts_a.append(ids[rows[keep]])
+        parts_b.append(ids[b[keep]])
+        parts_s.append(s[keep])
+    return pairs_from_directed(np.concatenate(parts_a), np.concatenate(parts_b), np.concatenate(parts_s),
+                               mutual=False)
+
+
+def matches_against(query_ids: np.ndarray, query_sigs: np.ndarray, ids: np.ndarray, sigs: np.ndarray,
+                    min_sim: float = CANDIDATE_SIM, k: int = CANDIDATE_K):
+    """Directed matches (q, x, sim) of a few photos' signatures, in all 8 orientations, against a slice of
+    the library by brute force: at most ``k`` per query photo and orientation, above ``min_sim``."""
+    if not len(query_ids) or not len(ids):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    out_a, out_b, out_s = [], [], []
+    kk = min(k + 1, len(ids))
+    for vi in range(8):
+        sims = variants(query_sigs, only=vi) @ sigs.T            # (q, slice)
+        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < len(ids) else \
+            np.broadcast_to(np.arange(len(ids)), (len(query_ids), len(ids)))
+        s = np.take_along_axis(sims, top, axis=1).reshape(-1)
+        a = np.repeat(query_ids, top.shape[1])
+        b = ids[top.reshape(-1)]
+        keep = (a != b) & (s >= min_sim)
+        out_a.append(a[keep])
+        out_b.append(b[keep])
+        out_s.append(s[keep].astype(np.float32))
+    return np.concatenate(out_a), np.concatenate(out_b), np.concatenate(out_s)
 
 
 def signature_for_path(path) -> np.ndarray | None:

@@ -6,7 +6,7 @@ bumps SCHEMA_VERSION; ``Catalog._migrate`` runs what a library is missing, one t
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Each entry migrates from version i to i+1; index 0 creates the schema from nothing.
 _MIGRATIONS: list[str] = [
@@ -105,6 +105,26 @@ _MIGRATIONS: list[str] = [
         UPDATE file_counts SET files=files+1, not_ok=not_ok+(NEW.status<>'ok'),
             errors=errors+(NEW.status='error'), bytes=bytes+NEW.size
         WHERE folder='' OR folder=NEW.path OR (NEW.path>=lo AND NEW.path<hi);
+    END;
+    """,
+    # issues 10 + 13: what a rerun of `dupes` reads instead of recomputing. Orientation-signature candidate
+    # pairs (core/signature_pairs.py) and each candidate pair's verdict by file id (core/verdicts.py), so a
+    # rerun reads two tables rather than matching a million signatures and looking up verdicts by hash. A
+    # removed vector takes its rows along; a changed one is handled by seq (see those modules).
+    """
+    CREATE TABLE IF NOT EXISTS sig_edges(
+        a INTEGER NOT NULL, b INTEGER NOT NULL, sim REAL NOT NULL,
+        PRIMARY KEY(a, b)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS sig_edges_b ON sig_edges(b);
+    CREATE TABLE IF NOT EXISTS pair_checks(
+        a INTEGER NOT NULL, b INTEGER NOT NULL, same INTEGER NOT NULL,
+        PRIMARY KEY(a, b)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS pair_checks_b ON pair_checks(b);
+    CREATE TRIGGER IF NOT EXISTS pairs_follow_embeddings AFTER DELETE ON embeddings BEGIN
+        DELETE FROM sig_edges WHERE a=OLD.file_id;
+        DELETE FROM sig_edges WHERE b=OLD.file_id;
+        DELETE FROM pair_checks WHERE a=OLD.file_id;
+        DELETE FROM pair_checks WHERE b=OLD.file_id;
     END;
     """,
 ]

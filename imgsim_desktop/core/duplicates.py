@@ -282,31 +282,6 @@ CANDIDATE_SIM = 0.55
 Pair = tuple[int, int, float]
 
 
-def knn_candidates(ids: np.ndarray, neighbours: tuple[np.ndarray, np.ndarray], min_sim: float) -> list[Pair]:
-    """Candidate pairs (a, b, sim), a < b, from each photo's k nearest neighbours (either direction)."""
-    labels, sims = neighbours
-    out: dict[tuple[int, int], float] = {}
-    for i in range(len(ids)):
-        a = int(ids[i])
-        for lab, s in zip(labels[i], sims[i]):
-            b = int(lab)
-            if b == a or s < min_sim:
-                continue
-            key = (min(a, b), max(a, b))
-            if s > out.get(key, -2.0):
-                out[key] = float(s)
-    return [(a, b, s) for (a, b), s in out.items()]
-
-
-def merge_candidates(*lists: list[Pair]) -> list[Pair]:
-    out: dict[tuple[int, int], float] = {}
-    for lst in lists:
-        for a, b, s in lst:
-            key = (min(a, b), max(a, b))
-            out[key] = max(out.get(key, -2.0), float(s))
-    return [(a, b, s) for (a, b), s in out.items()]
-
-
 def _is_full(match: dict) -> bool:
     """The whole photo, not a crop of it nor a screenshot / padded copy."""
     return match.get("inset_fraction", 1.0) >= 0.9 and match.get("crop_fraction", 1.0) >= 0.93

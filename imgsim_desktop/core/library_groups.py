@@ -11,7 +11,7 @@ import numpy as np
 
 from . import neighbours
 from .catalog import STATUS_OK, Catalog
-from .duplicates import (CANDIDATE_SIM, NEIGHBOURS, TIERS, DuplicateGroup, find_groups, merge_candidates,
+from .duplicates import (CANDIDATE_SIM, NEIGHBOURS, TIERS, DuplicateGroup, find_groups,
                          verified_groups)
 from .errors import LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .lockfile import LockFile
@@ -33,7 +33,6 @@ class GroupingMixin:
         t = self.model.thresholds[tier] if threshold is None else float(threshold)
         if not -1.0 <= t <= 1.0:
             raise LibraryError(f"threshold must be between -1 and 1, got {t}")
-        mid = self.model.model_id
         with self._lock:
             # "duplicates" proposes pairs generously and lets the verifier decide; "similar" cuts at t
             cand_t = t if tier == "similar" else (CANDIDATE_SIM if threshold is None else t)
@@ -43,20 +42,17 @@ class GroupingMixin:
             if pairs is None:  # a looser cut than the graph keeps, or a graph this process may not update
                 pairs = self._knn_pairs(cand_t)
             exact = self.catalog.duplicate_hash_ids()
-            need = np.unique(np.concatenate([pairs[0], pairs[1], exact]))
-            if tier == "similar":
-                records = {r.id: r for r in self.catalog.files_by_ids(need.tolist()) if r.status == STATUS_OK}
-            else:  # orientation signatures pair photos the vectors do not: every photo takes part
-                records = {r.id: r for r in self.catalog.all_files(STATUS_OK)}
-            ids, vecs = self.catalog.embeddings_of(need.tolist(), mid)
-            vecs = space_part(vecs, self.model.spaces, "duplicates") if len(ids) else vecs
             refs = self.catalog.reference_folders()
             reviewed = {} if include_reviewed else self.catalog.reviewed_groups()
+            if tier == "similar":
+                need = np.unique(np.concatenate([pairs[0], pairs[1], exact]))
+                records = {r.id: r for r in self.catalog.files_by_ids(need.tolist()) if r.status == STATUS_OK}
+                ids, vecs = self._duplicate_vectors(need)
         if tier == "similar":
             groups = find_groups(records, ids, vecs, pairs, t, tier, keeper_rules=self.keeper_rules(),
                                  references=refs)
         else:
-            groups = self._verified_duplicates(records, ids, vecs, pairs, refs)
+            groups = self._verified_duplicates(pairs, exact, refs, progress)
         return [g for g in groups if g.id not in reviewed]
 
     def _graph_cut(self) -> float:
@@ -102,45 +98,76 @@ class GroupingMixin:
             return neighbours.pairs_from_directed(*(np.zeros(0, np.int64),) * 2, np.zeros(0, np.float32))
         return neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(*parts)))
 
-    def _verified_duplicates(self, records, ids, vecs, pairs, references=()) -> list[DuplicateGroup]:
-        """Candidates (index neighbours + orientation signatures), verified pair by pair (cached in the catalog
-        by content hash), grouped. Decoding and matching run outside the data lock."""
-        from .signature import SIG_VERSION, candidate_pairs, signature_for_path
-        from .verdicts import PairVerifier, get_signatures, load_verdicts, put_signatures
+    def _duplicate_vectors(self, ids: np.ndarray):
+        ids, vecs = self.catalog.embeddings_of(np.asarray(ids).tolist(), self.model.model_id)
+        return ids, (space_part(vecs, self.model.spaces, "duplicates") if len(ids) else vecs)
 
-        cands = list(zip(np.asarray(pairs[0]).tolist(), np.asarray(pairs[1]).tolist(),
-                         np.asarray(pairs[2]).tolist()))
-        by_hash = {}
-        for r in records.values():
-            if r.hash:
-                by_hash.setdefault(r.hash, r)
+    def _signature_pairs(self, progress: Progress | None = None):
+        """Orientation-signature candidates, from the catalog's table brought up to date; photos indexed before
+        signatures existed are signed first (decoded small, outside the lock), once."""
+        from . import signature_pairs
+        from .signature import SIG_VERSION, signature_for_path
+        from .verdicts import put_signatures
+
         with self._lock:
-            sigs = get_signatures(self.catalog, by_hash, SIG_VERSION)
-            cached = load_verdicts(self.catalog, set(by_hash))
-        missing = [h for h in by_hash if h not in sigs]
-        made = []
-        for h in missing:  # photos indexed before signatures existed: made once, then stored
-            made.append((h, signature_for_path(by_hash[h].path)))
-        if made and not self.readonly:
-            with self._lock:
-                put_signatures(self.catalog, made, SIG_VERSION)
-        sigs.update(made)
-        have = [(r.id, sigs[r.hash]) for r in by_hash.values() if sigs.get(r.hash) is not None]
-        if len(have) >= 2:
-            sig_ids = np.array([f for f, _ in have], dtype=np.int64)
-            cands = merge_candidates(cands, candidate_pairs(sig_ids, np.stack([s for _, s in have])))
+            todo = [] if signature_pairs.is_current(self.catalog) else signature_pairs.unsigned(self.catalog)
+        made = [(fid, h, signature_for_path(path)) for fid, h, path in todo]
+        with self._lock:
+            if self.readonly:
+                if signature_pairs.is_current(self.catalog):
+                    return signature_pairs.stored_pairs(self.catalog)
+                return signature_pairs.computed_pairs(self.catalog)
+            put_signatures(self.catalog, [(h, sig) for _, h, sig in made], SIG_VERSION)
+            signature_pairs.sync(self.catalog, extra=[fid for fid, _, _ in made], progress=progress)
+            return signature_pairs.stored_pairs(self.catalog)
+
+    def _verified_duplicates(self, pairs, exact: np.ndarray, references=(),
+                             progress: Progress | None = None) -> list[DuplicateGroup]:
+        """Candidates (index neighbours + orientation signatures), verified pair by pair, grouped.
+
+        Each candidate's verdict is kept by file id (``pair_checks``) and by content (``pair_verdicts``): a
+        rerun reads the checks as arrays and touches only the pairs that are the same photo or not yet
+        decided, so it costs no verification and reads records of grouped photos only. Decoding and
+        matching run outside the data lock."""
+        from .verdicts import (PairVerifier, checks_current, load_checks, load_verdicts, lookup_checks,
+                               put_checks, refresh_checks)
+
+        sig = self._signature_pairs(progress)
+        with self._lock:
+            if not self.readonly:
+                refresh_checks(self.catalog)
+            checks = load_checks(self.catalog) if checks_current(self.catalog) else None
+        a, b, s = neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(pairs, sig)), mutual=False)
+        known = lookup_checks(checks, a, b) if checks is not None else np.full(len(a), -1, np.int8)
+        n_all, n_checked = len(a), int((known >= 0).sum())
+        keep = known != 0          # the same photo, or not decided yet
+        a, b, s, known = a[keep], b[keep], s[keep], known[keep]
+        need = np.unique(np.concatenate([a, b, exact]))
+        with self._lock:
+            records = {r.id: r for r in self.catalog.files_by_ids(need.tolist()) if r.status == STATUS_OK}
+            ids, vecs = self._duplicate_vectors(need)
+            cached = load_verdicts(self.catalog, {r.hash for r in records.values() if r.hash})
         vec_of = {int(f): v for f, v in zip(ids, vecs)}
 
-        def sim_of(a: int, b: int) -> float:
-            va, vb = vec_of.get(a), vec_of.get(b)
-            return float(np.dot(va, vb)) if va is not None and vb is not None else 0.0
+        def sim_of(x: int, y: int) -> float:
+            vx, vy = vec_of.get(x), vec_of.get(y)
+            return float(np.dot(vx, vy)) if vx is not None and vy is not None else 0.0
 
         verifier = PairVerifier(records, cached)
-        groups = verified_groups(records, cands, verifier.verdict, sim_of, keeper_rules=self.keeper_rules(),
-                                 references=references)
-        if verifier.fresh and not self.readonly:
+        groups = verified_groups(records, list(zip(a.tolist(), b.tolist(), s.tolist())), verifier.verdict,
+                                 sim_of, keeper_rules=self.keeper_rules(), references=references)
+        fresh_checks = []  # the pairs decided by now (asked, or found in the content cache) by file id
+        for x, y in zip(a[known < 0].tolist(), b[known < 0].tolist()):
+            rx, ry = records.get(x), records.get(y)
+            if rx is not None and ry is not None and rx.hash and ry.hash:
+                v = None if rx.hash == ry.hash else verifier.known(rx.hash, ry.hash)
+                if rx.hash == ry.hash or v is not None:
+                    fresh_checks.append((x, y, 1 if v is None else int(v.same)))
+        if not self.readonly and (verifier.fresh or fresh_checks):
             with self._lock:
                 verifier.save(self.catalog)
-        self.last_verification = {"candidates": len(cands), "verified_now": verifier.verified,
-                                  "cached": len(cached)}
+                if checks_current(self.catalog):  # nothing was rescanned meanwhile
+                    put_checks(self.catalog, fresh_checks)
+        self.last_verification = {"candidates": n_all, "checked_before": n_checked,
+                                  "verified_now": verifier.verified, "cached": len(cached)}
         return groups

@@ -113,6 +113,14 @@ class PairVerifier:
             self._features[fid] = f
         return f
 
+    def known(self, ha: str, hb: str) -> PairVerdict | None:
+        """The verdict of content hb seen from ha, if decided (cached or asked in this run)."""
+        v = self.cached.get((ha, hb))
+        if v is not None:
+            return v
+        back = self.cached.get((hb, ha))
+        return back.swapped() if back is not None else None
+
     def verdict(self, a: int, b: int) -> PairVerdict | None:
         from .verify import verify
 
@@ -120,12 +128,9 @@ class PairVerifier:
         if ra is None or rb is None or not ra.hash or not rb.hash:
             return None
         key = (ra.hash, rb.hash)
-        v = self.cached.get(key)
+        v = self.known(*key)
         if v is not None:
             return v
-        back = self.cached.get((rb.hash, ra.hash))
-        if back is not None:
-            return back.swapped()
         fa, fb = self._feat(a), self._feat(b)
         if fa is None or fb is None:
             return None
@@ -142,10 +147,98 @@ class PairVerifier:
 
 def load_verdicts(cat: Catalog, hashes: set[str], version: str = VERIFIER_VERSION
                   ) -> dict[tuple[str, str], PairVerdict]:
-    """Every cached verdict between two of ``hashes``, in stored order (PairVerifier looks up both ways)."""
+    """Every cached verdict between two of ``hashes``, in stored order (PairVerifier looks up both ways);
+    looked up by key, so the cost follows ``hashes``, not the whole table."""
     out = {}
-    for lo, hi, data in cat.conn.execute("SELECT a_hash, b_hash, data FROM pair_verdicts WHERE version=?",
-                                         (version,)):
-        if lo in hashes and hi in hashes:
-            out[(lo, hi)] = PairVerdict.from_dict(json.loads(data))
+    hs = sorted(hashes)
+    for i in range(0, len(hs), 500):
+        part = hs[i:i + 500]
+        q = (f"SELECT a_hash, b_hash, data FROM pair_verdicts WHERE version=? AND "
+             f"a_hash IN ({','.join('?' * len(part))})")
+        for lo, hi, data in cat.conn.execute(q, (version, *part)):
+            if hi in hashes:
+                out[(lo, hi)] = PairVerdict.from_dict(json.loads(data))
+    return out
+
+
+# ---- checks: each candidate pair's verdict by file id ---------------------------------------------------
+# A rerun of `dupes` at a million photos has millions of candidate pairs; looking each up by its two content
+# hashes costs more than the rest of the grouping. So every pair decided once is also written down by file
+# id (``pair_checks``: 1 same photo, 0 not) and read back as three arrays. A row is right for as long as
+# both files keep their content: a changed vector (new content) drops its rows at the next refresh, a
+# removed one at once (trigger), and a new verifier version drops them all. The hash-keyed verdicts above
+# stay the source: a moved or renamed file keeps them.
+
+CHECKS_KEY = "pair_checks_state"
+_NO_CHECKS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8))
+
+
+def _checks_state(cat: Catalog) -> dict | None:
+    try:
+        st = json.loads(cat.get_meta(CHECKS_KEY) or "null")
+    except ValueError:
+        return None
+    ok = isinstance(st, dict) and st.get("version") == VERIFIER_VERSION and isinstance(st.get("seq"), int)
+    return st if ok else None
+
+
+def checks_current(cat: Catalog) -> bool:
+    st = _checks_state(cat)
+    return st is not None and st["seq"] == cat.seq()
+
+
+def refresh_checks(cat: Catalog) -> None:
+    """Drop the checks of photos whose vector changed since the last refresh (all of them when the verifier
+    changed). The catalog must be writable."""
+    st = _checks_state(cat)
+    target = cat.seq()
+    if st is not None and st["seq"] == target:
+        return
+    with cat.transaction() as con:
+        if st is None or st["seq"] > target:
+            con.execute("DELETE FROM pair_checks")
+        else:
+            changed = [r[0] for r in con.execute("SELECT file_id FROM embeddings WHERE seq>?", (st["seq"],))]
+            for i in range(0, len(changed), 500):
+                part = changed[i:i + 500]
+                marks = ",".join("?" * len(part))
+                con.execute(f"DELETE FROM pair_checks WHERE a IN ({marks})", part)
+                con.execute(f"DELETE FROM pair_checks WHERE b IN ({marks})", part)
+        cat.set_meta(CHECKS_KEY, json.dumps({"version": VERIFIER_VERSION, "seq": target}))
+
+
+def load_checks(cat: Catalog, fetch: int = 65536) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every check as arrays (a < b, same), sorted by (a, b)."""
+    cur = cat.conn.execute("SELECT a, b, same FROM pair_checks ORDER BY a, b")
+    parts = []
+    while rows := cur.fetchmany(fetch):
+        parts.append(np.array(rows, dtype=np.int64).reshape(-1, 3))
+    if not parts:
+        return _NO_CHECKS
+    arr = np.concatenate(parts)
+    return arr[:, 0], arr[:, 1], arr[:, 2].astype(np.int8)
+
+
+def put_checks(cat: Catalog, rows: Iterable[tuple[int, int, int]]) -> None:
+    """Rows (a, b, same) with a < b; the caller has refreshed the checks in this process (same seq)."""
+    rows = list(rows)
+    if cat.readonly or not rows:
+        return
+    with cat.transaction() as conn:
+        conn.executemany("INSERT OR REPLACE INTO pair_checks(a, b, same) VALUES(?, ?, ?)", rows)
+
+
+def lookup_checks(checks: tuple[np.ndarray, np.ndarray, np.ndarray], a: np.ndarray, b: np.ndarray
+                  ) -> np.ndarray:
+    """For pairs (a < b): 1 same photo, 0 not, -1 not checked yet."""
+    ca, cb, same = checks
+    out = np.full(len(a), -1, np.int8)
+    if not len(ca) or not len(a):
+        return out
+    key = ca.astype(np.int64) << 32 | cb.astype(np.int64)   # file ids are SQLite rowids, far below 2**31
+    want = np.asarray(a, np.int64) << 32 | np.asarray(b, np.int64)
+    pos = np.searchsorted(key, want)
+    pos_c = np.minimum(pos, len(key) - 1)
+    hit = key[pos_c] == want
+    out[hit] = same[pos_c[hit]]
     return out

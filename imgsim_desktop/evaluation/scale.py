@@ -3,7 +3,10 @@
 A synthetic library is written through the catalog API (folders, file rows, embeddings) with vectors of the
 shipped model's shape and statistics: a Gaussian fitted to the model's vectors of real photos (isotropic
 random vectors are far easier to search and understate what recall costs), and 1 % planted near copies made
-by adding the difference between the vectors of a real photo and its real edited copy. Every command then
+by adding the difference between the vectors of a real photo and its real edited copy. The files are not
+photos, so what the verifier would have found is planted after the rebuild (``_PLANT``: signatures, and a
+verdict for every candidate pair, "same photo" for planted pairs only); the default tier's figures are
+then those of a library verified before, which is what a rerun of ``dupes`` is. Every command then
 runs as its own process (``python -m imgsim_desktop ...``), timed, with its peak RSS from ``wait4``.
 ``--code DIR`` runs the same measurements against another checkout (for example main, for "before").
 """
@@ -93,6 +96,66 @@ with cat.transaction():
     cat.put_embeddings([(fid, unit(mean[None] + rng.standard_normal((1, len(mean))).astype(np.float32) @ chol.T)[0])], model.model_id)
 cat.close()
 json.dump({"planted": planted, "query": str(q), "fill_s": time.time() - t0}, open(Path(home).parent / "planted.json", "w"))
+'''
+
+# Runs inside the measured checkout after the rebuild: what the synthetic files cannot give the verifier (they
+# are not photos). Every photo gets an orientation signature (a planted copy: its original's, turned and
+# slightly moved), and every candidate pair a verdict by content hash (same photo for planted pairs only),
+# as if an earlier run had verified them. Building the neighbour graph and the signature pairs is timed.
+_PLANT = r'''
+import json, sys, time
+import numpy as np
+from imgsim_desktop.core import neighbours, signature_pairs
+from imgsim_desktop.core.duplicates import CANDIDATE_SIM
+from imgsim_desktop.core.library import Library
+from imgsim_desktop.core.signature import SIG_DIM, SIG_VERSION, variants
+from imgsim_desktop.core.verdicts import put_signatures, put_verdicts
+from imgsim_desktop.core.verify import PairVerdict
+
+home, planted_path = sys.argv[1], sys.argv[2]
+planted = json.load(open(planted_path))["planted"]
+rng = np.random.default_rng(7)
+lib = Library(home)
+cat = lib.catalog
+hash_of = dict(cat.conn.execute("SELECT id, hash FROM files"))
+hashes = sorted(set(hash_of.values()))
+row = {h: i for i, h in enumerate(hashes)}
+sigs = rng.standard_normal((len(hashes), SIG_DIM)).astype(np.float32)
+sigs /= np.linalg.norm(sigs, axis=1, keepdims=True)
+name_hash = lambda p: f"{int(p.rsplit('/', 1)[-1].split('.')[0]):032x}"
+same = set()
+for orig, copy in planted:
+    ho, hc = name_hash(orig), name_hash(copy)
+    same.add((min(ho, hc), max(ho, hc)))
+    v = variants(sigs[row[ho]][None], int(rng.integers(8)))[0] + 0.05 * rng.standard_normal(SIG_DIM)
+    sigs[row[hc]] = v / np.linalg.norm(v)
+for i in range(0, len(hashes), 100000):
+    put_signatures(cat, zip(hashes[i:i + 100000], sigs[i:i + 100000]), SIG_VERSION)
+t = time.time()
+lib.sync_neighbours()
+graph_s = time.time() - t
+t = time.time()
+signature_pairs.sync(cat)
+sig_s = time.time() - t
+pa = neighbours.candidate_pairs(cat, CANDIDATE_SIM)
+pb = signature_pairs.stored_pairs(cat)
+a, b, _ = neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(pa, pb)), mutual=False)
+yes = PairVerdict(True, "", 200, 0.95, 0.9, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], (256, 192), (256, 192))
+no = PairVerdict(False, "few-matches", 3)
+items = []
+n_same = 0
+for x, y in zip(a.tolist(), b.tolist()):
+    hx, hy = hash_of[x], hash_of[y]
+    key = (min(hx, hy), max(hx, hy))
+    items.append((key[0], key[1], yes if key in same else no))
+    n_same += key in same
+    if len(items) >= 200000:
+        put_verdicts(cat, items)
+        items = []
+put_verdicts(cat, items)
+lib.close()
+print(json.dumps({"graph_s": round(graph_s, 1), "signature_pairs_s": round(sig_s, 1), "candidates": len(a),
+                  "planted_same": n_same, "graph_pairs": len(pa[0]), "signature_pairs": len(pb[0])}))
 '''
 
 _REBUILD = r'''
@@ -185,6 +248,7 @@ def run_scale(n: int, stats: Path, code: Path | None = None, files: bool | None 
         lib = ["--library", str(home)]
         steps = [
             ("index rebuild", ["-c", _REBUILD, str(home)]),
+            ("plant signatures and verdicts", ["-c", _PLANT, str(home), str(work / "planted.json")]),
             ("status", ["-m", "imgsim_desktop", "status", *lib]),
             ("status (again)", ["-m", "imgsim_desktop", "status", *lib]),
             ("dupes (first run)", ["-m", "imgsim_desktop", "dupes", "--json", *lib]),
@@ -208,6 +272,8 @@ def run_scale(n: int, stats: Path, code: Path | None = None, files: bool | None 
                     entry["groups"] = len(json.loads(r["stdout"])["groups"])
                 except (ValueError, KeyError):
                     pass
+            if name.startswith("plant") and r["rc"] == 0:
+                entry.update(json.loads(r["stdout"].strip().splitlines()[-1]))
             if name == "no-change rescan":
                 entry["output"] = r["stdout"].strip()[-300:]
             result[name] = entry

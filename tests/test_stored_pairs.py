@@ -112,3 +112,29 @@ def test_checks_lookup_finds_each_pair_and_only_those():
     assert got.tolist() == [1, 0, 1, -1, -1, -1]
     assert lookup_checks((np.zeros(0, np.int64),) * 2 + (np.zeros(0, np.int8),), np.array([1]),
                          np.array([2])).tolist() == [-1]
+
+
+def test_a_query_only_process_saves_its_verdicts_when_no_one_writes(tmp_path, tiny_model):
+    """`imgsim dupes` opens the library for reading; with no writer about, its work is kept for the next run,
+    and with a writer holding the library it still answers, saving nothing."""
+    from imgsim_desktop.core.library import open_for_query
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(5):
+        scene(40 + i).save(photos / f"s{i}.jpg", quality=90)
+    scene(40).transpose(Image.Transpose.ROTATE_180).save(photos / "s0_turned.jpg", quality=90)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([photos])
+        with open_for_query(tmp_path / "lib", model_path=tiny_model) as busy:  # the writer is still open
+            assert {"s0.jpg", "s0_turned.jpg"} in groups_of(busy)
+            assert busy.last_verification["verified_now"] > 0
+    for run in range(2):
+        with open_for_query(tmp_path / "lib", model_path=tiny_model) as lib:
+            assert lib.readonly
+            assert {"s0.jpg", "s0_turned.jpg"} in groups_of(lib)
+            v = dict(lib.last_verification)
+        if run == 0:
+            assert v["verified_now"] > 0 and v["checked_before"] == 0
+        else:
+            assert v["verified_now"] == 0 and v["checked_before"] == v["candidates"] > 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 
@@ -59,6 +61,36 @@ class GroupingMixin:
         """The loosest tier's cut: the stored graph keeps every pair either tier can group."""
         return min(min(self.model.thresholds.values()), CANDIDATE_SIM)
 
+    @contextmanager
+    def _catalog_to_write(self) -> Iterator[Catalog | None]:
+        """Where to save what grouping derives (graph, signatures, verdicts): this process's catalog when it
+        is the writer; a short-lived writable connection under the lock file when it only queries and no
+        writer holds the library (so a CLI rerun finds its work done); else None: compute, save nothing.
+        The caller holds the data lock."""
+        if not self.readonly:
+            yield self.catalog
+            return
+        lock = LockFile(self.home / "lock")
+        try:
+            if not self._repair_when_free:
+                raise LibraryReadOnlyError("opened for reading only")
+            lock.acquire()
+        except (LibraryLockedError, LibraryReadOnlyError, OSError):  # another writer, or read-only files
+            yield None
+            return
+        try:
+            cat = Catalog(self.catalog.path)
+        except (LibraryError, sqlite3.OperationalError, OSError) as exc:
+            lock.release()
+            log.info("grouping results not stored (%s)", exc)
+            yield None
+            return
+        try:
+            yield cat
+        finally:
+            cat.close()
+            lock.release()
+
     def sync_neighbours(self, progress: Progress | None = None, cancel: CancelToken | None = None) -> bool:
         """Bring the stored neighbour graph up to the catalog; False when it is behind and this process may
         not write it (another process is the writer)."""
@@ -66,28 +98,14 @@ class GroupingMixin:
             cut = self._graph_cut()
             if neighbours.is_current(self.catalog, self.model.model_id, cut):
                 return True
-            if not self.readonly:
-                neighbours.sync(self.catalog, self.index, self.model.model_id, cut, progress=progress,
-                                cancel=cancel)
-                return True
-            if not self._repair_when_free:
-                return False
-            lock = LockFile(self.home / "lock")
             try:
-                lock.acquire()
-            except (LibraryLockedError, LibraryReadOnlyError, OSError):  # read-only: nothing to save
-                return False
-            try:  # no writer: update the graph through a short-lived writable connection
-                cat = Catalog(self.catalog.path)
-                try:
+                with self._catalog_to_write() as cat:
+                    if cat is None:
+                        return False
                     neighbours.sync(cat, self.index, self.model.model_id, cut, progress=progress, cancel=cancel)
-                finally:
-                    cat.close()
-            except (LibraryError, sqlite3.OperationalError, OSError) as exc:  # read-only files, disk full...
+            except (sqlite3.OperationalError, OSError) as exc:  # read-only files, disk full...
                 log.info("neighbour graph not stored (%s); searching instead", exc)
                 return False
-            finally:
-                lock.release()
             return True
 
     def _knn_pairs(self, t: float):
@@ -104,22 +122,27 @@ class GroupingMixin:
 
     def _signature_pairs(self, progress: Progress | None = None):
         """Orientation-signature candidates, from the catalog's table brought up to date; photos indexed before
-        signatures existed are signed first (decoded small, outside the lock), once."""
+        signatures existed are signed first (decoded small, outside the lock), once. Checks of photos whose
+        content changed are dropped in the same go."""
         from . import signature_pairs
         from .signature import SIG_VERSION, signature_for_path
-        from .verdicts import put_signatures
+        from .verdicts import put_signatures, refresh_checks
 
         with self._lock:
             todo = [] if signature_pairs.is_current(self.catalog) else signature_pairs.unsigned(self.catalog)
         made = [(fid, h, signature_for_path(path)) for fid, h, path in todo]
         with self._lock:
-            if self.readonly:
-                if signature_pairs.is_current(self.catalog):
-                    return signature_pairs.stored_pairs(self.catalog)
-                return signature_pairs.computed_pairs(self.catalog)
-            put_signatures(self.catalog, [(h, sig) for _, h, sig in made], SIG_VERSION)
-            signature_pairs.sync(self.catalog, extra=[fid for fid, _, _ in made], progress=progress)
-            return signature_pairs.stored_pairs(self.catalog)
+            try:
+                with self._catalog_to_write() as cat:
+                    if cat is not None:
+                        put_signatures(cat, [(h, sig) for _, h, sig in made], SIG_VERSION)
+                        signature_pairs.sync(cat, extra=[fid for fid, _, _ in made], progress=progress)
+                        refresh_checks(cat)
+            except (sqlite3.OperationalError, OSError) as exc:
+                log.info("signature pairs not stored (%s)", exc)
+            if signature_pairs.is_current(self.catalog):
+                return signature_pairs.stored_pairs(self.catalog)
+            return signature_pairs.computed_pairs(self.catalog)
 
     def _verified_duplicates(self, pairs, exact: np.ndarray, references=(),
                              progress: Progress | None = None) -> list[DuplicateGroup]:
@@ -129,13 +152,10 @@ class GroupingMixin:
         rerun reads the checks as arrays and touches only the pairs that are the same photo or not yet
         decided, so it costs no verification and reads records of grouped photos only. Decoding and
         matching run outside the data lock."""
-        from .verdicts import (PairVerifier, checks_current, load_checks, load_verdicts, lookup_checks,
-                               put_checks, refresh_checks)
+        from .verdicts import PairVerifier, checks_current, load_checks, load_verdicts, lookup_checks, put_checks
 
         sig = self._signature_pairs(progress)
         with self._lock:
-            if not self.readonly:
-                refresh_checks(self.catalog)
             checks = load_checks(self.catalog) if checks_current(self.catalog) else None
         a, b, s = neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(pairs, sig)), mutual=False)
         known = lookup_checks(checks, a, b) if checks is not None else np.full(len(a), -1, np.int8)
@@ -163,11 +183,16 @@ class GroupingMixin:
                 v = None if rx.hash == ry.hash else verifier.known(rx.hash, ry.hash)
                 if rx.hash == ry.hash or v is not None:
                     fresh_checks.append((x, y, 1 if v is None else int(v.same)))
-        if not self.readonly and (verifier.fresh or fresh_checks):
+        if verifier.fresh or fresh_checks:
             with self._lock:
-                verifier.save(self.catalog)
-                if checks_current(self.catalog):  # nothing was rescanned meanwhile
-                    put_checks(self.catalog, fresh_checks)
+                try:
+                    with self._catalog_to_write() as cat:
+                        if cat is not None:
+                            verifier.save(cat)
+                            if checks_current(cat):  # nothing was rescanned meanwhile
+                                put_checks(cat, fresh_checks)
+                except (sqlite3.OperationalError, OSError) as exc:
+                    log.info("verdicts not stored (%s)", exc)
         self.last_verification = {"candidates": n_all, "checked_before": n_checked,
                                   "verified_now": verifier.verified, "cached": len(cached)}
         return groups

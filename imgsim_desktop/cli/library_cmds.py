@@ -27,6 +27,14 @@ def _open(args, readonly_ok: bool):
     return Library(args.library, **kw)
 
 
+def _open_view(args):
+    """For the commands that read only the catalog (status, folders, history): a light read-only view
+    (core/library_view.py), or the query open when the library must first be created or upgraded."""
+    from imgsim_desktop.core.library_view import open_view
+
+    return open_view(args.library, model_path=args.model, device=args.device) or _open(args, readonly_ok=True)
+
+
 def register(sub) -> None:
     p = sub.add_parser("index", help="add folders to the library and index new or changed photos")
     p.add_argument("folders", nargs="*", type=Path, help="folders to add (default: the library's folders)")
@@ -168,7 +176,7 @@ def cmd_dupes(args) -> int:
 
 
 def cmd_status(args) -> int:
-    with _open(args, readonly_ok=True) as lib:
+    with _open_view(args) as lib:
         st = lib.status()
         errors = lib.errors() if args.errors else []
     if args.json:
@@ -198,7 +206,7 @@ def cmd_status(args) -> int:
 
 def cmd_folders(args) -> int:
     if args.action == "list":
-        with _open(args, readonly_ok=True) as lib:
+        with _open_view(args) as lib:
             refs = set(lib.reference_folders())
             for f in lib.folders():
                 print(f"{f}  (reference)" if f in refs else f)

@@ -12,7 +12,7 @@ from imgsim_desktop.core.actions import format_bytes
 from imgsim_desktop.core.errors import LibraryError
 
 from .common import add_library_option, print_json, print_table
-from .library_cmds import _model_options, _open
+from .library_cmds import _model_options, _open, _open_view
 
 
 def register(sub) -> None:
@@ -160,7 +160,7 @@ def _state(a) -> str:
 
 
 def cmd_history(args) -> int:
-    with _open(args, readonly_ok=True) as lib:
+    with _open_view(args) as lib:
         acts = lib.history()
     if args.json:
         print_json([{"number": n, "id": a.id, "kind": a.kind, "created": a.created, "target": a.target,

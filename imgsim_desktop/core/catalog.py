@@ -11,13 +11,10 @@ import json
 import sqlite3
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
-
-import numpy as np
+from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
 
 from .catalog_db import _Connection, _open_readonly
 from .errors import LibraryError
@@ -25,11 +22,18 @@ from .roots import db_path, from_db_path, prefix_range
 
 from .catalog_schema import _MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION re-exported)
 
+# numpy is imported by the methods that read or write vectors, not here: the commands that only read
+# counts and folders (status, folders, history) then start without it (about 0.1 s, issue 13).
+if TYPE_CHECKING:
+    import numpy as np
+
 # Bumped when the scanner learns to record more about each file; older rows are re-read on the next scan.
 INFO_VERSION = 1
 
 
 def _rows_to_arrays(rows: list) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1).copy()
     return ids, vecs
@@ -182,6 +186,8 @@ class Catalog:
         if self.get_meta("seq") is None:
             self.set_meta("seq", "0")
         if self.get_meta("catalog_id") is None:  # issue 13: lets a saved index tell its catalog from a new one
+            import uuid  # here: only a new catalog needs it, and it imports `platform` (read-only opens skip it)
+
             self.set_meta("catalog_id", uuid.uuid4().hex)
         # folders from before the running counts (or added by an older version) get theirs once
         for (missing,) in self.conn.execute("SELECT path FROM folders WHERE path NOT IN "
@@ -448,6 +454,8 @@ class Catalog:
     def put_embeddings(self, items: list[tuple[int, np.ndarray]], model_id: str) -> None:
         if not items:
             return
+        import numpy as np
+
         s = self._next_seq()
         self.conn.executemany(
             "INSERT INTO embeddings(file_id, model_id, vector, seq) VALUES(?, ?, ?, ?) "
@@ -462,12 +470,16 @@ class Catalog:
             self.conn.execute("INSERT OR REPLACE INTO tombstones(file_id, seq) VALUES(?, ?)", (file_id, s))
 
     def embedding(self, file_id: int, model_id: str) -> np.ndarray | None:
+        import numpy as np
+
         row = self.conn.execute("SELECT vector FROM embeddings WHERE file_id=? AND model_id=?",
                                 (file_id, model_id)).fetchone()
         return np.frombuffer(row[0], dtype=np.float32).copy() if row else None
 
     def embeddings(self, model_id: str, since_seq: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) for ``model_id`` changed after ``since_seq``, in id order."""
+        import numpy as np
+
         rows = self.conn.execute(
             "SELECT file_id, vector FROM embeddings WHERE model_id=? AND seq>? ORDER BY file_id",
             (model_id, since_seq)).fetchall()
@@ -516,6 +528,8 @@ class Catalog:
 
     def embeddings_of(self, ids: Iterable[int], model_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of just these files (those that have a vector), in id order."""
+        import numpy as np
+
         parts = list(self.iter_embeddings(model_id, ids=ids))
         if not parts:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
@@ -523,6 +537,8 @@ class Catalog:
 
     def duplicate_hash_ids(self) -> np.ndarray:
         """Ids of healthy, non-empty files whose content hash another such file shares (exact copies)."""
+        import numpy as np
+
         q = ("SELECT id FROM files WHERE status=? AND size>0 AND hash IN (SELECT hash FROM files WHERE "
              "status=? AND size>0 AND hash IS NOT NULL GROUP BY hash HAVING COUNT(*)>1) ORDER BY id")
         return np.fromiter((r[0] for r in self.conn.execute(q, (STATUS_OK, STATUS_OK))), dtype=np.int64)

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import Catalog
-from .index_meta import EDGE, _unusable, _write_meta, file_checksum, file_fingerprint, read_meta  # noqa: F401
+from .index_meta import (EDGE, _unusable, _write_meta, file_checksum, file_fingerprint, read_meta,  # noqa: F401
+                         space_path)
 
 log = logging.getLogger(__name__)
 
@@ -313,12 +314,6 @@ def open_index(path: Path, catalog: Catalog, model_id: str, dim: int,
     if ix is not None:
         return ix, "loaded"
     return VectorIndex.build(catalog, model_id, dim, cols), "rebuilt"
-
-
-def space_path(path: Path, space: str) -> Path:
-    """Where a space's index lives: the duplicates index keeps the library's one index file name."""
-    path = Path(path)
-    return path if space == "duplicates" else path.with_name(f"{path.stem}-{space}{path.suffix}")
 
 
 class IndexSet:

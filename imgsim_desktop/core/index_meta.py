@@ -3,7 +3,7 @@
 hnswlib trusts its links and entry point blindly and crashes the process on bad ones, so a saved index is
 used only when its sidecar says it was made by this model, for these columns and this catalog, and the file
 is the one that was written: same fingerprint (size, inode, device, times, both ends hashed), or else the
-full checksum.
+full checksum. Reading a sidecar (``imgsim status`` does) needs neither numpy nor hnswlib.
 """
 
 from __future__ import annotations
@@ -14,6 +14,13 @@ import os
 from pathlib import Path
 
 log = logging.getLogger("imgsim_desktop.core.index")   # the index's own messages
+
+
+def space_path(path: Path, space: str) -> Path:
+    """Where a space's index lives: the duplicates index keeps the library's one index file name."""
+    path = Path(path)
+    return path if space == "duplicates" else path.with_name(f"{path.stem}-{space}{path.suffix}")
+
 
 def _meta_path(path: Path) -> Path:
     return Path(str(path) + ".json")

@@ -23,10 +23,11 @@ from .duplicates import DuplicateGroup
 from .embedder import Embedder
 from .errors import Cancelled, DecodeError, ImgsimError, LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .hashing import bytes_hash, file_hash
-from .index import SPACES, IndexSet, VectorIndex, read_meta, space_path
+from .index import SPACES, IndexSet, VectorIndex
 from .library_groups import GroupingMixin
 from .library_review import ReviewMixin
-from .lockfile import LockFile
+from .library_view import CATALOG_NAME, INDEX_NAME, LOCK_NAME, library_status
+from .lockfile import LockFile, held_elsewhere
 from .model import LoadedModel, space_part
 from .model_card import LazyModel
 from .paths import default_library_dir
@@ -36,9 +37,6 @@ from .roots import outermost, under_any
 from .scanner import ChangeEvent, Scanner, ScanReport
 
 log = logging.getLogger(__name__)
-
-CATALOG_NAME = "catalog.sqlite"
-INDEX_NAME = "index.hnsw"
 
 
 class Library(GroupingMixin, ReviewMixin):
@@ -60,7 +58,7 @@ class Library(GroupingMixin, ReviewMixin):
                 if not self.home.is_dir():
                     raise LibraryError(f"cannot create the library folder {self.home}: "
                                        f"{exc.strerror or exc}") from None
-            self._lockfile = LockFile(self.home / "lock")
+            self._lockfile = LockFile(self.home / LOCK_NAME)
             self._lockfile.acquire()  # raises LibraryLockedError
         self._repair_when_free = False  # read-only for a query: save a repaired index if no one writes
         try:
@@ -125,7 +123,7 @@ class Library(GroupingMixin, ReviewMixin):
         """A query rebuilt or caught up an index in memory: keep the work when no writer holds the library."""
         if not self.index.dirty():
             return
-        lock = LockFile(self.home / "lock")
+        lock = LockFile(self.home / LOCK_NAME)
         try:
             lock.acquire()
         except (LibraryLockedError, LibraryReadOnlyError, OSError):  # read-only: nothing to save
@@ -139,17 +137,7 @@ class Library(GroupingMixin, ReviewMixin):
 
     def _writer_elsewhere(self) -> bool:
         """Whether another process holds the writer lock right now."""
-        if self._lockfile is not None:
-            return False
-        probe = LockFile(self.home / "lock")
-        try:
-            probe.acquire()
-        except LibraryLockedError:
-            return True
-        except (LibraryReadOnlyError, OSError):  # a read-only library has no writer
-            return False
-        probe.release()
-        return False
+        return self._lockfile is None and held_elsewhere(self.home / LOCK_NAME)
 
     def _writable(self) -> None:
         if self.readonly:
@@ -439,37 +427,10 @@ class Library(GroupingMixin, ReviewMixin):
             return self.catalog.errors()
 
     def status(self) -> dict:
+        """Folders, counts, model and index (core/library_view.py: status opens no index, loads no model)."""
         with self._lock:
-            counts = self.catalog.counts()
-            folders = []
-            refs = set(self.catalog.reference_folders())
-            for f in self.catalog.folders():
-                files, errors = self.catalog.count_under(f)
-                folders.append({"path": f, "exists": os.path.isdir(f), "files": files, "errors": errors,
-                                "reference": f in refs})
-            index_bytes = sum(space_path(self.index_path, s).stat().st_size for s in self.index.spaces
-                              if space_path(self.index_path, s).exists())
-            # status opens no index and loads no model: the count of this model's vectors comes from the
-            # saved index's meta when it reflects the catalog now, else from the catalog itself
-            meta = read_meta(self.index_path)
-            if meta and meta["model_id"] == self.model.model_id and meta["seq"] == self.catalog.seq():
-                indexed = meta["count"]
-            else:
-                indexed = self.catalog.embedding_count(self.model.model_id)
-            return {
-                "library": str(self.home),
-                "folders": folders,
-                "files": counts["files"], "indexed": indexed, "errors": counts["errors"],
-                "bytes": counts["bytes"],
-                "model": {"name": self.model.name, "model_id": self.model.model_id,
-                          "embedding_size": self.model.embedding_size, "input_size": self.model.input_size,
-                          "spaces": {k: list(v) for k, v in self.model.spaces.items()}, "tta": self.model.tta,
-                          "device": self.model.device},
-                "index": {"vectors": indexed, "file_bytes": index_bytes, "origin": self.index_origin},
-                "catalog_bytes": (self.home / CATALOG_NAME).stat().st_size,
-                "thresholds": self.model.thresholds,
-                "readonly": self.readonly and self._writer_elsewhere(),
-            }
+            return library_status(self.home, self.catalog, self.model, self.index_path, self.index.spaces,
+                                  self.index_origin, self.readonly and self._writer_elsewhere())
 
     def reconstruct(self, path: str | Path) -> tuple[Image.Image, Image.Image]:
         """(the photo as the model sees it, the autoencoder's rebuild of it)."""

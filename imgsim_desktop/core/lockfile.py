@@ -73,3 +73,16 @@ class LockFile:
             _unlock(self.fd)
             os.close(self.fd)
             self.fd = None
+
+
+def held_elsewhere(path: Path) -> bool:
+    """Whether another process holds the writer lock at ``path`` right now (a read-only library has none)."""
+    probe = LockFile(path)
+    try:
+        probe.acquire()
+    except LibraryLockedError:
+        return True
+    except (LibraryReadOnlyError, OSError):
+        return False
+    probe.release()
+    return False

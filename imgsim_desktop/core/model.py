@@ -16,7 +16,6 @@ made with and without it never share an index.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import struct
 from pathlib import Path
@@ -25,13 +24,11 @@ import numpy as np
 from PIL import Image
 
 from .errors import ModelError
+# the card's facts and the model id live in model_card.py (read without numpy, PIL or torch); re-exported
+from .model_card import (DEFAULT_MODEL_NAME, FORMAT_VERSION, IMAGENET_MEAN, IMAGENET_STD,  # noqa: F401
+                         VECTOR_KEYS, _locate, _read_card, _sha256, card_model_id, make_model_id,
+                         model_id_for, model_thresholds)
 from .network import DEFAULT_ARCH, _torch, build_network, count_parameters, full_arch  # noqa: F401 (re-exported)
-from .paths import models_dir
-
-DEFAULT_MODEL_NAME = "imgsim-ae"
-FORMAT_VERSION = 1
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 _RESAMPLE = Image.Resampling.BICUBIC
 TTA_MODES = ("none", "mirror")
@@ -73,44 +70,6 @@ def preprocess_image(img: Image.Image, size: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ save / load
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-# Card keys that change the vector a photo gets: preprocessing, architecture, output, augmentation.
-VECTOR_KEYS = ("arch", "input_size", "mean", "std", "embedding_size", "tta")
-
-
-def model_id_for(name: str, version: str, weights_sha256: str, tta: str | None = None,
-                 card: dict | None = None) -> str:
-    """What identifies a model's vectors: its weights and everything in the card that changes a vector
-    (input size, mean/std, architecture, test-time augmentation). Editing any of them gives a new id, so
-    vectors made the old way are never mixed with new ones. The augmentation is the id's suffix."""
-    card = card or {}
-    tta = tta if tta is not None else card.get("tta")
-    tta = None if tta in (None, "none") else tta
-    recipe = {k: card.get(k) for k in VECTOR_KEYS if k != "tta"}
-    recipe["mean"] = recipe["mean"] if recipe["mean"] is not None else list(IMAGENET_MEAN)
-    recipe["std"] = recipe["std"] if recipe["std"] is not None else list(IMAGENET_STD)
-    digest = hashlib.sha256((weights_sha256 + json.dumps(recipe, sort_keys=True, default=str)).encode())
-    base = f"{name}-{version}-{digest.hexdigest()[:12]}"
-    return base if tta is None else f"{base}-{tta}"
-
-
-def make_model_id(name: str, version: str, weights_path: Path, tta: str | None = None,
-                  card: dict | None = None) -> str:
-    return model_id_for(name, version, _sha256(Path(weights_path)), tta, card)
-
-
-def card_model_id(card: dict, weights_sha256: str) -> str:
-    """The id of the vectors a card + weights make: the one rule load_model and LazyModel share."""
-    return model_id_for(card["name"], card["version"], weights_sha256, card.get("tta"), card)
-
 
 def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None = None) -> Path:
     """Write ``<name>.safetensors`` + ``<name>.json`` into out_dir; returns the card path.
@@ -158,37 +117,6 @@ def save_model(net, card: dict, out_dir: Path, name: str, whitening: dict | None
     tmpc.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     tmpc.replace(card_path)
     return card_path
-
-
-def _locate(path: Path | None) -> tuple[Path, Path]:
-    if path is None:
-        path = models_dir() / f"{DEFAULT_MODEL_NAME}.json"
-    path = Path(path).expanduser()
-    if path.is_dir():
-        path = path / f"{DEFAULT_MODEL_NAME}.json"
-    if path.suffix == ".safetensors":
-        return path.with_suffix(".json"), path
-    if path.suffix != ".json":
-        raise ModelError(f"model path must be a .json card or a .safetensors file: {path}")
-    return path, path.with_suffix(".safetensors")
-
-
-def _read_card(card_path: Path) -> dict:
-    if not card_path.is_file():
-        raise ModelError(f"model card not found: {card_path}")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"model card {card_path.name} is unreadable or not JSON ({exc.__class__.__name__})")
-    if not isinstance(card, dict):
-        raise ModelError(f"model card {card_path.name} is not a JSON object")
-    fv = card.get("format_version")
-    if fv != FORMAT_VERSION:
-        raise ModelError(f"model {card_path.name} has format version {fv!r}; this app reads version {FORMAT_VERSION}")
-    for key in ("name", "version", "arch", "input_size", "embedding_size", "mean", "std"):
-        if key not in card:
-            raise ModelError(f"model card {card_path.name} lacks the '{key}' field")
-    return card
 
 
 def _load_weights(weights_path: Path) -> dict:
@@ -262,8 +190,6 @@ class LoadedModel:
     @property
     def thresholds(self) -> dict[str, float]:
         """Default "duplicates"/"similar" cuts for this model's cosine scores (its card's, else the fallback)."""
-        from .duplicates import model_thresholds
-
         return model_thresholds(self.card)
 
     def __repr__(self) -> str:

@@ -10,21 +10,119 @@ needs the network (``embed``, ``reconstruct``...). Its id is computed by the sam
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from pathlib import Path
-
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from .errors import ModelError
+from .paths import models_dir
+
+if TYPE_CHECKING:  # not imported at run time: `imgsim status` reads the card without numpy or PIL
+    import numpy as np
+    from PIL import Image
+
+DEFAULT_MODEL_NAME = "imgsim-ae"
+FORMAT_VERSION = 1
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# Cosine-similarity cuts belong to the model that made the vectors: a model card carries its own
+# "thresholds", chosen by `imgsim bench-calibrate` from its benchmark figures (docs/benchmark.md). These are
+# the fallback for a card without them (they were chosen the same way for imgsim-ae v1/v2).
+DEFAULT_THRESHOLDS = {"duplicates": 0.75, "similar": 0.64}
+TIERS = ("duplicates", "similar")
+
+
+def model_thresholds(card: dict | None) -> dict[str, float]:
+    """The card's own thresholds when it has sane ones (both tiers, -1..1, similar <= duplicates), else the
+    fallback."""
+    t = (card or {}).get("thresholds")
+    try:
+        out = {tier: float(t[tier]) for tier in TIERS}
+    except (TypeError, KeyError, ValueError):
+        return dict(DEFAULT_THRESHOLDS)
+    if not all(-1.0 <= v <= 1.0 for v in out.values()) or out["similar"] > out["duplicates"]:
+        return dict(DEFAULT_THRESHOLDS)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# Card keys that change the vector a photo gets: preprocessing, architecture, output, augmentation.
+VECTOR_KEYS = ("arch", "input_size", "mean", "std", "embedding_size", "tta")
+
+
+def model_id_for(name: str, version: str, weights_sha256: str, tta: str | None = None,
+                 card: dict | None = None) -> str:
+    """What identifies a model's vectors: its weights and everything in the card that changes a vector
+    (input size, mean/std, architecture, test-time augmentation). Editing any of them gives a new id, so
+    vectors made the old way are never mixed with new ones. The augmentation is the id's suffix."""
+    card = card or {}
+    tta = tta if tta is not None else card.get("tta")
+    tta = None if tta in (None, "none") else tta
+    recipe = {k: card.get(k) for k in VECTOR_KEYS if k != "tta"}
+    recipe["mean"] = recipe["mean"] if recipe["mean"] is not None else list(IMAGENET_MEAN)
+    recipe["std"] = recipe["std"] if recipe["std"] is not None else list(IMAGENET_STD)
+    digest = hashlib.sha256((weights_sha256 + json.dumps(recipe, sort_keys=True, default=str)).encode())
+    base = f"{name}-{version}-{digest.hexdigest()[:12]}"
+    return base if tta is None else f"{base}-{tta}"
+
+
+def make_model_id(name: str, version: str, weights_path: Path, tta: str | None = None,
+                  card: dict | None = None) -> str:
+    return model_id_for(name, version, _sha256(Path(weights_path)), tta, card)
+
+
+def card_model_id(card: dict, weights_sha256: str) -> str:
+    """The id of the vectors a card + weights make: the one rule load_model and LazyModel share."""
+    return model_id_for(card["name"], card["version"], weights_sha256, card.get("tta"), card)
+
+
+def _locate(path: Path | None) -> tuple[Path, Path]:
+    if path is None:
+        path = models_dir() / f"{DEFAULT_MODEL_NAME}.json"
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / f"{DEFAULT_MODEL_NAME}.json"
+    if path.suffix == ".safetensors":
+        return path.with_suffix(".json"), path
+    if path.suffix != ".json":
+        raise ModelError(f"model path must be a .json card or a .safetensors file: {path}")
+    return path, path.with_suffix(".safetensors")
+
+
+def _read_card(card_path: Path) -> dict:
+    if not card_path.is_file():
+        raise ModelError(f"model card not found: {card_path}")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model card {card_path.name} is unreadable or not JSON ({exc.__class__.__name__})")
+    if not isinstance(card, dict):
+        raise ModelError(f"model card {card_path.name} is not a JSON object")
+    fv = card.get("format_version")
+    if fv != FORMAT_VERSION:
+        raise ModelError(f"model {card_path.name} has format version {fv!r}; this app reads version {FORMAT_VERSION}")
+    for key in ("name", "version", "arch", "input_size", "embedding_size", "mean", "std"):
+        if key not in card:
+            raise ModelError(f"model card {card_path.name} lacks the '{key}' field")
+    return card
+
+
 
 
 class LazyModel:
     """Duck-types :class:`~.model.LoadedModel`; anything beyond the card's facts loads the network once."""
 
     def __init__(self, path: Path | None = None, device: str = "auto"):
-        from .model import _locate, _read_card, _sha256, card_model_id
-
         card_path, weights_path = _locate(Path(path) if path else None)
         card = _read_card(card_path)
         if card.get("weights"):
@@ -70,8 +168,6 @@ class LazyModel:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        from .duplicates import model_thresholds
-
         return model_thresholds(self.card)
 
     def space(self, name: str) -> tuple[int, int]:

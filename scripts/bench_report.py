@@ -269,7 +269,7 @@ def thresholds_section(r: dict) -> list[str]:
             f"recall {f(nd['recall_at_default'])}")
     try:
         sys.path.insert(0, str(ROOT))
-        from imgsim_desktop.core.duplicates import model_thresholds
+        from imgsim_desktop.core.model_card import model_thresholds
         from imgsim_desktop.core.paths import models_dir
 
         card = json.loads((models_dir() / "imgsim-ae.json").read_text(encoding="utf-8"))

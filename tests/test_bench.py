@@ -149,7 +149,7 @@ def test_bench_json_end_to_end(bench, capsys):
         assert sp["device"] in ("cpu", "cuda") or sp["device"].startswith("cuda")
         assert m["speed_photos"]["n_images"] == 1 and m["speed_photos"]["images_per_s"] > 0
     assert r["methods"]["phash"]["neardup"]["default_threshold"] == pytest.approx(1 - 10 / 64, abs=1e-4)
-    from imgsim_desktop.core.duplicates import DEFAULT_THRESHOLDS
+    from imgsim_desktop.core.model_card import DEFAULT_THRESHOLDS
 
     assert r["methods"]["imgsim"]["neardup"]["default_threshold"] == pytest.approx(DEFAULT_THRESHOLDS["duplicates"])
     # the hashes see through a mirror-free re-encode: their plain jpeg copies are found

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imgsim_desktop.core import duplicates
-from imgsim_desktop.core.model_card import DEFAULT_THRESHOLDS, TIERS, model_thresholds
+from imgsim_desktop.core.model_card import DEFAULT_THRESHOLDS, model_thresholds
 from imgsim_desktop.core.model import load_model
 from imgsim_desktop.evaluation.calibrate import CalibrationError, choose_thresholds, write_thresholds
 
@@ -65,8 +64,6 @@ def test_card_thresholds_round_trip_and_fallback(tiny_model, tmp_path):
     for bad in (None, {}, {"duplicates": 0.8}, {"duplicates": "x", "similar": 0.5},
                 {"duplicates": 0.5, "similar": 0.9}, {"duplicates": 3, "similar": 0.5}):
         assert model_thresholds({"thresholds": bad}) == DEFAULT_THRESHOLDS
-    # the grouping code and the GUI fall back on the same cuts as the card reader
-    assert (duplicates.DEFAULT_THRESHOLDS, duplicates.TIERS) == (DEFAULT_THRESHOLDS, TIERS)
 
 
 def test_library_uses_its_models_thresholds(tiny_model, tmp_path, make_photo):

@@ -18,25 +18,7 @@ import numpy as np
 from .catalog import FileRecord
 from .keeper import choose_keepers, record_key
 
-# Cosine-similarity cuts belong to the model that made the vectors: a model card carries its own
-# "thresholds", chosen by `imgsim bench-calibrate` from its benchmark figures (docs/benchmark.md). These are
-# the fallback for a card without them (they were chosen the same way for imgsim-ae v1/v2).
-DEFAULT_THRESHOLDS = {"duplicates": 0.75, "similar": 0.64}
-TIERS = ("duplicates", "similar")
 NEIGHBOURS = 16
-
-
-def model_thresholds(card: dict | None) -> dict[str, float]:
-    """The card's own thresholds when it has sane ones (both tiers, -1..1, similar <= duplicates), else the
-    fallback."""
-    t = (card or {}).get("thresholds")
-    try:
-        out = {tier: float(t[tier]) for tier in TIERS}
-    except (TypeError, KeyError, ValueError):
-        return dict(DEFAULT_THRESHOLDS)
-    if not all(-1.0 <= v <= 1.0 for v in out.values()) or out["similar"] > out["duplicates"]:
-        return dict(DEFAULT_THRESHOLDS)
-    return out
 
 
 @dataclass

@@ -13,11 +13,11 @@ import numpy as np
 
 from . import neighbours
 from .catalog import STATUS_OK, Catalog
-from .duplicates import (CANDIDATE_SIM, NEIGHBOURS, TIERS, DuplicateGroup, find_groups,
-                         verified_groups)
+from .duplicates import CANDIDATE_SIM, NEIGHBOURS, DuplicateGroup, find_groups, verified_groups
 from .errors import LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .lockfile import LockFile
 from .model import space_part
+from .model_card import TIERS
 from .progress import CancelToken, Progress
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
 
 from ..core import changes
 from ..core.actions import ActionLog, format_bytes
-from ..core.duplicates import DEFAULT_THRESHOLDS
+from ..core.model_card import DEFAULT_THRESHOLDS
 from . import workers
 from .compare import CompareDialog
 from .compare_flow import CompareFlowMixin

@@ -311,12 +311,16 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
     def size(r: FileRecord) -> tuple[int, int]:
         return (r.width or 1, r.height or 1)
 
+    # each component's verified pairs, sorted out once (a pass over all of them per component was quadratic)
+    in_comp: dict[int, list] = {}
+    for (x, y), v in verified.items():
+        in_comp.setdefault(uf.find(x), []).append((x, y, v))
     groups: list[DuplicateGroup] = []
     for comp in uf.groups():
         recs = {f: records[f] for f in comp if f in records}
         # how each member looks against its verified partners: a crop or a screenshot never leads
         full: dict[int, bool] = {f: True for f in recs}
-        for (x, y), v in verified.items():
+        for x, y, v in in_comp.get(uf.find(comp[0]), ()):
             for fx, fy, vv in ((x, y, v), (y, x, v.swapped())):
                 if fx in recs and fy in recs:
                     m = describe(vv, size(recs[fx]), size(recs[fy]))

@@ -90,7 +90,9 @@ def test_a_rerun_reads_verdicts_by_file_id_and_a_changed_photo_is_judged_again(t
         again = groups_of(lib)
         v2 = dict(lib.last_verification)
         assert again == first
-        assert v2["verified_now"] == 0 and v2["checked_before"] == v2["candidates"] > 0
+        # everything was decided and nothing changed: only the same-photo pairs are read
+        assert v2["decided_before"] and v2["verified_now"] == 0 and v2["checked_before"] == v2["candidates"] > 0
+        assert v2["candidates"] < v1["candidates"]
 
         # the copy becomes a different photo: its old "same photo" verdict must not survive
         small = next(r.id for r in lib.catalog.all_files() if r.path.endswith("s0_small.jpg"))
@@ -99,7 +101,8 @@ def test_a_rerun_reads_verdicts_by_file_id_and_a_changed_photo_is_judged_again(t
         third = groups_of(lib)
         assert not any("s0_small.jpg" in g for g in third)
         v3 = dict(lib.last_verification)
-        assert 0 < v3["verified_now"] < v2["candidates"]  # only the changed photo's pairs
+        assert not v3["decided_before"]
+        assert 0 < v3["verified_now"] < v1["candidates"]  # only the changed photo's pairs
         checks = load_checks(lib.catalog)
         rows = lookup_checks(checks, *np.array([(min(small, x), max(small, x)) for x in range(1, small + 8)
                                                 if x != small]).T)
@@ -137,4 +140,4 @@ def test_a_query_only_process_saves_its_verdicts_when_no_one_writes(tmp_path, ti
         if run == 0:
             assert v["verified_now"] > 0 and v["checked_before"] == 0
         else:
-            assert v["verified_now"] == 0 and v["checked_before"] == v["candidates"] > 0
+            assert v["decided_before"] and v["verified_now"] == 0 and v["checked_before"] == v["candidates"] > 0

@@ -117,9 +117,10 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY(a, b)) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS sig_edges_b ON sig_edges(b);
     CREATE TABLE IF NOT EXISTS pair_checks(
-        a INTEGER NOT NULL, b INTEGER NOT NULL, same INTEGER NOT NULL,
+        a INTEGER NOT NULL, b INTEGER NOT NULL, same INTEGER NOT NULL, sim REAL NOT NULL,
         PRIMARY KEY(a, b)) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS pair_checks_b ON pair_checks(b);
+    CREATE INDEX IF NOT EXISTS pair_checks_same ON pair_checks(a, b, sim) WHERE same=1;
     CREATE TRIGGER IF NOT EXISTS pairs_follow_embeddings AFTER DELETE ON embeddings BEGIN
         DELETE FROM sig_edges WHERE a=OLD.file_id;
         DELETE FROM sig_edges WHERE b=OLD.file_id;

@@ -35,14 +35,20 @@ class GroupingMixin:
         t = self.model.thresholds[tier] if threshold is None else float(threshold)
         if not -1.0 <= t <= 1.0:
             raise LibraryError(f"threshold must be between -1 and 1, got {t}")
+        from .verdicts import covered, same_photo_checks
+
         with self._lock:
             # "duplicates" proposes pairs generously and lets the verifier decide; "similar" cuts at t
             cand_t = t if tier == "similar" else (CANDIDATE_SIM if threshold is None else t)
-            pairs = None
-            if cand_t >= self._graph_cut() - 1e-9 and self.sync_neighbours(progress):
+            # every candidate decided before and nothing changed since: only the same-photo pairs matter
+            decided = tier != "similar" and covered(self.catalog, cand_t)
+            stored = True
+            if decided:
+                pairs = same_photo_checks(self.catalog)
+            elif cand_t >= self._graph_cut() - 1e-9 and self.sync_neighbours(progress):
                 pairs = neighbours.candidate_pairs(self.catalog, cand_t)
-            if pairs is None:  # a looser cut than the graph keeps, or a graph this process may not update
-                pairs = self._knn_pairs(cand_t)
+            else:  # a looser cut than the graph keeps, or a graph this process may not update
+                pairs, stored = self._knn_pairs(cand_t), False
             exact = self.catalog.duplicate_hash_ids()
             refs = self.catalog.reference_folders()
             reviewed = {} if include_reviewed else self.catalog.reviewed_groups()
@@ -53,8 +59,10 @@ class GroupingMixin:
         if tier == "similar":
             groups = find_groups(records, ids, vecs, pairs, t, tier, keeper_rules=self.keeper_rules(),
                                  references=refs)
+        elif decided:
+            groups = self._verified_duplicates(pairs, exact, refs, decided=True)
         else:
-            groups = self._verified_duplicates(pairs, exact, refs, progress)
+            groups = self._verified_duplicates(pairs, exact, refs, progress, cover=cand_t if stored else None)
         return [g for g in groups if g.id not in reviewed]
 
     def _graph_cut(self) -> float:
@@ -121,9 +129,9 @@ class GroupingMixin:
         return ids, (space_part(vecs, self.model.spaces, "duplicates") if len(ids) else vecs)
 
     def _signature_pairs(self, progress: Progress | None = None):
-        """Orientation-signature candidates, from the catalog's table brought up to date; photos indexed before
-        signatures existed are signed first (decoded small, outside the lock), once. Checks of photos whose
-        content changed are dropped in the same go."""
+        """Orientation-signature candidates (and whether they are the stored ones), from the catalog's table
+        brought up to date; photos indexed before signatures existed are signed first (decoded small, outside
+        the lock), once. Checks of photos whose content changed are dropped in the same go."""
         from . import signature_pairs
         from .signature import SIG_VERSION, signature_for_path
         from .verdicts import put_signatures, refresh_checks
@@ -141,27 +149,37 @@ class GroupingMixin:
             except (sqlite3.OperationalError, OSError) as exc:
                 log.info("signature pairs not stored (%s)", exc)
             if signature_pairs.is_current(self.catalog):
-                return signature_pairs.stored_pairs(self.catalog)
-            return signature_pairs.computed_pairs(self.catalog)
+                return signature_pairs.stored_pairs(self.catalog), True
+            return signature_pairs.computed_pairs(self.catalog), False
 
-    def _verified_duplicates(self, pairs, exact: np.ndarray, references=(),
-                             progress: Progress | None = None) -> list[DuplicateGroup]:
+    def _verified_duplicates(self, pairs, exact: np.ndarray, references=(), progress: Progress | None = None,
+                             decided: bool = False, cover: float | None = None) -> list[DuplicateGroup]:
         """Candidates (index neighbours + orientation signatures), verified pair by pair, grouped.
 
         Each candidate's verdict is kept by file id (``pair_checks``) and by content (``pair_verdicts``): a
         rerun reads the checks as arrays and touches only the pairs that are the same photo or not yet
-        decided, so it costs no verification and reads records of grouped photos only. Decoding and
-        matching run outside the data lock."""
-        from .verdicts import PairVerifier, checks_current, load_checks, load_verdicts, lookup_checks, put_checks
+        decided, so it costs no verification and reads records of grouped photos only; ``decided``: the
+        pairs given are the same-photo checks and nothing else is left to decide. ``cover``: the candidate
+        cut, when the candidates came from the stored graph (a run that decides them all says so).
+        Decoding and matching run outside the data lock."""
+        from .verdicts import (PairVerifier, checks_current, load_checks, load_verdicts, lookup_checks, put_checks,
+                               set_covered)
 
-        sig = self._signature_pairs(progress)
-        with self._lock:
-            checks = load_checks(self.catalog) if checks_current(self.catalog) else None
-        a, b, s = neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(pairs, sig)), mutual=False)
-        known = lookup_checks(checks, a, b) if checks is not None else np.full(len(a), -1, np.int8)
-        n_all, n_checked = len(a), int((known >= 0).sum())
-        keep = known != 0          # the same photo, or not decided yet
-        a, b, s, known = a[keep], b[keep], s[keep], known[keep]
+        if decided:
+            a, b, s = pairs
+            known = np.ones(len(a), np.int8)
+            n_all = n_checked = len(a)
+        else:
+            sig, sig_stored = self._signature_pairs(progress)
+            with self._lock:
+                checks = load_checks(self.catalog) if checks_current(self.catalog) else None
+            a, b, s = neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(pairs, sig)), mutual=False)
+            known = lookup_checks(checks, a, b) if checks is not None else np.full(len(a), -1, np.int8)
+            n_all, n_checked = len(a), int((known >= 0).sum())
+            keep = known != 0          # the same photo, or not decided yet
+            a, b, s, known = a[keep], b[keep], s[keep], known[keep]
+            if checks is None or not sig_stored:
+                cover = None
         need = np.unique(np.concatenate([a, b, exact]))
         with self._lock:
             records = {r.id: r for r in self.catalog.files_by_ids(need.tolist()) if r.status == STATUS_OK}
@@ -177,13 +195,16 @@ class GroupingMixin:
         groups = verified_groups(records, list(zip(a.tolist(), b.tolist(), s.tolist())), verifier.verdict,
                                  sim_of, keeper_rules=self.keeper_rules(), references=references)
         fresh_checks = []  # the pairs decided by now (asked, or found in the content cache) by file id
-        for x, y in zip(a[known < 0].tolist(), b[known < 0].tolist()):
+        undecided = known < 0
+        for x, y, sim in zip(a[undecided].tolist(), b[undecided].tolist(), s[undecided].tolist()):
             rx, ry = records.get(x), records.get(y)
             if rx is not None and ry is not None and rx.hash and ry.hash:
                 v = None if rx.hash == ry.hash else verifier.known(rx.hash, ry.hash)
                 if rx.hash == ry.hash or v is not None:
-                    fresh_checks.append((x, y, 1 if v is None else int(v.same)))
-        if verifier.fresh or fresh_checks:
+                    fresh_checks.append((x, y, 1 if v is None else int(v.same), sim))
+        if verifier.errors:  # a photo that could not be read is asked again next time
+            cover = None
+        if verifier.fresh or fresh_checks or cover is not None:
             with self._lock:
                 try:
                     with self._catalog_to_write() as cat:
@@ -191,8 +212,10 @@ class GroupingMixin:
                             verifier.save(cat)
                             if checks_current(cat):  # nothing was rescanned meanwhile
                                 put_checks(cat, fresh_checks)
+                                if cover is not None:
+                                    set_covered(cat, cover)
                 except (sqlite3.OperationalError, OSError) as exc:
                     log.info("verdicts not stored (%s)", exc)
-        self.last_verification = {"candidates": n_all, "checked_before": n_checked,
+        self.last_verification = {"candidates": n_all, "checked_before": n_checked, "decided_before": decided,
                                   "verified_now": verifier.verified, "cached": len(cached)}
         return groups

@@ -219,13 +219,41 @@ def load_checks(cat: Catalog, fetch: int = 65536) -> tuple[np.ndarray, np.ndarra
     return arr[:, 0], arr[:, 1], arr[:, 2].astype(np.int8)
 
 
-def put_checks(cat: Catalog, rows: Iterable[tuple[int, int, int]]) -> None:
-    """Rows (a, b, same) with a < b; the caller has refreshed the checks in this process (same seq)."""
+def put_checks(cat: Catalog, rows: Iterable[tuple[int, int, int, float]]) -> None:
+    """Rows (a, b, same, candidate sim) with a < b; the caller has refreshed the checks (same seq)."""
     rows = list(rows)
     if cat.readonly or not rows:
         return
     with cat.transaction() as conn:
-        conn.executemany("INSERT OR REPLACE INTO pair_checks(a, b, same) VALUES(?, ?, ?)", rows)
+        conn.executemany("INSERT OR REPLACE INTO pair_checks(a, b, same, sim) VALUES(?, ?, ?, ?)", rows)
+
+
+# When every candidate pair at a cut has been decided and nothing changed since, a rerun needs only the
+# pairs that are the same photo: a few thousand rows instead of every candidate (tens of millions of graph
+# edges at a million photos). ``pair_checks_cover`` says at which seq and cut that was last true.
+COVER_KEY = "pair_checks_cover"
+
+
+def set_covered(cat: Catalog, cut: float) -> None:
+    """Every candidate pair at ``cut`` has a check (or was made moot by the pairs that do)."""
+    if checks_current(cat):
+        cat.set_meta(COVER_KEY, json.dumps({"seq": cat.seq(), "cut": cut, "version": VERIFIER_VERSION}))
+
+
+def covered(cat: Catalog, cut: float) -> bool:
+    try:
+        st = json.loads(cat.get_meta(COVER_KEY) or "null")
+    except ValueError:
+        return False
+    return isinstance(st, dict) and st.get("seq") == cat.seq() and st.get("version") == VERIFIER_VERSION \
+        and isinstance(st.get("cut"), (int, float)) and abs(st["cut"] - cut) < 1e-9 and checks_current(cat)
+
+
+def same_photo_checks(cat: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The checked pairs that are the same photo, as arrays (a, b, sim)."""
+    rows = cat.conn.execute("SELECT a, b, sim FROM pair_checks WHERE same=1").fetchall()
+    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.float32)
 
 
 def lookup_checks(checks: tuple[np.ndarray, np.ndarray, np.ndarray], a: np.ndarray, b: np.ndarray

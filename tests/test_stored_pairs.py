@@ -141,3 +141,37 @@ def test_a_query_only_process_saves_its_verdicts_when_no_one_writes(tmp_path, ti
             assert v["verified_now"] > 0 and v["checked_before"] == 0
         else:
             assert v["decided_before"] and v["verified_now"] == 0 and v["checked_before"] == v["candidates"] > 0
+
+
+def test_grouping_reports_its_verification_and_a_cancel_keeps_what_was_verified(tmp_path, tiny_model):
+    import pytest
+
+    from imgsim_desktop.core.errors import Cancelled
+    from imgsim_desktop.core.progress import CancelToken
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(6):
+        scene(60 + i).save(photos / f"s{i}.jpg", quality=90)
+    scene(60).resize((360, 270)).save(photos / "s0_small.jpg", quality=80)
+    token = CancelToken()
+    seen = []
+
+    class StopAfterThree(Progress):
+        def advance(self, n=1, failed=0, message=""):
+            super().advance(n, failed, message)
+            if self.state.phase == "verifying":
+                seen.append(self.state.total)
+                if len(seen) == 3:
+                    token.cancel()
+
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([photos])
+        with pytest.raises(Cancelled):
+            lib.duplicates("duplicates", progress=StopAfterThree(), cancel=token)
+        assert len(seen) == 3 and seen[0] > 3          # a total to show, and it stopped where asked
+        assert len(load_checks(lib.catalog)[0]) >= 2    # the pairs verified before the cancel are kept
+        groups = groups_of(lib)
+        v = dict(lib.last_verification)
+        assert {"s0.jpg", "s0_small.jpg"} in groups
+        assert v["checked_before"] >= 2 and v["verified_now"] <= seen[0] - 2

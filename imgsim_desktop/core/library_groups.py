@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 class GroupingMixin:
     def duplicates(self, tier: str = "duplicates", threshold: float | None = None,
-                   include_reviewed: bool = False, progress: Progress | None = None) -> list[DuplicateGroup]:
+                   include_reviewed: bool = False, progress: Progress | None = None,
+                   cancel: CancelToken | None = None) -> list[DuplicateGroup]:
         """Groups from the stored neighbour graph (brought up to date first when this process may write),
         with their keeper chosen by the keeper rule (reference photos first); only the grouped photos'
         records and vectors are read. Groups the user reviewed (``set_reviewed``) are left out unless
@@ -45,7 +46,7 @@ class GroupingMixin:
             stored = True
             if decided:
                 pairs = same_photo_checks(self.catalog)
-            elif cand_t >= self._graph_cut() - 1e-9 and self.sync_neighbours(progress):
+            elif cand_t >= self._graph_cut() - 1e-9 and self.sync_neighbours(progress, cancel):
                 pairs = neighbours.candidate_pairs(self.catalog, cand_t)
             else:  # a looser cut than the graph keeps, or a graph this process may not update
                 pairs, stored = self._knn_pairs(cand_t), False
@@ -62,7 +63,8 @@ class GroupingMixin:
         elif decided:
             groups = self._verified_duplicates(pairs, exact, refs, decided=True)
         else:
-            groups = self._verified_duplicates(pairs, exact, refs, progress, cover=cand_t if stored else None)
+            groups = self._verified_duplicates(pairs, exact, refs, progress, cover=cand_t if stored else None,
+                                               cancel=cancel)
         return [g for g in groups if g.id not in reviewed]
 
     def _graph_cut(self) -> float:
@@ -128,7 +130,7 @@ class GroupingMixin:
         ids, vecs = self.catalog.embeddings_of(np.asarray(ids).tolist(), self.model.model_id)
         return ids, (space_part(vecs, self.model.spaces, "duplicates") if len(ids) else vecs)
 
-    def _signature_pairs(self, progress: Progress | None = None):
+    def _signature_pairs(self, progress: Progress | None = None, cancel: CancelToken | None = None):
         """Orientation-signature candidates (and whether they are the stored ones), from the catalog's table
         brought up to date; photos indexed before signatures existed are signed first (decoded small, outside
         the lock), once. Checks of photos whose content changed are dropped in the same go."""
@@ -144,7 +146,8 @@ class GroupingMixin:
                 with self._catalog_to_write() as cat:
                     if cat is not None:
                         put_signatures(cat, [(h, sig) for _, h, sig in made], SIG_VERSION)
-                        signature_pairs.sync(cat, extra=[fid for fid, _, _ in made], progress=progress)
+                        signature_pairs.sync(cat, extra=[fid for fid, _, _ in made], progress=progress,
+                                             cancel=cancel)
                         refresh_checks(cat)
             except (sqlite3.OperationalError, OSError) as exc:
                 log.info("signature pairs not stored (%s)", exc)
@@ -153,7 +156,8 @@ class GroupingMixin:
             return signature_pairs.computed_pairs(self.catalog), False
 
     def _verified_duplicates(self, pairs, exact: np.ndarray, references=(), progress: Progress | None = None,
-                             decided: bool = False, cover: float | None = None) -> list[DuplicateGroup]:
+                             decided: bool = False, cover: float | None = None,
+                             cancel: CancelToken | None = None) -> list[DuplicateGroup]:
         """Candidates (index neighbours + orientation signatures), verified pair by pair, grouped.
 
         Each candidate's verdict is kept by file id (``pair_checks``) and by content (``pair_verdicts``): a
@@ -162,15 +166,14 @@ class GroupingMixin:
         pairs given are the same-photo checks and nothing else is left to decide. ``cover``: the candidate
         cut, when the candidates came from the stored graph (a run that decides them all says so).
         Decoding and matching run outside the data lock."""
-        from .verdicts import (PairVerifier, checks_current, load_checks, load_verdicts, lookup_checks, put_checks,
-                               set_covered)
+        from .verdicts import PairVerifier, checks_current, load_checks, load_verdicts, lookup_checks
 
         if decided:
             a, b, s = pairs
             known = np.ones(len(a), np.int8)
             n_all = n_checked = len(a)
         else:
-            sig, sig_stored = self._signature_pairs(progress)
+            sig, sig_stored = self._signature_pairs(progress, cancel)
             with self._lock:
                 checks = load_checks(self.catalog) if checks_current(self.catalog) else None
             a, b, s = neighbours.pairs_from_directed(*(np.concatenate(x) for x in zip(pairs, sig)), mutual=False)
@@ -191,31 +194,47 @@ class GroupingMixin:
             vx, vy = vec_of.get(x), vec_of.get(y)
             return float(np.dot(vx, vy)) if vx is not None and vy is not None else 0.0
 
-        verifier = PairVerifier(records, cached)
-        groups = verified_groups(records, list(zip(a.tolist(), b.tolist(), s.tolist())), verifier.verdict,
-                                 sim_of, keeper_rules=self.keeper_rules(), references=references)
-        fresh_checks = []  # the pairs decided by now (asked, or found in the content cache) by file id
         undecided = known < 0
-        for x, y, sim in zip(a[undecided].tolist(), b[undecided].tolist(), s[undecided].tolist()):
+        if progress is not None and undecided.any():
+            progress.start("verifying", int(undecided.sum()))  # at most: pairs joined already are skipped
+        verifier = PairVerifier(records, cached, progress=progress, cancel=cancel)
+        try:
+            groups = verified_groups(records, list(zip(a.tolist(), b.tolist(), s.tolist())), verifier.verdict,
+                                     sim_of, keeper_rules=self.keeper_rules(), references=references)
+        except BaseException:  # cancelled (or failed): keep what was verified, nothing is decided whole
+            self._save_decisions(verifier, records, a[undecided], b[undecided], s[undecided], None)
+            raise
+        if verifier.errors:  # a photo that could not be read is asked again next time
+            cover = None
+        self._save_decisions(verifier, records, a[undecided], b[undecided], s[undecided], cover)
+        if progress is not None and undecided.any():
+            progress.finish()
+        self.last_verification = {"candidates": n_all, "checked_before": n_checked, "decided_before": decided,
+                                  "verified_now": verifier.verified, "cached": len(cached)}
+        return groups
+
+    def _save_decisions(self, verifier, records, a, b, s, cover: float | None) -> None:
+        """Store the verifier's new verdicts (by content) and, by file id, every pair (a, b) decided by now
+        (asked, or found in the content cache); ``cover``: all candidates at that cut are decided."""
+        from .verdicts import checks_current, put_checks, set_covered
+
+        fresh_checks = []
+        for x, y, sim in zip(a.tolist(), b.tolist(), s.tolist()):
             rx, ry = records.get(x), records.get(y)
             if rx is not None and ry is not None and rx.hash and ry.hash:
                 v = None if rx.hash == ry.hash else verifier.known(rx.hash, ry.hash)
                 if rx.hash == ry.hash or v is not None:
                     fresh_checks.append((x, y, 1 if v is None else int(v.same), sim))
-        if verifier.errors:  # a photo that could not be read is asked again next time
-            cover = None
-        if verifier.fresh or fresh_checks or cover is not None:
-            with self._lock:
-                try:
-                    with self._catalog_to_write() as cat:
-                        if cat is not None:
-                            verifier.save(cat)
-                            if checks_current(cat):  # nothing was rescanned meanwhile
-                                put_checks(cat, fresh_checks)
-                                if cover is not None:
-                                    set_covered(cat, cover)
-                except (sqlite3.OperationalError, OSError) as exc:
-                    log.info("verdicts not stored (%s)", exc)
-        self.last_verification = {"candidates": n_all, "checked_before": n_checked, "decided_before": decided,
-                                  "verified_now": verifier.verified, "cached": len(cached)}
-        return groups
+        if not (verifier.fresh or fresh_checks or cover is not None):
+            return
+        with self._lock:
+            try:
+                with self._catalog_to_write() as cat:
+                    if cat is not None:
+                        verifier.save(cat)
+                        if checks_current(cat):  # nothing was rescanned meanwhile
+                            put_checks(cat, fresh_checks)
+                            if cover is not None:
+                                set_covered(cat, cover)
+            except (sqlite3.OperationalError, OSError) as exc:
+                log.info("verdicts not stored (%s)", exc)

@@ -85,8 +85,10 @@ class PairVerifier:
     caller holds the catalog lock for that; decoding and matching happen without it)."""
 
     def __init__(self, records: dict, cached: dict[tuple[str, str], PairVerdict] | None = None,
-                 max_features: int = 2048):
+                 max_features: int = 2048, progress=None, cancel=None):
         self.records = records
+        self.progress = progress   # advanced by one per pair actually verified
+        self.cancel = cancel
         self.cached = dict(cached or {})
         self.fresh: list[tuple[str, str, PairVerdict]] = []
         self._features: dict[int, object] = {}
@@ -131,7 +133,11 @@ class PairVerifier:
         v = self.known(*key)
         if v is not None:
             return v
+        if self.cancel is not None:
+            self.cancel.check()
         fa, fb = self._feat(a), self._feat(b)
+        if self.progress is not None:
+            self.progress.advance(1)
         if fa is None or fb is None:
             return None
         v = verify(fa, fb)

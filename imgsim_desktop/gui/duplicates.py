@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
 
 from ..core import changes
 from ..core.actions import ActionLog, format_bytes
+from ..core.errors import Cancelled
 from ..core.model_card import DEFAULT_THRESHOLDS
+from ..core.progress import CancelToken
 from . import workers
 from .compare import CompareDialog
 from .compare_flow import CompareFlowMixin
@@ -52,9 +54,9 @@ def _with_path(member, path: str):
     return SimpleNamespace(**{**vars(member), "path": path})
 
 
-def _find_work(lib, tier: str, threshold: float | None):
+def _find_work(lib, tier: str, threshold: float | None, progress=None, cancel=None):
     """Worker side: the groups, plus each member's content hash (exact copies are labelled as such)."""
-    groups = lib.duplicates(tier=tier, threshold=threshold)
+    groups = lib.duplicates(tier=tier, threshold=threshold, progress=progress, cancel=cancel)
     ids = [m.file_id for g in groups for m in g.members]
     hashes = {r.id: r.hash for r in lib.files_by_ids(ids)} if ids else {}
     return groups, hashes
@@ -122,13 +124,19 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
         self.find_btn = QPushButton("Find duplicates")
         self.find_btn.setDefault(True)
         self.find_btn.clicked.connect(self.find)
+        # the first grouping of a large library verifies thousands of pairs: it says how far it is, and stops
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setToolTip("Stop grouping; the pairs verified so far are kept for the next time")
+        self.stop_btn.clicked.connect(self._stop_finding)
+        self.stop_btn.hide()
+        self._cancel: CancelToken | None = None
         self.status = QLabel("")
         self.stale_label = QLabel("")
         self.stale_label.setStyleSheet("color: #b26a00;")
         # a long note must not widen the page (the main splitter would take the width from the sidebar)
         self.stale_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
-        for w in (QLabel("Tier:"), self.tier_combo, self.threshold, self.find_btn, self.status):
+        for w in (QLabel("Tier:"), self.tier_combo, self.threshold, self.find_btn, self.stop_btn, self.status):
             top.addWidget(w)
         top.addWidget(self.stale_label, 1)
 
@@ -290,7 +298,32 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
         self.find_btn.setEnabled(False)
         self.status.setText("Grouping…")
         tier, thr, lib = self.tier(), self.threshold_value(), self.lib
-        workers.run_task(lambda: _find_work(lib, tier, thr), self._found, self._find_failed)
+        token = self._cancel = CancelToken()
+        qp = workers.QtProgress(self)
+        qp.updated.connect(self._find_progress)
+        self.stop_btn.setEnabled(True)
+        self.stop_btn.show()
+        workers.run_task(lambda: _find_work(lib, tier, thr, qp.progress, token), self._found, self._find_failed)
+
+    _PHASES = {"verifying": "Verifying pairs", "neighbours": "Finding neighbours",
+               "signatures": "Matching turned copies"}
+
+    def _find_progress(self, st) -> None:
+        if self.busy and self._cancel is not None and not self._cancel.cancelled:
+            label = self._PHASES.get(st.phase, (st.phase or "Grouping").capitalize())
+            self.status.setText(f"{label} {st.done:,} / {st.total:,}…" if st.total else f"{label}…")
+
+    def _stop_finding(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+            self.stop_btn.setEnabled(False)
+            self.status.setText("Stopping…")
+
+    def _end_finding(self) -> None:
+        self.busy = False
+        self._cancel = None
+        self.stop_btn.hide()
+        self.find_btn.setEnabled(True)
 
     def _found(self, result) -> None:
         groups, hashes = result
@@ -299,15 +332,16 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
         self.set_groups(groups)
 
     def _find_failed(self, e) -> None:
-        self.busy = False
-        self.find_btn.setEnabled(True)
+        self._end_finding()
+        if isinstance(e, Cancelled):
+            self.status.setText("Stopped: the pairs verified so far are kept")
+            return
         self.status.setText("")
         self.message.emit("Find duplicates", str(e) or type(e).__name__)
 
     def set_groups(self, groups) -> None:
-        self.busy = False
+        self._end_finding()
         self.found = True
-        self.find_btn.setEnabled(True)
         # our own copies: members shrink after a move, and the keeper may be changed by the user
         self.groups = [SimpleNamespace(tier=g.tier, keeper=str(g.keeper), members=list(g.members),
                                        id=getattr(g, "id", ""), keeper_reason=getattr(g, "keeper_reason", ""))

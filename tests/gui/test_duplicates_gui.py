@@ -273,3 +273,24 @@ def test_move_into_a_library_folder_keeps_the_embedding(qtbot, indexed_window, p
     with qtbot.waitSignal(page.undoDone, timeout=20000):
         page.undo_last()
     assert win.lib.file_by_path(src).id == fid and os.path.exists(src)
+
+
+def test_grouping_can_be_stopped_and_found_again(qtbot, indexed_window, photos):
+    """The first grouping of a large library verifies for minutes: Stop ends it without an error box, and
+    the next Find duplicates completes."""
+    page = indexed_window.duplicates
+    messages = []
+    page.message.connect(lambda *a: messages.append(a))
+    lib = page.lib
+    with lib._lock:  # the worker waits for the library here, so the stop lands before any work
+        page.find()
+        assert page.stop_btn.isVisibleTo(page) and page.busy
+        page.stop_btn.click()
+    qtbot.waitUntil(lambda: not page.busy, timeout=20000)
+    assert page.status.text().startswith("Stopped") and not page.stop_btn.isVisibleTo(page)
+    assert not messages and not page.groups
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find_btn.click()
+    assert page.groups and not page.stop_btn.isVisibleTo(page)
+    for original, copy in photos["exact"]:
+        assert _group_of(page, original) == _group_of(page, copy) >= 0

@@ -16,6 +16,9 @@ from .catalog import Catalog
 from .verify import VERIFIER_VERSION, PairVerdict
 
 
+NOT_SAME = PairVerdict(False, "cached")
+
+
 def _key(ha: str, hb: str) -> tuple[str, str, bool]:
     """Stored order of a pair: (smaller hash, larger hash, whether that swaps a and b)."""
     return (ha, hb, False) if ha <= hb else (hb, ha, True)
@@ -159,11 +162,11 @@ def load_verdicts(cat: Catalog, hashes: set[str], version: str = VERIFIER_VERSIO
     hs = sorted(hashes)
     for i in range(0, len(hs), 500):
         part = hs[i:i + 500]
-        q = (f"SELECT a_hash, b_hash, data FROM pair_verdicts WHERE version=? AND "
+        q = (f"SELECT a_hash, b_hash, same, CASE WHEN same THEN data END FROM pair_verdicts WHERE version=? AND "
              f"a_hash IN ({','.join('?' * len(part))})")
-        for lo, hi, data in cat.conn.execute(q, (version, *part)):
-            if hi in hashes:
-                out[(lo, hi)] = PairVerdict.from_dict(json.loads(data))
+        for lo, hi, same, data in cat.conn.execute(q, (version, *part)):
+            if hi in hashes:  # grouping reads only "not the same" from a negative: one shared answer
+                out[(lo, hi)] = PairVerdict.from_dict(json.loads(data)) if same else NOT_SAME
     return out
 
 

@@ -326,11 +326,29 @@ class Catalog:
         q = f"SELECT {_FILE_COLS} FROM files WHERE path=? OR (path>=? AND path<?)"
         return [_row_to_record(r) for r in self.conn.execute(q, (db_path(root), *_prefix_range(root)))]
 
-    def stamps_under(self, root: str) -> list[Stamp]:
-        """``files_under`` cut to what a rescan compares (id, path, size, mtime, status, error)."""
-        q = "SELECT id, path, size, mtime_ns, status, error FROM files WHERE path=? OR (path>=? AND path<?)"
-        return [Stamp(r[0], from_db_path(r[1]), r[2], r[3], r[4], r[5])
-                for r in self.conn.execute(q, (db_path(root), *_prefix_range(root)))]
+    def stamp_slices(self, root: str, slice_rows: int = 8192) -> Iterator[list[tuple]]:
+        """Raw (stored path, size, mtime_ns, id, status, error) rows of ``root`` and every file below it, in
+        path order (the path index's), a slice at a time: a rescan merges them with its walk of the disk
+        (``roots.walk_entries``, same order) instead of holding a million Stamps, and can take its lock per
+        slice. A stored path is ``db_path``'s form (``from_db_path`` gives the real one)."""
+        cols = "SELECT path, size, mtime_ns, id, status, error FROM files"
+        first = self.conn.execute(f"{cols} WHERE path=?", (db_path(root),)).fetchall()
+        if first:
+            yield first
+        cur = self.conn.execute(f"{cols} WHERE path>=? AND path<? ORDER BY path", _prefix_range(root))
+        while True:
+            rows = cur.fetchmany(slice_rows)
+            if not rows:
+                return
+            yield rows
+
+    def ids_without_vector(self, model_id: str) -> set[int]:
+        """Healthy files with no vector from ``model_id`` (after a model change, or a killed scan): a rescan
+        redoes them even when they are unchanged on disk. Nearly always empty, so the rescan asks once
+        instead of holding every embedded id."""
+        q = ("SELECT id FROM files f WHERE status=? AND NOT EXISTS "
+             "(SELECT 1 FROM embeddings e WHERE e.file_id=f.id AND e.model_id=?)")
+        return {r[0] for r in self.conn.execute(q, (STATUS_OK, model_id))}
 
     def count_under(self, root: str) -> tuple[int, int]:
         """(files, files not ok) at or below ``root``: the running counts of a library folder, else counted."""

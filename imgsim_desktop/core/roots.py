@@ -18,7 +18,9 @@ The scanner, the watcher, the catalog and the GUI settings all ask here, so the 
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
+import operator
 import os
 import re
 import stat
@@ -184,43 +186,81 @@ def walk_images(root: str, skip: Iterable[str] = (), on_error: Callable[[str, st
     Directory symlinks are not followed, so a symlink loop cannot hang a scan. A file symlink is followed
     (it is reported with ``link=True`` so the caller can prefer the real file). ``on_error(folder, reason)``
     hears about folders that cannot be listed; ``mounts`` collects folders on another device than their
-    parent (mount points: see :func:`offline_below`).
+    parent (mount points: see :func:`offline_below`). In path order (see :func:`walk_entries`).
     """
-    from .decode import is_image_name  # decode uses open_regular from here
+    for e in walk_entries(root, skip, on_error, mounts):
+        st = e.stat()   # cached by the walk
+        try:
+            link = e.is_symlink()
+        except OSError:
+            continue
+        yield Found(e.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, link, st.st_nlink)
 
+
+def walk_entries(root: str, skip: Iterable[str] = (), on_error: Callable[[str, str], None] | None = None,
+                 mounts: set[str] | None = None) -> Iterator[os.DirEntry]:
+    """:func:`walk_images`'s files as ``os.DirEntry`` objects whose ``stat()`` (following a file symlink) is
+    already cached, in the order of their paths as strings (a folder's entries sorted by ``name``, a
+    subfolder as ``name + "/"``, and walked where it sorts). That is the order of the catalog's path index,
+    so a rescan of a million photos merges the two listings as it goes instead of holding both in dicts."""
     skip = {norm(s) for s in skip}
+    if norm(root) in skip:
+        return
     try:
         root_dev = os.stat(root).st_dev
     except OSError:
         root_dev = -1
-    stack = [(root, root_dev)]
+    stack = [_sorted_listing(root, root_dev, on_error, mounts)]
     while stack:
-        d, dev = stack.pop()
-        if norm(d) in skip:
+        for e, dev in stack[-1]:
+            if dev is None:
+                yield e
+            elif norm(e.path) not in skip:
+                stack.append(_sorted_listing(e.path, dev, on_error, mounts))
+                break
+        else:
+            stack.pop()
+
+
+_NAME = operator.attrgetter("name")
+
+
+def _sorted_listing(d: str, dev: int, on_error, mounts) -> Iterator[tuple[os.DirEntry, int | None]]:
+    """One folder of :func:`walk_entries`: (entry, None) for a photo file (its stat cached), (entry, its
+    device) for a subfolder, in path order."""
+    from .decode import is_image_name  # decode uses open_regular from here
+
+    try:
+        with os.scandir(d) as it:
+            entries = list(it)
+    except OSError as exc:
+        log.warning("cannot list %s: %s", display_path(d), exc.strerror or exc)
+        if on_error is not None:
+            on_error(d, f"folder cannot be read ({exc.strerror or exc})")
+        return iter(())
+    files: list[os.DirEntry] = []
+    dirs: list[tuple[str, os.DirEntry, int]] = []
+    for e in entries:
+        name = e.name
+        if name[0] == ".":   # is_hidden
             continue
         try:
-            with os.scandir(d) as it:
-                entries = list(it)
-        except OSError as exc:
-            log.warning("cannot list %s: %s", display_path(d), exc.strerror or exc)
-            if on_error is not None:
-                on_error(d, f"folder cannot be read ({exc.strerror or exc})")
+            if e.is_dir(follow_symlinks=False):
+                sub_dev = e.stat(follow_symlinks=False).st_dev
+                if mounts is not None and sub_dev != dev:
+                    mounts.add(e.path)
+                dirs.append((name + SEP, e, sub_dev))
+            elif is_image_name(name) and e.is_file():   # is_file(): S_ISREG, following a file symlink
+                e.stat()   # cached on the entry for the caller; a file that vanished meanwhile is left out
+                files.append(e)
+        except OSError:
             continue
-        for e in entries:
-            if is_hidden(e.name):
-                continue
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    sub_dev = e.stat(follow_symlinks=False).st_dev
-                    if mounts is not None and sub_dev != dev:
-                        mounts.add(e.path)
-                    stack.append((e.path, sub_dev))
-                elif is_image_name(e.name) and e.is_file():   # is_file(): S_ISREG, following a file symlink
-                    st = e.stat()
-                    yield Found(e.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, e.is_symlink(),
-                                st.st_nlink)
-            except OSError:
-                continue
+    files.sort(key=_NAME)
+    if not dirs:
+        return zip(files, itertools.repeat(None))
+    merged = [(e.name, e, None) for e in files] + dirs
+    merged.sort(key=operator.itemgetter(0))
+    return ((e, dev) for _, e, dev in merged)
 
 
 def mount_offline(mount_point: str) -> bool:

@@ -8,12 +8,14 @@ what it finished and the next scan picks up the rest.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
 import time
+from array import array
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -26,8 +28,8 @@ from .verdicts import put_signatures
 from .errors import Cancelled
 from .index import VectorIndex
 from .progress import CancelToken, Progress
-from .roots import (Found, dedupe_links, hidden_below, is_regular, looks_empty, mount_offline, offline_below,
-                    same_file, under, under_any, walk_images)
+from .roots import (Found, dedupe_links, from_db_path, hidden_below, is_regular, looks_empty, mount_offline,
+                    offline_below, same_file, under, under_any, walk_entries, walk_images)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,49 @@ class _Step:
     embedded: bool = False              # decoded again because the reusable vector was gone
 
 
+class _Listing:
+    """What a rescan's walk found, compared with the catalog as it went (:meth:`Scanner._merge_root`)."""
+
+    def __init__(self):
+        self.known: dict[str, Stamp] = {}    # catalog rows no plain file matched (yet): gone, links, ...
+        self.changed: list[Prepared] = []    # files whose row differs (size, mtime, or no vector yet)
+        self.new: list[tuple[str, int, int]] = []     # plain files the merge met no row for
+        self.side: list[Found] = []          # symlinks and hard-linked files: one path per file first
+        self.devs, self.inos = array("Q"), array("Q")   # of the plain files (a symlink to one is that file)
+        self.unsettled: set[int] = set()     # healthy rows without a vector of this model
+        self.unchanged = 0
+        self.found = 0
+
+    def keep_row(self, row: tuple) -> None:
+        path = from_db_path(row[0])
+        self.known[path] = Stamp(row[3], path, row[1], row[2], row[4], row[5])
+
+    def _compare(self, path: str, size: int, mtime: int) -> None:
+        rec = self.known.pop(path, None)
+        if rec is not None and rec.size == size and rec.mtime_ns == mtime and (
+                rec.status == STATUS_ERROR or rec.id not in self.unsettled):
+            self.unchanged += 1
+        else:
+            self.changed.append(Prepared(path=path, size=size, mtime_ns=mtime, tag=rec))
+
+    def settle(self) -> list[Prepared]:
+        """The files to (re)index, in path order. Links become one path per file (a symlink to a plain file
+        walked here is that file: :func:`dedupe_links` always keeps the path that is not a link); what the
+        merge met out of order (a name whose stored form sorts differently) is matched by path here."""
+        side = self.side
+        want = {(f.dev, f.ino) for f in side if f.link and f.nlink == 1}
+        if want:
+            hit = {k for k in zip(self.devs, self.inos) if k in want}
+            side = [f for f in side if not (f.link and (f.dev, f.ino) in hit)]
+        files, _aliases = dedupe_links(side, self.known.__contains__)
+        for f in files:
+            self._compare(f.path, f.size, f.mtime_ns)
+        for path, size, mtime in self.new:
+            self._compare(path, size, mtime)
+        self.changed.sort(key=lambda p: p.path)
+        return self.changed
+
+
 class Scanner:
     """Applies disk changes to the catalog and index. The Library calls it under its writer lock.
 
@@ -114,45 +159,41 @@ class Scanner:
         report = ScanReport()
         progress = progress or Progress()
         progress.start("listing", 0)
-        found: list[Found] = []
-        known: dict[str, Stamp] = {}
+        listing = _Listing()
         unreadable: dict[str, str] = {}
         with self.lock:
             mount_points = self.catalog.mount_points()
+            listing.unsettled = self.catalog.ids_without_vector(self.model_id)
         seen_mounts: set[str] = set()
         for root in roots:
             if not os.path.isdir(root):
                 # An unmounted drive must not look like a folder whose photos were all deleted.
                 report.missing_folders.append(root)
                 continue
+            slices = self.catalog.stamp_slices(root)
             with self.lock:
-                under_root = self.catalog.stamps_under(root)   # full records only for what changed, below
-            if under_root and looks_empty(root):
+                first = next(slices, None)
+            if first and looks_empty(root):
                 # The bare mount point of an unplugged drive: offline, not a folder whose photos were deleted.
+                slices.close()
                 report.missing_folders.append(root)
                 continue
-            for rec in under_root:
-                known[rec.path] = rec
-            for f in walk_images(root, self.skip_dirs, on_error=unreadable.__setitem__, mounts=seen_mounts):
-                found.append(f)
-                if cancel is not None and len(found) % 1000 == 0:
-                    cancel.check()
-                    progress.advance(0, message=f"{len(found)} files found")
-        files, _aliases = dedupe_links(found, known.__contains__)
-        on_disk = {f.path: (f.size, f.mtime_ns) for f in files}
+            self._merge_root(root, itertools.chain([first] if first else [], self._locked(slices)), listing,
+                             unreadable, seen_mounts, progress, cancel)
+        known = listing.known
+        todo = listing.settle()
+        report.unchanged = listing.unchanged
         # mount points: the ones seen now, and the remembered ones that are offline (kept until back)
         offline = {m for m in mount_points if under_any(m, roots) and mount_offline(m)}
-        with self.lock, self.catalog.transaction():
-            self.catalog.set_mount_points((mount_points - {m for m in mount_points if under_any(m, roots)})
-                                          | seen_mounts | offline)
+        mounts_now = (mount_points - {m for m in mount_points if under_any(m, roots)}) | seen_mounts | offline
+        if mounts_now != mount_points:
+            with self.lock, self.catalog.transaction():
+                self.catalog.set_mount_points(mounts_now)
         gone = []
-        for p, rec in known.items():
-            if p in on_disk:
-                continue
+        for p, rec in known.items():   # rows no file on disk matched
             if p in unreadable or under_any(p, unreadable) or under_any(p, offline):
                 continue  # in a folder we cannot read now, or on an unplugged drive: kept, not deleted
             gone.append(rec)
-        todo, report.unchanged = self._candidates(on_disk, known)
         self._record_unreadable(unreadable, known, report)
         gone = self._full_records(todo, gone)
         self._process(todo, gone, report, progress, cancel)
@@ -160,6 +201,67 @@ class Scanner:
             self.backfill_info([r for r in roots if r not in report.missing_folders], cancel)
         report.seconds = time.monotonic() - t0
         return report
+
+    def _locked(self, slices: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
+        """The catalog's rows a slice at a time, each read under the lock (queries go on between slices)."""
+        while True:
+            with self.lock:
+                part = next(slices, None)
+            if part is None:
+                return
+            yield part
+
+    def _merge_root(self, root: str, rows: Iterator[list[tuple]], listing: "_Listing", unreadable: dict[str, str],
+                    seen_mounts: set[str], progress: Progress, cancel: CancelToken | None) -> None:
+        """Walk ``root`` and compare each file with its catalog row as both go by in path order (the walk's
+        and the catalog's order agree), so an unchanged file costs a stat and two string compares and no
+        object is kept for it. Symlinks and hard-linked files are set aside for :func:`dedupe_links`; a
+        file the merge did not meet in order is matched by path afterwards (:meth:`_Listing.settle`)."""
+        unsettled = listing.unsettled
+        side = listing.side
+        new = listing.new
+        devs, inos = listing.devs, listing.inos
+        rows_it = itertools.chain.from_iterable(rows)
+        row = next(rows_it, None)
+        unchanged = 0
+        countdown = 1000
+        for e in walk_entries(root, self.skip_dirs, on_error=unreadable.__setitem__, mounts=seen_mounts):
+            countdown -= 1
+            if not countdown:
+                countdown = 1000
+                listing.found += 1000
+                if cancel is not None:
+                    cancel.check()
+                    progress.advance(0, message=f"{listing.found} files found")
+            path = e.path
+            st = e.stat()
+            try:
+                link = e.is_symlink()
+            except OSError:
+                continue
+            if link or st.st_nlink > 1:
+                side.append(Found(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, link, st.st_nlink))
+                continue
+            devs.append(st.st_dev)
+            inos.append(st.st_ino)
+            if row is not None and row[0] != path:
+                while row is not None and row[0] < path:
+                    listing.keep_row(row)
+                    row = next(rows_it, None)
+            if row is not None and row[0] == path:
+                if row[1] == st.st_size and row[2] == st.st_mtime_ns and (row[4] == STATUS_ERROR
+                                                                         or row[3] not in unsettled):
+                    unchanged += 1
+                else:
+                    listing.changed.append(Prepared(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                                    tag=Stamp(row[3], path, row[1], row[2], row[4], row[5])))
+                row = next(rows_it, None)
+            else:
+                new.append((path, st.st_size, st.st_mtime_ns))
+        while row is not None:   # nothing on disk sorts after these
+            listing.keep_row(row)
+            row = next(rows_it, None)
+        listing.unchanged += unchanged
 
     def backfill_info(self, roots: list[str], cancel: CancelToken | None = None) -> int:
         """Rows from an older version lack the keeper's evidence (camera EXIF, software): read it from the

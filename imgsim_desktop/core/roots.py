@@ -189,20 +189,29 @@ def walk_images(root: str, skip: Iterable[str] = (), on_error: Callable[[str, st
     parent (mount points: see :func:`offline_below`). In path order (see :func:`walk_entries`).
     """
     for e in walk_entries(root, skip, on_error, mounts):
-        st = e.stat()   # cached by the walk
         try:
+            st = e.stat()
             link = e.is_symlink()
-        except OSError:
+        except OSError:   # vanished meanwhile
             continue
         yield Found(e.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, link, st.st_nlink)
 
 
 def walk_entries(root: str, skip: Iterable[str] = (), on_error: Callable[[str, str], None] | None = None,
                  mounts: set[str] | None = None) -> Iterator[os.DirEntry]:
-    """:func:`walk_images`'s files as ``os.DirEntry`` objects whose ``stat()`` (following a file symlink) is
-    already cached, in the order of their paths as strings (a folder's entries sorted by ``name``, a
-    subfolder as ``name + "/"``, and walked where it sorts). That is the order of the catalog's path index,
-    so a rescan of a million photos merges the two listings as it goes instead of holding both in dicts."""
+    """:func:`walk_images`'s files as ``os.DirEntry`` objects (``stat()`` follows a file symlink; it may
+    raise for a file that vanished since the listing), in path order: see :func:`walk_runs`."""
+    return itertools.chain.from_iterable(walk_runs(root, skip, on_error, mounts))
+
+
+def walk_runs(root: str, skip: Iterable[str] = (), on_error: Callable[[str, str], None] | None = None,
+              mounts: set[str] | None = None) -> Iterator[list[os.DirEntry]]:
+    """:func:`walk_entries` a run at a time (consecutive photos of one folder), for a caller with a loop per
+    file of a million-photo rescan.
+
+    The order is that of the paths as strings: a folder's entries sorted by ``name``, a subfolder as
+    ``name + "/"`` and walked where it sorts. It is the order of the catalog's path index, so a rescan
+    merges the two listings as it goes instead of holding both in dicts."""
     skip = {norm(s) for s in skip}
     if norm(root) in skip:
         return
@@ -210,13 +219,13 @@ def walk_entries(root: str, skip: Iterable[str] = (), on_error: Callable[[str, s
         root_dev = os.stat(root).st_dev
     except OSError:
         root_dev = -1
-    stack = [_sorted_listing(root, root_dev, on_error, mounts)]
+    stack = [iter(_sorted_listing(root, root_dev, on_error, mounts))]
     while stack:
-        for e, dev in stack[-1]:
-            if dev is None:
-                yield e
-            elif norm(e.path) not in skip:
-                stack.append(_sorted_listing(e.path, dev, on_error, mounts))
+        for item in stack[-1]:
+            if type(item) is list:
+                yield item
+            elif norm(item[0].path) not in skip:
+                stack.append(iter(_sorted_listing(item[0].path, item[1], on_error, mounts)))
                 break
         else:
             stack.pop()
@@ -225,9 +234,9 @@ def walk_entries(root: str, skip: Iterable[str] = (), on_error: Callable[[str, s
 _NAME = operator.attrgetter("name")
 
 
-def _sorted_listing(d: str, dev: int, on_error, mounts) -> Iterator[tuple[os.DirEntry, int | None]]:
-    """One folder of :func:`walk_entries`: (entry, None) for a photo file (its stat cached), (entry, its
-    device) for a subfolder, in path order."""
+def _sorted_listing(d: str, dev: int, on_error, mounts) -> list:
+    """One folder of :func:`walk_runs`, in path order: runs of photo files (lists of entries) and
+    subfolders ((entry, its device) tuples)."""
     from .decode import is_image_name  # decode uses open_regular from here
 
     try:
@@ -237,7 +246,7 @@ def _sorted_listing(d: str, dev: int, on_error, mounts) -> Iterator[tuple[os.Dir
         log.warning("cannot list %s: %s", display_path(d), exc.strerror or exc)
         if on_error is not None:
             on_error(d, f"folder cannot be read ({exc.strerror or exc})")
-        return iter(())
+        return []
     files: list[os.DirEntry] = []
     dirs: list[tuple[str, os.DirEntry, int]] = []
     for e in entries:
@@ -251,16 +260,26 @@ def _sorted_listing(d: str, dev: int, on_error, mounts) -> Iterator[tuple[os.Dir
                     mounts.add(e.path)
                 dirs.append((name + SEP, e, sub_dev))
             elif is_image_name(name) and e.is_file():   # is_file(): S_ISREG, following a file symlink
-                e.stat()   # cached on the entry for the caller; a file that vanished meanwhile is left out
                 files.append(e)
         except OSError:
             continue
     files.sort(key=_NAME)
     if not dirs:
-        return zip(files, itertools.repeat(None))
-    merged = [(e.name, e, None) for e in files] + dirs
-    merged.sort(key=operator.itemgetter(0))
-    return ((e, dev) for _, e, dev in merged)
+        return [files] if files else []
+    dirs.sort(key=operator.itemgetter(0))
+    out: list = []
+    i = 0
+    for key, e, sub_dev in dirs:   # the files sorting before each subfolder, then the subfolder
+        j = i
+        while j < len(files) and files[j].name < key:
+            j += 1
+        if j > i:
+            out.append(files[i:j])
+        out.append((e, sub_dev))
+        i = j
+    if i < len(files):
+        out.append(files[i:])
+    return out
 
 
 def mount_offline(mount_point: str) -> bool:

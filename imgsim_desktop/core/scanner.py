@@ -29,7 +29,7 @@ from .errors import Cancelled
 from .index import VectorIndex
 from .progress import CancelToken, Progress
 from .roots import (Found, dedupe_links, from_db_path, hidden_below, is_regular, looks_empty, mount_offline,
-                    offline_below, same_file, under, under_any, walk_entries, walk_images)
+                    offline_below, same_file, under, under_any, walk_images, walk_runs)
 
 log = logging.getLogger(__name__)
 
@@ -224,40 +224,39 @@ class Scanner:
         rows_it = itertools.chain.from_iterable(rows)
         row = next(rows_it, None)
         unchanged = 0
-        countdown = 1000
-        for e in walk_entries(root, self.skip_dirs, on_error=unreadable.__setitem__, mounts=seen_mounts):
-            countdown -= 1
-            if not countdown:
-                countdown = 1000
-                listing.found += 1000
-                if cancel is not None:
-                    cancel.check()
-                    progress.advance(0, message=f"{listing.found} files found")
-            path = e.path
-            st = e.stat()
-            try:
-                link = e.is_symlink()
-            except OSError:
-                continue
-            if link or st.st_nlink > 1:
-                side.append(Found(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, link, st.st_nlink))
-                continue
-            devs.append(st.st_dev)
-            inos.append(st.st_ino)
-            if row is not None and row[0] != path:
-                while row is not None and row[0] < path:
-                    listing.keep_row(row)
+        report_at = listing.found + 1000
+        for run in walk_runs(root, self.skip_dirs, on_error=unreadable.__setitem__, mounts=seen_mounts):
+            listing.found += len(run)
+            if listing.found >= report_at and cancel is not None:
+                report_at = listing.found + 1000
+                cancel.check()
+                progress.advance(0, message=f"{listing.found} files found")
+            for e in run:
+                path = e.path
+                try:
+                    st = e.stat()
+                    link = e.is_symlink()
+                except OSError:   # vanished since the listing
+                    continue
+                if link or st.st_nlink > 1:
+                    side.append(Found(path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, link, st.st_nlink))
+                    continue
+                devs.append(st.st_dev)
+                inos.append(st.st_ino)
+                if row is not None and row[0] != path:
+                    while row is not None and row[0] < path:
+                        listing.keep_row(row)
+                        row = next(rows_it, None)
+                if row is not None and row[0] == path:
+                    if row[1] == st.st_size and row[2] == st.st_mtime_ns and (row[4] == STATUS_ERROR
+                                                                             or row[3] not in unsettled):
+                        unchanged += 1
+                    else:
+                        listing.changed.append(Prepared(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                                        tag=Stamp(row[3], path, row[1], row[2], row[4], row[5])))
                     row = next(rows_it, None)
-            if row is not None and row[0] == path:
-                if row[1] == st.st_size and row[2] == st.st_mtime_ns and (row[4] == STATUS_ERROR
-                                                                         or row[3] not in unsettled):
-                    unchanged += 1
                 else:
-                    listing.changed.append(Prepared(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns,
-                                                    tag=Stamp(row[3], path, row[1], row[2], row[4], row[5])))
-                row = next(rows_it, None)
-            else:
-                new.append((path, st.st_size, st.st_mtime_ns))
+                    new.append((path, st.st_size, st.st_mtime_ns))
         while row is not None:   # nothing on disk sorts after these
             listing.keep_row(row)
             row = next(rows_it, None)

@@ -327,15 +327,17 @@ class Catalog:
         return [_row_to_record(r) for r in self.conn.execute(q, (db_path(root), *_prefix_range(root)))]
 
     def stamp_slices(self, root: str, slice_rows: int = 8192) -> Iterator[list[tuple]]:
-        """Raw (stored path, size, mtime_ns, id, status, error) rows of ``root`` and every file below it, in
-        path order (the path index's), a slice at a time: a rescan merges them with its walk of the disk
-        (``roots.walk_entries``, same order) instead of holding a million Stamps, and can take its lock per
-        slice. A stored path is ``db_path``'s form (``from_db_path`` gives the real one)."""
-        cols = "SELECT path, size, mtime_ns, id, status, error FROM files"
-        first = self.conn.execute(f"{cols} WHERE path=?", (db_path(root),)).fetchall()
+        """Raw (stored path, size, mtime_ns, id, status, error, stale) rows of ``root`` and every file below
+        it, in path order (the path index's), a slice at a time: a rescan merges them with its walk of the
+        disk (``roots.walk_runs``, same order) instead of holding a million Stamps, and can take its lock per
+        slice. A stored path is ``db_path``'s form (``from_db_path`` gives the real one); ``stale`` (0/1)
+        is what :meth:`stale_info` selects, so a rescan that met none need not ask."""
+        cols = f"SELECT path, size, mtime_ns, id, status, error, status='{STATUS_OK}' AND info_version<? FROM files"
+        first = self.conn.execute(f"{cols} WHERE path=?", (INFO_VERSION, db_path(root))).fetchall()
         if first:
             yield first
-        cur = self.conn.execute(f"{cols} WHERE path>=? AND path<? ORDER BY path", _prefix_range(root))
+        cur = self.conn.execute(f"{cols} WHERE path>=? AND path<? ORDER BY path",
+                                (INFO_VERSION, *_prefix_range(root)))
         while True:
             rows = cur.fetchmany(slice_rows)
             if not rows:

@@ -97,8 +97,10 @@ class _Listing:
         self.unsettled: set[int] = set()     # healthy rows without a vector of this model
         self.unchanged = 0
         self.found = 0
+        self.stale = False                   # a row lacking the keeper's evidence was met (backfill_info)
 
     def keep_row(self, row: tuple) -> None:
+        self.stale = self.stale or bool(row[6])
         path = from_db_path(row[0])
         self.known[path] = Stamp(row[3], path, row[1], row[2], row[4], row[5])
 
@@ -197,7 +199,7 @@ class Scanner:
         self._record_unreadable(unreadable, known, report)
         gone = self._full_records(todo, gone)
         self._process(todo, gone, report, progress, cancel)
-        if not report.cancelled:
+        if not report.cancelled and (listing.stale or todo or gone):   # else no row can be stale
             self.backfill_info([r for r in roots if r not in report.missing_folders], cancel)
         report.seconds = time.monotonic() - t0
         return report
@@ -248,6 +250,8 @@ class Scanner:
                         listing.keep_row(row)
                         row = next(rows_it, None)
                 if row is not None and row[0] == path:
+                    if row[6]:
+                        listing.stale = True
                     if row[1] == st.st_size and row[2] == st.st_mtime_ns and (row[4] == STATUS_ERROR
                                                                              or row[3] not in unsettled):
                         unchanged += 1

@@ -19,7 +19,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .catalog import INFO_VERSION, STATUS_ERROR, STATUS_OK, Catalog, FileRecord, Stamp, info_columns
+from .catalog import (INFO_VERSION, STAMP_ERROR, STAMP_STALE, STATUS_ERROR, STATUS_OK, Catalog, FileRecord,
+                      info_columns)
 from .decode import is_image_path, read_info
 from .errors import DecodeError
 from .embedder import Embedder, Prepared
@@ -86,10 +87,11 @@ class _Step:
 
 
 class _Listing:
-    """What a rescan's walk found, compared with the catalog as it went (:meth:`Scanner._merge_root`)."""
+    """What a rescan's walk found, compared with the catalog as it went (:meth:`Scanner._merge_root`).
+    Catalog rows are ``Catalog.stamp_slices``'s tuples; a file to (re)index carries its row's id as tag."""
 
     def __init__(self):
-        self.known: dict[str, Stamp] = {}    # catalog rows no plain file matched (yet): gone, links, ...
+        self.known: dict[str, tuple] = {}    # path -> catalog row no plain file matched (yet): gone, links...
         self.changed: list[Prepared] = []    # files whose row differs (size, mtime, or no vector yet)
         self.new: list[tuple[str, int, int]] = []     # plain files the merge met no row for
         self.side: list[Found] = []          # symlinks and hard-linked files: one path per file first
@@ -100,17 +102,18 @@ class _Listing:
         self.stale = False                   # a row lacking the keeper's evidence was met (backfill_info)
 
     def keep_row(self, row: tuple) -> None:
-        self.stale = self.stale or bool(row[6])
-        path = from_db_path(row[0])
-        self.known[path] = Stamp(row[3], path, row[1], row[2], row[4], row[5])
+        self.known[from_db_path(row[0])] = row
 
-    def _compare(self, path: str, size: int, mtime: int) -> None:
-        rec = self.known.pop(path, None)
-        if rec is not None and rec.size == size and rec.mtime_ns == mtime and (
-                rec.status == STATUS_ERROR or rec.id not in self.unsettled):
+    def compare(self, path: str, size: int, mtime: int, row: tuple | None) -> None:
+        if row is None:
+            self.changed.append(Prepared(path=path, size=size, mtime_ns=mtime))
+            return
+        if row[4] == STAMP_STALE:
+            self.stale = True
+        if row[1] == size and row[2] == mtime and (row[3] not in self.unsettled or row[4] == STAMP_ERROR):
             self.unchanged += 1
         else:
-            self.changed.append(Prepared(path=path, size=size, mtime_ns=mtime, tag=rec))
+            self.changed.append(Prepared(path=path, size=size, mtime_ns=mtime, tag=row[3]))
 
     def settle(self) -> list[Prepared]:
         """The files to (re)index, in path order. Links become one path per file (a symlink to a plain file
@@ -123,9 +126,10 @@ class _Listing:
             side = [f for f in side if not (f.link and (f.dev, f.ino) in hit)]
         files, _aliases = dedupe_links(side, self.known.__contains__)
         for f in files:
-            self._compare(f.path, f.size, f.mtime_ns)
+            self.compare(f.path, f.size, f.mtime_ns, self.known.pop(f.path, None))
         for path, size, mtime in self.new:
-            self._compare(path, size, mtime)
+            self.compare(path, size, mtime, self.known.pop(path, None))
+        self.stale = self.stale or any(row[4] == STAMP_STALE for row in self.known.values())
         self.changed.sort(key=lambda p: p.path)
         return self.changed
 
@@ -192,11 +196,11 @@ class Scanner:
             with self.lock, self.catalog.transaction():
                 self.catalog.set_mount_points(mounts_now)
         gone = []
-        for p, rec in known.items():   # rows no file on disk matched
+        for p, row in known.items():   # rows no file on disk matched
             if p in unreadable or under_any(p, unreadable) or under_any(p, offline):
                 continue  # in a folder we cannot read now, or on an unplugged drive: kept, not deleted
-            gone.append(rec)
-        self._record_unreadable(unreadable, known, report)
+            gone.append(row[3])
+        self._record_unreadable(unreadable, report)
         gone = self._full_records(todo, gone)
         self._process(todo, gone, report, progress, cancel)
         if not report.cancelled and (listing.stale or todo or gone):   # else no row can be stale
@@ -223,6 +227,7 @@ class Scanner:
         side = listing.side
         new = listing.new
         devs, inos = listing.devs, listing.inos
+        keep_row = listing.keep_row
         rows_it = itertools.chain.from_iterable(rows)
         row = next(rows_it, None)
         unchanged = 0
@@ -245,24 +250,20 @@ class Scanner:
                     continue
                 devs.append(st.st_dev)
                 inos.append(st.st_ino)
-                if row is not None and row[0] != path:
+                if row is None or row[0] != path:
                     while row is not None and row[0] < path:
-                        listing.keep_row(row)
+                        keep_row(row)
                         row = next(rows_it, None)
-                if row is not None and row[0] == path:
-                    if row[6]:
-                        listing.stale = True
-                    if row[1] == st.st_size and row[2] == st.st_mtime_ns and (row[4] == STATUS_ERROR
-                                                                             or row[3] not in unsettled):
-                        unchanged += 1
-                    else:
-                        listing.changed.append(Prepared(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns,
-                                                        tag=Stamp(row[3], path, row[1], row[2], row[4], row[5])))
-                    row = next(rows_it, None)
+                    if row is None or row[0] != path:
+                        new.append((path, st.st_size, st.st_mtime_ns))
+                        continue
+                if row[1] == st.st_size and row[2] == st.st_mtime_ns and not row[4] and row[3] not in unsettled:
+                    unchanged += 1   # the common case: a healthy row with its vector and evidence
                 else:
-                    new.append((path, st.st_size, st.st_mtime_ns))
+                    listing.compare(path, st.st_size, st.st_mtime_ns, row)
+                row = next(rows_it, None)
         while row is not None:   # nothing on disk sorts after these
-            listing.keep_row(row)
+            keep_row(row)
             row = next(rows_it, None)
         listing.unchanged += unchanged
 
@@ -336,18 +337,18 @@ class Scanner:
         on_disk = {f.path: (f.size, f.mtime_ns) for f in files}
         gone = list({r.id: r for r in gone if r.path not in on_disk}.values())  # a folder and its files
         todo, report.unchanged = self._candidates(on_disk, known)
-        self._record_unreadable(unreadable, known, report)
+        self._record_unreadable(unreadable, report)
         self._process(todo, gone, report, progress or Progress(), cancel)
         report.seconds = time.monotonic() - t0
         return report
 
-    def _record_unreadable(self, unreadable: dict[str, str], known: dict[str, FileRecord | Stamp],
-                           report: ScanReport) -> None:
+    def _record_unreadable(self, unreadable: dict[str, str], report: ScanReport) -> None:
         """A folder that cannot be listed is a problem to show (``errors()``, the problems panel), with its
         reason; its photos already in the catalog are kept. Stored as an error entry for the folder's path."""
         for folder, reason in sorted(unreadable.items()):
             report.errors.append((folder, reason))
-            rec = known.get(folder)
+            with self.lock:
+                rec = self.catalog.file_by_path(folder)
             if rec is not None and rec.status == STATUS_ERROR and rec.error == reason:
                 continue
             with self.lock, self.catalog.transaction():
@@ -355,21 +356,21 @@ class Scanner:
                                           "error": reason})
 
     # ---- internals ----------------------------------------------------------------------------------
-    def _full_records(self, todo: list[Prepared], gone: list) -> list[FileRecord]:
-        """The listing compared light stamps; the files that changed or went get their whole records (the
-        rest of the pass needs hashes and photo details). Returns ``gone`` as records; ``todo``'s tags are
-        replaced in place."""
-        ids = [p.tag.id for p in todo if p.tag is not None] + [g.id for g in gone]
+    def _full_records(self, todo: list[Prepared], gone: list[int]) -> list[FileRecord]:
+        """The listing compared stamps; the files that changed (tagged with their row's id) or went get their
+        whole records (the rest of the pass needs hashes and photo details). Returns ``gone`` as records;
+        ``todo``'s tags are replaced in place."""
+        ids = [p.tag for p in todo if p.tag is not None] + gone
         if not ids:
             return []
         with self.lock:
             recs = {r.id: r for r in self.catalog.files_by_ids(ids)}
         for p in todo:
             if p.tag is not None:
-                p.tag = recs.get(p.tag.id)   # gone meanwhile: then it is a new file
-        return [recs[g.id] for g in gone if g.id in recs]
+                p.tag = recs.get(p.tag)   # gone meanwhile: then it is a new file
+        return [recs[i] for i in gone if i in recs]
 
-    def _candidates(self, on_disk: dict[str, tuple[int, int]], known: dict[str, FileRecord | Stamp]):
+    def _candidates(self, on_disk: dict[str, tuple[int, int]], known: dict[str, FileRecord]):
         with self.lock:
             # A small batch (the watcher's) asks about its own files only, not the whole library.
             among = [r.id for r in known.values()] if len(known) < 5000 else None

@@ -254,13 +254,13 @@ def _sorted_listing(d: str, dev: int, on_error, mounts) -> list:
         if name[0] == ".":   # is_hidden
             continue
         try:
-            if e.is_dir(follow_symlinks=False):
+            if is_image_name(name) and e.is_file():   # is_file(): S_ISREG, following a file symlink
+                files.append(e)
+            elif e.is_dir(follow_symlinks=False):
                 sub_dev = e.stat(follow_symlinks=False).st_dev
                 if mounts is not None and sub_dev != dev:
                     mounts.add(e.path)
                 dirs.append((name + SEP, e, sub_dev))
-            elif is_image_name(name) and e.is_file():   # is_file(): S_ISREG, following a file symlink
-                files.append(e)
         except OSError:
             continue
     files.sort(key=_NAME)

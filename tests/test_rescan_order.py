@@ -85,3 +85,13 @@ def test_rescan_finds_nothing_changed_then_exactly_what_changed(tmp_path, tiny_m
         assert str(root / "a b/y2.jpg") in paths and str(root / "ab/z.jpg") not in paths
         assert lib.catalog.embedding(lib.file_by_path(str(root / "A.jpg")).id, lib.model.model_id) is not None
         assert lib.scan().unchanged == n
+        assert lib.scan().unchanged == n   # every vector is now known to be of this model: the short query
+
+        # a vector of another model written since (a second program, an older version) is found again
+        fid = lib.file_by_path(str(root / "Z.jpg")).id
+        with lib.catalog.transaction():
+            lib.catalog.put_embeddings([(fid, lib.catalog.embedding(fid, lib.model.model_id))], "another-model")
+        r = lib.scan()
+        assert (r.updated, r.embedded, r.unchanged) == (1, 1, n - 1)
+        assert lib.catalog.embedding(fid, lib.model.model_id) is not None
+        assert lib.scan().unchanged == n

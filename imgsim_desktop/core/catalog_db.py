@@ -62,6 +62,9 @@ class _Cursor:
     def fetchall(self):
         return self._conn._call(self._cur.fetchall)
 
+    def fetchmany(self, size: int):
+        return self._conn._call(self._cur.fetchmany, size)
+
     def __getattr__(self, name):
         return getattr(self._cur, name)
 

@@ -18,7 +18,9 @@ The scanner, the watcher, the catalog and the GUI settings all ask here, so the 
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
+import operator
 import os
 import re
 import stat
@@ -184,43 +186,100 @@ def walk_images(root: str, skip: Iterable[str] = (), on_error: Callable[[str, st
     Directory symlinks are not followed, so a symlink loop cannot hang a scan. A file symlink is followed
     (it is reported with ``link=True`` so the caller can prefer the real file). ``on_error(folder, reason)``
     hears about folders that cannot be listed; ``mounts`` collects folders on another device than their
-    parent (mount points: see :func:`offline_below`).
+    parent (mount points: see :func:`offline_below`). In path order (see :func:`walk_entries`).
     """
-    from .decode import is_image_name  # decode uses open_regular from here
+    for e in walk_entries(root, skip, on_error, mounts):
+        try:
+            st = e.stat()
+            link = e.is_symlink()
+        except OSError:   # vanished meanwhile
+            continue
+        yield Found(e.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, link, st.st_nlink)
 
+
+def walk_entries(root: str, skip: Iterable[str] = (), on_error: Callable[[str, str], None] | None = None,
+                 mounts: set[str] | None = None) -> Iterator[os.DirEntry]:
+    """:func:`walk_images`'s files as ``os.DirEntry`` objects (``stat()`` follows a file symlink; it may
+    raise for a file that vanished since the listing), in path order: see :func:`walk_runs`."""
+    return itertools.chain.from_iterable(walk_runs(root, skip, on_error, mounts))
+
+
+def walk_runs(root: str, skip: Iterable[str] = (), on_error: Callable[[str, str], None] | None = None,
+              mounts: set[str] | None = None) -> Iterator[list[os.DirEntry]]:
+    """:func:`walk_entries` a run at a time (consecutive photos of one folder), for a caller with a loop per
+    file of a million-photo rescan.
+
+    The order is that of the paths as strings: a folder's entries sorted by ``name``, a subfolder as
+    ``name + "/"`` and walked where it sorts. It is the order of the catalog's path index, so a rescan
+    merges the two listings as it goes instead of holding both in dicts."""
     skip = {norm(s) for s in skip}
+    if norm(root) in skip:
+        return
     try:
         root_dev = os.stat(root).st_dev
     except OSError:
         root_dev = -1
-    stack = [(root, root_dev)]
+    stack = [iter(_sorted_listing(root, root_dev, on_error, mounts))]
     while stack:
-        d, dev = stack.pop()
-        if norm(d) in skip:
+        for item in stack[-1]:
+            if type(item) is list:
+                yield item
+            elif norm(item[0].path) not in skip:
+                stack.append(iter(_sorted_listing(item[0].path, item[1], on_error, mounts)))
+                break
+        else:
+            stack.pop()
+
+
+_NAME = operator.attrgetter("name")
+
+
+def _sorted_listing(d: str, dev: int, on_error, mounts) -> list:
+    """One folder of :func:`walk_runs`, in path order: runs of photo files (lists of entries) and
+    subfolders ((entry, its device) tuples)."""
+    from .decode import is_image_name  # decode uses open_regular from here
+
+    try:
+        with os.scandir(d) as it:
+            entries = list(it)
+    except OSError as exc:
+        log.warning("cannot list %s: %s", display_path(d), exc.strerror or exc)
+        if on_error is not None:
+            on_error(d, f"folder cannot be read ({exc.strerror or exc})")
+        return []
+    files: list[os.DirEntry] = []
+    dirs: list[tuple[str, os.DirEntry, int]] = []
+    for e in entries:
+        name = e.name
+        if name[0] == ".":   # is_hidden
             continue
         try:
-            with os.scandir(d) as it:
-                entries = list(it)
-        except OSError as exc:
-            log.warning("cannot list %s: %s", display_path(d), exc.strerror or exc)
-            if on_error is not None:
-                on_error(d, f"folder cannot be read ({exc.strerror or exc})")
+            if is_image_name(name) and e.is_file():   # is_file(): S_ISREG, following a file symlink
+                files.append(e)
+            elif e.is_dir(follow_symlinks=False):
+                sub_dev = e.stat(follow_symlinks=False).st_dev
+                if mounts is not None and sub_dev != dev:
+                    mounts.add(e.path)
+                dirs.append((name + SEP, e, sub_dev))
+        except OSError:
             continue
-        for e in entries:
-            if is_hidden(e.name):
-                continue
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    sub_dev = e.stat(follow_symlinks=False).st_dev
-                    if mounts is not None and sub_dev != dev:
-                        mounts.add(e.path)
-                    stack.append((e.path, sub_dev))
-                elif is_image_name(e.name) and e.is_file():   # is_file(): S_ISREG, following a file symlink
-                    st = e.stat()
-                    yield Found(e.path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino, e.is_symlink(),
-                                st.st_nlink)
-            except OSError:
-                continue
+    files.sort(key=_NAME)
+    if not dirs:
+        return [files] if files else []
+    dirs.sort(key=operator.itemgetter(0))
+    out: list = []
+    i = 0
+    for key, e, sub_dev in dirs:   # the files sorting before each subfolder, then the subfolder
+        j = i
+        while j < len(files) and files[j].name < key:
+            j += 1
+        if j > i:
+            out.append(files[i:j])
+        out.append((e, sub_dev))
+        i = j
+    if i < len(files):
+        out.append(files[i:])
+    return out
 
 
 def mount_offline(mount_point: str) -> bool:

@@ -555,6 +555,18 @@ class Catalog:
             last = rows[-1][0]
             yield _rows_to_arrays(rows)
 
+    def pairs_array(self, sql: str, args: tuple = (), fetch: int = 65536):
+        """A query's rows (a, b, number) as arrays (a int64, b int64, number float32), read in slices: the
+        graph, signature and check tables hold millions of pairs at a million photos."""
+        import numpy as np
+
+        cur = self.conn.execute(sql, args)
+        parts = []
+        while rows := cur.fetchmany(fetch):
+            parts.append(np.array(rows, dtype=np.float64).reshape(-1, 3))
+        arr = np.concatenate(parts) if parts else np.zeros((0, 3))
+        return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.float32)
+
     def embeddings_of(self, ids: Iterable[int], model_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of just these files (those that have a vector), in id order."""
         import numpy as np

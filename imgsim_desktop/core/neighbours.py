@@ -185,16 +185,7 @@ def candidate_pairs(catalog: Catalog, threshold: float, mutual: bool = True,
              "AND EXISTS (SELECT 1 FROM edges r WHERE r.a=e.b AND r.b=e.a)")
     else:
         q = ("SELECT MIN(a, b), MAX(a, b), MAX(sim) FROM edges WHERE sim>=? GROUP BY MIN(a, b), MAX(a, b)")
-    cur = catalog.conn.execute(q, (float(threshold),))
-    a_parts, b_parts, s_parts = [], [], []
-    while rows := cur.fetchmany(fetch):
-        arr = np.array(rows, dtype=np.float64)
-        a_parts.append(arr[:, 0].astype(np.int64))
-        b_parts.append(arr[:, 1].astype(np.int64))
-        s_parts.append(arr[:, 2].astype(np.float32))
-    if not a_parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-    return np.concatenate(a_parts), np.concatenate(b_parts), np.concatenate(s_parts)
+    return catalog.pairs_array(q, (float(threshold),), fetch)
 
 
 def knn_pairs(ids: np.ndarray, labels: np.ndarray, sims: np.ndarray, threshold: float,

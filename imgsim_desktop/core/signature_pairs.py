@@ -168,14 +168,7 @@ def _set_state(catalog: Catalog, seq: int) -> None:
 
 def stored_pairs(catalog: Catalog, fetch: int = 65536) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every stored pair as arrays (a < b, sim)."""
-    cur = catalog.conn.execute("SELECT a, b, sim FROM sig_edges")
-    parts = []
-    while rows := cur.fetchmany(fetch):
-        parts.append(np.array(rows, dtype=np.float64).reshape(-1, 3))
-    if not parts:
-        return _EMPTY
-    arr = np.concatenate(parts)
-    return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.float32)
+    return catalog.pairs_array("SELECT a, b, sim FROM sig_edges", (), fetch)
 
 
 def computed_pairs(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -179,7 +179,6 @@ def load_verdicts(cat: Catalog, hashes: set[str], version: str = VERIFIER_VERSIO
 # stay the source: a moved or renamed file keeps them.
 
 CHECKS_KEY = "pair_checks_state"
-_NO_CHECKS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8))
 
 
 def _checks_state(cat: Catalog) -> dict | None:
@@ -218,14 +217,8 @@ def refresh_checks(cat: Catalog) -> None:
 
 def load_checks(cat: Catalog, fetch: int = 65536) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every check as arrays (a < b, same), sorted by (a, b)."""
-    cur = cat.conn.execute("SELECT a, b, same FROM pair_checks ORDER BY a, b")
-    parts = []
-    while rows := cur.fetchmany(fetch):
-        parts.append(np.array(rows, dtype=np.int64).reshape(-1, 3))
-    if not parts:
-        return _NO_CHECKS
-    arr = np.concatenate(parts)
-    return arr[:, 0], arr[:, 1], arr[:, 2].astype(np.int8)
+    a, b, same = cat.pairs_array("SELECT a, b, same FROM pair_checks ORDER BY a, b", (), fetch)
+    return a, b, same.astype(np.int8)
 
 
 def put_checks(cat: Catalog, rows: Iterable[tuple[int, int, int, float]]) -> None:
@@ -260,9 +253,7 @@ def covered(cat: Catalog, cut: float) -> bool:
 
 def same_photo_checks(cat: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The checked pairs that are the same photo, as arrays (a, b, sim)."""
-    rows = cat.conn.execute("SELECT a, b, sim FROM pair_checks WHERE same=1").fetchall()
-    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
-    return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.float32)
+    return cat.pairs_array("SELECT a, b, sim FROM pair_checks WHERE same=1")
 
 
 def lookup_checks(checks: tuple[np.ndarray, np.ndarray, np.ndarray], a: np.ndarray, b: np.ndarray

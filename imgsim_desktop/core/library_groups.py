@@ -45,7 +45,7 @@ class GroupingMixin:
             decided = tier != "similar" and covered(self.catalog, cand_t)
             stored = True
             if decided:
-                pairs = same_photo_checks(self.catalog)
+                pairs = same_photo_checks(self.catalog, cand_t)
             elif cand_t >= self._graph_cut() - 1e-9 and self.sync_neighbours(progress, cancel):
                 pairs = neighbours.candidate_pairs(self.catalog, cand_t)
             else:  # a looser cut than the graph keeps, or a graph this process may not update

@@ -251,9 +251,10 @@ def covered(cat: Catalog, cut: float) -> bool:
         and isinstance(st.get("cut"), (int, float)) and abs(st["cut"] - cut) < 1e-9 and checks_current(cat)
 
 
-def same_photo_checks(cat: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The checked pairs that are the same photo, as arrays (a, b, sim)."""
-    return cat.pairs_array("SELECT a, b, sim FROM pair_checks WHERE same=1")
+def same_photo_checks(cat: Catalog, cut: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The checked pairs that are the same photo and candidates at ``cut``, as arrays (a, b, sim); a pair
+    decided in a run with a looser threshold is not one of today's candidates."""
+    return cat.pairs_array("SELECT a, b, sim FROM pair_checks WHERE same=1 AND sim>=?", (float(cut),))
 
 
 def lookup_checks(checks: tuple[np.ndarray, np.ndarray, np.ndarray], a: np.ndarray, b: np.ndarray

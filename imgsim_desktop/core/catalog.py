@@ -216,6 +216,16 @@ class Catalog(VectorStore):
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
+    def meta_state(self, key: str) -> dict:
+        """A JSON object kept under ``key`` (the graph's, signature pairs' and checks' states); {} when there
+        is none or it is unreadable, so callers only check the fields they need."""
+        raw = self.get_meta(key)
+        try:
+            st = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return st if isinstance(st, dict) else {}
+
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) "
                           "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))

@@ -39,12 +39,7 @@ REBUILD_SHARE = 0.25
 
 
 def state(catalog: Catalog) -> dict | None:
-    raw = catalog.get_meta(STATE_KEY)
-    try:
-        st = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    return st if isinstance(st, dict) else None
+    return catalog.meta_state(STATE_KEY) or None
 
 
 def _fits(st: dict | None, model_id: str, cut: float, k: int) -> bool:

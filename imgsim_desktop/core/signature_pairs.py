@@ -36,14 +36,9 @@ def _settings() -> dict:
 
 
 def _state(catalog: Catalog) -> dict | None:
-    raw = catalog.get_meta(STATE_KEY)
-    try:
-        st = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    if not isinstance(st, dict) or not isinstance(st.get("seq"), int):
-        return None
-    return st if all(st.get(k) == v for k, v in _settings().items()) else None
+    st = catalog.meta_state(STATE_KEY)
+    ok = isinstance(st.get("seq"), int) and all(st.get(k) == v for k, v in _settings().items())
+    return st if ok else None
 
 
 def is_current(catalog: Catalog) -> bool:

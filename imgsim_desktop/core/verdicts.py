@@ -182,12 +182,8 @@ CHECKS_KEY = "pair_checks_state"
 
 
 def _checks_state(cat: Catalog) -> dict | None:
-    try:
-        st = json.loads(cat.get_meta(CHECKS_KEY) or "null")
-    except ValueError:
-        return None
-    ok = isinstance(st, dict) and st.get("version") == VERIFIER_VERSION and isinstance(st.get("seq"), int)
-    return st if ok else None
+    st = cat.meta_state(CHECKS_KEY)
+    return st if st.get("version") == VERIFIER_VERSION and isinstance(st.get("seq"), int) else None
 
 
 def checks_current(cat: Catalog) -> bool:
@@ -243,11 +239,8 @@ def set_covered(cat: Catalog, cut: float) -> None:
 
 
 def covered(cat: Catalog, cut: float) -> bool:
-    try:
-        st = json.loads(cat.get_meta(COVER_KEY) or "null")
-    except ValueError:
-        return False
-    return isinstance(st, dict) and st.get("seq") == cat.seq() and st.get("version") == VERIFIER_VERSION \
+    st = cat.meta_state(COVER_KEY)
+    return st.get("seq") == cat.seq() and st.get("version") == VERIFIER_VERSION \
         and isinstance(st.get("cut"), (int, float)) and abs(st["cut"] - cut) < 1e-9 and checks_current(cat)
 
 

@@ -147,3 +147,24 @@ def test_photo_is_located_inside_a_phone_screenshot_and_a_photo_is_left_whole():
     assert abs(x0 - 11) <= 3 and abs(x1 - 101) <= 3 and abs(y0 - 25) <= 3 and abs(y1 - 92) <= 3
     photo = np.asarray(scene(8).resize((149, 112)))
     assert photo_box(photo) == (0, 0, 149, 112)
+
+
+def test_a_blurred_copy_is_compared_at_its_own_resolution_and_sharp_pictures_are_left_alone():
+    """The fine-detail check asks a blurred copy for detail it cannot have; the sharper side is blurred to
+    match first. Two different sharp pictures are compared as they are."""
+    import cv2
+
+    rng = np.random.default_rng(4)
+    sharp = np.asarray(scene(30, (320, 240)).convert("L"), np.float32)
+    sharp = np.clip(sharp + cv2.GaussianBlur(rng.normal(0, 40, sharp.shape).astype(np.float32), (0, 0), 0.6),
+                    0, 255).astype(np.uint8)   # photo grain: detail a blurred copy loses
+    soft = cv2.GaussianBlur(sharp, (0, 0), 2.5)
+    mask = np.ones(sharp.shape, bool)
+    before, _, _ = V._cells(V._highpass(sharp), V._highpass(soft), mask)
+    ma, mb = V._match_sharpness(sharp, soft, mask)
+    after, _, _ = V._cells(V._highpass(ma), V._highpass(mb), mask)
+    assert before < V.MIN_AGREE_DETAIL <= after
+    assert mb is soft  # the soft side is never touched
+    other = np.asarray(scene(31, (320, 240)).convert("L"))
+    oa, ob = V._match_sharpness(sharp, other, mask)
+    assert oa is sharp and ob is other

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v5-sift-affine-ncc-frame-detail-hp-tall"
+VERIFIER_VERSION = "v6-sift-affine-ncc-frame-detail-hp-tall-soft"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -40,6 +40,9 @@ MIN_AGREE_DETAIL = 0.70    # share of cells agreeing after a row-wise high-pass 
                            # on one busy canvas: 0.22-0.68 on the hard negatives; copies: >= 0.71 but blur)
 DIRECT_NCC = 0.90          # whole-frame comparison when features fail (heavy blur, noise): stricter
 DIRECT_AGREE = 0.85
+SOFT = 0.075               # a picture this soft (fine / fine-and-middle detail; sharp photos and pages >= 0.09)...
+SHARPER = 1.0            # one picture's fine detail this much stronger than the other's: blur it to match...
+BLUR_STEPS = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)   # ...trying these extra sigmas in turn
 GOOD_INLIERS = 40          # a direct fit this good needs no try against the mirror image
 MIN_TEXTURED_CELLS = 6
 
@@ -306,6 +309,7 @@ def verify(a: Features, b: Features) -> PairVerdict:
     sigma = max(1.0, 0.8 * _scale(best))
     ga = cv2.GaussianBlur(a.grey, (0, 0), sigma)
     gb = cv2.GaussianBlur(warped, (0, 0), sigma)
+    ga, gb = _match_sharpness(ga, gb, mask)
     # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
     # photos on one phone canvas share a status bar, chrome and the photo's outline. Compare the rest.
     detail = mask & ~_near_plain(a.grey) & ~_near_plain(warped) & (_busy(ga) | _busy(gb))
@@ -328,6 +332,38 @@ def verify(a: Features, b: Features) -> PairVerdict:
         v.b_framed = _framed(b.grey, in_b)
         v.a_framed = _framed(a.grey, in_a)
     return v
+
+
+def _match_sharpness(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Blur the sharper of the two aligned pictures until it is no sharper than the other: a blurred or tiny
+    copy cannot show detail its original has, and is compared at its own resolution. Sharpness is the finest
+    detail's share of the fine and middle detail together, so it does not grow with how much there is to see
+    (a page with more text is not sharper than one with less); two different pictures equally sharp (pages
+    of one layout, photos on one canvas) are left as they are, and so is any pair whose softer side is sharp
+    (SOFT: only a genuinely blurred or enlarged picture is matched)."""
+    cv2 = _cv2()
+    if mask.sum() < 64:
+        return ga, gb
+
+    def sharpness(g):
+        g = g.astype(np.float32)
+        g1 = cv2.GaussianBlur(g, (0, 0), 1.0)
+        g3 = cv2.GaussianBlur(g, (0, 0), 3.0)
+        hi, mid = float(np.var((g - g1)[mask])), float(np.var((g1 - g3)[mask]))
+        return hi / max(mid, 1e-6)
+
+    sa, sb = sharpness(ga), sharpness(gb)
+    swap = sb > sa
+    sharp, soft = (gb, ga) if swap else (ga, gb)
+    s_soft = min(sa, sb)
+    if s_soft >= SOFT or max(sa, sb) <= SHARPER * s_soft:
+        return ga, gb
+    out = sharp
+    for sigma in BLUR_STEPS:
+        out = cv2.GaussianBlur(sharp, (0, 0), sigma)
+        if sharpness(out) <= SHARPER * s_soft:
+            break
+    return (soft, out) if swap else (out, soft)
 
 
 def _busy(grey: np.ndarray, radius: int = 3, tol: float = 4.0) -> np.ndarray:

@@ -168,3 +168,33 @@ def test_a_blurred_copy_is_compared_at_its_own_resolution_and_sharp_pictures_are
     other = np.asarray(scene(31, (320, 240)).convert("L"))
     oa, ob = V._match_sharpness(sharp, other, mask)
     assert oa is sharp and ob is other
+
+
+def _hazy(grain_seed: int, size=(240, 160)) -> Image.Image:
+    """A misty landscape: a sky gradient over one soft ridge, the same for every seed, with its own fine grain
+    (foliage, snow, film) per seed: two such photos agree in their broad shapes, not in their detail."""
+    import cv2
+
+    w, h = size
+    y = np.linspace(0, 1, h)[:, None]
+    base = 200 - 90 * y + 0 * np.arange(w)[None, :]
+    ridge = (0.45 + 0.1 * np.sin(np.arange(w) / 17.0))[None, :]
+    base = cv2.GaussianBlur(np.where(y > ridge, base - 60, base).astype(np.float32), (0, 0), 4)
+    grain = cv2.GaussianBlur(np.random.default_rng(grain_seed).normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.2)
+    grey = np.clip(base + 25 * grain, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.stack([grey, grey, (grey * 0.9).astype(np.uint8)], -1))
+
+
+def test_two_misty_landscapes_of_one_shape_are_not_the_same_photo():
+    """The whole-frame comparison (when local features do not settle a pair) also asks the fine detail to
+    agree: different hazy mountains reach a frame correlation of 0.9+ on their broad shapes alone."""
+    from PIL import ImageFilter
+
+    a = V.features_from_image(_hazy(1))
+    assert not V.verify(a, V.features_from_image(_hazy(2))).same
+    base = dict(a_grey=(a.grey.shape[1], a.grey.shape[0]), a_chroma=a.chroma)
+    for other, same in ((_hazy(2), False), (_hazy(1).resize((144, 96), Image.Resampling.LANCZOS), True),
+                        (_hazy(1).filter(ImageFilter.GaussianBlur(3)), True)):
+        b = V.features_from_image(other)
+        v = V._direct(a, b, 0, dict(base, b_grey=(b.grey.shape[1], b.grey.shape[0]), b_chroma=b.chroma))
+        assert v.same is same, v.why

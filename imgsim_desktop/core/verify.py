@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v6-sift-affine-ncc-frame-detail-hp-tall-soft"
+VERIFIER_VERSION = "v7-sift-affine-ncc-frame-detail-hp-tall-soft-direct"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -40,6 +40,10 @@ MIN_AGREE_DETAIL = 0.70    # share of cells agreeing after a row-wise high-pass 
                            # on one busy canvas: 0.22-0.68 on the hard negatives; copies: >= 0.71 but blur)
 DIRECT_NCC = 0.90          # whole-frame comparison when features fail (heavy blur, noise): stricter
 DIRECT_AGREE = 0.85
+DIRECT_DETAIL = 0.3         # ...its fine detail must agree in this share of cells (different hazy mountains,
+                            # planets, halves of a sun: 0.00-0.04; blurred and tiny copies: 0.38-1.0 but 2 %)
+DIRECT_NCC_BARE = 0.97      # ...or, with no fine detail left at all, the frames must correlate this well
+                            # (different hazy 150 px landscapes: 0.92-0.96; blurred and tiny copies mostly >= 0.97)
 SOFT = 0.075               # a picture this soft (fine / fine-and-middle detail; sharp photos and pages >= 0.09)...
 SHARPER = 1.0            # one picture's fine detail this much stronger than the other's: blur it to match...
 BLUR_STEPS = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)   # ...trying these extra sigmas in turn
@@ -466,8 +470,31 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
-        v.same, v.why = True, "same photo (whole-frame match)"
+        detail = _direct_detail(a, b, m)
+        if detail is None and gncc < DIRECT_NCC_BARE:
+            v.why = "too little detail to verify the whole frame"
+        elif detail is not None and detail < DIRECT_DETAIL:
+            v.why = "the fine detail differs after alignment"
+        else:
+            v.same, v.why = True, "same photo (whole-frame match)"
     return v
+
+
+def _direct_detail(a: Features, b: Features, m: np.ndarray) -> float | None:
+    """Share of cells whose fine detail agrees over the whole frame, at the softer picture's resolution (two
+    hazy landscapes or two banded planets agree in their broad shapes, not in their detail); None when there
+    is too little detail to say."""
+    cv2 = _cv2()
+    ha, wa = a.grey.shape
+    hb, wb = b.grey.shape
+    warped = cv2.warpAffine(b.grey, m, (wa, ha), flags=cv2.INTER_AREA if _scale(m) > 1 else cv2.INTER_LINEAR)
+    mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+    sigma = max(1.0, 0.8 * _scale(m))
+    ga, gb = _match_sharpness(cv2.GaussianBlur(a.grey, (0, 0), sigma), cv2.GaussianBlur(warped, (0, 0), sigma), mask)
+    detail = mask & (_busy(ga) | _busy(gb))
+    agree, _, k = _cells(_highpass(ga), _highpass(gb), detail)
+    return agree if k >= MIN_TEXTURED_CELLS else None
 
 
 def _small(grey: np.ndarray, side: int = 96) -> np.ndarray:

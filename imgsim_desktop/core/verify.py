@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v7-sift-affine-ncc-frame-detail-hp-tall-soft-direct"
+VERIFIER_VERSION = "v7-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -321,11 +321,14 @@ def verify(a: Features, b: Features) -> PairVerdict:
         return PairVerdict(False, "too little detail in the overlap", best_n, affine=best.tolist(), **base)
     # ...and along rows with each row's local mean taken out: a page of text (or any picture built of the same
     # stripes) differs word by word, which the stripes alone hide
-    agree_hp, _, _ = _cells(_highpass(ga), _highpass(gb), detail)
+    agree_hp, _, textured_hp = _cells(_highpass(ga), _highpass(gb), detail)
     agree, gncc, textured = _cells(ga, gb, detail)
     v = PairVerdict(False, "", best_n, agree, gncc, best.tolist(), **base)
     if textured < MIN_TEXTURED_CELLS:
         v.why = "too little detail in the overlap"
+    elif textured_hp < MIN_TEXTURED_CELLS and gncc < DIRECT_NCC_BARE:
+        # a handful of fine-detail cells proves nothing (two photos on one canvas share its gradient backdrop)
+        v.why = "too little fine detail in the overlap"
     elif agree_hp < MIN_AGREE_DETAIL:
         v.why = "the fine detail differs after alignment"
     elif agree >= MIN_AGREE_ALONE or (agree >= MIN_AGREE and gncc >= MIN_GLOBAL_NCC):

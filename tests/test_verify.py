@@ -198,3 +198,16 @@ def test_two_misty_landscapes_of_one_shape_are_not_the_same_photo():
         b = V.features_from_image(other)
         v = V._direct(a, b, 0, dict(base, b_grey=(b.grey.shape[1], b.grey.shape[0]), b_chroma=b.chroma))
         assert v.same is same, v.why
+
+
+def test_different_photos_on_one_busy_phone_canvas_are_not_the_same_photo():
+    """The hard-negative bench's canvases: one seeded phone screen (the same backdrop, bars and caption for every
+    photo), a different photo on each. Seeds 0-7 give plain and gradient backdrops alike."""
+    import random
+
+    from imgsim_desktop.edits import phone_screenshot as screen
+
+    for seed in range(8):
+        shots = [screen(scene(50 + i, (400, 300)), random.Random(f"{seed}-canvas")) for i in range(2)]
+        a, b = (V.features_from_image(s) for s in shots)
+        assert not V.verify(a, b).same, seed

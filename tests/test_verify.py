@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from imgsim_desktop.core import verify as V
+from imgsim_desktop.core.match_reason import ORIENTATION_WORDS
 from imgsim_desktop.core.signature import candidate_pairs, signature
 from photos import scene
 
@@ -84,7 +85,7 @@ def test_every_copy_of_one_photo_lands_in_one_group_with_its_reason(shipped_libr
     for name in ORIENT:
         m = by_path[paths[name]]
         assert m.match["orientation"] == name, (name, m.match)
-        assert V.ORIENTATION_WORDS[name] in m.reason
+        assert ORIENTATION_WORDS[name] in m.reason
     grey = by_path[paths["grey"]]
     assert grey.match["grey"] and grey.reason == "same photo: grey"
     crop = by_path[paths["crop"]]

@@ -74,3 +74,18 @@ def test_a_misty_photo_on_a_tall_canvas_is_not_cut_to_its_sharpest_strip():
     d.rectangle([0, 0, 400, 30], fill=(0, 0, 0))
     part, share = trimmed(img)
     assert share >= 0.9
+
+
+def test_a_photo_with_a_plain_sky_is_left_whole_and_signs_like_its_grey_copy():
+    """Plain rows on one side are the photo's own sky: cutting them away made a colour photo and its grey copy
+    cut at different heights, so neither the network nor the signature matched them."""
+    from PIL import ImageOps
+
+    from imgsim_desktop.core.signature import signature
+
+    img = scene(18, (480, 320))
+    ImageDraw.Draw(img).rectangle([0, 0, 480, 150], fill=(120, 170, 230))   # a clear sky over the top half
+    assert trimmed(img)[1] == 1.0
+    grey = ImageOps.grayscale(img).convert("RGB")
+    assert trimmed(grey)[1] == 1.0
+    assert float(signature(img) @ signature(grey)) >= 0.95

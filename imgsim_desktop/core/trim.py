@@ -70,6 +70,10 @@ def photo_box(rgb: np.ndarray) -> tuple[int, int, int, int]:
     framed = canvas or (x0 > 0 and y0 > 0 and x1 < w and y1 < h)  # backdrop on every side
     if not (MIN_SHARE_CANVAS if framed else MIN_SHARE) <= share <= MAX_SHARE:
         return whole
+    if not canvas and not ((y0 > 0 and y1 < h) or (x0 > 0 and x1 < w)):
+        # plain on one side only is a photo's own sky or floor, not a padded copy's border (that has two): cut
+        # it away and the same photo turned grey or re-exposed is cut elsewhere, and no longer matches
+        return whole
     return box
 
 

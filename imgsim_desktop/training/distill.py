@@ -348,13 +348,24 @@ def eval_features(paths: list[Path], net, size: int, teacher=None) -> dict[str, 
 
 
 def precision_at_10(vectors: np.ndarray, labels: np.ndarray) -> dict:
+    """One search (p10, map) and as the app ranks, with query expansion (p10_qe, map_qe: the bench's
+    ``precision_at_10``)."""
+    from imgsim_desktop.core.ranking import EXPANSION, expanded_query
     from imgsim_desktop.evaluation import metrics as M
 
-    sim = vectors @ vectors.T
+    v = vectors.astype(np.float32)
+    sim = v @ v.T
     queries = M.query_indices(labels)
     rel, _ = M.ranked_relevance(sim, labels, queries, seed=0)
+    s = sim.copy()
+    np.fill_diagonal(s, -np.inf)
+    near = np.argsort(-s, axis=1, kind="stable")[:, :EXPANSION]
+    q = np.stack([expanded_query(v[i], v[near[i]]) for i in range(len(v))])
+    rel_qe, _ = M.ranked_relevance(q @ v.T, labels, queries, seed=0)
     return {"p10": round(float(M.precision_at_k(rel, 10).mean()), 4),
-            "map": round(float(M.average_precision(rel).mean()), 4)}
+            "map": round(float(M.average_precision(rel).mean()), 4),
+            "p10_qe": round(float(M.precision_at_k(rel_qe, 10).mean()), 4),
+            "map_qe": round(float(M.average_precision(rel_qe).mean()), 4)}
 
 
 def head_vectors(head: LookHead, ev: dict[str, np.ndarray], pool: str = "gem") -> np.ndarray:

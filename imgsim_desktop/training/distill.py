@@ -428,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--config", default="{}", help="JSON overrides of FitConfig")
     t.add_argument("--eval", type=Path, default=project_root().parent / "shared" / "datasets" / "eval")
     t.add_argument("--out", type=Path, help="export the model here")
+    t.add_argument("--log", type=Path, help="append the fit's log here (default: fit.log in --run)")
     t.add_argument("--version", default="4")
     a = ap.parse_args(argv)
     if a.threads:
@@ -448,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         from .teacher import Teacher
         ev = eval_features(paths, net, int(card["input_size"]), Teacher())
         np.savez(ev_cache, **ev)
-    log = Logger(a.run / "fit.log", print)
+    log = Logger(a.log or a.run / "fit.log", print)
     log(f"teacher on the eval set: {json.dumps(precision_at_10(ev['teacher'], labels))}")
     log(f"training views: {int(feats['nviews'].sum())} of {len(feats['nviews'])} photos "
         f"({feats['nviews'].min()}-{feats['nviews'].max()} each)")

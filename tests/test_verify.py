@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from imgsim_desktop.core import verify as V
+from imgsim_desktop.core.match_reason import ORIENTATION_WORDS
 from imgsim_desktop.core.signature import candidate_pairs, signature
 from photos import scene
 
@@ -84,7 +85,7 @@ def test_every_copy_of_one_photo_lands_in_one_group_with_its_reason(shipped_libr
     for name in ORIENT:
         m = by_path[paths[name]]
         assert m.match["orientation"] == name, (name, m.match)
-        assert V.ORIENTATION_WORDS[name] in m.reason
+        assert ORIENTATION_WORDS[name] in m.reason
     grey = by_path[paths["grey"]]
     assert grey.match["grey"] and grey.reason == "same photo: grey"
     crop = by_path[paths["crop"]]
@@ -147,3 +148,67 @@ def test_photo_is_located_inside_a_phone_screenshot_and_a_photo_is_left_whole():
     assert abs(x0 - 11) <= 3 and abs(x1 - 101) <= 3 and abs(y0 - 25) <= 3 and abs(y1 - 92) <= 3
     photo = np.asarray(scene(8).resize((149, 112)))
     assert photo_box(photo) == (0, 0, 149, 112)
+
+
+def test_a_blurred_copy_is_compared_at_its_own_resolution_and_sharp_pictures_are_left_alone():
+    """The fine-detail check asks a blurred copy for detail it cannot have; the sharper side is blurred to
+    match first. Two different sharp pictures are compared as they are."""
+    import cv2
+
+    rng = np.random.default_rng(4)
+    sharp = np.asarray(scene(30, (320, 240)).convert("L"), np.float32)
+    sharp = np.clip(sharp + cv2.GaussianBlur(rng.normal(0, 40, sharp.shape).astype(np.float32), (0, 0), 0.6),
+                    0, 255).astype(np.uint8)   # photo grain: detail a blurred copy loses
+    soft = cv2.GaussianBlur(sharp, (0, 0), 2.5)
+    mask = np.ones(sharp.shape, bool)
+    before, _, _ = V._cells(V._highpass(sharp), V._highpass(soft), mask)
+    ma, mb = V._match_sharpness(sharp, soft, mask)
+    after, _, _ = V._cells(V._highpass(ma), V._highpass(mb), mask)
+    assert before < V.MIN_AGREE_DETAIL <= after
+    assert mb is soft  # the soft side is never touched
+    other = np.asarray(scene(31, (320, 240)).convert("L"))
+    oa, ob = V._match_sharpness(sharp, other, mask)
+    assert oa is sharp and ob is other
+
+
+def _hazy(grain_seed: int, size=(240, 160)) -> Image.Image:
+    """A misty landscape: a sky gradient over one soft ridge, the same for every seed, with its own fine grain
+    (foliage, snow, film) per seed: two such photos agree in their broad shapes, not in their detail."""
+    import cv2
+
+    w, h = size
+    y = np.linspace(0, 1, h)[:, None]
+    base = 200 - 90 * y + 0 * np.arange(w)[None, :]
+    ridge = (0.45 + 0.1 * np.sin(np.arange(w) / 17.0))[None, :]
+    base = cv2.GaussianBlur(np.where(y > ridge, base - 60, base).astype(np.float32), (0, 0), 4)
+    grain = cv2.GaussianBlur(np.random.default_rng(grain_seed).normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.2)
+    grey = np.clip(base + 25 * grain, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.stack([grey, grey, (grey * 0.9).astype(np.uint8)], -1))
+
+
+def test_two_misty_landscapes_of_one_shape_are_not_the_same_photo():
+    """The whole-frame comparison (when local features do not settle a pair) also asks the fine detail to
+    agree: different hazy mountains reach a frame correlation of 0.9+ on their broad shapes alone."""
+    from PIL import ImageFilter
+
+    a = V.features_from_image(_hazy(1))
+    assert not V.verify(a, V.features_from_image(_hazy(2))).same
+    base = dict(a_grey=(a.grey.shape[1], a.grey.shape[0]), a_chroma=a.chroma)
+    for other, same in ((_hazy(2), False), (_hazy(1).resize((144, 96), Image.Resampling.LANCZOS), True),
+                        (_hazy(1).filter(ImageFilter.GaussianBlur(3)), True)):
+        b = V.features_from_image(other)
+        v = V._direct(a, b, 0, dict(base, b_grey=(b.grey.shape[1], b.grey.shape[0]), b_chroma=b.chroma))
+        assert v.same is same, v.why
+
+
+def test_different_photos_on_one_busy_phone_canvas_are_not_the_same_photo():
+    """The hard-negative bench's canvases: one seeded phone screen (the same backdrop, bars and caption for every
+    photo), a different photo on each. Seeds 0-7 give plain and gradient backdrops alike."""
+    import random
+
+    from imgsim_desktop.edits import phone_screenshot as screen
+
+    for seed in range(8):
+        shots = [screen(scene(50 + i, (400, 300)), random.Random(f"{seed}-canvas")) for i in range(2)]
+        a, b = (V.features_from_image(s) for s in shots)
+        assert not V.verify(a, b).same, seed

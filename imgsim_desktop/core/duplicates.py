@@ -278,7 +278,7 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
     reference photo, the best *whole* photo (not a crop, not a screenshot): a member stays only when it is
     verified against the reference itself, so a chain of crops never joins two photos that share nothing.
     """
-    from .verify import describe, reason
+    from .match_reason import describe, reason
 
     uf = _UnionFind()
     by_hash = _join_exact_copies(records, uf)

@@ -2,8 +2,11 @@
 
 A phone screenshot puts the photo between a status bar, app chrome and plain background; all of those are
 rows (and columns) that are nearly one colour, while a photo's rows are not. The photo is the longest run
-of busy rows, then the longest run of busy columns inside it. A busy background (a blurred copy, a
-wallpaper) defeats this, and then the whole canvas is used: the verifier still locates the photo there.
+of busy rows, then the longest run of busy columns inside it (columns first on a wide screen, where a
+portrait photo fills few of a row's pixels). On a tall or wide screen, a smooth backdrop under the status bar
+(the photo enlarged and blurred, a colour gradient) is set aside the same way, by fine detail rather than
+colour. A busy backdrop (a wallpaper) defeats both, and then the whole canvas is used: the verifier still
+locates the photo there.
 """
 
 from __future__ import annotations
@@ -13,8 +16,13 @@ import numpy as np
 TOL = 12            # grey levels (max over channels) from the line's median that still count as "the same"
 UNIFORM = 0.80      # a line is plain when this share of its pixels is one colour
 GAP = 1             # busy runs may bridge this many plain lines (a thin horizon, a flat stripe)
-MIN_SHARE = 0.08    # a located photo smaller than this share of the canvas is not trusted
+MIN_SHARE = 0.08    # a located photo smaller than this share of the canvas is not trusted...
+MIN_SHARE_CANVAS = 0.04  # ...but on a screen, or framed on every side, a photo may fill only 5 %
 MAX_SHARE = 0.92    # ...and one this large is just the photo
+CANVAS_ASPECT = 1.6  # a tall or wide screen (phones are 16:9 to 19.5:9)
+SHARP_TOL = 10.0    # grey levels off the 3x3 mean that make a pixel "fine detail"
+SHARP_LINE = 0.15   # a line with less than this share of such pixels is backdrop...
+SHARP_OUTSIDE = 0.05  # ...and a backdrop has less than this share of them all around the photo
 
 
 def _plain(lines: np.ndarray) -> np.ndarray:
@@ -47,23 +55,76 @@ def photo_box(rgb: np.ndarray) -> tuple[int, int, int, int]:
     whole = (0, 0, w, h)
     if h < 16 or w < 16:
         return whole
-    y0, y1 = _longest_busy_run(_plain(rgb))
-    if y1 - y0 < 4:
+    canvas = max(w, h) >= CANVAS_ASPECT * min(w, h)
+    across = canvas and w > h  # a wide screen: columns first, a portrait photo fills few of a row's pixels
+    box = _busy_box(rgb, _plain, across)
+    if box is None:
         return whole
-    band = rgb[y0:y1]
-    x0, x1 = _longest_busy_run(_plain(band.transpose(1, 0, 2)))
-    if x1 - x0 < 4:
-        return whole
+    if canvas and box[1] > 0:
+        # a phone's or a desktop's screen under a status bar: inside the chrome, a smooth backdrop (the photo
+        # enlarged and blurred, a colour gradient) is not the photo either. Only such canvases are tried, so
+        # an ordinary photo's sky is cut away no more than before.
+        box = _sharp_box(rgb, box, across) or box
+    x0, y0, x1, y1 = box
     share = (x1 - x0) * (y1 - y0) / float(w * h)
-    if not MIN_SHARE <= share <= MAX_SHARE:
+    framed = canvas or (x0 > 0 and y0 > 0 and x1 < w and y1 < h)  # backdrop on every side
+    if not (MIN_SHARE_CANVAS if framed else MIN_SHARE) <= share <= MAX_SHARE:
         return whole
+    if not canvas and not ((y0 > 0 and y1 < h) or (x0 > 0 and x1 < w)):
+        # plain on one side only is a photo's own sky or floor, not a padded copy's border (that has two): cut
+        # it away and the same photo turned grey or re-exposed is cut elsewhere, and no longer matches
+        return whole
+    return box
+
+
+def _busy_box(rgb: np.ndarray, plain_of, across: bool = False) -> tuple[int, int, int, int] | None:
+    """The longest run of busy rows, then of busy columns inside it (``across``: columns, then rows); None
+    when there is none."""
+    if across:
+        box = _busy_box(rgb.transpose(1, 0, 2), plain_of)
+        return None if box is None else (box[1], box[0], box[3], box[2])
+    y0, y1 = _longest_busy_run(plain_of(rgb))
+    if y1 - y0 < 4:
+        return None
+    x0, x1 = _longest_busy_run(plain_of(rgb[y0:y1].transpose(1, 0, 2)))
+    if x1 - x0 < 4:
+        return None
     return (x0, y0, x1, y1)
+
+
+def _sharp_box(rgb: np.ndarray, box: tuple[int, int, int, int], across: bool) -> tuple[int, int, int, int] | None:
+    """The photo inside ``box`` when the rest of it is a smooth backdrop: the run of rows and columns with
+    fine detail, kept only when what lies outside it has almost none (a dark or misty photo has little
+    detail anywhere, and is left alone)."""
+    x0, y0, x1, y1 = box
+    sharp = _sharp_pixels(rgb[y0:y1, x0:x1])
+    inner = _busy_box(sharp[..., None], lambda lines: lines[..., 0].mean(axis=1) < SHARP_LINE, across)
+    if inner is None:
+        return None
+    xa, ya, xb, yb = inner
+    outside = sharp.sum() - sharp[ya:yb, xa:xb].sum()
+    n_out = sharp.size - (yb - ya) * (xb - xa)
+    if n_out <= 0 or outside > SHARP_OUTSIDE * n_out or sharp[ya:yb, xa:xb].mean() < 3 * SHARP_OUTSIDE:
+        return None
+    return (x0 + xa, y0 + ya, x0 + xb, y0 + yb)
+
+
+def _sharp_pixels(rgb: np.ndarray) -> np.ndarray:
+    """(h, w) float: 1 where a pixel differs from its 3x3 neighbourhood's mean by more than SHARP_TOL."""
+    g = rgb.astype(np.float32)
+    h, w = g.shape[:2]
+    pad = np.pad(g, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    mean = sum(pad[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)) / 9.0
+    return (np.abs(g - mean).max(axis=2) > SHARP_TOL).astype(np.float32)
 
 
 def trimmed(img, work_side: int = 64):
     """The PIL image cut to :func:`photo_box` (found on a copy at most ``work_side`` pixels long, which is
-    plenty for a signature and keeps this well under a millisecond), and the share of the canvas it fills."""
+    plenty for a signature and keeps this well under a millisecond; twice that on a tall or wide screen, where
+    the photo may fill a small part), and the share of the canvas it fills."""
     w, h = img.size
+    if max(w, h) >= CANVAS_ASPECT * min(w, h):
+        work_side *= 2
     s = min(1.0, work_side / max(w, h))
     small = img.convert("RGB") if s >= 1.0 else img.convert("RGB").resize(
         (max(1, round(w * s)), max(1, round(h * s))), 0)  # 0 = nearest: plain lines stay plain

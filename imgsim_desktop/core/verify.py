@@ -15,13 +15,13 @@ the catalog by the two files' content hashes and ``VERIFIER_VERSION`` (see ``cor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v5-sift-affine-ncc-frame-detail-hp-tall"
+VERIFIER_VERSION = "v7-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -40,6 +40,13 @@ MIN_AGREE_DETAIL = 0.70    # share of cells agreeing after a row-wise high-pass 
                            # on one busy canvas: 0.22-0.68 on the hard negatives; copies: >= 0.71 but blur)
 DIRECT_NCC = 0.90          # whole-frame comparison when features fail (heavy blur, noise): stricter
 DIRECT_AGREE = 0.85
+DIRECT_DETAIL = 0.3         # ...its fine detail must agree in this share of cells (different hazy mountains,
+                            # planets, halves of a sun: 0.00-0.04; blurred and tiny copies: 0.38-1.0 but 2 %)
+DIRECT_NCC_BARE = 0.97      # ...or, with no fine detail left at all, the frames must correlate this well
+                            # (different hazy 150 px landscapes: 0.92-0.96; blurred and tiny copies mostly >= 0.97)
+SOFT = 0.075               # a picture this soft (fine / fine-and-middle detail; sharp photos and pages >= 0.09)...
+SHARPER = 1.0            # one picture's fine detail this much stronger than the other's: blur it to match...
+BLUR_STEPS = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)   # ...trying these extra sigmas in turn
 GOOD_INLIERS = 40          # a direct fit this good needs no try against the mirror image
 MIN_TEXTURED_CELLS = 6
 
@@ -54,10 +61,6 @@ ORIENTATIONS = {
     "flip": ((1, 0), (0, -1)),       # upside down
     "transpose": ((0, 1), (1, 0)),
     "transverse": ((0, -1), (-1, 0)),
-}
-ORIENTATION_WORDS = {
-    "rot90": "turned 90°", "rot180": "turned 180°", "rot270": "turned 270°", "mirror": "mirrored",
-    "flip": "flipped upside down", "transpose": "transposed", "transverse": "transposed the other way",
 }
 
 
@@ -306,6 +309,7 @@ def verify(a: Features, b: Features) -> PairVerdict:
     sigma = max(1.0, 0.8 * _scale(best))
     ga = cv2.GaussianBlur(a.grey, (0, 0), sigma)
     gb = cv2.GaussianBlur(warped, (0, 0), sigma)
+    ga, gb = _match_sharpness(ga, gb, mask)
     # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
     # photos on one phone canvas share a status bar, chrome and the photo's outline. Compare the rest.
     detail = mask & ~_near_plain(a.grey) & ~_near_plain(warped) & (_busy(ga) | _busy(gb))
@@ -313,11 +317,14 @@ def verify(a: Features, b: Features) -> PairVerdict:
         return PairVerdict(False, "too little detail in the overlap", best_n, affine=best.tolist(), **base)
     # ...and along rows with each row's local mean taken out: a page of text (or any picture built of the same
     # stripes) differs word by word, which the stripes alone hide
-    agree_hp, _, _ = _cells(_highpass(ga), _highpass(gb), detail)
+    agree_hp, _, textured_hp = _cells(_highpass(ga), _highpass(gb), detail)
     agree, gncc, textured = _cells(ga, gb, detail)
     v = PairVerdict(False, "", best_n, agree, gncc, best.tolist(), **base)
     if textured < MIN_TEXTURED_CELLS:
         v.why = "too little detail in the overlap"
+    elif textured_hp < MIN_TEXTURED_CELLS and gncc < DIRECT_NCC_BARE:
+        # a handful of fine-detail cells proves nothing (two photos on one canvas share its gradient backdrop)
+        v.why = "too little fine detail in the overlap"
     elif agree_hp < MIN_AGREE_DETAIL:
         v.why = "the fine detail differs after alignment"
     elif agree >= MIN_AGREE_ALONE or (agree >= MIN_AGREE and gncc >= MIN_GLOBAL_NCC):
@@ -328,6 +335,38 @@ def verify(a: Features, b: Features) -> PairVerdict:
         v.b_framed = _framed(b.grey, in_b)
         v.a_framed = _framed(a.grey, in_a)
     return v
+
+
+def _match_sharpness(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Blur the sharper of the two aligned pictures until it is no sharper than the other: a blurred or tiny
+    copy cannot show detail its original has, and is compared at its own resolution. Sharpness is the finest
+    detail's share of the fine and middle detail together, so it does not grow with how much there is to see
+    (a page with more text is not sharper than one with less); two different pictures equally sharp (pages
+    of one layout, photos on one canvas) are left as they are, and so is any pair whose softer side is sharp
+    (SOFT: only a genuinely blurred or enlarged picture is matched)."""
+    cv2 = _cv2()
+    if mask.sum() < 64:
+        return ga, gb
+
+    def sharpness(g):
+        g = g.astype(np.float32)
+        g1 = cv2.GaussianBlur(g, (0, 0), 1.0)
+        g3 = cv2.GaussianBlur(g, (0, 0), 3.0)
+        hi, mid = float(np.var((g - g1)[mask])), float(np.var((g1 - g3)[mask]))
+        return hi / max(mid, 1e-6)
+
+    sa, sb = sharpness(ga), sharpness(gb)
+    swap = sb > sa
+    sharp, soft = (gb, ga) if swap else (ga, gb)
+    s_soft = min(sa, sb)
+    if s_soft >= SOFT or max(sa, sb) <= SHARPER * s_soft:
+        return ga, gb
+    out = sharp
+    for sigma in BLUR_STEPS:
+        out = cv2.GaussianBlur(sharp, (0, 0), sigma)
+        if sharpness(out) <= SHARPER * s_soft:
+            break
+    return (soft, out) if swap else (out, soft)
 
 
 def _busy(grey: np.ndarray, radius: int = 3, tol: float = 4.0) -> np.ndarray:
@@ -430,8 +469,31 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
-        v.same, v.why = True, "same photo (whole-frame match)"
+        detail = _direct_detail(a, b, m)
+        if detail is None and gncc < DIRECT_NCC_BARE:
+            v.why = "too little detail to verify the whole frame"
+        elif detail is not None and detail < DIRECT_DETAIL:
+            v.why = "the fine detail differs after alignment"
+        else:
+            v.same, v.why = True, "same photo (whole-frame match)"
     return v
+
+
+def _direct_detail(a: Features, b: Features, m: np.ndarray) -> float | None:
+    """Share of cells whose fine detail agrees over the whole frame, at the softer picture's resolution (two
+    hazy landscapes or two banded planets agree in their broad shapes, not in their detail); None when there
+    is too little detail to say."""
+    cv2 = _cv2()
+    ha, wa = a.grey.shape
+    hb, wb = b.grey.shape
+    warped = cv2.warpAffine(b.grey, m, (wa, ha), flags=cv2.INTER_AREA if _scale(m) > 1 else cv2.INTER_LINEAR)
+    mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+    sigma = max(1.0, 0.8 * _scale(m))
+    ga, gb = _match_sharpness(cv2.GaussianBlur(a.grey, (0, 0), sigma), cv2.GaussianBlur(warped, (0, 0), sigma), mask)
+    detail = mask & (_busy(ga) | _busy(gb))
+    agree, _, k = _cells(_highpass(ga), _highpass(gb), detail)
+    return agree if k >= MIN_TEXTURED_CELLS else None
 
 
 def _small(grey: np.ndarray, side: int = 96) -> np.ndarray:
@@ -447,73 +509,3 @@ def _scale(m: np.ndarray) -> float:
     """How many of b's grey pixels one of a's grey pixels covers... inverted: a-pixels per b-pixel."""
     m = np.asarray(m, dtype=np.float64)
     return math.sqrt(abs(np.linalg.det(m[:, :2])))
-
-
-# ---------------------------------------------------------------------------------- how a copy matched
-
-
-def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], exact: bool = False) -> dict:
-    """Machine-readable account of b relative to a (a being the group's keeper): ``exact``, ``orientation``
-    (how b was turned from a), ``crop_fraction`` (share of a that b shows), ``inset_fraction`` (share of b's
-    canvas that a's picture fills; < 0.9 is a padded copy or a screenshot), ``grey``, ``scale`` (b's
-    linear size relative to a)."""
-    if exact:
-        return {"exact": True, "orientation": "none", "crop_fraction": 1.0, "inset_fraction": 1.0,
-                "grey": False, "scale": 1.0}
-    out = {"exact": False, "orientation": "none", "crop_fraction": 1.0, "inset_fraction": 1.0, "grey": False,
-           "scale": round(math.sqrt(max(1, b_size[0] * b_size[1]) / max(1, a_size[0] * a_size[1])), 3)}
-    if v.affine is None:
-        return out
-    cv2 = _cv2()
-    m = np.asarray(v.affine, dtype=np.float64)
-    (wa, ha), (wb, hb) = v.a_grey, v.b_grey
-    # b -> a maps b's picture into a; the copy is "a transformed by the inverse"
-    inv = cv2.invertAffineTransform(m)
-    lin = inv[:, :2] / max(1e-9, math.sqrt(abs(np.linalg.det(inv[:, :2]))))
-    best, bd = "none", 1e9
-    for name, d in ORIENTATIONS.items():
-        dist = float(np.linalg.norm(lin - np.asarray(d, dtype=np.float64)))
-        if dist < bd:
-            best, bd = name, dist
-    out["orientation"] = best
-    r = np.asarray(ORIENTATIONS[best], dtype=np.float64).T @ lin
-    tilt = math.degrees(math.atan2(r[1, 0] - r[0, 1], r[0, 0] + r[1, 1]))
-    if abs(tilt) >= 2.0:  # a few degrees off the dihedral map: rotated a little as well
-        out["tilt"] = round(tilt, 1)
-    corners_b = np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])
-    if not v.a_framed:  # b inside a frame in a (a screenshot of b) shows all of a's picture
-        out["crop_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_b[None], m)[0], wa, ha)
-                                         / (wa * ha)), 3)
-    corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
-    if v.b_framed:  # b shows a inside a frame; without one, b is a's uncropped original, not a padded copy
-        out["inset_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb)
-                                          / (wb * hb)), 3)
-    out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0)
-    return out
-
-
-def reason(match: dict, keeper: bool = False) -> str:
-    """A sentence for people: "same photo: cropped to 70 %, turned 90°, grey"."""
-    if keeper:
-        return "kept: the original" if not match.get("exact") else "kept"
-    if match.get("exact"):
-        return "exact copy"
-    parts = []
-    cf, inset = match.get("crop_fraction", 1.0), match.get("inset_fraction", 1.0)
-    if inset < 0.9:
-        parts.append(f"shown inside a larger picture ({round(inset * 100)} % of it): a screenshot or padded copy")
-    if cf < 0.93:
-        parts.append(f"cropped to {round(cf * 100)} %")
-    o = match.get("orientation", "none")
-    if o != "none":
-        parts.append(ORIENTATION_WORDS.get(o, o))
-    if match.get("tilt"):
-        parts.append("rotated slightly")
-    if match.get("grey"):
-        parts.append("grey")
-    sc = match.get("scale", 1.0)
-    if not parts and sc < 0.9:
-        parts.append(f"smaller ({round(sc * 100)} % of the size)")
-    if not parts:
-        parts.append("re-saved or retouched")
-    return "same photo: " + ", ".join(parts)

@@ -1,0 +1,82 @@
+"""How a verified copy relates to its group's keeper, for programs (``describe``) and for people (``reason``):
+"same photo: cropped to 70 %, turned 90°, grey". Read from the verifier's affine (core/verify.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .verify import ORIENTATIONS, PairVerdict, _area_inside, _cv2
+
+ORIENTATION_WORDS = {
+    "rot90": "turned 90°", "rot180": "turned 180°", "rot270": "turned 270°", "mirror": "mirrored",
+    "flip": "flipped upside down", "transpose": "transposed", "transverse": "transposed the other way",
+}
+
+
+def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], exact: bool = False) -> dict:
+    """Machine-readable account of b relative to a (a being the group's keeper): ``exact``, ``orientation``
+    (how b was turned from a), ``crop_fraction`` (share of a that b shows), ``inset_fraction`` (share of b's
+    canvas that a's picture fills; < 0.9 is a padded copy or a screenshot), ``grey``, ``scale`` (b's
+    linear size relative to a)."""
+    if exact:
+        return {"exact": True, "orientation": "none", "crop_fraction": 1.0, "inset_fraction": 1.0,
+                "grey": False, "scale": 1.0}
+    out = {"exact": False, "orientation": "none", "crop_fraction": 1.0, "inset_fraction": 1.0, "grey": False,
+           "scale": round(math.sqrt(max(1, b_size[0] * b_size[1]) / max(1, a_size[0] * a_size[1])), 3)}
+    if v.affine is None:
+        return out
+    cv2 = _cv2()
+    m = np.asarray(v.affine, dtype=np.float64)
+    (wa, ha), (wb, hb) = v.a_grey, v.b_grey
+    # b -> a maps b's picture into a; the copy is "a transformed by the inverse"
+    inv = cv2.invertAffineTransform(m)
+    lin = inv[:, :2] / max(1e-9, math.sqrt(abs(np.linalg.det(inv[:, :2]))))
+    best, bd = "none", 1e9
+    for name, d in ORIENTATIONS.items():
+        dist = float(np.linalg.norm(lin - np.asarray(d, dtype=np.float64)))
+        if dist < bd:
+            best, bd = name, dist
+    out["orientation"] = best
+    r = np.asarray(ORIENTATIONS[best], dtype=np.float64).T @ lin
+    tilt = math.degrees(math.atan2(r[1, 0] - r[0, 1], r[0, 0] + r[1, 1]))
+    if abs(tilt) >= 2.0:  # a few degrees off the dihedral map: rotated a little as well
+        out["tilt"] = round(tilt, 1)
+    corners_b = np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])
+    if not v.a_framed:  # b inside a frame in a (a screenshot of b) shows all of a's picture
+        out["crop_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_b[None], m)[0], wa, ha)
+                                         / (wa * ha)), 3)
+    corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
+    if v.b_framed:  # b shows a inside a frame; without one, b is a's uncropped original, not a padded copy
+        out["inset_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb)
+                                          / (wb * hb)), 3)
+    out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0)
+    return out
+
+
+def reason(match: dict, keeper: bool = False) -> str:
+    """A sentence for people: "same photo: cropped to 70 %, turned 90°, grey"."""
+    if keeper:
+        return "kept: the original" if not match.get("exact") else "kept"
+    if match.get("exact"):
+        return "exact copy"
+    parts = []
+    cf, inset = match.get("crop_fraction", 1.0), match.get("inset_fraction", 1.0)
+    if inset < 0.9:
+        parts.append(f"shown inside a larger picture ({round(inset * 100)} % of it): a screenshot or padded copy")
+    if cf < 0.93:
+        parts.append(f"cropped to {round(cf * 100)} %")
+    o = match.get("orientation", "none")
+    if o != "none":
+        parts.append(ORIENTATION_WORDS.get(o, o))
+    if match.get("tilt"):
+        parts.append("rotated slightly")
+    if match.get("grey"):
+        parts.append("grey")
+    sc = match.get("scale", 1.0)
+    if not parts and sc < 0.9:
+        parts.append(f"smaller ({round(sc * 100)} % of the size)")
+    if not parts:
+        parts.append("re-saved or retouched")
+    return "same photo: " + ", ".join(parts)

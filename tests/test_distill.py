@@ -154,3 +154,31 @@ def test_a_views_box_says_where_it_lies_without_changing_the_view():
         assert np.array_equal(np.asarray(plain), np.asarray(boxed))      # the same random draws
         x0, y0, x1, y1, mirrored = box
         assert 0 <= x0 < x1 <= 120 and 0 <= y0 < y1 <= 90 and (x1 - x0, y1 - y0) == plain.size
+
+
+def test_a_second_cache_adds_crops_and_an_unfinished_one_is_used_for_the_photos_it_has(distilled, monkeypatch):
+    tmp, base, run = distilled
+    monkeypatch.setattr(distill, "PART_PHOTOS", 10)
+    extra = distill.build_features(tmp / "extra", views=2, seed=1, base=base, folders=[tmp / "photos"],
+                                   short_side=64, teacher=SmallTeacher(), log=lambda *_: None, whole=False)
+    assert json.loads((extra / "features.json").read_text())["whole"] is False
+    own = distill.load_features(run)
+    both = distill.load_features(run, [extra])
+    assert both["pooled"].shape[:2] == (24, 5) and both["teacher"].shape == (24, 5, SmallTeacher.dim)
+    assert np.array_equal(both["teacher"][:, :3], own["teacher"]) and (both["nviews"] == 5).all()
+    # the extra views are new crops, not the whole photo again nor the first cache's crops
+    t = both["teacher"].astype(np.float32)
+    assert (np.einsum("nvd,nd->nv", t[:, 3:], t[:, 0]) < 0.9999).all()
+
+    (extra / "part-0002.npz").unlink()               # photos 20-23 not done yet
+    part = distill.load_features(run, [extra])
+    assert part["nviews"].tolist() == [5] * 20 + [3] * 4
+    # a fit never draws a view a photo does not have: poison the empty slots
+    for k in ("pooled", "teacher"):
+        part[k] = part[k].astype(np.float32)
+        part[k][20:, 3:] = np.nan
+    losses = []
+    cfg = distill.FitConfig(hidden=16, dim=8, batch=16, knn=4, minutes=None, steps=100)
+    distill.fit_head(part, list(distill._base(base)[2]["widths"]), cfg,
+                     log=lambda line: losses.append(json.loads(line)["loss"]))
+    assert len(losses) == 5 and np.isfinite(losses).all()

@@ -8,7 +8,9 @@ distribution of each view's similarities to the others (relational distillation,
 the views of one photo pulled together (NT-Xent).
 
     python -m imgsim_desktop.training.distill features --views 4 --run runs/distill
-    python -m imgsim_desktop.training.distill fit --run runs/distill --minutes 10 --out runs/distill/model
+    python -m imgsim_desktop.training.distill features --views 4 --seed 1 --crops-only --run runs/distill-s1
+    python -m imgsim_desktop.training.distill fit --run runs/distill --extra-views runs/distill-s1 --minutes 10 \
+        --out runs/distill/model
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ PART_PHOTOS = 256
 
 # ------------------------------------------------------------------------------------------------ views
 
-def photo_views(img: Image.Image, n: int, seed: int, min_area: float = 0.25) -> list[Image.Image]:
-    """View 0 is the whole photo (what the index sees); the others are random crops."""
+def photo_views(img: Image.Image, n: int, seed: int, min_area: float = 0.25,
+                whole: bool = True) -> list[Image.Image]:
+    """View 0 is the whole photo (what the index sees); the others are random crops. ``whole=False``: n
+    crops only (a cache of extra views beside one that already holds the whole photo)."""
     rng = random.Random(seed)
-    return [img] + [lookalike_crop(img, rng, min_area) for _ in range(n - 1)]
+    return ([img] if whole else []) + [lookalike_crop(img, rng, min_area) for _ in range(n - int(whole))]
 
 
 # --------------------------------------------------------------------------------------------- features
@@ -91,9 +95,10 @@ def _dup_dim(card: dict) -> int:
 
 def build_features(run: Path, views: int, seed: int = 0, base: Path | None = None,
                    folders: list[Path] | None = None, short_side: int = 224, min_area: float = 0.25,
-                   teacher=None, log=print) -> Path:
+                   teacher=None, log=print, whole: bool = True, cache_dir: Path | None = None) -> Path:
     """Cache the student's and the teacher's features of ``views`` views of every training photo, in parts
-    of PART_PHOTOS photos (a killed run resumes at the next missing part)."""
+    of PART_PHOTOS photos (a killed run resumes at the next missing part). ``whole=False`` caches crops
+    only, for a second cache of extra views (another seed) read beside the first by ``fit --extra-views``."""
     from .teacher import Teacher
 
     run.mkdir(parents=True, exist_ok=True)
@@ -101,8 +106,11 @@ def build_features(run: Path, views: int, seed: int = 0, base: Path | None = Non
     size = int(card["input_size"])
     student = StudentFeatures(net, size)
     teacher = teacher or Teacher()
-    cache, _, _ = build_cache(folders or default_train_folders(), None, short_side, log=log)
+    cache, _, _ = build_cache(folders or default_train_folders(), cache_dir, short_side, log=log)
     n = len(cache)
+    meta = {"views": views, "seed": seed, "min_area": min_area, "short_side": short_side, "whole": whole,
+            "base": card.get("model_id"), "n_photos": n, "input_size": size}
+    (run / "features.json").write_text(json.dumps(meta, indent=2) + "\n")
     t0 = time.monotonic()
     for p0 in range(0, n, PART_PHOTOS):
         part = run / f"part-{p0 // PART_PHOTOS:04d}.npz"
@@ -111,7 +119,7 @@ def build_features(run: Path, views: int, seed: int = 0, base: Path | None = Non
         ids = range(p0, min(n, p0 + PART_PHOTOS))
         s_views, t_views = [], []
         for i in ids:
-            for v in photo_views(cache.pil(i), views, seed * 1_000_003 + i, min_area):
+            for v in photo_views(cache.pil(i), views, seed * 1_000_003 + i, min_area, whole):
                 s_views.append(preprocess_image(v, size))
                 t_views.append(preprocess_image(v, teacher.size))
         pooled, maps = student(np.stack(s_views))
@@ -124,17 +132,41 @@ def build_features(run: Path, views: int, seed: int = 0, base: Path | None = Non
         tmp.replace(part)
         done = min(n, p0 + PART_PHOTOS)
         log(f"features: {done}/{n} photos, {(time.monotonic() - t0) / 60:.1f} min")
-    meta = {"views": views, "seed": seed, "min_area": min_area, "short_side": short_side,
-            "base": card.get("model_id"), "n_photos": n, "input_size": size}
-    (run / "features.json").write_text(json.dumps(meta, indent=2) + "\n")
     return run
 
 
-def load_features(run: Path) -> dict[str, np.ndarray]:
-    parts = sorted(run.glob("part-*.npz"))
+def load_features(run: Path, extra: list[Path] | tuple = ()) -> dict[str, np.ndarray]:
+    """The cached features of ``run``, with the views of each ``extra`` cache (crops of the same photos under
+    another seed) appended after a photo's own. An extra cache still being built covers fewer photos: those
+    photos keep their own views only, and ``nviews`` says how many views each photo has."""
+    out = _read_parts(run)
+    n, v = out["pooled"].shape[:2]
+    nviews = np.full(n, v, dtype=np.int64)
+    for more in extra:
+        add = _read_parts(Path(more))
+        if add["ids"].size and add["ids"].max() >= n:
+            raise ValueError(f"{more} holds photos that {run} does not: not the same training photos")
+        w = add["pooled"].shape[1]
+        for k in ("pooled", "maps", "teacher"):
+            grown = np.zeros((n, out[k].shape[1] + w, *out[k].shape[2:]), dtype=out[k].dtype)
+            grown[:, : out[k].shape[1]] = out[k]
+            grown[add["ids"], out[k].shape[1]:] = add[k]
+            out[k] = grown
+        have = np.zeros(n, dtype=bool)
+        have[add["ids"]] = True
+        # a photo missing from an earlier extra cache cannot use a later one's slots either
+        full = have & (nviews == out["pooled"].shape[1] - w)
+        nviews[full] += w
+    out["nviews"] = nviews
+    del out["ids"]
+    return out
+
+
+def _read_parts(run: Path) -> dict[str, np.ndarray]:
+    parts = sorted(Path(run).glob("part-*.npz"))
     if not parts:
         raise FileNotFoundError(f"no feature parts in {run}; run 'features' first")
-    out: dict[str, list] = {"pooled": [], "maps": [], "teacher": []}
+    out: dict[str, list] = {"pooled": [], "maps": [], "teacher": [], "ids": []}
     for p in parts:
         with np.load(p, allow_pickle=False) as z:
             for k in out:
@@ -225,6 +257,8 @@ def fit_head(feats: dict[str, np.ndarray], widths: list[int], cfg: FitConfig, ev
     teacher = torch.from_numpy(feats["teacher"].astype(np.float32))
     maps = torch.from_numpy(feats["maps"]) if cfg.adapter else None
     n, v = pooled.shape[:2]
+    nviews = feats.get("nviews")
+    uneven = nviews if nviews is not None and (nviews != v).any() else None
     nbrs = teacher_neighbours(feats["teacher"], cfg.knn) if cfg.knn else None
     head = LookHead(widths, cfg.hidden, cfg.dim, cfg.adapter, pooled.shape[-1] - sum(widths))
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -238,8 +272,13 @@ def fit_head(feats: dict[str, np.ndarray], widths: list[int], cfg: FitConfig, ev
             anchors = rng.choice(n, size=min(cfg.batch, n) // 2, replace=False)
             mates = nbrs[anchors, rng.integers(0, nbrs.shape[1], size=len(anchors))]
             ids = torch.from_numpy(np.concatenate([anchors, mates]))
-        va = torch.from_numpy(rng.integers(0, v, size=len(ids)))
-        vb = (va + torch.from_numpy(rng.integers(1, v, size=len(ids)))) % v if v > 1 else va
+        if uneven is None:
+            va = torch.from_numpy(rng.integers(0, v, size=len(ids)))
+            vb = (va + torch.from_numpy(rng.integers(1, v, size=len(ids)))) % v if v > 1 else va
+        else:  # photos with fewer views (an extra cache not finished) draw among their own
+            nv = uneven[ids.numpy()]
+            a0 = rng.integers(0, nv)
+            va, vb = torch.from_numpy(a0), torch.from_numpy((a0 + rng.integers(1, np.maximum(nv, 2))) % nv)
         p = torch.cat([pooled[ids, va], pooled[ids, vb]])
         m = torch.cat([maps[ids, va], maps[ids, vb]]).float() if maps is not None else None
         t = torch.cat([teacher[ids, va], teacher[ids, vb]])
@@ -309,13 +348,24 @@ def eval_features(paths: list[Path], net, size: int, teacher=None) -> dict[str, 
 
 
 def precision_at_10(vectors: np.ndarray, labels: np.ndarray) -> dict:
+    """One search (p10, map) and as the app ranks, with query expansion (p10_qe, map_qe: the bench's
+    ``precision_at_10``)."""
+    from imgsim_desktop.core.ranking import EXPANSION, expanded_query
     from imgsim_desktop.evaluation import metrics as M
 
-    sim = vectors @ vectors.T
+    v = vectors.astype(np.float32)
+    sim = v @ v.T
     queries = M.query_indices(labels)
     rel, _ = M.ranked_relevance(sim, labels, queries, seed=0)
+    s = sim.copy()
+    np.fill_diagonal(s, -np.inf)
+    near = np.argsort(-s, axis=1, kind="stable")[:, :EXPANSION]
+    q = np.stack([expanded_query(v[i], v[near[i]]) for i in range(len(v))])
+    rel_qe, _ = M.ranked_relevance(q @ v.T, labels, queries, seed=0)
     return {"p10": round(float(M.precision_at_k(rel, 10).mean()), 4),
-            "map": round(float(M.average_precision(rel).mean()), 4)}
+            "map": round(float(M.average_precision(rel).mean()), 4),
+            "p10_qe": round(float(M.precision_at_k(rel_qe, 10).mean()), 4),
+            "map_qe": round(float(M.average_precision(rel_qe).mean()), 4)}
 
 
 def head_vectors(head: LookHead, ev: dict[str, np.ndarray], pool: str = "gem") -> np.ndarray:
@@ -365,23 +415,29 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--base", type=Path)
     f.add_argument("--threads", type=int)
+    f.add_argument("--crops-only", action="store_true", help="no whole-photo view: extra views for another cache")
+    f.add_argument("--folders", type=Path, nargs="+", help="training photos (default: ../shared/datasets/train)")
+    f.add_argument("--cache-dir", type=Path, help="where the decoded photo cache lives (default: data/)")
     t = sub.add_parser("fit")
     t.add_argument("--run", type=Path, default=project_root() / "runs" / "distill")
     t.add_argument("--base", type=Path)
+    t.add_argument("--extra-views", type=Path, action="append", default=[],
+                   help="another features cache (--crops-only, another seed) whose views are added to --run's")
     t.add_argument("--minutes", type=float, default=5.0, help="time budget (0: none; give steps in --config)")
     t.add_argument("--threads", type=int)
     t.add_argument("--config", default="{}", help="JSON overrides of FitConfig")
     t.add_argument("--eval", type=Path, default=project_root().parent / "shared" / "datasets" / "eval")
     t.add_argument("--out", type=Path, help="export the model here")
+    t.add_argument("--log", type=Path, help="append the fit's log here (default: fit.log in --run)")
     t.add_argument("--version", default="4")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.cmd == "features":
-        build_features(a.run, a.views, a.seed, a.base)
+        build_features(a.run, a.views, a.seed, a.base, a.folders, whole=not a.crops_only, cache_dir=a.cache_dir)
         return 0
     cfg = FitConfig(**{"minutes": a.minutes or None, **json.loads(a.config)})
-    feats = load_features(a.run)
+    feats = load_features(a.run, a.extra_views)
     net, card, arch = _base(a.base)
     widths = list(arch["widths"])
     ev_cache = a.run / "eval-features.npz"
@@ -393,8 +449,10 @@ def main(argv: list[str] | None = None) -> int:
         from .teacher import Teacher
         ev = eval_features(paths, net, int(card["input_size"]), Teacher())
         np.savez(ev_cache, **ev)
-    log = Logger(a.run / "fit.log", print)
+    log = Logger(a.log or a.run / "fit.log", print)
     log(f"teacher on the eval set: {json.dumps(precision_at_10(ev['teacher'], labels))}")
+    log(f"training views: {int(feats['nviews'].sum())} of {len(feats['nviews'])} photos "
+        f"({feats['nviews'].min()}-{feats['nviews'].max()} each)")
     head, hist = fit_head(feats, widths, cfg, lambda h: precision_at_10(head_vectors(h, ev, cfg.pool), labels), log)
     if a.out:
         record = {"teacher": __import__("imgsim_desktop.training.teacher", fromlist=["TEACHER"]).TEACHER,
@@ -405,6 +463,10 @@ def main(argv: list[str] | None = None) -> int:
                                + "encoder and descriptor frozen",
                   "settings": {k: v for k, v in cfg.__dict__.items() if k != "extra"},
                   "features": json.loads((a.run / "features.json").read_text()),
+                  **({"extra_views": [json.loads((Path(d) / "features.json").read_text()) for d in a.extra_views],
+                      "views_per_photo": {str(k): int(c) for k, c in
+                                          zip(*np.unique(feats["nviews"], return_counts=True))}}
+                     if a.extra_views else {}),
                   "eval_lookalike": hist[-1] if hist else None}
         p = export(head, cfg, a.base, a.out, None, a.version, record)
         log(f"exported {p}")

@@ -302,14 +302,7 @@ def verify(a: Features, b: Features) -> PairVerdict:
     ov_b = _area_inside(in_b, wb, hb) / (wb * hb)
     if max(ov_a, ov_b) < MIN_OVERLAP or min(ov_a, ov_b) < MIN_INSET:
         return PairVerdict(False, "too little overlap", best_n, affine=best.tolist(), **base)
-    warped = cv2.warpAffine(b.grey, best, (wa, ha), flags=cv2.INTER_AREA if _scale(best) > 1 else cv2.INTER_LINEAR)
-    mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), best, (wa, ha), flags=cv2.INTER_NEAREST)
-    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
-    # compare at a common, blurred scale: the smaller photo's resolution decides how sharp a copy can be
-    sigma = max(1.0, 0.8 * _scale(best))
-    ga = cv2.GaussianBlur(a.grey, (0, 0), sigma)
-    gb = cv2.GaussianBlur(warped, (0, 0), sigma)
-    ga, gb = _match_sharpness(ga, gb, mask)
+    warped, mask, ga, gb = _aligned(a, b, best)
     # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
     # photos on one phone canvas share a status bar, chrome and the photo's outline. Compare the rest.
     detail = mask & ~_near_plain(a.grey) & ~_near_plain(warped) & (_busy(ga) | _busy(gb))
@@ -335,6 +328,20 @@ def verify(a: Features, b: Features) -> PairVerdict:
         v.b_framed = _framed(b.grey, in_b)
         v.a_framed = _framed(a.grey, in_a)
     return v
+
+
+def _aligned(a: Features, b: Features, m: np.ndarray):
+    """b's grey warped onto a's by ``m`` (b -> a), the overlap's mask, and both pictures blurred to a common
+    scale: the smaller photo's resolution, then the softer one's sharpness, decide how sharp a copy can be."""
+    cv2 = _cv2()
+    ha, wa = a.grey.shape
+    hb, wb = b.grey.shape
+    warped = cv2.warpAffine(b.grey, m, (wa, ha), flags=cv2.INTER_AREA if _scale(m) > 1 else cv2.INTER_LINEAR)
+    mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+    sigma = max(1.0, 0.8 * _scale(m))
+    ga, gb = _match_sharpness(cv2.GaussianBlur(a.grey, (0, 0), sigma), cv2.GaussianBlur(warped, (0, 0), sigma), mask)
+    return warped, mask, ga, gb
 
 
 def _match_sharpness(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -483,14 +490,7 @@ def _direct_detail(a: Features, b: Features, m: np.ndarray) -> float | None:
     """Share of cells whose fine detail agrees over the whole frame, at the softer picture's resolution (two
     hazy landscapes or two banded planets agree in their broad shapes, not in their detail); None when there
     is too little detail to say."""
-    cv2 = _cv2()
-    ha, wa = a.grey.shape
-    hb, wb = b.grey.shape
-    warped = cv2.warpAffine(b.grey, m, (wa, ha), flags=cv2.INTER_AREA if _scale(m) > 1 else cv2.INTER_LINEAR)
-    mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
-    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
-    sigma = max(1.0, 0.8 * _scale(m))
-    ga, gb = _match_sharpness(cv2.GaussianBlur(a.grey, (0, 0), sigma), cv2.GaussianBlur(warped, (0, 0), sigma), mask)
+    _, mask, ga, gb = _aligned(a, b, m)
     detail = mask & (_busy(ga) | _busy(gb))
     agree, _, k = _cells(_highpass(ga), _highpass(gb), detail)
     return agree if k >= MIN_TEXTURED_CELLS else None

@@ -55,15 +55,15 @@ def photo_box(rgb: np.ndarray) -> tuple[int, int, int, int]:
     whole = (0, 0, w, h)
     if h < 16 or w < 16:
         return whole
-    canvas = max(w, h) >= CANVAS_ASPECT * min(w, h)
+    canvas = _is_screen(w, h)
     across = canvas and w > h  # a wide screen: columns first, a portrait photo fills few of a row's pixels
     box = _busy_box(rgb, _plain, across)
     if box is None:
         return whole
     if canvas and box[1] > 0:
         # a phone's or a desktop's screen under a status bar: inside the chrome, a smooth backdrop (the photo
-        # enlarged and blurred, a colour gradient) is not the photo either. Only such canvases are tried, so
-        # an ordinary photo's sky is cut away no more than before.
+        # enlarged and blurred, a colour gradient) is not the photo either. Only such canvases are tried: an
+        # ordinary photo's smooth sky is part of it.
         box = _sharp_box(rgb, box, across) or box
     x0, y0, x1, y1 = box
     share = (x1 - x0) * (y1 - y0) / float(w * h)
@@ -75,6 +75,11 @@ def photo_box(rgb: np.ndarray) -> tuple[int, int, int, int]:
         # it away and the same photo turned grey or re-exposed is cut elsewhere, and no longer matches
         return whole
     return box
+
+
+def _is_screen(w: int, h: int) -> bool:
+    """A tall or wide canvas: the shape of a phone's or a desktop's screen rather than a camera's frame."""
+    return max(w, h) >= CANVAS_ASPECT * min(w, h)
 
 
 def _busy_box(rgb: np.ndarray, plain_of, across: bool = False) -> tuple[int, int, int, int] | None:
@@ -123,7 +128,7 @@ def trimmed(img, work_side: int = 64):
     plenty for a signature and keeps this well under a millisecond; twice that on a tall or wide screen, where
     the photo may fill a small part), and the share of the canvas it fills."""
     w, h = img.size
-    if max(w, h) >= CANVAS_ASPECT * min(w, h):
+    if _is_screen(w, h):
         work_side *= 2
     s = min(1.0, work_side / max(w, h))
     small = img.convert("RGB") if s >= 1.0 else img.convert("RGB").resize(

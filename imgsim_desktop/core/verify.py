@@ -45,8 +45,7 @@ DIRECT_DETAIL = 0.3         # ...its fine detail must agree in this share of cel
 DIRECT_NCC_BARE = 0.97      # ...or, with no fine detail left at all, the frames must correlate this well
                             # (different hazy 150 px landscapes: 0.92-0.96; blurred and tiny copies mostly >= 0.97)
 SOFT = 0.075               # a picture this soft (fine / fine-and-middle detail; sharp photos and pages >= 0.09)...
-SHARPER = 1.0            # one picture's fine detail this much stronger than the other's: blur it to match...
-BLUR_STEPS = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)   # ...trying these extra sigmas in turn
+BLUR_STEPS = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)   # ...then the sharper side is blurred by these sigmas in turn
 GOOD_INLIERS = 40          # a direct fit this good needs no try against the mirror image
 MIN_TEXTURED_CELLS = 6
 
@@ -366,12 +365,12 @@ def _match_sharpness(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray) -> tuple[
     swap = sb > sa
     sharp, soft = (gb, ga) if swap else (ga, gb)
     s_soft = min(sa, sb)
-    if s_soft >= SOFT or max(sa, sb) <= SHARPER * s_soft:
+    if s_soft >= SOFT or sa == sb:
         return ga, gb
     out = sharp
     for sigma in BLUR_STEPS:
         out = cv2.GaussianBlur(sharp, (0, 0), sigma)
-        if sharpness(out) <= SHARPER * s_soft:
+        if sharpness(out) <= s_soft:
             break
     return (soft, out) if swap else (out, soft)
 

@@ -89,3 +89,24 @@ def test_a_photo_with_a_plain_sky_is_left_whole_and_signs_like_its_grey_copy():
     grey = ImageOps.grayscale(img).convert("RGB")
     assert trimmed(grey)[1] == 1.0
     assert float(signature(img) @ signature(grey)) >= 0.95
+
+
+def test_portrait_photo_in_a_desktop_window_of_three_by_two_is_located():
+    """Desktop windows and landscape tablets go down to 3:2, under the tall-or-wide shape of a screen: a
+    portrait photo there fills so few of a row's pixels that every row reads as plain."""
+    photo = scene(19, (240, 360))  # about 6 % of the window
+    for backdrop in ("plain", "gradient"):
+        shot = screen(photo, (1500, 1000), (900, 400), backdrop)
+        assert located(shot, (900, 400), (240, 360)), backdrop
+
+
+def test_a_three_by_two_photo_with_a_sharp_subject_on_a_smooth_surround_is_left_whole():
+    """The window reading sets a smooth backdrop aside only under a plain band on top and only for a photo
+    framed on all four sides: a photo's own bokeh or sky is part of it (its blurred copy would not be cut)."""
+    subject = scene(20, (300, 200))
+    for top in (False, True):
+        img = scene(21, (600, 400)).filter(ImageFilter.GaussianBlur(12))
+        img.paste(subject, (150, 100))
+        if top:
+            ImageDraw.Draw(img).rectangle([0, 0, 600, 80], fill=(120, 170, 230))   # a clear sky above
+        assert trimmed(img)[1] == 1.0, top

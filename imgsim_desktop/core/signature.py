@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SIG_VERSION = "dct8-trim64-v1"
+SIG_VERSION = "dct8-trim64-v2"   # v2: the trim reads 3:2 desktop windows, smooth backdrops edge to edge
 SIG_SIDE = 32
 SIG_BLOCK = 8
 SIG_DIM = SIG_BLOCK * SIG_BLOCK - 1

@@ -20,9 +20,12 @@ MIN_SHARE = 0.08    # a located photo smaller than this share of the canvas is n
 MIN_SHARE_CANVAS = 0.04  # ...but on a screen, or framed on every side, a photo may fill only 5 %
 MAX_SHARE = 0.92    # ...and one this large is just the photo
 CANVAS_ASPECT = 1.6  # a tall or wide screen (phones are 16:9 to 19.5:9)
+WINDOW_ASPECT = 1.45  # a desktop window or a landscape tablet may be as square as this...
+WINDOW_BARS = 0.12   # ...and is told by its bars: plain rows on top, at most this share of its height
 SHARP_TOL = 10.0    # grey levels off the 3x3 mean that make a pixel "fine detail"
 SHARP_LINE = 0.15   # a line with less than this share of such pixels is backdrop...
 SHARP_OUTSIDE = 0.05  # ...and a backdrop has less than this share of them all around the photo
+EDGE_MARGIN = 2     # lines at the edge of the busy area that are not read for fine detail
 
 
 def _plain(lines: np.ndarray) -> np.ndarray:
@@ -55,8 +58,41 @@ def photo_box(rgb: np.ndarray) -> tuple[int, int, int, int]:
     whole = (0, 0, w, h)
     if h < 16 or w < 16:
         return whole
-    canvas = _is_screen(w, h)
-    across = canvas and w > h  # a wide screen: columns first, a portrait photo fills few of a row's pixels
+    canvas = is_screen(w, h)
+    return _locate(rgb, canvas, across=canvas and w > h)  # wide screen: columns first (see _locate)
+
+
+def window_box(rgb: np.ndarray, first: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """A 3:2 or 16:10 canvas read as a desktop window too (a portrait photo there can fill so few of a row's
+    pixels that every row is plain; a smooth backdrop is set aside by fine detail): the photo, when that
+    reading finds one with backdrop on all four sides inside what :func:`photo_box` found (``first``, in
+    ``rgb``'s pixels) under a bar-thin plain band on top; else None."""
+    h, w = rgb.shape[:2]
+    if h < 16 or w < 16:
+        return None
+    x0, y0, x1, y1 = box = _locate(rgb, True, across=True)
+    top = _plain_top(rgb)   # all rows plain: the photo is too narrow to show in any row
+    if x0 > 0 and y0 > 0 and x1 < w and y1 < h and _inside(box, first) and box != first \
+            and (0 < top <= WINDOW_BARS * h or top == h):
+        return box
+    return None
+
+
+def _plain_top(rgb: np.ndarray) -> int:
+    """How many rows at the top are plain (a status bar and an app's title bar; or a photo's sky)."""
+    plain = _plain(rgb)
+    return int(np.argmin(plain)) if not plain.all() else len(plain)
+
+
+def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] >= b[0] and a[1] >= b[1] and a[2] <= b[2] and a[3] <= b[3]
+
+
+def _locate(rgb: np.ndarray, canvas: bool, across: bool) -> tuple[int, int, int, int]:
+    """photo_box for one reading of the canvas: a screen or not, rows or columns first (``across``: a portrait
+    photo on a wide screen fills few of a row's pixels)."""
+    h, w = rgb.shape[:2]
+    whole = (0, 0, w, h)
     box = _busy_box(rgb, _plain, across)
     if box is None:
         return whole
@@ -77,7 +113,7 @@ def photo_box(rgb: np.ndarray) -> tuple[int, int, int, int]:
     return box
 
 
-def _is_screen(w: int, h: int) -> bool:
+def is_screen(w: int, h: int) -> bool:
     """A tall or wide canvas: the shape of a phone's or a desktop's screen rather than a camera's frame."""
     return max(w, h) >= CANVAS_ASPECT * min(w, h)
 
@@ -103,10 +139,15 @@ def _sharp_box(rgb: np.ndarray, box: tuple[int, int, int, int], across: bool) ->
     detail anywhere, and is left alone)."""
     x0, y0, x1, y1 = box
     sharp = _sharp_pixels(rgb[y0:y1, x0:x1])
+    m = EDGE_MARGIN   # the box's own edge against the chrome (a bar's border, JPEG ringing) is not the photo
+    sharp[:m], sharp[-m:], sharp[:, :m], sharp[:, -m:] = 0, 0, 0, 0
     inner = _busy_box(sharp[..., None], lambda lines: lines[..., 0].mean(axis=1) < SHARP_LINE, across)
     if inner is None:
         return None
     xa, ya, xb, yb = inner
+    h, w = sharp.shape   # a run that reaches the unread margin goes on to the edge
+    xa, ya = (0 if xa <= m else xa), (0 if ya <= m else ya)
+    xb, yb = (w if xb >= w - m else xb), (h if yb >= h - m else yb)
     outside = sharp.sum() - sharp[ya:yb, xa:xb].sum()
     n_out = sharp.size - (yb - ya) * (xb - xa)
     if n_out <= 0 or outside > SHARP_OUTSIDE * n_out or sharp[ya:yb, xa:xb].mean() < 3 * SHARP_OUTSIDE:
@@ -125,17 +166,45 @@ def _sharp_pixels(rgb: np.ndarray) -> np.ndarray:
 
 def trimmed(img, work_side: int = 64):
     """The PIL image cut to :func:`photo_box` (found on a copy at most ``work_side`` pixels long, which is
-    plenty for a signature and keeps this well under a millisecond; twice that on a tall or wide screen, where
+    plenty for a signature and keeps this well under a millisecond; twice that on a screen or a window, where
     the photo may fill a small part), and the share of the canvas it fills."""
-    w, h = img.size
-    if _is_screen(w, h):
-        work_side *= 2
-    s = min(1.0, work_side / max(w, h))
-    small = img.convert("RGB") if s >= 1.0 else img.convert("RGB").resize(
-        (max(1, round(w * s)), max(1, round(h * s))), 0)  # 0 = nearest: plain lines stay plain
-    sw, sh = small.size
-    x0, y0, x1, y1 = photo_box(np.asarray(small))
-    if (x0, y0, x1, y1) == (0, 0, sw, sh):
+    found = located(img, work_side)
+    if found is None:
         return img, 1.0
-    box = (int(x0 * w / sw), int(y0 * h / sh), int(round(x1 * w / sw)), int(round(y1 * h / sh)))
-    return img.crop(box), (x1 - x0) * (y1 - y0) / float(sw * sh)
+    box, share = found
+    return img.crop(box), share
+
+
+def located(img, work_side: int = 64) -> tuple[tuple[int, int, int, int], float] | None:
+    """The photo's box in the PIL image's own pixels and the share of the canvas it fills, as
+    :func:`trimmed` cuts it; None when the whole picture is the photo."""
+    w, h = img.size
+    screen = is_screen(w, h)
+    small = _small(img, work_side * 2 if screen else work_side)
+    sw, sh = small.shape[1], small.shape[0]
+    x0, y0, x1, y1 = photo_box(small)
+    box = (x0 * w / sw, y0 * h / sh, x1 * w / sw, y1 * h / sh)
+    if not screen and w >= WINDOW_ASPECT * h:
+        # read at the screens' finer scale: the ordinary reading keeps its own (a photo's plain sky and
+        # snow read differently at 128 px than at 64)
+        small = _small(img, work_side * 2)
+        s2w, s2h = small.shape[1], small.shape[0]
+        first = (round(x0 * s2w / sw), round(y0 * s2h / sh), round(x1 * s2w / sw), round(y1 * s2h / sh))
+        win = window_box(small, first)
+        if win is not None:
+            sw, sh = s2w, s2h
+            x0, y0, x1, y1 = win
+            box = (x0 * w / sw, y0 * h / sh, x1 * w / sw, y1 * h / sh)
+    if (x0, y0, x1, y1) == (0, 0, sw, sh):
+        return None
+    box = (int(box[0]), int(box[1]), int(round(box[2])), int(round(box[3])))
+    return box, (x1 - x0) * (y1 - y0) / float(sw * sh)
+
+
+def _small(img, side: int) -> np.ndarray:
+    w, h = img.size
+    s = min(1.0, side / max(w, h))
+    rgb = img.convert("RGB")
+    if s < 1.0:
+        rgb = rgb.resize((max(1, round(w * s)), max(1, round(h * s))), 0)  # 0 = nearest: plain lines stay plain
+    return np.asarray(rgb)

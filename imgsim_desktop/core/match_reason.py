@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from .verify import ORIENTATIONS, PairVerdict, _area_inside, _cv2
+from .pixels import opencv
+from .verify import ORIENTATIONS, PairVerdict, _area_inside
 
 ORIENTATION_WORDS = {
     "rot90": "turned 90°", "rot180": "turned 180°", "rot270": "turned 270°", "mirror": "mirrored",
@@ -27,7 +28,7 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
            "scale": round(math.sqrt(max(1, b_size[0] * b_size[1]) / max(1, a_size[0] * a_size[1])), 3)}
     if v.affine is None:
         return out
-    cv2 = _cv2()
+    cv2 = opencv()
     m = np.asarray(v.affine, dtype=np.float64)
     (wa, ha), (wb, hb) = v.a_grey, v.b_grey
     # b -> a maps b's picture into a; the copy is "a transformed by the inverse"

@@ -20,8 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv
+from .trim import is_screen
+
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v7-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few"
+VERIFIER_VERSION = "v8-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -31,21 +34,20 @@ RANSAC_PX = 4.0            # reprojection error at WORK_SIDE
 MIN_INLIERS = 12
 MIN_OVERLAP = 0.12         # share of the photo with the larger overlap that the other shows...
 MIN_INSET = 0.03           # ...and share of the other's canvas it fills (a small photo in a big screenshot)
-CELL_GRID = 16              # the overlap is cut into CELL_GRID x CELL_GRID cells for the pixel check
-CELL_NCC = 0.6             # a textured cell "agrees" when its correlation reaches this
 MIN_AGREE = 0.65           # share of textured cells that must agree...
 MIN_GLOBAL_NCC = 0.70      # ...with this correlation of the whole overlap,
-MIN_AGREE_ALONE = 0.80     # or this share of cells (big stickers and overlays pull the whole overlap down)
+MIN_AGREE_ALONE = 0.80     # or this share of cells (big stickers and overlays pull the whole overlap down; and
+                           # two screenshots of one size: one canvas with different photos reached 0.74)
 MIN_AGREE_DETAIL = 0.70    # share of cells agreeing after a row-wise high-pass (two pages of text, two photos
                            # on one busy canvas: 0.22-0.68 on the hard negatives; copies: >= 0.71 but blur)
 DIRECT_NCC = 0.90          # whole-frame comparison when features fail (heavy blur, noise): stricter
 DIRECT_AGREE = 0.85
+DIRECT_STRETCH = 3.0        # ...in frames of up to this different a shape (thumbnails squashed to a square)
 DIRECT_DETAIL = 0.3         # ...its fine detail must agree in this share of cells (different hazy mountains,
                             # planets, halves of a sun: 0.00-0.04; blurred and tiny copies: 0.38-1.0 but 2 %)
 DIRECT_NCC_BARE = 0.97      # ...or, with no fine detail left at all, the frames must correlate this well
                             # (different hazy 150 px landscapes: 0.92-0.96; blurred and tiny copies mostly >= 0.97)
-SOFT = 0.075               # a picture this soft (fine / fine-and-middle detail; sharp photos and pages >= 0.09)...
-BLUR_STEPS = (0.7, 1.0, 1.4, 2.0, 2.8, 4.0)   # ...then the sharper side is blurred by these sigmas in turn
+HEAVY_BLUR = 2.8          # past this blur a copy has no fine detail of its own left: only close correlation counts
 GOOD_INLIERS = 40          # a direct fit this good needs no try against the mirror image
 MIN_TEXTURED_CELLS = 6
 
@@ -73,6 +75,8 @@ class Features:
     kp: np.ndarray                 # (n, 2) float32 keypoints at grey's scale
     desc: np.ndarray | None
     flat: bool = False             # near-uniform or near-black with no usable detail
+    photo: tuple[int, int, int, int] | None = None   # on a screen: where core/trim.py locates the photo, in
+                                                     # grey's pixels (None: not a screen, or not located)
     _mirror: tuple | None = None
 
     def mirrored(self) -> tuple[np.ndarray, np.ndarray | None]:
@@ -134,13 +138,6 @@ class PairVerdict:
                            self.b_chroma, self.a_chroma, self.b_framed, self.a_framed)
 
 
-def _cv2():
-    import cv2
-
-    cv2.setNumThreads(1)
-    return cv2
-
-
 def _stretch(grey: np.ndarray) -> tuple[np.ndarray, bool]:
     """Percentile contrast stretch, so a dark photo shows its detail; ``flat`` when there is none."""
     lo, hi = np.percentile(grey, (1.0, 99.0))
@@ -152,11 +149,11 @@ def _stretch(grey: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def features_from_image(img, size: tuple[int, int] | None = None) -> Features:
     """Features of a PIL image (any mode); ``size`` is the file's full size when the image was decoded small."""
-    cv2 = _cv2()
+    cv2 = opencv()
     rgb = np.asarray(img.convert("RGB"))
     h, w = rgb.shape[:2]
     s = WORK_SIDE / max(h, w)
-    if max(h, w) > 1.6 * min(h, w):
+    if is_screen(w, h):
         # a tall or wide canvas (a phone screenshot) holds its photo in a fraction of it: keep the shorter
         # side at WORK_SIDE (up to 2.5x that on the long side) so the photo inside keeps its detail
         s = min(WORK_SIDE / min(h, w), 2.5 * WORK_SIDE / max(h, w))
@@ -170,11 +167,23 @@ def features_from_image(img, size: tuple[int, int] | None = None) -> Features:
     if flat or min(full) < MIN_SIDE or min(grey.shape) < 16:
         return Features(grey, chroma, full, np.zeros((0, 2), np.float32), None, flat=True)
     pts, desc = _sift(grey)
-    return Features(grey, chroma, full, pts, desc)
+    return Features(grey, chroma, full, pts, desc, photo=_located_on_screen(img, grey.shape))
+
+
+def _located_on_screen(img, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    from .trim import located
+
+    w, h = img.size
+    found = located(img) if is_screen(w, h) else None
+    if found is None:
+        return None
+    gh, gw = shape
+    x0, y0, x1, y1 = found[0]
+    return int(x0 * gw / w), int(y0 * gh / h), int(round(x1 * gw / w)), int(round(y1 * gh / h))
 
 
 def _sift(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    cv2 = _cv2()
+    cv2 = opencv()
     kp, desc = cv2.SIFT_create(nfeatures=MAX_FEATURES).detectAndCompute(grey, None)
     if desc is not None:  # SIFT's values are bytes already; a quarter of the memory while cached
         desc = np.clip(np.rint(desc), 0, 255).astype(np.uint8)
@@ -189,7 +198,7 @@ def features_from_path(path: str | Path) -> Features:
 
 
 def _match(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
-    cv2 = _cv2()
+    cv2 = opencv()
     if da is None or db is None or len(da) < 2 or len(db) < 2:
         return []
     m = cv2.BFMatcher(cv2.NORM_L2).knnMatch(db.astype(np.float32), da.astype(np.float32), k=2)
@@ -201,7 +210,7 @@ def _match(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _fit(a: Features, pts_b: np.ndarray, desc_b) -> tuple[np.ndarray | None, int]:
-    cv2 = _cv2()
+    cv2 = opencv()
     pairs = _match(a.desc, desc_b)
     if len(pairs) < MIN_INLIERS:
         return None, 0
@@ -226,46 +235,9 @@ def _sane(m: np.ndarray) -> bool:
     return sv[0] / sv[1] <= 2.0
 
 
-def _cells(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> tuple[float, float, int]:
-    """(share of textured cells that agree, correlation of the whole overlap, textured cells)."""
-    ys, xs = np.nonzero(mask)
-    if len(ys) < 64:
-        return 0.0, 0.0, 0
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    m = mask[y0:y1, x0:x1].astype(np.float64)
-    af = a[y0:y1, x0:x1].astype(np.float64) * m
-    bf = b[y0:y1, x0:x1].astype(np.float64) * m
-    rows = np.unique(np.linspace(0, y1 - y0, CELL_GRID + 1).astype(int)[:-1])
-    cols = np.unique(np.linspace(0, x1 - x0, CELL_GRID + 1).astype(int)[:-1])
-
-    def sums(x):
-        return np.add.reduceat(np.add.reduceat(x, rows, axis=0), cols, axis=1)
-
-    n, sa, sb = sums(m), sums(af), sums(bf)
-    saa, sbb, sab = sums(af * af), sums(bf * bf), sums(af * bf)
-
-    def corr(n, sa, sb, saa, sbb, sab):
-        n = np.maximum(n, 1.0)
-        va = saa / n - (sa / n) ** 2
-        vb = sbb / n - (sb / n) ** 2
-        cov = sab / n - sa * sb / (n * n)
-        return cov / np.sqrt(np.maximum(va, 1e-9) * np.maximum(vb, 1e-9)), va, vb
-
-    tot = corr(n.sum(), sa.sum(), sb.sum(), saa.sum(), sbb.sum(), sab.sum())
-    gncc = float(tot[0]) if tot[1] > 1 and tot[2] > 1 else 0.0
-    c, va, vb = corr(n, sa, sb, saa, sbb, sab)
-    hs = np.diff(np.append(rows, y1 - y0))[:, None]
-    ws = np.diff(np.append(cols, x1 - x0))[None, :]
-    textured = (n >= 0.3 * hs * ws) & (va >= 36.0) & (vb >= 36.0)   # flat in either: says nothing
-    k = int(textured.sum())
-    if not k:
-        return 0.0, gncc, 0
-    return float((c[textured] >= CELL_NCC).sum() / k), gncc, k
-
-
 def _area_inside(poly: np.ndarray, w: float, h: float) -> float:
     """Area of a convex polygon clipped to the rectangle [0,w]x[0,h]."""
-    cv2 = _cv2()
+    cv2 = opencv()
     rect = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     area, _ = cv2.intersectConvexConvex(np.float32(poly), rect)
     return float(area)
@@ -274,7 +246,7 @@ def _area_inside(poly: np.ndarray, w: float, h: float) -> float:
 def verify(a: Features, b: Features) -> PairVerdict:
     """Decide whether b is the same photo as a (an edited copy, in any orientation, cropped or inside a
     screenshot)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     base = dict(a_grey=(a.grey.shape[1], a.grey.shape[0]), b_grey=(b.grey.shape[1], b.grey.shape[0]),
                 a_chroma=a.chroma, b_chroma=b.chroma)
     if not a.usable or not b.usable:
@@ -301,25 +273,32 @@ def verify(a: Features, b: Features) -> PairVerdict:
     ov_b = _area_inside(in_b, wb, hb) / (wb * hb)
     if max(ov_a, ov_b) < MIN_OVERLAP or min(ov_a, ov_b) < MIN_INSET:
         return PairVerdict(False, "too little overlap", best_n, affine=best.tolist(), **base)
-    warped, mask, ga, gb = _aligned(a, b, best)
+    warped, mask, ga, gb, soft = _aligned(a, b, best)
     # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
     # photos on one phone canvas share a status bar, chrome and the photo's outline. Compare the rest.
-    detail = mask & ~_near_plain(a.grey) & ~_near_plain(warped) & (_busy(ga) | _busy(gb))
+    detail = mask & ~near_plain(a.grey) & ~near_plain(warped) & (busy(ga) | busy(gb))
+    one_screen = _one_screen(a, b)
+    if one_screen:
+        # two screenshots of one size: their bars, icons and backdrop agree whatever photo they show (a plain
+        # photo leaves nothing else to compare), so where the photos are located only that part is compared
+        detail &= _photos_on_screen(a, b)
     if detail.sum() < 0.05 * mask.sum():
         return PairVerdict(False, "too little detail in the overlap", best_n, affine=best.tolist(), **base)
     # ...and along rows with each row's local mean taken out: a page of text (or any picture built of the same
     # stripes) differs word by word, which the stripes alone hide
-    agree_hp, _, textured_hp = _cells(_highpass(ga), _highpass(gb), detail)
-    agree, gncc, textured = _cells(ga, gb, detail)
+    agree_hp, _, textured_hp = cells(highpass(ga), highpass(gb), detail)
+    agree, gncc, textured = cells(ga, gb, detail)
     v = PairVerdict(False, "", best_n, agree, gncc, best.tolist(), **base)
+    # a handful of fine-detail cells proves nothing (two photos on one canvas share its gradient backdrop), nor
+    # does the "detail" of a heavily blurred copy (its JPEG noise): then the pictures must correlate closely
+    noise = soft >= HEAVY_BLUR and agree_hp < MIN_AGREE_DETAIL
     if textured < MIN_TEXTURED_CELLS:
         v.why = "too little detail in the overlap"
-    elif textured_hp < MIN_TEXTURED_CELLS and gncc < DIRECT_NCC_BARE:
-        # a handful of fine-detail cells proves nothing (two photos on one canvas share its gradient backdrop)
+    elif (textured_hp < MIN_TEXTURED_CELLS or noise) and gncc < DIRECT_NCC_BARE:
         v.why = "too little fine detail in the overlap"
-    elif agree_hp < MIN_AGREE_DETAIL:
+    elif not noise and agree_hp < MIN_AGREE_DETAIL:
         v.why = "the fine detail differs after alignment"
-    elif agree >= MIN_AGREE_ALONE or (agree >= MIN_AGREE and gncc >= MIN_GLOBAL_NCC):
+    elif agree >= MIN_AGREE_ALONE or (agree >= MIN_AGREE and gncc >= MIN_GLOBAL_NCC and not one_screen):
         v.same, v.why = True, "same photo"
     else:
         v.why = "the pictures differ after alignment"
@@ -329,77 +308,40 @@ def verify(a: Features, b: Features) -> PairVerdict:
     return v
 
 
+def _one_screen(a: Features, b: Features) -> bool:
+    """Two screenshots of one shape and size (one phone, one app): their bars, icons and backdrop agree
+    whatever photo they show, so only cells that agree nearly everywhere (MIN_AGREE_ALONE) make them one."""
+    (wa, ha), (wb, hb) = a.size, b.size
+    return is_screen(wa, ha) and abs(wa - wb) <= 0.02 * wa and abs(ha - hb) <= 0.02 * ha
+
+
+def _photos_on_screen(a: Features, b: Features) -> np.ndarray:
+    """Where either of two same-size screenshots shows its photo, in a's grey pixels (one size and shape: b's
+    pixels are a's, what affine there is is tiny); everywhere when neither photo was located."""
+    region = np.zeros(a.grey.shape, bool)
+    for f in (a, b):
+        if f.photo is not None:
+            x0, y0, x1, y1 = f.photo
+            region[y0:y1, x0:x1] = True
+    return region if region.any() else np.ones(a.grey.shape, bool)
+
+
 def _aligned(a: Features, b: Features, m: np.ndarray):
     """b's grey warped onto a's by ``m`` (b -> a), the overlap's mask, and both pictures blurred to a common
-    scale: the smaller photo's resolution, then the softer one's sharpness, decide how sharp a copy can be."""
-    cv2 = _cv2()
+    scale: the smaller photo's resolution, then the softer one's sharpness, decide how sharp a copy can be;
+    and the blur that took (0: none)."""
+    cv2 = opencv()
     ha, wa = a.grey.shape
     hb, wb = b.grey.shape
     warped = cv2.warpAffine(b.grey, m, (wa, ha), flags=cv2.INTER_AREA if _scale(m) > 1 else cv2.INTER_LINEAR)
     mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
     sigma = max(1.0, 0.8 * _scale(m))
-    ga, gb = _match_sharpness(cv2.GaussianBlur(a.grey, (0, 0), sigma), cv2.GaussianBlur(warped, (0, 0), sigma), mask)
-    return warped, mask, ga, gb
-
-
-def _match_sharpness(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Blur the sharper of the two aligned pictures until it is no sharper than the other: a blurred or tiny
-    copy cannot show detail its original has, and is compared at its own resolution. Sharpness is the finest
-    detail's share of the fine and middle detail together, so it does not grow with how much there is to see
-    (a page with more text is not sharper than one with less); two different pictures equally sharp (pages
-    of one layout, photos on one canvas) are left as they are, and so is any pair whose softer side is sharp
-    (SOFT: only a genuinely blurred or enlarged picture is matched)."""
-    cv2 = _cv2()
-    if mask.sum() < 64:
-        return ga, gb
-
-    def sharpness(g):
-        g = g.astype(np.float32)
-        g1 = cv2.GaussianBlur(g, (0, 0), 1.0)
-        g3 = cv2.GaussianBlur(g, (0, 0), 3.0)
-        hi, mid = float(np.var((g - g1)[mask])), float(np.var((g1 - g3)[mask]))
-        return hi / max(mid, 1e-6)
-
-    sa, sb = sharpness(ga), sharpness(gb)
-    swap = sb > sa
-    sharp, soft = (gb, ga) if swap else (ga, gb)
-    s_soft = min(sa, sb)
-    if s_soft >= SOFT or sa == sb:
-        return ga, gb
-    out = sharp
-    for sigma in BLUR_STEPS:
-        out = cv2.GaussianBlur(sharp, (0, 0), sigma)
-        if sharpness(out) <= s_soft:
-            break
-    return (soft, out) if swap else (out, soft)
-
-
-def _busy(grey: np.ndarray, radius: int = 3, tol: float = 4.0) -> np.ndarray:
-    """Pixels with local contrast: picture detail, not a smooth gradient or a blurred backdrop."""
-    cv2 = _cv2()
-    g = grey.astype(np.float32)
-    k = (2 * radius + 1, 2 * radius + 1)
-    mean = cv2.boxFilter(g, -1, k)
-    var = cv2.boxFilter(g * g, -1, k) - mean * mean
-    return var >= tol * tol
-
-
-def _highpass(grey: np.ndarray, width: int = 15) -> np.ndarray:
-    cv2 = _cv2()
-    g = grey.astype(np.float32)
-    return g - cv2.blur(g, (width, 1)) + 128.0
-
-
-def _near_plain(grey: np.ndarray, radius: int = 2, tol: float = 1.5, margin: int = 7) -> np.ndarray:
-    """Pixels in or within ``margin`` of a plain (locally uniform) area."""
-    cv2 = _cv2()
-    g = grey.astype(np.float32)
-    k = (2 * radius + 1, 2 * radius + 1)
-    mean = cv2.boxFilter(g, -1, k)
-    var = cv2.boxFilter(g * g, -1, k) - mean * mean
-    plain = (var < tol * tol).astype(np.uint8)
-    return cv2.dilate(plain, np.ones((margin, margin), np.uint8)) > 0
+    ga, gb, extra = match_sharpness(cv2.GaussianBlur(a.grey, (0, 0), sigma),
+                                     cv2.GaussianBlur(warped, (0, 0), sigma), mask)
+    # how soft the softer picture is, in its own pixels (an enlarged tiny copy is soft on a's grid, not in itself)
+    soft = math.hypot(sigma, extra) / max(_scale(m), 1.0) if extra else 0.0
+    return warped, mask, ga, gb, soft
 
 
 def _framed(grey: np.ndarray, quad: np.ndarray) -> bool:
@@ -441,7 +383,7 @@ def _framed(grey: np.ndarray, quad: np.ndarray) -> bool:
 def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     """No feature match (a heavy blur or noise wipes fine detail out): compare whole frames in each of the
     8 orientations, with stricter cuts. The affine is the one that stretches b's frame onto a's."""
-    cv2 = _cv2()
+    cv2 = opencv()
     sa, sb = _small(a.grey), _small(b.grey)
     ha, wa = sa.shape
     hb, wb = sb.shape
@@ -452,7 +394,7 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
         d = np.array([[p, q], [r, s]], dtype=np.float64)
         dinv = np.linalg.inv(d)
         ow, oh = (wb, hb) if p != 0 else (hb, wb)   # b's frame size in a's orientation
-        if abs(ow / oh - wa / ha) > 0.45 * (wa / ha):
+        if max(ow / oh * ha / wa, oh / ow * wa / ha) > DIRECT_STRETCH:
             continue
         # b (centred) -> unit orientation -> a (centred), with a per-axis stretch
         cb = np.array([wb / 2, hb / 2])
@@ -463,7 +405,7 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
         warped = cv2.warpAffine(sb, m, (wa, ha), flags=cv2.INTER_AREA)
         mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
         mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
-        agree, gncc, textured = _cells(ga, cv2.GaussianBlur(warped, (0, 0), 1.0), mask)
+        agree, gncc, textured = cells(ga, cv2.GaussianBlur(warped, (0, 0), 1.0), mask)
         if best is None or gncc > best[1]:
             best = (agree, gncc, textured, m)
     if best is None:
@@ -475,8 +417,8 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
-        detail = _direct_detail(a, b, m)
-        if detail is None and gncc < DIRECT_NCC_BARE:
+        detail, matched = _direct_detail(a, b, m)
+        if detail is None and max(gncc, matched) < DIRECT_NCC_BARE:
             v.why = "too little detail to verify the whole frame"
         elif detail is not None and detail < DIRECT_DETAIL:
             v.why = "the fine detail differs after alignment"
@@ -485,18 +427,21 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     return v
 
 
-def _direct_detail(a: Features, b: Features, m: np.ndarray) -> float | None:
+def _direct_detail(a: Features, b: Features, m: np.ndarray) -> tuple[float | None, float]:
     """Share of cells whose fine detail agrees over the whole frame, at the softer picture's resolution (two
-    hazy landscapes or two banded planets agree in their broad shapes, not in their detail); None when there
-    is too little detail to say."""
-    _, mask, ga, gb = _aligned(a, b, m)
-    detail = mask & (_busy(ga) | _busy(gb))
-    agree, _, k = _cells(_highpass(ga), _highpass(gb), detail)
-    return agree if k >= MIN_TEXTURED_CELLS else None
+    hazy landscapes or two banded planets agree in their broad shapes, not in their detail), None when there
+    is too little detail to say; and the frames' correlation at a heavy blur's own scale (else 0)."""
+    _, mask, ga, gb, soft = _aligned(a, b, m)
+    detail = mask & (busy(ga) | busy(gb))
+    agree, _, k = cells(highpass(ga), highpass(gb), detail)
+    matched = cells(ga, gb, mask)[1] if soft >= HEAVY_BLUR else 0.0
+    if k < MIN_TEXTURED_CELLS or (soft >= HEAVY_BLUR and agree < DIRECT_DETAIL):
+        return None, matched   # no detail, or a heavy blur's noise for detail
+    return agree, matched
 
 
 def _small(grey: np.ndarray, side: int = 96) -> np.ndarray:
-    cv2 = _cv2()
+    cv2 = opencv()
     h, w = grey.shape
     s = side / max(h, w)
     if s >= 1.0:

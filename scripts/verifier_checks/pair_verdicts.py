@@ -2,12 +2,13 @@
 bench_out/hardneg folder. Usage: python scripts/verifier_checks/pair_verdicts.py pairs|blur|canvas N|documents N [OUT.json]"""
 import sys, glob, os, json, random, numpy as np
 ROOT = __import__('pathlib').Path(__file__).resolve().parents[2]; sys.path.insert(0, str(ROOT))
+from imgsim_desktop.core import pixels as P
 from imgsim_desktop.core import verify as V
 calls = []
-orig = V._cells
+orig = P.cells
 def rec(a, b, m):
     r = orig(a, b, m); calls.append(r); return r
-V._cells = rec
+P.cells = rec
 def run(pa, pb):
     calls.clear()
     fa, fb = V.features_from_path(pa), V.features_from_path(pb)

@@ -110,3 +110,21 @@ def test_a_three_by_two_photo_with_a_sharp_subject_on_a_smooth_surround_is_left_
         if top:
             ImageDraw.Draw(img).rectangle([0, 0, 600, 80], fill=(120, 170, 230))   # a clear sky above
         assert trimmed(img)[1] == 1.0, top
+
+
+def test_a_blurred_photo_keeps_its_whole_frame_and_a_letterboxed_copy_is_cut_to_it():
+    """Blur makes a sky and a floor plain line by line, but their colour drifts from line to line; a
+    letterbox's bars are one colour throughout. Cutting the blurred copy, and not its sharp original, made
+    them embed and sign differently."""
+    img = scene(22, (480, 320))
+    d = ImageDraw.Draw(img)
+    for y in range(0, 90):   # a sky brightening towards the horizon, and a pale floor
+        d.line([(0, y), (480, y)], fill=(90 + y, 130 + y, 200))
+    for y in range(260, 320):
+        d.line([(0, y), (480, y)], fill=(200 - (y - 260), 190 - (y - 260), 170))
+    assert trimmed(img)[1] == 1.0
+    assert trimmed(img.filter(ImageFilter.GaussianBlur(6)))[1] == 1.0
+    boxed = Image.new("RGB", (480, 480), (0, 0, 0))
+    boxed.paste(scene(22, (480, 320)), (0, 80))
+    part, share = trimmed(boxed)
+    assert abs(part.height - 320) <= 12 and share < 0.8

@@ -15,6 +15,7 @@ import numpy as np
 
 TOL = 12            # grey levels (max over channels) from the line's median that still count as "the same"
 UNIFORM = 0.80      # a line is plain when this share of its pixels is one colour
+BORDER_TOL = 12     # grey levels: a bar or border of an ordinary picture is one colour within this, line to line
 GAP = 1             # busy runs may bridge this many plain lines (a thin horizon, a flat stripe)
 MIN_SHARE = 0.08    # a located photo smaller than this share of the canvas is not trusted...
 MIN_SHARE_CANVAS = 0.04  # ...but on a screen, or framed on every side, a photo may fill only 5 %
@@ -71,21 +72,38 @@ def window_box(rgb: np.ndarray, first: tuple[int, int, int, int]) -> tuple[int, 
     if h < 16 or w < 16:
         return None
     x0, y0, x1, y1 = box = _locate(rgb, True, across=True)
-    top = _plain_top(rgb)   # all rows plain: the photo is too narrow to show in any row
     if x0 > 0 and y0 > 0 and x1 < w and y1 < h and _inside(box, first) and box != first \
-            and (0 < top <= WINDOW_BARS * h or top == h):
+            and (0 < _top_bar(rgb) <= WINDOW_BARS * h or _plain(rgb).all()):   # all plain: a narrow photo
         return box
     return None
 
 
-def _plain_top(rgb: np.ndarray) -> int:
-    """How many rows at the top are plain (a status bar and an app's title bar; or a photo's sky)."""
+def _top_bar(rgb: np.ndarray) -> int:
+    """How many rows at the top are plain and of the first row's colour (a status bar; or a photo's sky)."""
     plain = _plain(rgb)
-    return int(np.argmin(plain)) if not plain.all() else len(plain)
+    med = np.median(rgb, axis=1).astype(np.int16)
+    n = 0
+    while n < len(plain) and plain[n] and np.abs(med[n] - med[0]).max() <= BORDER_TOL:
+        n += 1
+    return n
 
 
-def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
-    return a[0] >= b[0] and a[1] >= b[1] and a[2] <= b[2] and a[3] <= b[3]
+def _bars(band: np.ndarray) -> bool:
+    """Is this band of lines (n, m, 3) made of bars, runs of lines of one colour each (within BORDER_TOL),
+    rather than a colour drifting from line to line?"""
+    med = np.median(band, axis=1).astype(np.int16)          # (n, 3): each line's colour
+    start = 0
+    for i in range(1, len(med) + 1):
+        if i == len(med) or np.abs(med[i] - med[i - 1]).max() > BORDER_TOL:   # a bar ends
+            run = med[start + 1:i - 1]   # its first and last line may blend into the next bar
+            if len(run) and (run.max(axis=0) - run.min(axis=0)).max() > BORDER_TOL:
+                return False
+            start = i
+    return True
+
+
+def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int], tol: int = 2) -> bool:
+    return a[0] >= b[0] - tol and a[1] >= b[1] - tol and a[2] <= b[2] + tol and a[3] <= b[3] + tol
 
 
 def _locate(rgb: np.ndarray, canvas: bool, across: bool) -> tuple[int, int, int, int]:
@@ -109,6 +127,12 @@ def _locate(rgb: np.ndarray, canvas: bool, across: bool) -> tuple[int, int, int,
     if not canvas and not ((y0 > 0 and y1 < h) or (x0 > 0 and x1 < w)):
         # plain on one side only is a photo's own sky or floor, not a padded copy's border (that has two): cut
         # it away and the same photo turned grey or re-exposed is cut elsewhere, and no longer matches
+        return whole
+    bands = (rgb[:y0], rgb[y1:], rgb[:, :x0].transpose(1, 0, 2), rgb[:, x1:].transpose(1, 0, 2))
+    if not canvas and not all(_bars(band) for band in bands if band.size):
+        # a padded copy's border, a window's bars, are each one colour throughout; a blurred photo's sky and
+        # snow are plain line by line but drift from line to line (cut, a blurred copy no longer matched its
+        # sharp original)
         return whole
     return box
 

@@ -22,7 +22,7 @@ MIN_SHARE_CANVAS = 0.04  # ...but on a screen, or framed on every side, a photo 
 MAX_SHARE = 0.92    # ...and one this large is just the photo
 CANVAS_ASPECT = 1.6  # a tall or wide screen (phones are 16:9 to 19.5:9)
 WINDOW_ASPECT = 1.45  # a desktop window or a landscape tablet may be as square as this...
-WINDOW_BARS = 0.12   # ...and is told by its bars: plain rows on top, at most this share of its height
+WINDOW_BARS = 0.12   # ...and is told by its status bar: one colour on top, at most this share of its height
 SHARP_TOL = 10.0    # grey levels off the 3x3 mean that make a pixel "fine detail"
 SHARP_LINE = 0.15   # a line with less than this share of such pixels is backdrop...
 SHARP_OUTSIDE = 0.05  # ...and a backdrop has less than this share of them all around the photo
@@ -226,9 +226,9 @@ def located(img, work_side: int = 64) -> tuple[tuple[int, int, int, int], float]
 
 
 def _small(img, side: int) -> np.ndarray:
+    """(h, w, 3) uint8 copy at most ``side`` long, resized first (nearest: plain lines stay plain), then RGB."""
     w, h = img.size
     s = min(1.0, side / max(w, h))
-    rgb = img.convert("RGB")
     if s < 1.0:
-        rgb = rgb.resize((max(1, round(w * s)), max(1, round(h * s))), 0)  # 0 = nearest: plain lines stay plain
-    return np.asarray(rgb)
+        img = img.resize((max(1, round(w * s)), max(1, round(h * s))), 0)
+    return np.asarray(img.convert("RGB"))

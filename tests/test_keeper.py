@@ -146,3 +146,30 @@ def test_a_catalog_from_before_is_migrated_and_filled_on_rescan(tmp_path, tiny_m
         assert report.unchanged == 1 and report.embedded == 0
         rec = lib.file_by_path(cam)
         assert (rec.camera_make, rec.camera_model, rec.info_version) == ("Canon", "Canon EOS 80D", 1)
+
+
+def test_a_phone_screenshot_with_bars_of_other_colours_and_a_blurred_backdrop_is_no_keeper(library, tmp_path):
+    """A status bar, a navigation bar and a blurred copy of the photo behind it leave no uniform border; the
+    photo located on the screen-shaped canvas is the file-level evidence that this is a screenshot. (Where the
+    verifier also saw no frame around the photo, the larger screenshot was kept: a phone shot in a messy
+    library tried by hand.)"""
+    from PIL import ImageDraw, ImageFilter
+
+    from imgsim_desktop.core.decode import screen_fraction
+    from photos import scene
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = scene(70, (320, 480))
+    photo.save(folder / "IMG_0001.jpg", quality=92)
+    canvas = photo.resize((560, 1200)).filter(ImageFilter.GaussianBlur(24))
+    d = ImageDraw.Draw(canvas)
+    d.rectangle([0, 0, 560, 40], fill=(10, 10, 10))           # status bar
+    d.rectangle([0, 1110, 560, 1200], fill=(200, 60, 90))     # navigation bar
+    canvas.paste(photo.resize((400, 600)), (80, 300))
+    canvas.save(folder / "shot.jpg", quality=90)
+    _, info = load_image(folder / "shot.jpg", max_side=112)
+    assert info.content_fraction < 0.5 and screen_fraction(photo) == 1.0
+    library.scan([folder])
+    g = _one_group(library)
+    assert g.keeper == str(folder / "IMG_0001.jpg"), g.keeper_reason

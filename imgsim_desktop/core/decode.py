@@ -97,8 +97,9 @@ class ImageInfo:
     make: str | None = None
     model: str | None = None
     software: str | None = None
-    # Share of the canvas inside the uniform border around the picture (1.0: no border; a photo pasted on
-    # a phone screenshot is well below). Only known when pixels were decoded, hence not compared.
+    # Share of the canvas the picture fills inside a uniform border, or on a screen-shaped canvas (1.0: no
+    # border; a photo pasted on a phone screenshot is well below). Only known when pixels were decoded, hence
+    # not compared.
     content_fraction: float | None = field(default=None, compare=False)
 
 
@@ -215,7 +216,7 @@ def _decode(fp: BinaryIO, max_side: int | None) -> tuple[Image.Image, ImageInfo]
             out = ImageOps.exif_transpose(img)
             out = _to_rgb(_reduce_early(out, max_side))
             out = _shrink(out, max_side)
-    info.content_fraction = content_fraction(out)
+    info.content_fraction = min(content_fraction(out), screen_fraction(out))
     return out, info
 
 
@@ -245,6 +246,18 @@ def _camera(exif: Image.Exif) -> dict:
                 "software": _exif_text(exif, _TAG_SOFTWARE)}
     except Exception:  # odd EXIF must not cost us the image
         return {}
+
+
+def screen_fraction(img: Image.Image) -> float:
+    """Share of a phone- or screen-shaped canvas that the photo on it fills, as core/trim.py locates it (1.0:
+    not such a canvas, or no photo found on it). A status bar and a navigation bar of other colours, or a
+    blurred backdrop, leave no uniform border for :func:`content_fraction` to measure."""
+    from .trim import is_screen, located
+
+    if not is_screen(*img.size):
+        return 1.0
+    found = located(img)
+    return 1.0 if found is None else round(float(found[1]), 4)
 
 
 def content_fraction(img: Image.Image, tolerance: int = 12) -> float:

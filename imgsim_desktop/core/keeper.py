@@ -93,7 +93,7 @@ def screenshot_reason(rec, fmt: str, has_camera: bool, match: dict) -> str | Non
         return "named as a screenshot"
     cf = getattr(rec, "content_fraction", None)
     if cf is not None and cf < PADDED_BELOW:
-        return f"uniform border around the picture ({cf:.0%} of the canvas)"
+        return f"the picture fills {cf:.0%} of its canvas (a border or a screen around it)"
     if not has_camera and screen_sized(rec.width, rec.height):
         return f"screen-sized {fmt or 'image'} ({rec.width}×{rec.height}) without camera EXIF"
     return None

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv
-from .trim import is_screen
+from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = "v8-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur"
@@ -171,8 +171,7 @@ def features_from_image(img, size: tuple[int, int] | None = None) -> Features:
 
 
 def _located_on_screen(img, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    from .trim import located
-
+    """Where the trim finds the photo on a screen-shaped canvas, in the grey picture's pixels (``shape``)."""
     w, h = img.size
     found = located(img) if is_screen(w, h) else None
     if found is None:

@@ -232,6 +232,10 @@ def test_a_heavily_blurred_jpeg_copy_is_verified_and_a_blurred_stranger_is_not(t
     a = V.features_from_path(tmp_path / "original.jpg")
     v = V.verify(a, V.features_from_path(tmp_path / "blurred.jpg"))
     assert v.same, v.why
+    from imgsim_desktop.core.match_reason import describe, reason
+
+    assert reason(describe(v, (500, 400), (500, 400))) == "same photo: blurred"
+    assert "blur" not in describe(v.swapped(), (500, 400), (500, 400))   # seen from the copy, the original is not
     assert not V.verify(a, V.features_from_path(tmp_path / "stranger.jpg")).same
 
 

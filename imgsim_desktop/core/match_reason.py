@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .pixels import opencv
-from .verify import ORIENTATIONS, PairVerdict, _area_inside
+from .verify import HEAVY_BLUR, ORIENTATIONS, PairVerdict, _area_inside
 
 ORIENTATION_WORDS = {
     "rot90": "turned 90°", "rot180": "turned 180°", "rot270": "turned 270°", "mirror": "mirrored",
@@ -20,7 +20,7 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
     """Machine-readable account of b relative to a (a being the group's keeper): ``exact``, ``orientation``
     (how b was turned from a), ``crop_fraction`` (share of a that b shows), ``inset_fraction`` (share of b's
     canvas that a's picture fills; < 0.9 is a padded copy or a screenshot), ``grey``, ``scale`` (b's
-    linear size relative to a)."""
+    linear size relative to a), and ``blur`` (b's blur in its own pixels) when b is heavily blurred."""
     if exact:
         return {"exact": True, "orientation": "none", "crop_fraction": 1.0, "inset_fraction": 1.0,
                 "grey": False, "scale": 1.0}
@@ -53,6 +53,8 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
         out["inset_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb)
                                           / (wb * hb)), 3)
     out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0)
+    if v.b_blur >= HEAVY_BLUR:   # blurred past its own fine detail (a tiny copy enlarged is soft too)
+        out["blur"] = round(v.b_blur, 1)
     return out
 
 
@@ -75,6 +77,8 @@ def reason(match: dict, keeper: bool = False) -> str:
         parts.append("rotated slightly")
     if match.get("grey"):
         parts.append("grey")
+    if match.get("blur"):
+        parts.append("blurred")
     sc = match.get("scale", 1.0)
     if not parts and sc < 0.9:
         parts.append(f"smaller ({round(sc * 100)} % of the size)")

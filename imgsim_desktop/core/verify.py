@@ -111,19 +111,23 @@ class PairVerdict:
     b_chroma: float = 0.0
     a_framed: bool = False             # b's picture sits inside a visible frame in a (a is a screenshot of b)
     b_framed: bool = False             # ...and the other way round
+    a_blur: float = 0.0                # how blurred a is against b, in a's own pixels (0: not the softer one)
+    b_blur: float = 0.0
 
     def to_dict(self) -> dict:
         return {"same": self.same, "why": self.why, "inliers": self.inliers, "agree": round(self.agree, 4),
                 "ncc": round(self.ncc, 4), "affine": self.affine, "a_grey": list(self.a_grey),
                 "b_grey": list(self.b_grey), "a_chroma": round(self.a_chroma, 2),
-                "b_chroma": round(self.b_chroma, 2), "a_framed": self.a_framed, "b_framed": self.b_framed}
+                "b_chroma": round(self.b_chroma, 2), "a_framed": self.a_framed, "b_framed": self.b_framed,
+                "a_blur": round(self.a_blur, 2), "b_blur": round(self.b_blur, 2)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PairVerdict":
         return cls(bool(d["same"]), str(d.get("why", "")), int(d.get("inliers", 0)), float(d.get("agree", 0)),
                    float(d.get("ncc", 0)), d.get("affine"), tuple(d.get("a_grey", (0, 0))),
                    tuple(d.get("b_grey", (0, 0))), float(d.get("a_chroma", 0)), float(d.get("b_chroma", 0)),
-                   bool(d.get("a_framed", False)), bool(d.get("b_framed", False)))
+                   bool(d.get("a_framed", False)), bool(d.get("b_framed", False)), float(d.get("a_blur", 0)),
+                   float(d.get("b_blur", 0)))
 
     def swapped(self) -> "PairVerdict":
         """The same verdict seen from b's side (affine inverted)."""
@@ -135,7 +139,7 @@ class PairVerdict:
             except np.linalg.LinAlgError:
                 aff = None
         return PairVerdict(self.same, self.why, self.inliers, self.agree, self.ncc, aff, self.b_grey, self.a_grey,
-                           self.b_chroma, self.a_chroma, self.b_framed, self.a_framed)
+                           self.b_chroma, self.a_chroma, self.b_framed, self.a_framed, self.b_blur, self.a_blur)
 
 
 def _stretch(grey: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -272,7 +276,7 @@ def verify(a: Features, b: Features) -> PairVerdict:
     ov_b = _area_inside(in_b, wb, hb) / (wb * hb)
     if max(ov_a, ov_b) < MIN_OVERLAP or min(ov_a, ov_b) < MIN_INSET:
         return PairVerdict(False, "too little overlap", best_n, affine=best.tolist(), **base)
-    warped, mask, ga, gb, soft = _aligned(a, b, best)
+    warped, mask, ga, gb, soft, b_soft = _aligned(a, b, best)
     # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
     # photos on one phone canvas share a status bar, chrome and the photo's outline. Compare the rest.
     detail = mask & ~near_plain(a.grey) & ~near_plain(warped) & (busy(ga) | busy(gb))
@@ -299,6 +303,7 @@ def verify(a: Features, b: Features) -> PairVerdict:
         v.why = "the fine detail differs after alignment"
     elif agree >= MIN_AGREE_ALONE or (agree >= MIN_AGREE and gncc >= MIN_GLOBAL_NCC and not one_screen):
         v.same, v.why = True, "same photo"
+        v.a_blur, v.b_blur = (0.0, soft) if b_soft else (soft, 0.0)
     else:
         v.why = "the pictures differ after alignment"
     if v.same:
@@ -328,7 +333,7 @@ def _photos_on_screen(a: Features, b: Features) -> np.ndarray:
 def _aligned(a: Features, b: Features, m: np.ndarray):
     """b's grey warped onto a's by ``m`` (b -> a), the overlap's mask, and both pictures blurred to a common
     scale: the smaller photo's resolution, then the softer one's sharpness, decide how sharp a copy can be;
-    and the blur that took (0: none)."""
+    and how soft the softer one is (0: neither), and whether that is b."""
     cv2 = opencv()
     ha, wa = a.grey.shape
     hb, wb = b.grey.shape
@@ -336,11 +341,11 @@ def _aligned(a: Features, b: Features, m: np.ndarray):
     mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
     sigma = max(1.0, 0.8 * _scale(m))
-    ga, gb, extra = match_sharpness(cv2.GaussianBlur(a.grey, (0, 0), sigma),
-                                     cv2.GaussianBlur(warped, (0, 0), sigma), mask)
+    wb_in = cv2.GaussianBlur(warped, (0, 0), sigma)
+    ga, gb, extra = match_sharpness(cv2.GaussianBlur(a.grey, (0, 0), sigma), wb_in, mask)
     # how soft the softer picture is, in its own pixels (an enlarged tiny copy is soft on a's grid, not in itself)
     soft = math.hypot(sigma, extra) / max(_scale(m), 1.0) if extra else 0.0
-    return warped, mask, ga, gb, soft
+    return warped, mask, ga, gb, soft, gb is wb_in   # the side left untouched is the softer one
 
 
 def _framed(grey: np.ndarray, quad: np.ndarray) -> bool:
@@ -416,27 +421,30 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
-        detail, matched = _direct_detail(a, b, m)
+        detail, matched, (a_blur, b_blur) = _direct_detail(a, b, m)
         if detail is None and max(gncc, matched) < DIRECT_NCC_BARE:
             v.why = "too little detail to verify the whole frame"
         elif detail is not None and detail < DIRECT_DETAIL:
             v.why = "the fine detail differs after alignment"
         else:
             v.same, v.why = True, "same photo (whole-frame match)"
+            v.a_blur, v.b_blur = a_blur, b_blur
     return v
 
 
-def _direct_detail(a: Features, b: Features, m: np.ndarray) -> tuple[float | None, float]:
+def _direct_detail(a: Features, b: Features, m: np.ndarray) -> tuple[float | None, float, tuple[float, float]]:
     """Share of cells whose fine detail agrees over the whole frame, at the softer picture's resolution (two
     hazy landscapes or two banded planets agree in their broad shapes, not in their detail), None when there
-    is too little detail to say; and the frames' correlation at a heavy blur's own scale (else 0)."""
-    _, mask, ga, gb, soft = _aligned(a, b, m)
+    is too little detail to say; the frames' correlation at a heavy blur's own scale (else 0); and how blurred
+    a and b are (as :class:`PairVerdict` says it)."""
+    _, mask, ga, gb, soft, b_soft = _aligned(a, b, m)
+    blurs = (0.0, soft) if b_soft else (soft, 0.0)
     detail = mask & (busy(ga) | busy(gb))
     agree, _, k = cells(highpass(ga), highpass(gb), detail)
     matched = cells(ga, gb, mask)[1] if soft >= HEAVY_BLUR else 0.0
     if k < MIN_TEXTURED_CELLS or (soft >= HEAVY_BLUR and agree < DIRECT_DETAIL):
-        return None, matched   # no detail, or a heavy blur's noise for detail
-    return agree, matched
+        return None, matched, blurs   # no detail, or a heavy blur's noise for detail
+    return agree, matched, blurs
 
 
 def _small(grey: np.ndarray, side: int = 96) -> np.ndarray:

@@ -220,6 +220,8 @@ class FitConfig:
     tau_t: float = 0.05
     w_kl: float = 1.0
     w_nce: float = 0.2
+    w_feat: float = 0.0           # > 0: a linear map of the student's vector regresses the teacher's (cosine)
+    w_cos: float = 0.0            # > 0: the student's pairwise cosines regress the teacher's (MSE)
     temperature: float = 0.2
     minutes: float | None = 5.0
     steps: int | None = None
@@ -261,7 +263,9 @@ def fit_head(feats: dict[str, np.ndarray], widths: list[int], cfg: FitConfig, ev
     uneven = nviews if nviews is not None and (nviews != v).any() else None
     nbrs = teacher_neighbours(feats["teacher"], cfg.knn) if cfg.knn else None
     head = LookHead(widths, cfg.hidden, cfg.dim, cfg.adapter, pooled.shape[-1] - sum(widths))
-    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    proj = torch.nn.Linear(cfg.dim, teacher.shape[-1]) if cfg.w_feat else None  # training only, not exported
+    params = list(head.parameters()) + (list(proj.parameters()) if proj is not None else [])
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     budget = cfg.minutes * 60 if cfg.minutes else None
     t0 = time.monotonic()
     history, step = [], 0
@@ -286,6 +290,11 @@ def fit_head(feats: dict[str, np.ndarray], widths: list[int], cfg: FitConfig, ev
         loss = cfg.w_kl * relational_kl(z, t, cfg.tau_s, cfg.tau_t)
         if cfg.w_nce:
             loss = loss + cfg.w_nce * nt_xent(z[: len(ids)], z[len(ids):], cfg.temperature)
+        if proj is not None:
+            loss = loss + cfg.w_feat * (1.0 - F.cosine_similarity(proj(z), t, dim=1)).mean()
+        if cfg.w_cos:
+            tn = F.normalize(t, dim=1)
+            loss = loss + cfg.w_cos * F.mse_loss(z @ z.t(), tn @ tn.t())
         progress = max((time.monotonic() - t0) / budget if budget else 0.0, step / cfg.steps if cfg.steps else 0.0)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * min(1.0, (step + 1) / 20) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))

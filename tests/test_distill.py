@@ -89,6 +89,21 @@ def test_loss_falls_and_export_loads(distilled, adapter, pool, knn):
     assert np.allclose(net_out, want, atol=2e-3)
 
 
+@pytest.mark.parametrize("extra", [{"w_feat": 1.0}, {"w_cos": 1.0}])
+def test_the_regression_losses_fall_too_and_their_projection_is_not_exported(distilled, extra):
+    """Feature regression (a training-only linear map onto the teacher's space) and cosine regression, the
+    objectives the sixth round compared with relational KL alone."""
+    tmp, base, run = distilled
+    feats = distill.load_features(run)
+    cfg = distill.FitConfig(hidden=32, dim=8, batch=16, lr=5e-3, minutes=None, steps=200, w_nce=0.0, w_kl=0.0,
+                            **extra)
+    losses = []
+    head, _ = distill.fit_head(feats, list(distill._base(base)[2]["widths"]), cfg,
+                               log=lambda line: losses.append(json.loads(line)["loss"]))
+    assert np.mean(losses[-3:]) < 0.8 * np.mean(losses[:3])
+    assert all(not k.startswith("proj") for k in head.state_dict())
+
+
 def test_exported_model_loads_without_the_teacher(distilled, tmp_path):
     tmp, base, run = distilled
     feats = distill.load_features(run)

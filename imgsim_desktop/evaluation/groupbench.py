@@ -135,7 +135,8 @@ def score_copies(files: list[str], group: dict[str, str], kind: dict[str, str],
         tp = len(pred & truth)
         r = {"pairs_predicted": len(pred), "pairs_true": len(truth),
              "precision": round(tp / len(pred), 4) if pred else None,
-             "recall": round(tp / len(truth), 4) if truth else None, "by_edit": {}}
+             "recall": round(tp / len(truth), 4) if truth else None, "by_edit": {},
+             "wrong_pairs": sorted(pred - truth)[:50]}   # to look at: the data sets hold copies of their own
         for k in kinds:
             # recall: (original, copy of kind k) pairs; precision: predicted pairs with a copy of kind k
             want = {tuple(sorted((f, o))) for f in kind if kind[f] == k
@@ -158,7 +159,7 @@ def score_negatives(files: list[str], predicted: dict[str, set], groups: dict[st
             gs = groups[name]
             r["false_groups"] = len(gs)
             r["false_groups_per_10k"] = round(len(gs) * 1e4 / n, 2) if n else None
-            r["examples"] = [[m.path for m in g.members] for g in gs[:12]]
+            r["examples"] = [[m.path for m in g.members] for g in gs[:100]]   # all of them, while there are few
         res[name] = r
     return res
 
@@ -178,6 +179,10 @@ def make_hard_negatives(sources: dict[str, list[Path]], out_dir: Path, seed: int
     from imgsim_desktop.edits import _font, phone_screenshot
 
     out_dir = Path(out_dir)
+    for kind, pattern in (("dark", "dark_*.jpg"), ("crops", "wide_*.jpg"), ("canvas", "canvas_*.jpg"),
+                          ("documents", "doc_*.jpg")):
+        for old in (out_dir / kind).glob(pattern):   # an earlier set's leftovers: their sources may be another
+            old.unlink()                              # kind's now, which would make them copies
     rng = random.Random(seed)
     counts = {}
 

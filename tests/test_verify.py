@@ -3,6 +3,8 @@ one group with the right reasons; different dark photos and different photos on 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
@@ -264,3 +266,78 @@ def test_two_plain_photos_on_one_colourful_canvas_are_not_the_same_photo():
     buf = io.BytesIO()
     shot.save(buf, "JPEG", quality=70)
     assert V.verify(V.features_from_image(shot), V.features_from_image(Image.open(buf))).same
+
+
+
+def test_a_smaller_copy_rejected_on_the_originals_grid_is_compared_on_its_own(monkeypatch):
+    """Enlarged onto the original's grid, a tiny copy is soft and blocky, and its fine detail "differs". When
+    that comparison says no and the copy is the smaller picture, the pair is compared again on the copy's own
+    grid, the original shrunk onto it, and that verdict (seen from the original's side) stands. A different
+    photo squashed alike fails on both grids."""
+    import io
+
+    def jpeg(img, q):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=q)
+        buf.seek(0)
+        return Image.open(buf).convert("RGB")
+
+    original = jpeg(scene(70, (400, 266)), 92)
+    a = V.features_from_image(original)
+    tiny = V.features_from_image(jpeg(original.resize((128, 128), Image.Resampling.LANCZOS), 90))
+    stranger = V.features_from_image(jpeg(scene(71, (400, 266)).resize((128, 128), Image.Resampling.LANCZOS), 90))
+    grids = []
+    real = V._compare
+
+    def enlarged_fails(x, y, m, n, base):   # what the real copies met on the original's grid
+        grids.append(x.grey.shape)
+        v = real(x, y, m, n, base)
+        if x is a:
+            v.same, v.why = False, "the fine detail differs after alignment"
+        return v
+
+    monkeypatch.setattr(V, "_compare", enlarged_fails)
+    v = V.verify(a, tiny)
+    assert grids == [a.grey.shape, tiny.grey.shape]
+    assert v.same, v.why
+    assert v.a_grey == (a.grey.shape[1], a.grey.shape[0])       # seen from a's side again
+    assert V._scale(v.affine) > V.COARSER                        # b -> a: the tiny copy is enlarged
+    assert not V.verify(a, stranger).same and not V.verify(stranger, a).same
+
+
+PAIRS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "eval" / "pairs"
+
+
+@pytest.mark.skipif(not PAIRS.is_dir(), reason="needs ../shared/datasets/eval/pairs")
+def test_real_tiny_squashed_copies_verify():
+    """Three of the real 128x128 squashed re-encodes the verifier rejected on the original's grid."""
+    for pair in ("flower-rose-16152205512_9d6cb80fb6", "flower-tulip-4590702749_e1df8e0c1b",
+                 "flower-sunflower-8929288228_6795bcb1fe"):
+        v = V.verify(V.features_from_path(PAIRS / pair / "full.jpg"), V.features_from_path(PAIRS / pair / "small.jpg"))
+        assert v.same, (pair, v.why)
+
+
+def test_two_shots_of_one_scene_whose_subject_moved_are_not_the_same_photo():
+    """A burst: one background, the subject 30 px further on. Most cells agree, so the cell check alone
+    called such pairs "the same photo" (57 of 60 bursts made by scripts/verifier_checks/bursts.py). The
+    subject's matches follow a second motion of their own, at the first's scale, a few percent away; an
+    edited copy's stray matches do not, so a captioned copy still verifies."""
+    import io
+
+    def features(img):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=90)
+        buf.seek(0)
+        return V.features_from_image(Image.open(buf))
+
+    for seed in range(3):
+        background, subject = scene(100 + seed, (480, 320)), scene(200 + seed, (130, 100))
+        first, second = background.copy(), background.copy()
+        first.paste(subject, (150, 110))
+        second.paste(subject, (180, 122))
+        v = V.verify(features(first), features(second))
+        assert not v.same and "moved" in v.why, (seed, v.why)
+    captioned = first.copy()
+    ImageDraw.Draw(captioned).rectangle([0, 262, 480, 320], fill=(20, 20, 20))
+    ImageDraw.Draw(captioned).text((20, 280), "Summer 2024 - the lake, from the north shore", fill=(255, 255, 255))
+    assert V.verify(features(first), features(captioned)).same

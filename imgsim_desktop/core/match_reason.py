@@ -8,7 +8,8 @@ import math
 import numpy as np
 
 from .pixels import opencv
-from .verify import HEAVY_BLUR, ORIENTATIONS, PairVerdict, _area_inside
+from .geometry import area_inside
+from .verify import HEAVY_BLUR, ORIENTATIONS, PairVerdict
 
 ORIENTATION_WORDS = {
     "rot90": "turned 90°", "rot180": "turned 180°", "rot270": "turned 270°", "mirror": "mirrored",
@@ -46,11 +47,11 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
         out["tilt"] = round(tilt, 1)
     corners_b = np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])
     if not v.a_framed:  # b inside a frame in a (a screenshot of b) shows all of a's picture
-        out["crop_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_b[None], m)[0], wa, ha)
+        out["crop_fraction"] = round(min(1.0, area_inside(cv2.transform(corners_b[None], m)[0], wa, ha)
                                          / (wa * ha)), 3)
     corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
     if v.b_framed:  # b shows a inside a frame; without one, b is a's uncropped original, not a padded copy
-        out["inset_fraction"] = round(min(1.0, _area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb)
+        out["inset_fraction"] = round(min(1.0, area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb)
                                           / (wb * hb)), 3)
     out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0)
     if v.b_blur >= HEAVY_BLUR:   # blurred past its own fine detail (a tiny copy enlarged is soft too)

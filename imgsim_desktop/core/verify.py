@@ -20,18 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .geometry import MIN_INLIERS, area_inside, fit, moved_part, sane, scale
 from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v8-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur"
+VERIFIER_VERSION = "v9-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
 MAX_FEATURES = 600
-RATIO = 0.8                # Lowe's ratio test
-RANSAC_PX = 4.0            # reprojection error at WORK_SIDE
-MIN_INLIERS = 12
 MIN_OVERLAP = 0.12         # share of the photo with the larger overlap that the other shows...
 MIN_INSET = 0.03           # ...and share of the other's canvas it fills (a small photo in a big screenshot)
 MIN_AGREE = 0.65           # share of textured cells that must agree...
@@ -48,6 +46,7 @@ DIRECT_DETAIL = 0.3         # ...its fine detail must agree in this share of cel
 DIRECT_NCC_BARE = 0.97      # ...or, with no fine detail left at all, the frames must correlate this well
                             # (different hazy 150 px landscapes: 0.92-0.96; blurred and tiny copies mostly >= 0.97)
 HEAVY_BLUR = 2.8          # past this blur a copy has no fine detail of its own left: only close correlation counts
+COARSER = 1.3             # also compare on b's grid when b's pixels are this much larger than a's (b is smaller)
 GOOD_INLIERS = 40          # a direct fit this good needs no try against the mirror image
 MIN_TEXTURED_CELLS = 6
 
@@ -200,50 +199,9 @@ def features_from_path(path: str | Path) -> Features:
     return features_from_image(img, (info.width, info.height))
 
 
-def _match(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
-    cv2 = opencv()
-    if da is None or db is None or len(da) < 2 or len(db) < 2:
-        return []
-    m = cv2.BFMatcher(cv2.NORM_L2).knnMatch(db.astype(np.float32), da.astype(np.float32), k=2)
-    out = []
-    for pair in m:
-        if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance:
-            out.append((pair[0].trainIdx, pair[0].queryIdx))  # (index in a, index in b)
-    return out
 
 
-def _fit(a: Features, pts_b: np.ndarray, desc_b) -> tuple[np.ndarray | None, int]:
-    cv2 = opencv()
-    pairs = _match(a.desc, desc_b)
-    if len(pairs) < MIN_INLIERS:
-        return None, 0
-    src = np.float32([pts_b[j] for _, j in pairs])
-    dst = np.float32([a.kp[i] for i, _ in pairs])
-    m, inl = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
-                                  maxIters=1000, confidence=0.995, refineIters=10)
-    if m is None or inl is None:
-        return None, 0
-    return m, int(inl.sum())
 
-
-def _sane(m: np.ndarray) -> bool:
-    """An affine a copy can have: not degenerate, scale within 1/12..12, aspect within 1:2, little shear."""
-    lin = m[:, :2]
-    sv = np.linalg.svd(lin, compute_uv=False)
-    if sv[1] < 1e-6:
-        return False
-    scale = math.sqrt(sv[0] * sv[1])
-    if not 1 / 12 <= scale <= 12:
-        return False
-    return sv[0] / sv[1] <= 2.0
-
-
-def _area_inside(poly: np.ndarray, w: float, h: float) -> float:
-    """Area of a convex polygon clipped to the rectangle [0,w]x[0,h]."""
-    cv2 = opencv()
-    rect = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    area, _ = cv2.intersectConvexConvex(np.float32(poly), rect)
-    return float(area)
 
 
 def verify(a: Features, b: Features) -> PairVerdict:
@@ -254,26 +212,44 @@ def verify(a: Features, b: Features) -> PairVerdict:
                 a_chroma=a.chroma, b_chroma=b.chroma)
     if not a.usable or not b.usable:
         return PairVerdict(False, "too little detail to verify", **base)
-    best, best_n = None, 0
+    best, best_n, matched = None, 0, None
     for mirror in (False, True):
         pts, desc = b.mirrored() if mirror else (b.kp, b.desc)
-        m, n = _fit(a, pts, desc)
-        if m is not None and n > best_n and _sane(m):
-            best, best_n = m, n
+        m, n, pairs = fit(a.kp, a.desc, pts, desc)
+        if m is not None and n > best_n and sane(m):
+            best, best_n, matched = m, n, pairs
         if best_n >= GOOD_INLIERS:
             break
     if best is None or best_n < MIN_INLIERS:
         return _direct(a, b, best_n, base)
+    if moved_part(best, matched, max(a.grey.shape)):
+        return PairVerdict(False, "part of the picture moved (another shot)", best_n, affine=best.tolist(), **base)
+    v = _compare(a, b, best, best_n, base)
+    if not v.same and scale(best) > COARSER:
+        # b is the lower-resolution side: compared on a's grid, enlarged, a tiny copy's JPEG blocks and missing
+        # detail read as detail that differs (19 of eval/pairs' real 128 px copies). Compare on b's grid too,
+        # a shrunk onto it. Either may show the pair is one photo: on b's grid two screenshots' insets lost
+        # the fine detail that had verified them on a's.
+        swapped = dict(a_grey=base["b_grey"], b_grey=base["a_grey"], a_chroma=b.chroma, b_chroma=a.chroma)
+        w = _compare(b, a, cv2.invertAffineTransform(best), best_n, swapped).swapped()
+        if w.same:
+            return w
+    return v
+
+
+def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict) -> PairVerdict:
+    """Given b's affine onto a, is the overlap the same picture? (a is the side compared on: the coarser.)"""
+    cv2 = opencv()
     ha, wa = a.grey.shape
     hb, wb = b.grey.shape
     # overlap: b's frame mapped into a, clipped; and a's frame mapped back into b
     corners_b = np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])
     in_a = cv2.transform(corners_b[None], best)[0]
-    ov_a = _area_inside(in_a, wa, ha) / (wa * ha)
+    ov_a = area_inside(in_a, wa, ha) / (wa * ha)
     inv = cv2.invertAffineTransform(best)
     corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
     in_b = cv2.transform(corners_a[None], inv)[0]
-    ov_b = _area_inside(in_b, wb, hb) / (wb * hb)
+    ov_b = area_inside(in_b, wb, hb) / (wb * hb)
     if max(ov_a, ov_b) < MIN_OVERLAP or min(ov_a, ov_b) < MIN_INSET:
         return PairVerdict(False, "too little overlap", best_n, affine=best.tolist(), **base)
     warped, mask, ga, gb, soft, b_soft = _aligned(a, b, best)
@@ -337,14 +313,14 @@ def _aligned(a: Features, b: Features, m: np.ndarray):
     cv2 = opencv()
     ha, wa = a.grey.shape
     hb, wb = b.grey.shape
-    warped = cv2.warpAffine(b.grey, m, (wa, ha), flags=cv2.INTER_AREA if _scale(m) > 1 else cv2.INTER_LINEAR)
+    warped = cv2.warpAffine(b.grey, m, (wa, ha), flags=cv2.INTER_AREA if scale(m) > 1 else cv2.INTER_LINEAR)
     mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
-    sigma = max(1.0, 0.8 * _scale(m))
+    sigma = max(1.0, 0.8 * scale(m))
     wb_in = cv2.GaussianBlur(warped, (0, 0), sigma)
     ga, gb, extra = match_sharpness(cv2.GaussianBlur(a.grey, (0, 0), sigma), wb_in, mask)
     # how soft the softer picture is, in its own pixels (an enlarged tiny copy is soft on a's grid, not in itself)
-    soft = math.hypot(sigma, extra) / max(_scale(m), 1.0) if extra else 0.0
+    soft = math.hypot(sigma, extra) / max(scale(m), 1.0) if extra else 0.0
     return warped, mask, ga, gb, soft, gb is wb_in   # the side left untouched is the softer one
 
 
@@ -421,22 +397,29 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
-        detail, matched, (a_blur, b_blur) = _direct_detail(a, b, m)
-        if detail is None and max(gncc, matched) < DIRECT_NCC_BARE:
-            v.why = "too little detail to verify the whole frame"
-        elif detail is not None and detail < DIRECT_DETAIL:
-            v.why = "the fine detail differs after alignment"
-        else:
-            v.same, v.why = True, "same photo (whole-frame match)"
-            v.a_blur, v.b_blur = a_blur, b_blur
+        # on a's grid, and (when b is the smaller picture) on b's, as in verify()
+        for coarser in (False, True) if scale(m) > COARSER else (False,):
+            detail, matched, (a_blur, b_blur) = _direct_detail(a, b, m, coarser)
+            if detail is None and max(gncc, matched) < DIRECT_NCC_BARE:
+                v.why = "too little detail to verify the whole frame"
+            elif detail is not None and detail < DIRECT_DETAIL:
+                v.why = "the fine detail differs after alignment"
+            else:
+                v.same, v.why = True, "same photo (whole-frame match)"
+                v.a_blur, v.b_blur = a_blur, b_blur
+                break
     return v
 
 
-def _direct_detail(a: Features, b: Features, m: np.ndarray) -> tuple[float | None, float, tuple[float, float]]:
+def _direct_detail(a: Features, b: Features, m: np.ndarray,
+                   coarser: bool = False) -> tuple[float | None, float, tuple[float, float]]:
     """Share of cells whose fine detail agrees over the whole frame, at the softer picture's resolution (two
     hazy landscapes or two banded planets agree in their broad shapes, not in their detail), None when there
     is too little detail to say; the frames' correlation at a heavy blur's own scale (else 0); and how blurred
-    a and b are (as :class:`PairVerdict` says it)."""
+    a and b are (as :class:`PairVerdict` says it). ``coarser``: on b's grid instead of a's."""
+    if coarser:
+        detail, matched, (b_blur, a_blur) = _direct_detail(b, a, opencv().invertAffineTransform(np.asarray(m)))
+        return detail, matched, (a_blur, b_blur)
     _, mask, ga, gb, soft, b_soft = _aligned(a, b, m)
     blurs = (0.0, soft) if b_soft else (soft, 0.0)
     detail = mask & (busy(ga) | busy(gb))
@@ -456,7 +439,4 @@ def _small(grey: np.ndarray, side: int = 96) -> np.ndarray:
     return cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
-def _scale(m: np.ndarray) -> float:
-    """How many of b's grey pixels one of a's grey pixels covers... inverted: a-pixels per b-pixel."""
-    m = np.asarray(m, dtype=np.float64)
-    return math.sqrt(abs(np.linalg.det(m[:, :2])))
+_scale = scale   # scripts and tests read it here

@@ -1,0 +1,98 @@
+"""Local features matched between two photos, and the geometry that explains the matches: the affine that
+maps one onto the other (core/verify.py then compares pixels under it), whether it is one a copy can have, and
+whether a second motion hides among the rest (a burst, not a copy)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .pixels import opencv
+
+RATIO = 0.8                # Lowe's ratio test
+RANSAC_PX = 4.0            # reprojection error at the verifier's working size (320 px)
+MIN_INLIERS = 12
+SECOND_INLIERS = 10        # matches outside the affine that follow one motion of their own (a moved subject)...
+SECOND_SIZE = (0.85, 1.18)  # ...at about the same scale (a screenshot's backdrop, the photo enlarged: 0.0-0.4)...
+SECOND_TURN = 25.0          # ...turned at most this many degrees...
+SECOND_SHIFT = (0.03, 0.25)  # ...and this far off the affine (share of a's longer side): two shots of one scene
+
+
+def match(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
+    cv2 = opencv()
+    if da is None or db is None or len(da) < 2 or len(db) < 2:
+        return []
+    m = cv2.BFMatcher(cv2.NORM_L2).knnMatch(db.astype(np.float32), da.astype(np.float32), k=2)
+    out = []
+    for pair in m:
+        if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance:
+            out.append((pair[0].trainIdx, pair[0].queryIdx))  # (index in a, index in b)
+    return out
+
+
+def fit(kp_a: np.ndarray, desc_a, pts_b: np.ndarray, desc_b) -> tuple[np.ndarray | None, int, tuple | None]:
+    """The affine that maps b onto a, its inliers, and the matched points (b's, a's)."""
+    cv2 = opencv()
+    pairs = match(desc_a, desc_b)
+    if len(pairs) < MIN_INLIERS:
+        return None, 0, None
+    src = np.float32([pts_b[j] for _, j in pairs])
+    dst = np.float32([kp_a[i] for i, _ in pairs])
+    m, inl = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
+                                  maxIters=1000, confidence=0.995, refineIters=10)
+    if m is None or inl is None:
+        return None, 0, None
+    return m, int(inl.sum()), (src, dst)
+
+
+def moved_part(m: np.ndarray, matched: tuple, side: int) -> bool:
+    """Do enough of the matches the affine leaves out follow a second motion of their own, the size of the
+    first, a few percent of the frame away: a subject that moved between two shots of one scene (a burst),
+    which agreement cell by cell cannot tell from an edited copy. An edited copy's stray matches follow no
+    common motion, or a very different one (a screenshot's backdrop is the photo enlarged)."""
+    cv2 = opencv()
+    src, dst = matched
+    err = np.linalg.norm(cv2.transform(src[None], m)[0] - dst, axis=1)
+    if np.linalg.det(m[:, :2]) < 0:   # a mirrored copy: its motions are compared in b's mirror image
+        src = src * np.float32([-1, 1])
+        m = m @ np.diag([-1.0, 1.0, 1.0])
+    out = err > 3 * RANSAC_PX
+    if out.sum() < SECOND_INLIERS:
+        return False
+    m2, inl = cv2.estimateAffinePartial2D(src[out], dst[out], method=cv2.RANSAC,
+                                          ransacReprojThreshold=RANSAC_PX, maxIters=2000)
+    if m2 is None or inl is None or inl.sum() < SECOND_INLIERS:
+        return False
+    size = math.sqrt(abs(np.linalg.det(m2[:, :2])) / max(abs(np.linalg.det(m[:, :2])), 1e-12))
+    turn = math.degrees(math.atan2(m2[1, 0], m2[0, 0]) - math.atan2(m[1, 0], m[0, 0]))
+    turn = (turn + 180) % 360 - 180
+    shift = float(np.median(err[out][inl.ravel().astype(bool)])) / side
+    return (SECOND_SIZE[0] <= size <= SECOND_SIZE[1] and abs(turn) <= SECOND_TURN
+            and SECOND_SHIFT[0] <= shift <= SECOND_SHIFT[1])
+
+
+def sane(m: np.ndarray) -> bool:
+    """An affine a copy can have: not degenerate, scale within 1/12..12, aspect within 1:2, little shear."""
+    lin = m[:, :2]
+    sv = np.linalg.svd(lin, compute_uv=False)
+    if sv[1] < 1e-6:
+        return False
+    scale = math.sqrt(sv[0] * sv[1])
+    if not 1 / 12 <= scale <= 12:
+        return False
+    return sv[0] / sv[1] <= 2.0
+
+
+def area_inside(poly: np.ndarray, w: float, h: float) -> float:
+    """Area of a convex polygon clipped to the rectangle [0,w]x[0,h]."""
+    cv2 = opencv()
+    rect = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    area, _ = cv2.intersectConvexConvex(np.float32(poly), rect)
+    return float(area)
+
+
+def scale(m: np.ndarray) -> float:
+    """How many of b's grey pixels one of a's grey pixels covers... inverted: a-pixels per b-pixel."""
+    m = np.asarray(m, dtype=np.float64)
+    return math.sqrt(abs(np.linalg.det(m[:, :2])))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 
+from imgsim_desktop.core import geometry as G
 from imgsim_desktop.core import pixels as P
 from imgsim_desktop.core import verify as V
 from imgsim_desktop.core.match_reason import ORIENTATION_WORDS
@@ -301,7 +302,7 @@ def test_a_smaller_copy_rejected_on_the_originals_grid_is_compared_on_its_own(mo
     assert grids == [a.grey.shape, tiny.grey.shape]
     assert v.same, v.why
     assert v.a_grey == (a.grey.shape[1], a.grey.shape[0])       # seen from a's side again
-    assert V._scale(v.affine) > V.COARSER                        # b -> a: the tiny copy is enlarged
+    assert G.scale(np.asarray(v.affine)) > V.COARSER                        # b -> a: the tiny copy is enlarged
     assert not V.verify(a, stranger).same and not V.verify(stranger, a).same
 
 

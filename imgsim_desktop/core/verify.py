@@ -199,11 +199,6 @@ def features_from_path(path: str | Path) -> Features:
     return features_from_image(img, (info.width, info.height))
 
 
-
-
-
-
-
 def verify(a: Features, b: Features) -> PairVerdict:
     """Decide whether b is the same photo as a (an edited copy, in any orientation, cropped or inside a
     screenshot)."""
@@ -238,7 +233,7 @@ def verify(a: Features, b: Features) -> PairVerdict:
 
 
 def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict) -> PairVerdict:
-    """Given b's affine onto a, is the overlap the same picture? (a is the side compared on: the coarser.)"""
+    """Given b's affine onto a, is the overlap the same picture? Compared on a's grid."""
     cv2 = opencv()
     ha, wa = a.grey.shape
     hb, wb = b.grey.shape
@@ -437,6 +432,3 @@ def _small(grey: np.ndarray, side: int = 96) -> np.ndarray:
     if s >= 1.0:
         return grey
     return cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-
-
-_scale = scale   # scripts and tests read it here

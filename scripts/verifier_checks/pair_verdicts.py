@@ -3,6 +3,7 @@ bench_out/hardneg folder. Usage: python scripts/verifier_checks/pair_verdicts.py
 import sys, glob, os, json, random, numpy as np
 ROOT = __import__('pathlib').Path(__file__).resolve().parents[2]; sys.path.insert(0, str(ROOT))
 from imgsim_desktop.core import pixels as P
+from imgsim_desktop.core import geometry as G
 from imgsim_desktop.core import verify as V
 calls = []
 orig = P.cells
@@ -14,7 +15,7 @@ def run(pa, pb):
     fa, fb = V.features_from_path(pa), V.features_from_path(pb)
     v = V.verify(fa, fb)
     hp = calls[0][0] if len(calls) >= 2 else None
-    sc = V._scale(np.asarray(v.affine)) if v.affine is not None and v.inliers else None
+    sc = G.scale(np.asarray(v.affine)) if v.affine is not None and v.inliers else None
     return dict(same=v.same, why=v.why, inl=v.inliers, agree=round(v.agree, 3), ncc=round(v.ncc, 3),
                 hp=None if hp is None else round(hp, 3), scale=None if sc is None else round(sc, 2),
                 sa=fa.grey.shape, sb=fb.grey.shape)

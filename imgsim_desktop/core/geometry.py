@@ -20,15 +20,23 @@ SECOND_SHIFT = (0.03, 0.25)  # ...and this far off the affine (share of a's long
 
 
 def match(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
-    cv2 = opencv()
+    """(index in a, index in b) of each of b's descriptors whose nearest in a passes Lowe's ratio test. Brute
+    force by one matrix product: the neighbours of OpenCV's BFMatcher in half its time (1.8 against 3.8 ms
+    for 455 x 455 descriptors of real photos); matching was a quarter of a first ``dupes``."""
     if da is None or db is None or len(da) < 2 or len(db) < 2:
         return []
-    m = cv2.BFMatcher(cv2.NORM_L2).knnMatch(db.astype(np.float32), da.astype(np.float32), k=2)
-    out = []
-    for pair in m:
-        if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance:
-            out.append((pair[0].trainIdx, pair[0].queryIdx))  # (index in a, index in b)
-    return out
+    cv2 = opencv()
+    a = da.astype(np.float32)
+    b = db.astype(np.float32)
+    # OpenCV's product, single-threaded like the rest: numpy's BLAS threads spin against verification's own
+    ab = cv2.gemm(b, a, 1.0, None, 0.0, flags=cv2.GEMM_2_T)
+    d2 = (b * b).sum(1)[:, None] + (a * a).sum(1)[None, :] - 2.0 * ab
+    two = np.argpartition(d2, 1, axis=1)[:, :2]
+    near = np.take_along_axis(d2, two, 1)
+    order = np.argsort(near, axis=1, kind="stable")
+    two, near = np.take_along_axis(two, order, 1), np.sqrt(np.maximum(np.take_along_axis(near, order, 1), 0.0))
+    ok = np.nonzero(near[:, 0] < RATIO * near[:, 1])[0]
+    return [(int(two[j, 0]), int(j)) for j in ok]
 
 
 def fit(kp_a: np.ndarray, desc_a, pts_b: np.ndarray, desc_b) -> tuple[np.ndarray | None, int, tuple | None]:

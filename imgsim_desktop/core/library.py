@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from . import neighbours
+from .heap import keep_freed_memory
 from .catalog import STATUS_OK, Catalog, FileRecord, catalog_is_current
 from .decode import load_image
 from .duplicates import DuplicateGroup
@@ -43,6 +44,7 @@ class Library(GroupingMixin, ReviewMixin):
     def __init__(self, home: str | Path | None = None, *, model_path: str | Path | None = None,
                  device: str = "auto", readonly: bool = False, model: LoadedModel | None = None,
                  workers: int | None = None, exclude: Iterable[str | Path] = ()):
+        keep_freed_memory()
         self.home = Path(home).expanduser().resolve() if home else default_library_dir().resolve()
         self.readonly = readonly
         self.excluded = [str(Path(e).expanduser().resolve()) for e in exclude]

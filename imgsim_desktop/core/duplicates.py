@@ -269,10 +269,48 @@ def _is_full(match: dict) -> bool:
     return match.get("inset_fraction", 1.0) >= 0.9 and match.get("crop_fraction", 1.0) >= 0.93
 
 
+def _decide_ahead(order: list[Pair], records: dict[int, FileRecord], rep: dict[int, int], uf: "_UnionFind",
+                  decide) -> None:
+    """Have ``decide`` verify, many at a time, exactly the pairs the one-by-one pass below will ask about.
+
+    That pass skips a pair already joined through pairs verified before it, so which pairs it asks depends on
+    earlier answers. Replayed assuming every undecided pair is the same photo, it joins at least as much as it
+    will for real, so every pair still unjoined then is surely asked: decide those, replay, until the replay
+    meets no undecided pair. The pass then finds every answer decided: the same verdicts and groups as
+    asking one by one, none verified in vain. Each replay starts at the first pair the last one left open."""
+    known: dict[tuple[int, int], object] = {}
+    start, parent = 0, dict(uf.parent)
+    while True:
+        trial = _UnionFind()
+        trial.parent = dict(parent)
+        ask: list[tuple[int, int]] = []
+        for i in range(start, len(order)):
+            a, b, _ = order[i]
+            if a not in records or b not in records:
+                continue
+            ra, rb = rep.get(a, a), rep.get(b, b)
+            if ra == rb or trial.find(a) == trial.find(b):
+                continue
+            if (ra, rb) not in known and (rb, ra) not in known:
+                if not ask:   # everything before this pair is settled
+                    start, parent = i, dict(trial.parent)
+                ask.append((ra, rb))
+                trial.union(a, b)
+                continue
+            v = known.get((ra, rb), known.get((rb, ra)))
+            if v is not None and v.same:
+                trial.union(a, b)
+        if not ask:
+            return
+        known.update(decide(ask))
+
+
 def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verdict, sim_of=None,
-                    tier: str = "duplicates", keeper_rules=None, references=()) -> list[DuplicateGroup]:
+                    tier: str = "duplicates", keeper_rules=None, references=(), decide=None) -> list[DuplicateGroup]:
     """Groups of the same photo. ``verdict(a, b) -> PairVerdict | None`` (seen from a's side; cached by the
     caller) decides each candidate pair; ``sim_of(a, b)`` gives the global similarity shown to users.
+    ``decide(pairs) -> {(a, b): verdict}``, if given, verifies many pairs at once (on all cores) before they
+    are asked one by one; the groups are the same either way.
 
     Exact copies (same content hash) always join. Each component of verified pairs is split around its
     reference photo, the best *whole* photo (not a crop, not a screenshot): a member stays only when it is
@@ -288,7 +326,10 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
     # Most likely pairs first; a pair already joined through verified pairs needs no check of its own (the
     # split below verifies every member against its reference anyway), so a photo with 20 copies costs about
     # 20 verifications rather than 190.
-    for a, b, _ in sorted(candidates, key=lambda c: -c[2]):
+    order = sorted(candidates, key=lambda c: -c[2])
+    if decide is not None:
+        _decide_ahead(order, records, rep, uf, decide)
+    for a, b, _ in order:
         if a not in records or b not in records:
             continue
         ra, rb = rep.get(a, a), rep.get(b, b)
@@ -332,6 +373,10 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
         while len(rest) >= 2:
             keeper = rest[0]
             inside, left = [(keeper, None)], []
+            if decide is not None:   # the keeper against every member not yet verified with it, at once
+                kx = rep.get(keeper.id, keeper.id)
+                ry = {rep.get(r.id, r.id) for r in rest[1:] if not (r.hash and r.hash == keeper.hash)}
+                decide(sorted((kx, y) for y in ry if (kx, y) not in verified and (y, kx) not in verified))
             for r in rest[1:]:
                 if r.hash and r.hash == keeper.hash:
                     inside.append((r, "exact"))

@@ -48,6 +48,7 @@ class Library(GroupingMixin, ReviewMixin):
         self.home = Path(home).expanduser().resolve() if home else default_library_dir().resolve()
         self.readonly = readonly
         self.excluded = [str(Path(e).expanduser().resolve()) for e in exclude]
+        self.verify_workers = workers   # None: every core (core/pair_verifier.py)
         self._lock = threading.RLock()        # catalog + index access: short, per batch
         self._write_lock = threading.RLock()  # one write operation (scan, move...) at a time
         self._listeners: list[Callable[[ChangeEvent], None]] = []

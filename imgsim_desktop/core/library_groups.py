@@ -166,7 +166,8 @@ class GroupingMixin:
         pairs given are the same-photo checks and nothing else is left to decide. ``cover``: the candidate
         cut, when the candidates came from the stored graph (a run that decides them all says so).
         Decoding and matching run outside the data lock."""
-        from .verdicts import PairVerifier, checks_current, load_checks, load_verdicts, lookup_checks
+        from .pair_verifier import PairVerifier
+        from .verdicts import checks_current, load_checks, load_verdicts, lookup_checks
 
         if decided:
             a, b, s = pairs
@@ -197,10 +198,12 @@ class GroupingMixin:
         undecided = known < 0
         if progress is not None and undecided.any():
             progress.start("verifying", int(undecided.sum()))  # at most: pairs joined already are skipped
-        verifier = PairVerifier(records, cached, progress=progress, cancel=cancel)
+        verifier = PairVerifier(records, cached, progress=progress, cancel=cancel,
+                                workers=self.verify_workers)
         try:
             groups = verified_groups(records, list(zip(a.tolist(), b.tolist(), s.tolist())), verifier.verdict,
-                                     sim_of, keeper_rules=self.keeper_rules(), references=references)
+                                     sim_of, keeper_rules=self.keeper_rules(), references=references,
+                                     decide=verifier.decide if verifier.workers > 1 else None)
         except BaseException:  # cancelled (or failed): keep what was verified, nothing is decided whole
             self._save_decisions(verifier, records, a[undecided], b[undecided], s[undecided], None)
             raise
@@ -210,7 +213,8 @@ class GroupingMixin:
         if progress is not None and undecided.any():
             progress.finish()
         self.last_verification = {"candidates": n_all, "checked_before": n_checked, "decided_before": decided,
-                                  "verified_now": verifier.verified, "cached": len(cached)}
+                                  "verified_now": verifier.verified, "cached": len(cached),
+                                  "features_decoded": verifier.decoded}
         return groups
 
     def _save_decisions(self, verifier, records, a, b, s, cover: float | None) -> None:

@@ -53,3 +53,25 @@ def test_freed_memory_is_kept_on_glibc():
         pytest.skip("not glibc")
     assert heap.keep_freed_memory() is True
     assert heap.keep_freed_memory() is True   # once per process; asking again is harmless
+
+
+def test_overlap_correlation_is_the_one_cells_reports():
+    from imgsim_desktop.core import pixels as P
+
+    rng = np.random.default_rng(3)
+    grey = np.asarray(scene(9).convert("L"))
+    checked = 0
+    for k in range(30):
+        a = grey[rng.integers(0, 40):, rng.integers(0, 40):][:200, :300]
+        noise = rng.normal(0, rng.uniform(1, 60), a.shape)
+        b = np.clip(a * rng.uniform(0.3, 1.5) + noise, 0, 255).astype(np.uint8) if k % 3 else \
+            np.asarray(scene(50 + k).convert("L"))[:a.shape[0], :a.shape[1]]
+        mask = np.zeros(a.shape, bool)
+        mask[rng.integers(0, 60):rng.integers(100, 200), rng.integers(0, 90):rng.integers(150, 300)] = True
+        want = P.cells(a, b, mask)[1]
+        assert P.overlap_ncc(a, b, mask) == pytest.approx(want, abs=1e-9)
+        checked += want != 0.0
+    flat = np.full((50, 50), 7, np.uint8)
+    assert P.overlap_ncc(flat, flat, np.ones((50, 50), bool)) == P.cells(flat, flat, np.ones((50, 50), bool))[1]
+    assert P.overlap_ncc(grey, grey, np.zeros(grey.shape, bool)) == 0.0
+    assert checked >= 25

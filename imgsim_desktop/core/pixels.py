@@ -21,6 +21,24 @@ def opencv():
     return cv2
 
 
+def overlap_ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """The correlation of the whole overlap that :func:`cells` reports, alone: a fifth of its cost, for
+    choosing among the 8 orientations of a whole-frame comparison before the cells of the best are counted."""
+    sel = mask.astype(bool)
+    n = int(sel.sum())
+    if n < 64:
+        return 0.0
+    af = a[sel].astype(np.float64)
+    bf = b[sel].astype(np.float64)
+    sa, sb = af.sum(), bf.sum()
+    va = (af * af).sum() / n - (sa / n) ** 2
+    vb = (bf * bf).sum() / n - (sb / n) ** 2
+    if va <= 1 or vb <= 1:
+        return 0.0
+    cov = (af * bf).sum() / n - sa * sb / (n * n)
+    return float(cov / np.sqrt(max(va, 1e-9) * max(vb, 1e-9)))
+
+
 def cells(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> tuple[float, float, int]:
     """(share of textured cells that agree, correlation of the whole overlap, textured cells)."""
     ys, xs = np.nonzero(mask)

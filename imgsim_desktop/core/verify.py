@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .geometry import MIN_INLIERS, area_inside, fit, moved_part, sane, scale
-from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv
+from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
@@ -380,12 +380,14 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
         warped = cv2.warpAffine(sb, m, (wa, ha), flags=cv2.INTER_AREA)
         mask = cv2.warpAffine(np.full((hb, wb), 255, np.uint8), m, (wa, ha), flags=cv2.INTER_NEAREST)
         mask = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
-        agree, gncc, textured = cells(ga, cv2.GaussianBlur(warped, (0, 0), 1.0), mask)
-        if best is None or gncc > best[1]:
-            best = (agree, gncc, textured, m)
+        gb = cv2.GaussianBlur(warped, (0, 0), 1.0)
+        gncc = overlap_ncc(ga, gb, mask)
+        if best is None or gncc > best[0]:
+            best = (gncc, gb, mask, m)
     if best is None:
         return PairVerdict(False, "no geometric match", inliers, **base)
-    agree, gncc, textured, m = best
+    _, gb, mask, m = best
+    agree, gncc, textured = cells(ga, gb, mask)   # the cells of the best orientation only
     # back to the grey images' scale, like the feature path's affine
     up = np.diag([a.grey.shape[1] / wa, a.grey.shape[0] / ha, 1.0])
     down = np.diag([wb / b.grey.shape[1], hb / b.grey.shape[0], 1.0])

@@ -154,7 +154,8 @@ class PairVerifier:
         # pairs whose photos are in the cache first, before new decodes push them out: the pairs of one
         # library come back round by round (core/duplicates.py), and a cache smaller than that round would
         # otherwise miss on every photo
-        todo = sorted(todo, key=lambda t: (t[0] not in self._features) + (t[1] not in self._features))
+        todo = sorted(todo, key=lambda t: ((t[0] not in self._features) + (t[1] not in self._features),
+                                           min(t[0], t[1]), max(t[0], t[1])))
         step = max(1, self._max // 4)   # a chunk's features fit in the cache
         with ThreadPoolExecutor(self.workers, thread_name_prefix="verify") as pool:
             for start in range(0, len(todo), step):

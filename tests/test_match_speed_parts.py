@@ -75,3 +75,39 @@ def test_overlap_correlation_is_the_one_cells_reports():
     assert P.overlap_ncc(flat, flat, np.ones((50, 50), bool)) == P.cells(flat, flat, np.ones((50, 50), bool))[1]
     assert P.overlap_ncc(grey, grey, np.zeros(grey.shape, bool)) == 0.0
     assert checked >= 25
+
+
+def test_mirrored_descriptors_are_those_sift_computes_on_the_mirrored_picture():
+    import cv2
+
+    grey = np.asarray(scene(12).convert("L"))
+    sift = cv2.SIFT_create(nfeatures=600)
+    kp1, d1 = sift.detectAndCompute(grey, None)
+    kp2, d2 = sift.detectAndCompute(np.ascontiguousarray(grey[:, ::-1]), None)
+    w = grey.shape[1]
+    p2 = np.array([(w - 1 - k.pt[0], k.pt[1]) for k in kp2])
+    a2 = np.array([k.angle for k in kp2])
+    near, far = [], []
+    for i, k in enumerate(kp1):
+        d = np.linalg.norm(p2 - np.array(k.pt), axis=1)
+        cand = np.nonzero(d < 0.5)[0]
+        turn = np.abs((a2[cand] - (180 - k.angle) + 180) % 360 - 180)
+        if len(cand) and turn.min() < 5:
+            j = cand[np.argmin(turn)]
+            norm = np.linalg.norm(d2[j])
+            near.append(np.linalg.norm(d1[i][V.MIRROR_DESC] - d2[j]) / norm)
+            far.append(np.linalg.norm(d1[i] - d2[j]) / norm)
+    assert len(near) >= 30
+    assert np.median(near) < 0.1 < 0.5 < np.median(far)
+
+
+def test_a_mirrored_copy_is_verified_with_its_reflection():
+    from PIL import Image, ImageOps
+
+    img = scene(13)
+    a = V.features_from_image(img)
+    for copy, orient in ((ImageOps.mirror(img), "mirror"), (ImageOps.flip(img), "flip"),
+                         (img.transpose(Image.Transpose.TRANSPOSE), "transpose")):
+        v = V.verify(a, V.features_from_image(copy))
+        assert v.same and v.inliers >= 40, orient
+        assert np.linalg.det(np.asarray(v.affine)[:, :2]) < 0     # the affine found is a reflection

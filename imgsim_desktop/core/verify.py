@@ -25,7 +25,7 @@ from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, 
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v9-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst"
+VERIFIER_VERSION = "v10-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -49,6 +49,11 @@ HEAVY_BLUR = 2.8          # past this blur a copy has no fine detail of its own 
 COARSER = 1.3             # also compare on b's grid when b's pixels are this much larger than a's (b is smaller)
 GOOD_INLIERS = 40          # a direct fit this good needs no try against the mirror image
 MIN_TEXTURED_CELLS = 6
+
+# SIFT's 128 values are 4 x 4 cells (rows along the keypoint's normal, columns along its direction) of 8
+# gradient directions; in the mirror image a keypoint's direction is reflected, so its rows come in reverse
+# order and each direction d becomes -d (checked against SIFT run on mirrored photos: 2 % apart).
+MIRROR_DESC = np.arange(128).reshape(4, 4, 8)[::-1][:, :, (-np.arange(8)) % 8].reshape(-1)
 
 # Orientation of a copy relative to the other photo: the dihedral linear maps in image coordinates
 # (x right, y down), as "how the copy was made from the original".
@@ -79,14 +84,12 @@ class Features:
     _mirror: tuple | None = None
 
     def mirrored(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Keypoints and descriptors of the mirror image, in grey's coordinates; made when first needed (SIFT
-        is not mirror-invariant, and most pairs are settled without it)."""
+        """Keypoints and descriptors of the mirror image, in grey's coordinates: the same points, each
+        descriptor as SIFT computes it on the mirrored picture (its 4 x 4 cells' rows in reverse, each cell's
+        8 gradient directions reflected). SIFT is not mirror-invariant; detecting again on the mirrored
+        picture cost a fifth of a first ``dupes`` and verified the same dev10 mirrored copies."""
         if self._mirror is None:
-            kp, desc = _sift(np.ascontiguousarray(self.grey[:, ::-1]))
-            gw = self.grey.shape[1]
-            if len(kp):
-                kp = np.stack([gw - 1 - kp[:, 0], kp[:, 1]], axis=1).astype(np.float32)
-            self._mirror = (kp, desc)
+            self._mirror = (self.kp, None if self.desc is None else np.ascontiguousarray(self.desc[:, MIRROR_DESC]))
         return self._mirror
 
     @property

@@ -28,7 +28,7 @@ class PairVerifier:
     verifies many at once on ``workers`` threads; ``verdict`` then finds them decided."""
 
     def __init__(self, records: dict, cached: dict[tuple[str, str], PairVerdict] | None = None,
-                 max_features: int = 2048, progress=None, cancel=None, workers: int | None = None):
+                 max_features: int = 3072, progress=None, cancel=None, workers: int | None = None):
         self.records = records
         self.progress = progress   # advanced by one per pair actually verified
         self.cancel = cancel

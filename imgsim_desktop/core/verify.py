@@ -81,16 +81,14 @@ class Features:
     flat: bool = False             # near-uniform or near-black with no usable detail
     photo: tuple[int, int, int, int] | None = None   # on a screen: where core/trim.py locates the photo, in
                                                      # grey's pixels (None: not a screen, or not located)
-    _mirror: tuple | None = None
 
     def mirrored(self) -> tuple[np.ndarray, np.ndarray | None]:
         """Keypoints and descriptors of the mirror image, in grey's coordinates: the same points, each
         descriptor as SIFT computes it on the mirrored picture (its 4 x 4 cells' rows in reverse, each cell's
         8 gradient directions reflected). SIFT is not mirror-invariant; detecting again on the mirrored
-        picture cost a fifth of a first ``dupes`` and verified the same dev10 mirrored copies."""
-        if self._mirror is None:
-            self._mirror = (self.kp, None if self.desc is None else np.ascontiguousarray(self.desc[:, MIRROR_DESC]))
-        return self._mirror
+        picture cost a fifth of a first ``dupes`` and verified the same dev10 mirrored copies. Made on each call
+        (tens of microseconds), not kept: a third less memory for each photo the verifier holds."""
+        return self.kp, None if self.desc is None else np.ascontiguousarray(self.desc[:, MIRROR_DESC])
 
     @property
     def usable(self) -> bool:

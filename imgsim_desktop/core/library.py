@@ -17,13 +17,13 @@ import numpy as np
 from PIL import Image
 
 from . import neighbours
-from .heap import keep_freed_memory
 from .catalog import STATUS_OK, Catalog, FileRecord, catalog_is_current
 from .decode import load_image
 from .duplicates import DuplicateGroup
 from .embedder import Embedder
 from .errors import Cancelled, DecodeError, ImgsimError, LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .hashing import bytes_hash, file_hash
+from .heap import keep_freed_memory
 from .index import SPACES, IndexSet, VectorIndex
 from .library_groups import GroupingMixin
 from .library_review import ReviewMixin

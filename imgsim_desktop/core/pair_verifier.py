@@ -1,8 +1,9 @@
 """One grouping run's verifier: cached verdicts first, then features decoded once per photo, and the pairs a
 run will ask about decided on every core at once.
 
-A pair costs 20-30 ms of SIFT, matching and pixel comparison, all in OpenCV and numpy, which release the GIL:
-threads give the cores to verification without pickling features to other processes."""
+A pair costs about 10 ms of SIFT, matching and pixel comparison on one core, mostly in OpenCV and numpy, which
+release the GIL: threads give the cores to verification without pickling features to other processes (1.7x on
+2 cores; the many small numpy steps that hold the GIL are the rest)."""
 
 from __future__ import annotations
 

@@ -101,6 +101,7 @@ def area_inside(poly: np.ndarray, w: float, h: float) -> float:
 
 
 def scale(m: np.ndarray) -> float:
-    """How many of b's grey pixels one of a's grey pixels covers... inverted: a-pixels per b-pixel."""
+    """a's grey pixels per b's grey pixel along each side, under the affine that maps b onto a (above 1: b is
+    the smaller picture)."""
     m = np.asarray(m, dtype=np.float64)
     return math.sqrt(abs(np.linalg.det(m[:, :2])))

@@ -3,7 +3,10 @@ behind (its source photo may belong to another kind now, which would make it a c
 
 from __future__ import annotations
 
-from imgsim_desktop.evaluation.groupbench import make_hard_negatives
+import numpy as np
+from PIL import Image
+
+from imgsim_desktop.evaluation.groupbench import make_hard_negatives, make_tiles
 from photos import scene
 
 
@@ -24,3 +27,25 @@ def test_hard_negatives_are_written_per_kind_and_leftovers_are_removed(tmp_path)
     assert counts == {"dark": 2, "crops": 2, "canvas": 1, "documents": 1}
     assert sorted(p.name for p in (out / "dark").iterdir()) == ["dark_0000.jpg", "dark_0001.jpg", "my-own-photo.jpg"]
     assert not stale.exists() and mine.exists()   # only the bench's own names are cleared
+
+
+def test_tiles_cover_the_photo_without_sharing_a_pixel_and_flat_tiles_are_left_out(tmp_path):
+    photo = np.asarray(scene(5, (420, 210)), np.uint8).copy()
+    photo[:110, :110] = 40                        # one flat corner: a tile there is no picture
+    src = tmp_path / "src.png"
+    Image.fromarray(photo).save(src)
+    small = tmp_path / "small.png"                # under two tiles wide: kept whole
+    scene(6, (150, 150)).save(small)
+    out = tmp_path / "tiles"
+    (out).mkdir()
+    (out / "tile_99999_00_00.jpg").write_bytes(b"stale")
+    counts = make_tiles([src, small], out, min_side=96, gap=8)
+    # 420 px wide: 4 tiles of 99 px with 3 gaps of 8; 210 high: 2 of 101; the flat corner tile left out
+    assert counts == {"photos": 2, "tiles": 8, "flat": 1, "unreadable": 0}
+    names = sorted(p.name for p in out.iterdir())
+    assert "tile_99999_00_00.jpg" not in names and "tile_00000_00_00.jpg" not in names
+    assert "tile_00001_00_00.jpg" in names
+    with Image.open(out / "tile_00000_01_03.jpg") as t:
+        assert t.size == (99, 101)
+    with Image.open(out / "tile_00001_00_00.jpg") as t:
+        assert t.size == (150, 150)

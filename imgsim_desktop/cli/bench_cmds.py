@@ -71,6 +71,10 @@ def register(sub) -> None:
                         "photos on one canvas and documents into OUT (from --hard-sources) and add them")
     g.add_argument("--hard-sources", type=Path, action="append", default=[], metavar="DIR",
                    help="photos the hard negatives are made from (not otherwise in the bench)")
+    g.add_argument("--tiles", type=Path, default=None, metavar="OUT",
+                   help="negatives: cut the --distinct photos into non-overlapping tiles written to OUT and bench "
+                        "the tiles instead of the photos (a larger library of distinct pictures)")
+    g.add_argument("--tile-min", type=int, default=96, metavar="PX", help="smallest tile side (default 96)")
     g.add_argument("--model", type=Path, default=None, help="model card (default: the bundled model)")
     g.add_argument("--no-hashes", action="store_true", help="skip the pHash / dHash baselines")
     g.add_argument("--json", action="store_true")
@@ -227,6 +231,10 @@ def cmd_bench_groups(args) -> int:
         print(G.markdown(json.loads(args.markdown.read_text())))
         return 0
     distinct = list(args.distinct)
+    if args.mode == "negatives" and args.tiles:
+        photos = sorted(f for d in distinct for f in _images_in(d, recursive=True))
+        print(f"tiles: {G.make_tiles(photos, args.tiles, min_side=args.tile_min)}", file=sys.stderr)
+        distinct = [args.tiles]
     if args.mode == "negatives" and args.hard_negatives:
         srcs = sorted(f for d in args.hard_sources for f in _images_in(d, recursive=True))
         third = len(srcs) // 3

@@ -251,6 +251,43 @@ def make_hard_negatives(sources: dict[str, list[Path]], out_dir: Path, seed: int
     return counts
 
 
+def make_tiles(photos: list[Path], out_dir: Path, min_side: int = 96, gap: int = 8, max_side: int = 1200,
+               flat_std: float = 3.0) -> dict:
+    """Grow a negatives bench past the photos there are: cut every photo into as many tiles of at least
+    ``min_side`` pixels as fit, ``gap`` pixels apart, so no two tiles share a pixel. The tiles *replace* the
+    photos (a tile and its photo are a crop and its original). Tiles of one photo are the issue's hardest
+    negatives: same scene, light and texture, no overlap. Flat tiles (grey standard deviation under
+    ``flat_std``, a sky or a black border) are left out: two of them can be the same picture."""
+    from imgsim_desktop.core.decode import load_image
+    from imgsim_desktop.core.errors import DecodeError
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("tile_*.jpg"):
+        old.unlink()
+    counts = {"photos": 0, "tiles": 0, "flat": 0, "unreadable": 0}
+    for i, p in enumerate(photos):
+        try:
+            img = load_image(p, max_side=max_side)[0]
+        except (DecodeError, OSError):
+            counts["unreadable"] += 1
+            continue
+        counts["photos"] += 1
+        w, h = img.size
+        nx, ny = max(1, (w + gap) // (min_side + gap)), max(1, (h + gap) // (min_side + gap))
+        tw, th = (w - gap * (nx - 1)) // nx, (h - gap * (ny - 1)) // ny
+        grey = np.asarray(img.convert("L"), np.float32)
+        for y in range(ny):
+            for x in range(nx):
+                box = (x * (tw + gap), y * (th + gap), x * (tw + gap) + tw, y * (th + gap) + th)
+                if grey[box[1]:box[3], box[0]:box[2]].std() < flat_std:
+                    counts["flat"] += 1
+                    continue
+                img.crop(box).save(out_dir / f"tile_{i:05d}_{y:02d}_{x:02d}.jpg", quality=90)
+                counts["tiles"] += 1
+    return counts
+
+
 def markdown(result: dict) -> str:
     """The per-edit table (copies) or the false-group table (negatives) for docs/benchmark.md."""
     methods = list(result["methods"])

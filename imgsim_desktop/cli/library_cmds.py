@@ -149,8 +149,14 @@ def cmd_dupes(args) -> int:
         groups = lib.duplicates(args.tier, args.threshold, include_reviewed=args.include_reviewed,
                                 progress=progress)  # progress: a first graph build
     progress.finish()
+    skipped = lib.last_verification.get("skipped", [])
+    if skipped and not args.json:
+        path, why = skipped[0]
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        print(f"not verified, left out of the groups: {path}: {why}{more}", file=sys.stderr)
     if args.json:
-        print_json({"tier": args.tier, "groups": [g.to_dict() for g in groups]})
+        print_json({"tier": args.tier, "groups": [g.to_dict() for g in groups],
+                    "skipped": [{"path": p, "reason": r} for p, r in skipped]})
     elif args.csv:
         rows = []
         for gi, g in enumerate(groups, 1):

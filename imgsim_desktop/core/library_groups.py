@@ -38,6 +38,7 @@ class GroupingMixin:
             raise LibraryError(f"threshold must be between -1 and 1, got {t}")
         from .verdicts import covered, same_photo_checks
 
+        self.last_verification = {}   # this run's, once it verifies
         with self._lock:
             # "duplicates" proposes pairs generously and lets the verifier decide; "similar" cuts at t
             cand_t = t if tier == "similar" else (CANDIDATE_SIM if threshold is None else t)
@@ -214,7 +215,9 @@ class GroupingMixin:
             progress.finish()
         self.last_verification = {"candidates": n_all, "checked_before": n_checked, "decided_before": decided,
                                   "verified_now": verifier.verified, "cached": len(cached),
-                                  "features_decoded": verifier.decoded}
+                                  "features_decoded": verifier.decoded,
+                                  # photos not verified: unreadable, or changed since they were indexed
+                                  "skipped": sorted(dict(verifier.errors).items())}
         return groups
 
     def _save_decisions(self, verifier, records, a, b, s, cover: float | None) -> None:

@@ -15,6 +15,22 @@ from typing import Iterable
 from .verify import PairVerdict
 
 
+CHANGED = "changed since it was indexed: index the folder again"
+
+
+def not_as_indexed(rec) -> str | None:
+    """Why the file at ``rec.path`` is not the content the catalog holds for it (None: same size and time, as
+    the scan decides). A verdict is stored under the record's content hash: one about other pixels would be
+    trusted for that content ever after."""
+    try:
+        st = os.stat(rec.path)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
+        return CHANGED
+    return None
+
+
 def default_workers() -> int:
     try:
         n = len(os.sched_getaffinity(0))
@@ -52,19 +68,24 @@ class PairVerifier:
             if fid in self._features:   # least recently used goes first: a photo asked again stays
                 f = self._features[fid] = self._features.pop(fid)
                 return f
-        error = None
-        try:
-            f = features_from_path(self.records[fid].path)
-        except DecodeError as exc:
-            f, error = None, exc.reason
-        except OSError as exc:
-            f, error = None, str(exc)
+        rec = self.records[fid]
+        f, error = None, not_as_indexed(rec)
+        if error is None:
+            try:
+                f = features_from_path(rec.path)
+                error = not_as_indexed(rec)   # rewritten while it was read
+            except DecodeError as exc:
+                error = exc.reason
+            except OSError as exc:
+                error = str(exc)
+            if error is not None:
+                f = None
         with self._lock:
             if fid in self._features:   # another thread got there first
                 return self._features[fid]
             self.decoded += 1
             if error is not None:
-                self.errors.append((self.records[fid].path, error))
+                self.errors.append((rec.path, error))
             if len(self._features) >= self._max:
                 self._features.pop(next(iter(self._features)))
             self._features[fid] = f

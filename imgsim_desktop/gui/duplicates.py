@@ -55,11 +55,12 @@ def _with_path(member, path: str):
 
 
 def _find_work(lib, tier: str, threshold: float | None, progress=None, cancel=None):
-    """Worker side: the groups, plus each member's content hash (exact copies are labelled as such)."""
+    """Worker side: the groups, each member's content hash (exact copies are labelled as such), and the photos
+    the verifier left out (unreadable, or changed since they were indexed)."""
     groups = lib.duplicates(tier=tier, threshold=threshold, progress=progress, cancel=cancel)
     ids = [m.file_id for g in groups for m in g.members]
     hashes = {r.id: r.hash for r in lib.files_by_ids(ids)} if ids else {}
-    return groups, hashes
+    return groups, hashes, list(getattr(lib, "last_verification", {}).get("skipped", []))
 
 
 class _ArrowFilter(QObject):
@@ -326,10 +327,17 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
         self.find_btn.setEnabled(True)
 
     def _found(self, result) -> None:
-        groups, hashes = result
+        groups, hashes, skipped = result
         by_id = {m.file_id: str(m.path) for g in groups for m in g.members}
         self.hashes = {by_id[i]: h for i, h in hashes.items() if i in by_id}
         self.set_groups(groups)
+        if skipped:
+            n = len(skipped)
+            self.status.setText(self.status.text() + f" · {n} photo{'s' if n != 1 else ''} not verified")
+            self.status.setToolTip("Left out of the groups:\n" + "\n".join(f"{p}: {why}" for p, why in skipped[:20])
+                                   + (f"\n… and {n - 20} more" if n > 20 else ""))
+        else:
+            self.status.setToolTip("")
 
     def _find_failed(self, e) -> None:
         self._end_finding()

@@ -4,6 +4,7 @@ unreadable photo behaves as it does one by one."""
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -18,7 +19,13 @@ from photos import scene
 
 
 def rec(i, path=None, h=None, w=400):
-    return FileRecord(i, path or f"/p/{i}.jpg", 1000 + i, 0, h or f"hash{i}", w, 300, "JPEG", None, "ok", None)
+    """A catalog record; for a real file, with its size and time as a scan stores them (the verifier skips a
+    file that is no longer the one indexed)."""
+    size, mtime = 1000 + i, 0
+    if path is not None and os.path.exists(path):
+        st = os.stat(path)
+        size, mtime = st.st_size, st.st_mtime_ns
+    return FileRecord(i, path or f"/p/{i}.jpg", size, mtime, h or f"hash{i}", w, 300, "JPEG", None, "ok", None)
 
 
 def world(seed: int):

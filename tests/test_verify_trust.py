@@ -3,19 +3,38 @@
 - A photo rewritten after it was indexed must not be verified: its verdict would be stored under the content
   the catalog holds for it and trusted for that content ever after (a copy verified once, the original put
   back, and two different photos stayed "the same photo").
+- Two overlapping frames of a pan are two photos: each shows much the other lacks ("cropped to 33 %" offered
+  one of them for the trash).
+- The uncropped original of a crop is not a "screenshot or padded copy" of it because its picture runs on
+  past the crop's border (the crop, at a lower JPEG quality, was kept).
+- A near-uniform picture with one small detail is not the same photo as another on the whole frame's
+  correlation alone (different smooth ~100 px pictures were grouped that way).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from imgsim_desktop.core import verify as V
 from imgsim_desktop.core.library import Library
 from imgsim_desktop.core.pair_verifier import CHANGED
 from photos import scene
+
+
+def features(img: Image.Image, quality: int = 92) -> V.Features:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    return V.features_from_image(Image.open(buf))
 
 
 def names(groups) -> list[set[str]]:
@@ -66,3 +85,49 @@ def test_dupes_says_which_photos_it_left_out(tmp_path, tiny_model):
     text = imgsim("dupes", "--threshold", "-1", "--model", tiny_model)
     assert text.returncode == 0 and "Traceback" not in text.stderr
     assert f"not verified, left out of the groups: {photos / 'p1.jpg'}: {CHANGED}" in text.stderr
+
+
+@pytest.mark.parametrize("seed", [1, 4, 7])
+def test_overlapping_frames_of_a_pan_are_two_photos_and_a_crop_is_one(seed):
+    wide = scene(seed, (720, 360))
+    left, right = wide.crop((0, 0, 432, 360)), wide.crop((288, 0, 720, 360))   # a third of each is shared
+    v = V.verify(features(left), features(right))
+    assert not v.same and v.why == "overlapping frames, each with much the other lacks"
+    assert V.verify(features(wide), features(wide.crop((72, 36, 648, 324)))).same
+
+
+@pytest.mark.parametrize("seed", [9, 26, 28])   # the seeds whose original read as framed before
+def test_the_uncropped_original_of_a_crop_is_not_framed_and_a_padded_copy_is(seed):
+    photo = scene(seed, (480, 320))
+    v = V.verify(features(photo), features(photo.crop((20, 20, 450, 300)), quality=70))
+    assert v.same and not v.a_framed and not v.b_framed
+    padded = Image.new("RGB", (600, 420), (200, 200, 200))
+    padded.paste(photo.resize((400, 267)), (100, 70))
+    w = V.verify(features(photo), features(padded))
+    assert w.same and w.b_framed and not w.a_framed
+
+
+def test_the_original_is_kept_over_its_crop(tmp_path, tiny_model):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    photo = scene(9, (480, 320))
+    photo.save(photos / "original.jpg", quality=92)
+    photo.crop((20, 20, 450, 300)).save(photos / "crop.jpg", quality=70)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([photos])
+        (group,) = lib.duplicates("duplicates", threshold=-1.0)
+    assert os.path.basename(group.keeper) == "original.jpg"
+    (crop,) = [m for m in group.members if m.path.endswith("crop.jpg")]
+    assert crop.reason.startswith("same photo: cropped to")
+
+
+@pytest.mark.parametrize("seed", [2, 4, 5])
+def test_a_near_uniform_picture_is_not_matched_on_the_whole_frame_alone(seed):
+    rng = np.random.default_rng(seed)
+    grey = np.full((110, 110, 3), 120.0) + rng.normal(0, 1.0, (110, 110, 3))
+    grey[30:60, 20:50] = np.asarray(scene(seed, (30, 30)), np.float64)   # one small detail
+    photo = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))
+    v = V.verify(features(photo), features(photo.filter(ImageFilter.GaussianBlur(2.0))))
+    assert not v.same and v.why == "too little detail to verify the whole frame"
+    detailed = scene(seed, (160, 120))   # a picture with detail everywhere is still matched whole
+    assert V.verify(features(detailed), features(detailed.filter(ImageFilter.GaussianBlur(3.0)))).same

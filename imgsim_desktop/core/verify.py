@@ -25,13 +25,16 @@ from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, 
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v10-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc"
+VERIFIER_VERSION = "v11-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-directtex-contained-framestep"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
 MAX_FEATURES = 600
-MIN_OVERLAP = 0.12         # share of the photo with the larger overlap that the other shows...
-MIN_INSET = 0.03           # ...and share of the other's canvas it fills (a small photo in a big screenshot)
+MIN_CONTAINED = 0.9        # share of one picture that must lie inside the other's frame: a crop, a screenshot, a
+                           # padded copy show all of one photo (true copies of the dev bench: 0.983 and more); two
+                           # overlapping frames of a pan each show much the other lacks
+MIN_INSET = 0.03           # the contained picture fills at least this share of the other's canvas (a small photo
+                           # in a big screenshot)
 MIN_AGREE = 0.65           # share of textured cells that must agree...
 MIN_GLOBAL_NCC = 0.70      # ...with this correlation of the whole overlap,
 MIN_AGREE_ALONE = 0.80     # or this share of cells (big stickers and overlays pull the whole overlap down; and
@@ -49,6 +52,9 @@ HEAVY_BLUR = 2.8          # past this blur a copy has no fine detail of its own 
 COARSER = 1.3             # also compare on b's grid when b's pixels are this much larger than a's (b is smaller)
 GOOD_INLIERS = 40          # a direct fit this good needs no try against the mirror image
 MIN_TEXTURED_CELLS = 6
+DIRECT_TEXTURED = 40        # a whole-frame match needs this many of its 256 cells textured in both pictures: two
+                            # different smooth ~100 px pictures (a dark slope and a grey rock edge, a sky and a
+                            # sea) correlate at 0.92-0.99 with 16-35; true copies matched whole: 44 and more
 
 # SIFT's 128 values are 4 x 4 cells (rows along the keypoint's normal, columns along its direction) of 8
 # gradient directions; in the mirror image a keypoint's direction is reflected, so its rows come in reverse
@@ -246,7 +252,10 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
     corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
     in_b = cv2.transform(corners_a[None], inv)[0]
     ov_b = area_inside(in_b, wb, hb) / (wb * hb)
-    if max(ov_a, ov_b) < MIN_OVERLAP or min(ov_a, ov_b) < MIN_INSET:
+    if max(ov_a, ov_b) < MIN_CONTAINED:
+        return PairVerdict(False, "overlapping frames, each with much the other lacks", best_n,
+                           affine=best.tolist(), **base)
+    if min(ov_a, ov_b) < MIN_INSET:
         return PairVerdict(False, "too little overlap", best_n, affine=best.tolist(), **base)
     warped, mask, ga, gb, soft, b_soft = _aligned(a, b, best)
     # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
@@ -340,6 +349,8 @@ def _framed(grey: np.ndarray, quad: np.ndarray) -> bool:
                 continue
             inner = g[y + d if side == "top" else y - d, xa:xb]
             outer = g[y - d if side == "top" else y + d, xa:xb]
+            inner2 = g[min(h - 1, y + 3 * d) if side == "top" else max(0, y - 3 * d), xa:xb]
+            outer2 = g[max(0, y - 3 * d) if side == "top" else min(h - 1, y + 3 * d), xa:xb]
         else:
             x = x0 if side == "left" else x1
             if not d <= x < w - d or y1 - y0 < 8:
@@ -349,10 +360,17 @@ def _framed(grey: np.ndarray, quad: np.ndarray) -> bool:
                 continue
             inner = g[ya:yb, x + d if side == "left" else x - d]
             outer = g[ya:yb, x - d if side == "left" else x + d]
+            inner2 = g[ya:yb, min(w - 1, x + 3 * d) if side == "left" else max(0, x - 3 * d)]
+            outer2 = g[ya:yb, max(0, x - 3 * d) if side == "left" else min(w - 1, x + 3 * d)]
         sides += 1
-        texture = (np.abs(np.diff(inner)).mean() + np.abs(np.diff(outer)).mean()) / 2 + 1.0
+        # a step across the border, against how much the picture changes over the same distance on either side
+        # (the calmer side: a screenshot's blurred backdrop); a busy picture running on changes as much inside
+        texture = min(np.abs(inner - inner2).mean(), np.abs(outer - outer2).mean()) + 1.0
         edge = np.abs(inner - outer).mean()
-        votes += bool(outer.std() < 6.0 or edge > 2.5 * texture + 10.0)
+        # plain surroundings frame a picture that is not itself plain in the same tone (a soft background
+        # running on is the uncropped original)
+        plain = outer.std() < 6.0 and (inner.std() >= 6.0 or abs(float(inner.mean() - outer.mean())) > 10.0)
+        votes += bool(plain or edge > 2.5 * texture + 10.0)
     return sides > 0 and votes * 2 > sides
 
 
@@ -395,8 +413,9 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
+        v.why = "too little detail to verify the whole frame"
         # on a's grid, and (when b is the smaller picture) on b's, as in verify()
-        for coarser in (False, True) if scale(m) > COARSER else (False,):
+        for coarser in ((False, True) if scale(m) > COARSER else (False,)) if textured >= DIRECT_TEXTURED else ():
             detail, matched, (a_blur, b_blur) = _direct_detail(a, b, m, coarser)
             if detail is None and max(gncc, matched) < DIRECT_NCC_BARE:
                 v.why = "too little detail to verify the whole frame"

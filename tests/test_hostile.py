@@ -339,3 +339,40 @@ def test_walking_keeps_one_path_per_file_on_disk(tmp_path):
     assert sorted(os.path.basename(f.path) for f in aliases) == ["own0.jpg", "sym1.jpg"]
     keep2, _ = dedupe_links(walk_images(str(d)), known=lambda p: p.endswith("own0.jpg"))
     assert "own0.jpg" in {os.path.basename(f.path) for f in keep2}   # the catalog's name wins
+
+
+@posix_only
+def test_names_print_on_an_ascii_terminal_and_control_characters_do_not_drive_the_terminal(tmp_path, tiny_model,
+                                                                                           make_photo):
+    import pty
+
+    d = tmp_path / "photos"
+    make_photo(d / "café.jpg", seed=1)
+    shutil.copy(d / "café.jpg", d / "café copy.jpg")
+    red = "x\x1b[31mred.jpg"
+    make_photo(d / red, seed=2)
+    shutil.copy(d / red, d / "red copy.jpg")
+    home = tmp_path / "home"
+    assert cli(["index", d, "--model", tiny_model], home)[0] == 0
+    env = dict(os.environ, IMGSIM_HOME=str(home), OMP_NUM_THREADS="1", PYTHONIOENCODING="ascii")
+    args = [sys.executable, "-m", "imgsim_desktop", "dupes", "--model", str(tiny_model)]
+    proc = subprocess.run(args, capture_output=True, env=env, timeout=120)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr
+    assert b"caf\\xe9.jpg" in proc.stdout and b"caf\\xe9 copy.jpg" in proc.stdout
+
+    env.pop("PYTHONIOENCODING")
+    main, child = pty.openpty()   # a terminal: the escape in the name is shown, not obeyed
+    proc = subprocess.run(args, stdout=child, stderr=subprocess.PIPE, env=env, timeout=120)
+    os.close(child)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:   # the terminal closed: all is read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.returncode == 0, proc.stderr
+    assert b"red copy.jpg" in shown and b"x\\x1b[31mred.jpg" in shown and b"\x1b[31m" not in shown

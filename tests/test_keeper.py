@@ -173,3 +173,32 @@ def test_a_phone_screenshot_with_bars_of_other_colours_and_a_blurred_backdrop_is
     library.scan([folder])
     g = _one_group(library)
     assert g.keeper == str(folder / "IMG_0001.jpg"), g.keeper_reason
+
+
+def test_junk_bytes_in_exif_make_and_model_are_no_camera(tmp_path, tiny_model):
+    """A make of b"\\xff\\xfe" read as "ÿþ" made a file "the camera original: EXIF ÿþ"; damaged EXIF also made
+    Pillow print warnings with no file name in the middle of a scan."""
+    import os
+    import struct
+    import subprocess
+    import sys
+
+    from photos import scene
+
+    assert keeper.camera_label("\xff\xfe", None) is None and keeper.camera_label(" ", "\x01\x02") is None
+    assert keeper.camera_label("SONY\x00", "ILCE-7M3") == "SONY ILCE-7M3"
+    ifd = b"II*\x00" + struct.pack("<IH", 8, 3)
+    for tag, typ, count, value in ((271, 2, 4, b"\xff\xfe\x00\x00"), (272, 2, 3, b"\x00\x00\x00"),
+                                   (0x8769, 4, 1, struct.pack("<I", 10**9))):   # Exif block far past the end
+        ifd += struct.pack("<HHI", tag, typ, count) + value
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    p = photos / "junk.jpg"
+    scene(1, (320, 240)).save(p, quality=90, exif=b"Exif\x00\x00" + ifd + struct.pack("<I", 0))
+    info = read_info(p)
+    assert keeper.camera_label(info.make, info.model) is None
+    proc = subprocess.run([sys.executable, "-m", "imgsim_desktop", "index", str(photos), "--model", str(tiny_model)],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, IMGSIM_HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0 and "added 1" in proc.stdout
+    assert "Warning" not in proc.stderr and "EXIF" not in proc.stderr, proc.stderr

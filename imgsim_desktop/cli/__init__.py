@@ -7,6 +7,7 @@ A module's ``register`` adds sub-parsers whose ``func(args) -> int`` does the wo
 from __future__ import annotations
 
 import argparse
+import codecs
 import importlib
 import sqlite3
 import sys
@@ -52,13 +53,49 @@ def _command_of(argv: list[str]) -> str | None:
     return argv[0] if argv and argv[0] in COMMANDS else None
 
 
+def _bytes_or_escape(exc: UnicodeError):
+    """A file name that is not UTF-8 goes out as the bytes it is (like ls and find); any other character the
+    terminal's encoding lacks ("café" on an ASCII terminal) as a backslash escape, never a crash."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = bytearray()
+    for c in exc.object[exc.start:exc.end]:
+        o = ord(c)
+        out += bytes([o - 0xDC00]) if 0xDC80 <= o <= 0xDCFF else c.encode("ascii", "backslashreplace")
+    return bytes(out), exc.end
+
+
+codecs.register_error("imgsim-paths", _bytes_or_escape)
+
+# control characters in a file name would drive the terminal (an escape turns it red): shown escaped (tabs,
+# line ends and CSV's carriage returns pass)
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c not in (0x09, 0x0A, 0x0D)}
+
+
+class _Shown:
+    """A terminal's stdout that writes control characters as escapes (JSON escapes them itself)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text.translate(_CONTROLS))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def _paths_print_as_bytes() -> None:
-    """A file name that is not UTF-8 is printed as the bytes it is (like ls and find), never a crash."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="surrogateescape")
+            stream.reconfigure(errors="imgsim-paths")
         except (AttributeError, ValueError):
             pass
+    try:
+        if sys.stdout.isatty() and not isinstance(sys.stdout, _Shown):
+            sys.stdout = _Shown(sys.stdout)
+    except (AttributeError, ValueError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:

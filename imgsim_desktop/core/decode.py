@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DecodeError
 from .roots import NotRegularFile, open_regular
+
+# Pillow reports damaged metadata ("Corrupt EXIF data", "Truncated File Read") as warnings printed to stderr,
+# with no file name, in the middle of a scan's progress. What matters is handled here: the photo decodes, or it
+# is skipped with its reason.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 # Pillow's default (~89 MP) refuses some real panoramas; 200 MP still stops decompression bombs.
 Image.MAX_IMAGE_PIXELS = 200_000_000

@@ -66,8 +66,15 @@ class Evidence:
     content: str = ""         # content hash: identical copies share it
 
 
+def _name(text: str | None) -> str:
+    """An EXIF make or model as a name, or "" for junk bytes (b"\\xff\\xfe" decodes to "ÿþ": no camera)."""
+    text = (text or "").strip().strip("\x00").strip()
+    ok = text.isprintable() and sum(c.isascii() and c.isalnum() for c in text) >= 2
+    return text if ok else ""
+
+
 def camera_label(make: str | None, model: str | None) -> str | None:
-    make, model = (make or "").strip(), (model or "").strip()
+    make, model = _name(make), _name(model)
     if model and make and not model.lower().startswith(make.split()[0].lower()):
         return f"{make} {model}"
     return model or make or None

@@ -294,3 +294,19 @@ def test_grouping_can_be_stopped_and_found_again(qtbot, indexed_window, photos):
     assert page.groups and not page.stop_btn.isVisibleTo(page)
     for original, copy in photos["exact"]:
         assert _group_of(page, original) == _group_of(page, copy) >= 0
+
+
+def test_photos_left_out_of_verification_are_named_in_the_status(qtbot, indexed_window, photos):
+    """The verifier skips a photo rewritten since it was indexed (tests/test_verify_trust.py); the page says
+    so, and which, instead of dropping its groups without a word."""
+    from imgsim_desktop.core.pair_verifier import CHANGED
+
+    page = _find(qtbot, indexed_window)
+    n = len(page.groups)
+    groups = indexed_window.lib.duplicates("duplicates")
+    page._found((groups, {}, [("/photos/rewritten.jpg", CHANGED)]))
+    assert len(page.groups) == n
+    assert page.status.text().endswith(" · 1 photo not verified")
+    assert f"/photos/rewritten.jpg: {CHANGED}" in page.status.toolTip()
+    page._found((groups, {}, []))
+    assert "not verified" not in page.status.text() and page.status.toolTip() == ""

@@ -25,7 +25,7 @@ from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, 
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v11-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-directtex-contained-framestep"
+VERIFIER_VERSION = "v11-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-directtex-contained-framestep-detail45"
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -44,8 +44,9 @@ MIN_AGREE_DETAIL = 0.70    # share of cells agreeing after a row-wise high-pass 
 DIRECT_NCC = 0.90          # whole-frame comparison when features fail (heavy blur, noise): stricter
 DIRECT_AGREE = 0.85
 DIRECT_STRETCH = 3.0        # ...in frames of up to this different a shape (thumbnails squashed to a square)
-DIRECT_DETAIL = 0.3         # ...its fine detail must agree in this share of cells (different hazy mountains,
-                            # planets, halves of a sun: 0.00-0.04; blurred and tiny copies: 0.38-1.0 but 2 %)
+DIRECT_DETAIL = 0.45        # ...its fine detail must agree in this share of cells (different hazy mountains,
+                            # planets, halves of a sun: 0.00-0.04; different ~100 px tiles sharing a vignette or
+                            # a slope: 0.33-0.37; blurred and tiny copies of the dev bench, v11: 0.59-1.0)
 DIRECT_NCC_BARE = 0.97      # ...or, with no fine detail left at all, the frames must correlate this well
                             # (different hazy 150 px landscapes: 0.92-0.96; blurred and tiny copies mostly >= 0.97)
 HEAVY_BLUR = 2.8          # past this blur a copy has no fine detail of its own left: only close correlation counts

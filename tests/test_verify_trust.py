@@ -26,7 +26,7 @@ from PIL import Image, ImageFilter
 
 from imgsim_desktop.core import verify as V
 from imgsim_desktop.core.library import Library
-from imgsim_desktop.core.pair_verifier import CHANGED
+from imgsim_desktop.core.catalog import CHANGED
 from photos import scene
 
 
@@ -131,3 +131,30 @@ def test_a_near_uniform_picture_is_not_matched_on_the_whole_frame_alone(seed):
     assert not v.same and v.why == "too little detail to verify the whole frame"
     detailed = scene(seed, (160, 120))   # a picture with detail everywhere is still matched whole
     assert V.verify(features(detailed), features(detailed.filter(ImageFilter.GaussianBlur(3.0)))).same
+
+
+def test_a_photo_rewritten_after_it_was_grouped_is_not_trashed(tmp_path, tiny_model, monkeypatch):
+    """The group was found on the pixels indexed; trashing "all but the keeper" after one of them was
+    overwritten with something else would trash that."""
+    home, xdg = tmp_path / "home", tmp_path / "xdg"
+    home.mkdir()
+    xdg.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(xdg))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    photo = scene(3, (480, 360))
+    photo.save(photos / "a.jpg", quality=92)
+    photo.save(photos / "b.jpg", quality=80)
+    photo.save(photos / "c.jpg", quality=70)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([photos])
+        (group,) = lib.duplicates("duplicates", threshold=-1.0)
+        others = [m.path for m in group.members if m.path != group.keeper]
+        assert len(others) == 2
+        scene(4, (480, 360)).save(others[0], quality=80)          # rewritten since: another picture now
+        action = lib.trash(others)
+    assert [it.src for it in action.done_items] == [others[1]] and not os.path.exists(others[1])
+    (refused,) = action.failed_items
+    assert refused.src == others[0] and os.path.exists(others[0])
+    assert refused.error == "changed since it was indexed: not trashed; find duplicates again"

@@ -320,9 +320,10 @@ def reference_roots(log: ActionLog) -> list[str]:
 
 
 def trash_files(paths: Sequence[str | Path], log: ActionLog,
-                protected: Sequence[str | Path] | None = None) -> Action:
+                protected: Sequence[str | Path] | None = None, refused: dict[str, str] | None = None) -> Action:
     """Send each file to the system trash and log where it went. Files that fail stay in place, and so do
-    files below a ``protected`` folder (default: the reference folders of the log's library)."""
+    files below a ``protected`` folder (default: the reference folders of the log's library) and the files
+    ``refused`` names (normalised absolute path -> why)."""
     from send2trash import send2trash
 
     if protected is None:
@@ -338,6 +339,9 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog,
         action.items.append(item)
         if _protected(src, protected):
             item.error = REFERENCE_REFUSAL
+            continue
+        if refused and src in refused:
+            item.error = refused[src]
             continue
         try:
             item.bytes = os.stat(src).st_size

@@ -8,6 +8,7 @@ the embeddings) can catch up from the last sequence it saved instead of being re
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -53,6 +54,9 @@ STATUS_OK = "ok"
 STATUS_ERROR = "error"
 
 
+CHANGED = "changed since it was indexed: index the folder again"
+
+
 @dataclass(frozen=True)
 class FileRecord:
     id: int
@@ -75,6 +79,17 @@ class FileRecord:
     @property
     def pixels(self) -> int:
         return (self.width or 0) * (self.height or 0)
+
+    def not_as_indexed(self) -> str | None:
+        """Why the file at ``path`` is not the content this record holds (None: the same size and time, as a
+        scan decides). What was decided about the record's content (a verdict, a review) is not about it."""
+        try:
+            st = os.stat(self.path)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        if st.st_size != self.size or st.st_mtime_ns != self.mtime_ns:
+            return CHANGED
+        return None
 
 
 _FILE_COLS = ("id, path, size, mtime_ns, hash, width, height, format, date_taken, status, error, camera_make,"

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from .catalog import CHANGED
 from .duplicates import DuplicateGroup
 from .errors import LibraryError
 from .keeper import check_rules, under
@@ -99,10 +100,25 @@ class ReviewMixin:
     def action_log(self) -> actions.ActionLog:
         return _actions().ActionLog(self.home)
 
+    def changed_since_indexed(self, paths: Iterable[str | Path]) -> dict[str, str]:
+        """The catalogued photos among ``paths`` whose file is no longer the one indexed (normalised path ->
+        why): what was grouped and reviewed was other pixels, so they are not trashed."""
+        out = {}
+        with self._lock:
+            for p in paths:
+                src = os.path.normpath(os.path.abspath(p))
+                rec = self.catalog.file_by_path(src)
+                if rec is not None and rec.hash and rec.not_as_indexed() == CHANGED:
+                    out[src] = "changed since it was indexed: not trashed; find duplicates again"
+        return out
+
     def trash(self, paths: Iterable[str | Path]) -> actions.Action:
-        """Send files to the system trash (undoable) and forget them; reference photos are refused."""
+        """Send files to the system trash (undoable) and forget them; reference photos are refused, and so
+        are photos changed since they were indexed."""
         self._writable()
-        action = _actions().trash_files(list(paths), self.action_log, protected=self.reference_folders())
+        paths = list(paths)
+        action = _actions().trash_files(paths, self.action_log, protected=self.reference_folders(),
+                                        refused=self.changed_since_indexed(paths))
         done = [it.src for it in action.done_items]
         if done:
             self.remove_paths(done)

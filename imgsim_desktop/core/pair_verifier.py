@@ -15,22 +15,6 @@ from typing import Iterable
 from .verify import PairVerdict
 
 
-CHANGED = "changed since it was indexed: index the folder again"
-
-
-def not_as_indexed(rec) -> str | None:
-    """Why the file at ``rec.path`` is not the content the catalog holds for it (None: same size and time, as
-    the scan decides). A verdict is stored under the record's content hash: one about other pixels would be
-    trusted for that content ever after."""
-    try:
-        st = os.stat(rec.path)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    if st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
-        return CHANGED
-    return None
-
-
 def default_workers() -> int:
     try:
         n = len(os.sched_getaffinity(0))
@@ -68,12 +52,14 @@ class PairVerifier:
             if fid in self._features:   # least recently used goes first: a photo asked again stays
                 f = self._features[fid] = self._features.pop(fid)
                 return f
+        # a verdict is stored under the record's content hash: one about other pixels would be trusted for that
+        # content ever after
         rec = self.records[fid]
-        f, error = None, not_as_indexed(rec)
+        f, error = None, rec.not_as_indexed()
         if error is None:
             try:
                 f = features_from_path(rec.path)
-                error = not_as_indexed(rec)   # rewritten while it was read
+                error = rec.not_as_indexed()   # rewritten while it was read
             except DecodeError as exc:
                 error = exc.reason
             except OSError as exc:

@@ -67,7 +67,8 @@ class FileActionsMixin:
         lib, log = self.lib, self.log
 
         def work():
-            a = actions.trash_files(paths, log) if kind == "trash" else actions.move_files(paths, folder, log)
+            a = actions.trash_files(paths, log, refused=lib.changed_since_indexed(paths)) if kind == "trash" \
+                else actions.move_files(paths, folder, log)
             sync_library_after(lib, a)
             return a
 

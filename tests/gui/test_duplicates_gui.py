@@ -299,7 +299,7 @@ def test_grouping_can_be_stopped_and_found_again(qtbot, indexed_window, photos):
 def test_photos_left_out_of_verification_are_named_in_the_status(qtbot, indexed_window, photos):
     """The verifier skips a photo rewritten since it was indexed (tests/test_verify_trust.py); the page says
     so, and which, instead of dropping its groups without a word."""
-    from imgsim_desktop.core.pair_verifier import CHANGED
+    from imgsim_desktop.core.catalog import CHANGED
 
     page = _find(qtbot, indexed_window)
     n = len(page.groups)

@@ -25,7 +25,8 @@ from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, 
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = "v11-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-directtex-contained-framestep-detail45"
+VERIFIER_VERSION = ("v11-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
+                    "directtex-contained-framestep-detail45")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -414,9 +415,11 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
-        v.why = "too little detail to verify the whole frame"
+        if textured < DIRECT_TEXTURED:
+            v.why = "too little detail to verify the whole frame"
+            return v
         # on a's grid, and (when b is the smaller picture) on b's, as in verify()
-        for coarser in ((False, True) if scale(m) > COARSER else (False,)) if textured >= DIRECT_TEXTURED else ():
+        for coarser in (False, True) if scale(m) > COARSER else (False,):
             detail, matched, (a_blur, b_blur) = _direct_detail(a, b, m, coarser)
             if detail is None and max(gncc, matched) < DIRECT_NCC_BARE:
                 v.why = "too little detail to verify the whole frame"

@@ -86,6 +86,7 @@ class _Shown:
 
 
 def _paths_print_as_bytes() -> None:
+    """Whatever a file is called, printing its name never crashes and never drives the terminal."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(errors="imgsim-paths")

@@ -8,7 +8,8 @@
 - The uncropped original of a crop is not a "screenshot or padded copy" of it because its picture runs on
   past the crop's border (the crop, at a lower JPEG quality, was kept).
 - A near-uniform picture with one small detail is not the same photo as another on the whole frame's
-  correlation alone (different smooth ~100 px pictures were grouped that way).
+  correlation alone (different smooth ~100 px pictures were grouped that way), and the whole-frame decision
+  does not depend on which photo is asked about first.
 """
 
 from __future__ import annotations
@@ -158,3 +159,26 @@ def test_a_photo_rewritten_after_it_was_grouped_is_not_trashed(tmp_path, tiny_mo
     (refused,) = action.failed_items
     assert refused.src == others[0] and os.path.exists(others[0])
     assert refused.error == "changed since it was indexed: not trashed; find duplicates again"
+
+
+def smooth_slope(seed: int, angle: float, low: float, high: float, blur: float, size: int = 104) -> Image.Image:
+    """A soft slope between two tones with a few small things on it: little for features to hold on to."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    g = np.where(yy > size * 0.45 + (xx - size / 2) * np.tan(np.radians(angle)), high, low).astype(np.float32)
+    g = cv2.GaussianBlur(g, (0, 0), blur) + rng.normal(0, 2.0, g.shape)
+    for _ in range(8):
+        x, y = rng.integers(8, size - 8, 2)
+        cv2.circle(g, (int(x), int(y)), int(rng.integers(2, 4)), float(rng.uniform(0, 255)), -1)
+    return Image.fromarray(np.clip(np.stack([g, g * 0.9, g * 0.8], -1), 0, 255).astype(np.uint8))
+
+
+def test_the_whole_frame_decides_the_same_whichever_photo_comes_first():
+    a = features(smooth_slope(20, 44, 40, 65, 3.0), quality=90)     # one way "the same", the other not, before
+    b = features(smooth_slope(120, 48, 50, 80, 5.0), quality=90)
+    assert V.verify(a, b).same == V.verify(b, a).same
+    photo = scene(11, (200, 150))
+    blurred = features(photo.filter(ImageFilter.GaussianBlur(3.0)))
+    assert V.verify(features(photo), blurred).same and V.verify(blurred, features(photo)).same

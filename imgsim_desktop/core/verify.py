@@ -26,7 +26,7 @@ from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v11-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
-                    "directtex-contained-framestep-detail45")
+                    "directtex-contained-framestep-detail45-directsym")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -225,7 +225,7 @@ def verify(a: Features, b: Features) -> PairVerdict:
         if best_n >= GOOD_INLIERS:
             break
     if best is None or best_n < MIN_INLIERS:
-        return _direct(a, b, best_n, base)
+        return _direct_either_way(a, b, best_n, base)
     if moved_part(best, matched, max(a.grey.shape)):
         return PairVerdict(False, "part of the picture moved (another shot)", best_n, affine=best.tolist(), **base)
     v = _compare(a, b, best, best_n, base)
@@ -429,6 +429,22 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
                 v.same, v.why = True, "same photo (whole-frame match)"
                 v.a_blur, v.b_blur = a_blur, b_blur
                 break
+    return v
+
+
+def _direct_either_way(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
+    """The whole-frame comparison decides the same whichever photo is asked about first: the larger picture's
+    side when one is clearly larger (a thumbnail is compared on its original), both sides when they are of about
+    one size (different 100 px tiles were "the same photo" one way round and not the other)."""
+    swapped = dict(a_grey=base["b_grey"], b_grey=base["a_grey"], a_chroma=b.chroma, b_chroma=a.chroma)
+    pa, pb = a.grey.size, b.grey.size
+    if max(pa, pb) >= COARSER ** 2 * min(pa, pb):
+        return _direct(a, b, inliers, base) if pa > pb else _direct(b, a, inliers, swapped).swapped()
+    v = _direct(a, b, inliers, base)
+    if v.same:
+        w = _direct(b, a, inliers, swapped).swapped()
+        if not w.same:
+            return w
     return v
 
 

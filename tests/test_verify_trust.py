@@ -182,3 +182,27 @@ def test_the_whole_frame_decides_the_same_whichever_photo_comes_first():
     photo = scene(11, (200, 150))
     blurred = features(photo.filter(ImageFilter.GaussianBlur(3.0)))
     assert V.verify(features(photo), blurred).same and V.verify(blurred, features(photo)).same
+
+
+def test_a_photo_on_a_phone_screen_with_its_own_picture_blurred_behind_is_shown_inside_a_screenshot(tmp_path,
+                                                                                                    tiny_model):
+    """The backdrop, the photo's own picture enlarged and blurred, runs on past the photo's border as an
+    uncropped original would: where the trim located the photo on the screen says it is shown there, and the
+    original is kept (seed 10 read as the photo's uncropped original, the screenshot kept, before)."""
+    import random
+
+    from imgsim_desktop.edits import phone_screenshot
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    photo = scene(10, (480, 320))
+    photo.save(photos / "photo.jpg", quality=92)
+    phone_screenshot(photo, random.Random(10)).save(photos / "screenshot.jpg", quality=90)
+    v = V.verify(features(photo), V.features_from_path(photos / "screenshot.jpg"))
+    assert v.same and v.b_framed and not v.a_framed
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([photos])
+        (group,) = lib.duplicates("duplicates", threshold=-1.0)
+    assert os.path.basename(group.keeper) == "photo.jpg"
+    (shot,) = [m for m in group.members if m.path.endswith("screenshot.jpg")]
+    assert "shown inside a larger picture" in shot.reason

@@ -26,7 +26,7 @@ from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v11-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
-                    "directtex-contained-framestep-detail45-directsym")
+                    "directtex-contained-framestep-detail45-directsym-onscreen")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -290,9 +290,27 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
     else:
         v.why = "the pictures differ after alignment"
     if v.same:
-        v.b_framed = _framed(b.grey, in_b)
-        v.a_framed = _framed(a.grey, in_a)
+        v.b_framed = _framed(b.grey, in_b) or _shown_on_screen(b, in_b)
+        v.a_framed = _framed(a.grey, in_a) or _shown_on_screen(a, in_a)
     return v
+
+
+def _shown_on_screen(f: Features, quad: np.ndarray) -> bool:
+    """Is the other picture's region where the trim located a photo on this screen-shaped canvas? Then it is
+    shown on a screen, whatever its border looks like (the photo's own picture blurred behind it runs on
+    past the border as a photo's would)."""
+    gh, gw = f.grey.shape
+    if f.photo is None or (f.photo[2] - f.photo[0]) * (f.photo[3] - f.photo[1]) >= 0.9 * gw * gh:
+        return False   # no photo located, or one filling the screen: nothing around it to be a frame
+    x0, y0 = (float(c) for c in quad.min(axis=0))
+    x1, y1 = (float(c) for c in quad.max(axis=0))
+    px0, py0, px1, py1 = f.photo
+    x0, y0, x1, y1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(gw)), min(y1, float(gh))
+    if (x1 - x0) * (y1 - y0) >= 0.9 * gw * gh:
+        return False   # the other picture fills this canvas: nothing around it
+    inter = max(0.0, min(x1, px1) - max(x0, px0)) * max(0.0, min(y1, py1) - max(y0, py0))
+    union = (x1 - x0) * (y1 - y0) + (px1 - px0) * (py1 - py0) - inter
+    return union > 0 and inter / union >= 0.5
 
 
 def _one_screen(a: Features, b: Features) -> bool:

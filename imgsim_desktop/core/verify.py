@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from .geometry import MIN_INLIERS, area_inside, fit, moved_part, sane, scale
+from .noise import added_noise
 from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v11-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
-                    "directtex-contained-framestep-detail45-directsym-onscreen")
+                    "directtex-contained-framestep-detail45-directsym-onscreen-noise")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -121,13 +122,16 @@ class PairVerdict:
     b_framed: bool = False             # ...and the other way round
     a_blur: float = 0.0                # how blurred a is against b, in a's own pixels (0: not the softer one)
     b_blur: float = 0.0
+    a_noise: float = 0.0               # noise a carries over b, in grey levels (core/noise.py; 0: none seen)
+    b_noise: float = 0.0
 
     def to_dict(self) -> dict:
         return {"same": self.same, "why": self.why, "inliers": self.inliers, "agree": round(self.agree, 4),
                 "ncc": round(self.ncc, 4), "affine": self.affine, "a_grey": list(self.a_grey),
                 "b_grey": list(self.b_grey), "a_chroma": round(self.a_chroma, 2),
                 "b_chroma": round(self.b_chroma, 2), "a_framed": self.a_framed, "b_framed": self.b_framed,
-                "a_blur": round(self.a_blur, 2), "b_blur": round(self.b_blur, 2)}
+                "a_blur": round(self.a_blur, 2), "b_blur": round(self.b_blur, 2), "a_noise": self.a_noise,
+                "b_noise": self.b_noise}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PairVerdict":
@@ -135,7 +139,7 @@ class PairVerdict:
                    float(d.get("ncc", 0)), d.get("affine"), tuple(d.get("a_grey", (0, 0))),
                    tuple(d.get("b_grey", (0, 0))), float(d.get("a_chroma", 0)), float(d.get("b_chroma", 0)),
                    bool(d.get("a_framed", False)), bool(d.get("b_framed", False)), float(d.get("a_blur", 0)),
-                   float(d.get("b_blur", 0)))
+                   float(d.get("b_blur", 0)), float(d.get("a_noise", 0)), float(d.get("b_noise", 0)))
 
     def swapped(self) -> "PairVerdict":
         """The same verdict seen from b's side (affine inverted)."""
@@ -147,7 +151,8 @@ class PairVerdict:
             except np.linalg.LinAlgError:
                 aff = None
         return PairVerdict(self.same, self.why, self.inliers, self.agree, self.ncc, aff, self.b_grey, self.a_grey,
-                           self.b_chroma, self.a_chroma, self.b_framed, self.a_framed, self.b_blur, self.a_blur)
+                           self.b_chroma, self.a_chroma, self.b_framed, self.a_framed, self.b_blur, self.a_blur,
+                           self.b_noise, self.a_noise)
 
 
 def _stretch(grey: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -292,6 +297,7 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
     if v.same:
         v.b_framed = _framed(b.grey, in_b) or _shown_on_screen(b, in_b)
         v.a_framed = _framed(a.grey, in_a) or _shown_on_screen(a, in_a)
+        v.a_noise, v.b_noise = added_noise(a.grey, b.grey, best, a.size, b.size)
     return v
 
 
@@ -446,6 +452,7 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
             else:
                 v.same, v.why = True, "same photo (whole-frame match)"
                 v.a_blur, v.b_blur = a_blur, b_blur
+                v.a_noise, v.b_noise = added_noise(a.grey, b.grey, m, a.size, b.size)
                 break
     return v
 

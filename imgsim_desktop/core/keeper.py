@@ -3,7 +3,10 @@
 Resolution and file size alone keep the wrong file: a PNG export of a camera JPEG is larger, a screenshot
 of a photo can have more pixels than the photo, a backup copy ties with the original. So evidence that a
 file *is* the original comes first (camera EXIF, the camera's container, the full frame, not a screenshot,
-not re-saved by an editor), and only then resolution, size within one format, and the earliest date.
+not re-saved by an editor), and only then resolution, size within one format (only a much smaller file loses), and the earliest date.
+Two edits inflate those last two: a copy stretched along one axis has more pixels than the photo it was made
+from, added noise makes the largest JPEG. So a member whose picture is stretched against most of its group
+(``not_stretched``), or that carries noise another member of its size lacks (``not_noisy``), loses first.
 
 A photo in a reference folder is always the keeper. The rule order is a setting (``RULES`` is the default);
 evidence a group-former adds per member (``GroupMember.match``: ``inset_fraction``, ``crop_fraction``) is
@@ -13,6 +16,7 @@ used when present, file-level evidence (EXIF, format, screen-sized canvas, unifo
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -21,8 +25,12 @@ from typing import Iterable, Sequence
 from .decode import RAW_EXTENSIONS
 
 # Default order; a library may store its own (Library.set_keeper_rules).
-RULES: tuple[str, ...] = ("camera", "container", "full_frame", "not_screenshot", "not_edited",
-                          "resolution", "size", "date")
+RULES: tuple[str, ...] = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "not_stretched",
+                          "resolution", "not_noisy", "size", "date")
+SIZE_CLOSE = 2 / 3    # files of one format at least this share of the largest one's bytes tie on size: a re-save
+                      # at a slightly higher JPEG quality, or with noise, is larger than its original; a much
+                      # smaller file is a harder-compressed copy. Ties go to the oldest file
+STRETCH_SAME = 0.05   # |log| apart, two members show the picture in one shape (affine fits wobble by ~2 %)
 
 RAW_FORMATS = frozenset(e.lstrip(".").upper() for e in RAW_EXTENSIONS) | {"RAW"}
 _CONTAINER = {**{f: 3 for f in RAW_FORMATS}, "HEIC": 2, "HEIF": 2, "HIF": 2, "JPEG": 1, "MPO": 1}
@@ -41,7 +49,8 @@ _DESKTOP = {(1366, 768), (1280, 800), (1440, 900), (1536, 864), (1600, 900), (16
 _SCREENSHOT_NAME = re.compile(r"screen ?shot|screen_?capture|bildschirmfoto|captura de pantalla|"
                               r"capture d.[ée]cran|schermata", re.I)
 
-PADDED_BELOW = 0.9   # a picture filling less of its canvas is a screenshot or padded copy
+PADDED_BELOW = 0.95  # a picture inside a frame filling less of its canvas is a screenshot or padded copy (a
+                     # caption bar of 10 % of the photo's height leaves it 0.91 of the canvas)
 CROP_BELOW = 0.95    # showing less of the other photo than this is a crop
 
 
@@ -64,6 +73,9 @@ class Evidence:
     width: int | None
     height: int | None
     content: str = ""         # content hash: identical copies share it
+    stretch: float = 1.0      # picture widened against its height, relative to the group's reference
+    stretched: bool = False   # ...and unlike most of its group (set per group by ``choose_keepers``)
+    noisy: bool = False       # carries noise a member of its size lacks
 
 
 def _name(text: str | None) -> str:
@@ -129,12 +141,32 @@ def evidence(rec, reference: bool = False, match: dict | None = None) -> Evidenc
         edited_by=editor(getattr(rec, "software", None)),
         pixels=(rec.width or 0) * (rec.height or 0), bytes=size or 0,
         date_key=(rec.date_taken or "9999", getattr(rec, "mtime_ns", 0) or 0),
-        width=rec.width, height=rec.height, content=getattr(rec, "hash", None) or f"path:{rec.path}")
+        width=rec.width, height=rec.height, content=getattr(rec, "hash", None) or f"path:{rec.path}",
+        stretch=float(match.get("stretch", 1.0) or 1.0),
+        noisy=bool(match.get("noise")))
+
+
+def mark_group_evidence(group: Sequence[Evidence], matches: Sequence[dict]) -> None:
+    """Evidence only the whole group shows. Stretched: a member whose picture's shape is not the one most of
+    the group shares (with two members neither is a majority: no one is). Noisy: the group's reference
+    carries noise some member lacks (each member's own match says whether it carries noise over the
+    reference). A grey copy is not marked: a black-and-white original and its tinted copy read the other way."""
+    logs = [math.log(max(e.stretch, 1e-6)) for e in group]
+    best = max(([j for j, y in enumerate(logs) if abs(y - x) <= STRETCH_SAME] for x in logs), key=len, default=[])
+    if 2 * len(best) > len(group):
+        for j, e in enumerate(group):
+            e.stretched = j not in best
+    for e, m in zip(group, matches):
+        if m.get("reference") and any(o.get("keeper_noise") for o in matches):
+            e.noisy = True
 
 
 def _size_share(e: Evidence, group: Sequence[Evidence]) -> float:
-    """File size relative to the largest file *of the same format*: bytes compare only within one format."""
-    top = max((g.bytes for g in group if g.format == e.format), default=0)
+    """File size relative to the largest file of the same format and pixel count: bytes compare only between
+    such files (a screenshot's canvas holds more than the photo), and not with a noisy or stretched copy's
+    (their bytes are what made them large)."""
+    top = max((g.bytes for g in group if g.format == e.format and g.pixels == e.pixels
+               and not (g.noisy or g.stretched)), default=0)
     return e.bytes / top if top else 0.0
 
 
@@ -150,10 +182,15 @@ def _rule_key(rule: str, e: Evidence, group: Sequence[Evidence]):
         return int(e.screenshot is not None)
     if rule == "not_edited":
         return int(e.edited_by is not None)
+    if rule == "not_stretched":
+        return int(e.stretched)
     if rule == "resolution":
         return -e.pixels
+    if rule == "not_noisy":
+        return int(e.noisy)
     if rule == "size":
-        return -_size_share(e, group)
+        share = _size_share(e, group)
+        return -1.0 if share >= SIZE_CLOSE else -share
     if rule == "date":
         return e.date_key
     raise ValueError(f"unknown keeper rule {rule!r}; choose from {', '.join(RULES)}")
@@ -199,8 +236,12 @@ def _why(rule: str, k: Evidence, group: Sequence[Evidence]) -> str:
         return "the photo itself, not a screenshot or padded copy"
     if rule == "not_edited":
         return "unedited: no editing-software tag"
+    if rule == "not_stretched":
+        return "its picture's shape is the one the other copies share (a stretched copy has more pixels)"
     if rule == "resolution":
         return f"highest resolution: {k.width}×{k.height}"
+    if rule == "not_noisy":
+        return "without the noise a copy of its size carries"
     if rule == "size":
         return f"largest {k.format or 'file'} ({_fmt_bytes(k.bytes)})"
     if rule == "date":
@@ -222,10 +263,15 @@ def _facts(k: Evidence, others: Sequence[Evidence]) -> list[str]:
         out.append("not a screenshot")
     if k.edited_by is None and any(o.edited_by for o in others):
         out.append("unedited")
+    if not k.stretched and any(o.stretched for o in others):
+        out.append("not stretched")
+    if not k.noisy and any(o.noisy for o in others):
+        out.append("not noisy")
     return out
 
 
-_EVIDENCE_RULES = ("camera", "container", "full_frame", "not_screenshot", "not_edited")
+_EVIDENCE_RULES = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "not_stretched",
+                   "not_noisy")
 
 
 def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> str:
@@ -275,13 +321,15 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
     rules = check_rules(rules)
     refs = [str(r) for r in references]
     for g in groups:
-        evs, by_path = [], {}
+        evs, by_path, matches = [], {}, []
         for m in g.members:
             rec = records.get(m.file_id, m)
             m.reference = under(str(m.path), refs)
-            e = evidence(rec, m.reference, getattr(m, "match", None) or {})
+            matches.append(getattr(m, "match", None) or {})
+            e = evidence(rec, m.reference, matches[-1])
             evs.append(e)
             by_path[e.path] = m
+        mark_group_evidence(evs, matches)
         ranked = rank(evs, rules)
         g.members = [by_path[e.path] for e in ranked]
         g.keeper = ranked[0].path

@@ -9,7 +9,11 @@ import numpy as np
 
 from .pixels import opencv
 from .geometry import area_inside
+from .keeper import PADDED_BELOW
 from .verify import HEAVY_BLUR, ORIENTATIONS, PairVerdict
+
+STRETCH_SEEN = 0.03   # |log| of a stretch worth naming: the dev bench's aspect edits change 10 % or more;
+                      # whole-pixel rounding of small copies stays within 1 %
 
 ORIENTATION_WORDS = {
     "rot90": "turned 90°", "rot180": "turned 180°", "rot270": "turned 270°", "mirror": "mirrored",
@@ -21,7 +25,9 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
     """Machine-readable account of b relative to a (a being the group's keeper): ``exact``, ``orientation``
     (how b was turned from a), ``crop_fraction`` (share of a that b shows), ``inset_fraction`` (share of b's
     canvas that a's picture fills; < 0.9 is a padded copy or a screenshot), ``grey``, ``scale`` (b's
-    linear size relative to a), and ``blur`` (b's blur in its own pixels) when b is heavily blurred."""
+    linear size relative to a), ``blur`` (b's blur in its own pixels) when b is heavily blurred, ``stretch``
+    (b's picture widened against its height, relative to a: 1.25 is a's picture stretched 25 % wider) when
+    not 1, and ``noise`` / ``keeper_noise`` (grey levels of noise b carries over a, a over b) when seen."""
     if exact:
         return {"exact": True, "orientation": "none", "crop_fraction": 1.0, "inset_fraction": 1.0,
                 "grey": False, "scale": 1.0}
@@ -53,10 +59,31 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
     if v.b_framed:  # b shows a inside a frame; without one, b is a's uncropped original, not a padded copy
         out["inset_fraction"] = round(min(1.0, area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb)
                                           / (wb * hb)), 3)
+    st = _stretch(inv, best, (wa, ha), (wb, hb), a_size, b_size)
+    if abs(math.log(st)) >= STRETCH_SEEN:
+        out["stretch"] = round(st, 3)
+    if v.b_noise:
+        out["noise"] = v.b_noise
+    if v.a_noise:
+        out["keeper_noise"] = v.a_noise
     out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0)
     if v.b_blur >= HEAVY_BLUR:   # blurred past its own fine detail (a tiny copy enlarged is soft too)
         out["blur"] = round(v.b_blur, 1)
     return out
+
+
+def _stretch(inv: np.ndarray, orientation: str, a_grey, b_grey, a_size, b_size) -> float:
+    """b's scale across over its scale down, in a's axes and full pixels (the grey pictures were shrunk
+    alike on both axes, but to whole pixels: their sizes' ratios are not used when a file's size disagrees)."""
+    def per_axis(grey, size):
+        sx, sy = size[0] / max(1, grey[0]), size[1] / max(1, grey[1])
+        return (sx, sy) if abs(math.log(max(sx, 1e-9) / max(sy, 1e-9))) < 0.05 else (1.0, 1.0)
+    ax, ay = per_axis(a_grey, a_size)
+    bx, by = per_axis(b_grey, b_size)
+    lin = np.diag([bx, by]) @ np.asarray(inv, dtype=np.float64)[:, :2] @ np.diag([1 / ax, 1 / ay])
+    r = np.asarray(ORIENTATIONS[orientation], dtype=np.float64).T @ lin
+    sx, sy = float(np.linalg.norm(r[:, 0])), float(np.linalg.norm(r[:, 1]))
+    return sx / sy if sx > 0 and sy > 0 else 1.0
 
 
 def reason(match: dict, keeper: bool = False) -> str:
@@ -67,7 +94,7 @@ def reason(match: dict, keeper: bool = False) -> str:
         return "exact copy"
     parts = []
     cf, inset = match.get("crop_fraction", 1.0), match.get("inset_fraction", 1.0)
-    if inset < 0.9:
+    if inset < PADDED_BELOW:
         parts.append(f"shown inside a larger picture ({round(inset * 100)} % of it): a screenshot or padded copy")
     if cf < 0.93:
         parts.append(f"cropped to {round(cf * 100)} %")
@@ -80,6 +107,11 @@ def reason(match: dict, keeper: bool = False) -> str:
         parts.append("grey")
     if match.get("blur"):
         parts.append("blurred")
+    st = match.get("stretch", 1.0)
+    if st != 1.0:
+        parts.append(f"stretched {round(st * 100)} % wide" if st > 1 else f"squeezed to {round(st * 100)} % wide")
+    if match.get("noise"):
+        parts.append("noisier")
     sc = match.get("scale", 1.0)
     if not parts and sc < 0.9:
         parts.append(f"smaller ({round(sc * 100)} % of the size)")

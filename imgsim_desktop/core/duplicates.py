@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .catalog import FileRecord
-from .keeper import choose_keepers, record_key
+from .keeper import PADDED_BELOW, choose_keepers, record_key
 
 NEIGHBOURS = 16
 
@@ -266,7 +266,7 @@ Pair = tuple[int, int, float]
 
 def _is_full(match: dict) -> bool:
     """The whole photo, not a crop of it nor a screenshot / padded copy."""
-    return match.get("inset_fraction", 1.0) >= 0.9 and match.get("crop_fraction", 1.0) >= 0.93
+    return match.get("inset_fraction", 1.0) >= PADDED_BELOW and match.get("crop_fraction", 1.0) >= 0.93
 
 
 def _decide_ahead(order: list[Pair], records: dict[int, FileRecord], rep: dict[int, int], uf: "_UnionFind",
@@ -305,6 +305,56 @@ def _decide_ahead(order: list[Pair], records: dict[int, FileRecord], rep: dict[i
         known.update(decide(ask))
 
 
+MAX_REFERENCE_MOVES = 3   # a group described around a better reference at most this often
+
+
+def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember]:
+    """Each member as matched against the group's reference (``keeper``): how, and why in words."""
+    from .match_reason import describe, reason
+
+    members = []
+    for r, v in inside:
+        if v is None:
+            match, why = {"exact": False, "orientation": "none", "crop_fraction": 1.0,
+                          "inset_fraction": 1.0, "grey": False, "scale": 1.0, "reference": True}, \
+                "the whole photo the others were matched against"
+        elif v == "exact":
+            match = describe(None, size(keeper), size(r), exact=True)
+            why = reason(match)
+        else:
+            match = describe(v, size(keeper), size(r))
+            why = reason(match)
+        s = 1.0 if v is None or v == "exact" else (sim_of(keeper.id, r.id) if sim_of else 0.0)
+        members.append(GroupMember(r.id, r.path, s, r.width, r.height, r.size, r.format, r.date_taken,
+                                   r.mtime_ns, reason=why, match=match))
+    return members
+
+
+def _better_reference(keeper: FileRecord, inside: list, members: list[GroupMember], records, full: dict, rep: dict,
+                      size, tier: str, keeper_rules, references) -> FileRecord | None:
+    """A member to group around instead of ``keeper``, or None. The first reference is chosen from file facts
+    and the pairs verified so far; matched against every member, it may turn out to be a padded copy or a crop
+    of one of them (a captioned copy on a taller canvas has the most pixels), or the keeper rule, seeing every
+    member's match, may prefer another photo (a stretched or noisy copy was the largest file). Descriptions
+    then read against the photo kept: "stretched 130 % wide", not the original "squeezed"."""
+    from .match_reason import describe
+
+    for r, v in inside:
+        if v is not None and v != "exact" and not _is_full(describe(v.swapped(), size(r), size(keeper))):
+            for f in full:
+                if rep.get(f, f) == rep.get(keeper.id, keeper.id):
+                    full[f] = False
+    if not full.get(keeper.id, True):
+        whole = [r for r, _ in inside if r is not keeper and full.get(r.id, True) and r.hash != keeper.hash]
+        return min(whole, key=keeper_key) if whole else None
+    trial = DuplicateGroup(tier, keeper.path, list(members))
+    choose_keepers([trial], records, keeper_rules, references)
+    top = records.get(trial.members[0].file_id)
+    if top is None or top.id == keeper.id or (top.hash and top.hash == keeper.hash) or not full.get(top.id, True):
+        return None
+    return top
+
+
 def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verdict, sim_of=None,
                     tier: str = "duplicates", keeper_rules=None, references=(), decide=None) -> list[DuplicateGroup]:
     """Groups of the same photo. ``verdict(a, b) -> PairVerdict | None`` (seen from a's side; cached by the
@@ -316,7 +366,7 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
     reference photo, the best *whole* photo (not a crop, not a screenshot): a member stays only when it is
     verified against the reference itself, so a chain of crops never joins two photos that share nothing.
     """
-    from .match_reason import describe, reason
+    from .match_reason import describe
 
     uf = _UnionFind()
     by_hash = _join_exact_copies(records, uf)
@@ -370,14 +420,15 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
                             if rep.get(f, f) == fy:
                                 full[f] = False
         rest = sorted(recs.values(), key=lambda r: (not full[r.id], keeper_key(r)))
-        while len(rest) >= 2:
-            keeper = rest[0]
+
+        def around(keeper: FileRecord, others: list[FileRecord]) -> tuple[list, list[FileRecord]]:
+            """The members verified against ``keeper`` (with their verdicts), and the others."""
             inside, left = [(keeper, None)], []
             if decide is not None:   # the keeper against every member not yet verified with it, at once
                 kx = rep.get(keeper.id, keeper.id)
-                ry = {rep.get(r.id, r.id) for r in rest[1:] if not (r.hash and r.hash == keeper.hash)}
+                ry = {rep.get(r.id, r.id) for r in others if not (r.hash and r.hash == keeper.hash)}
                 decide(sorted((kx, y) for y in ry if (kx, y) not in verified and (y, kx) not in verified))
-            for r in rest[1:]:
+            for r in others:
                 if r.hash and r.hash == keeper.hash:
                     inside.append((r, "exact"))
                     continue
@@ -386,24 +437,27 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
                     inside.append((r, v))
                 else:
                     left.append(r)
+            return inside, left
+
+        while len(rest) >= 2:
+            keeper = rest[0]
+            inside, left = around(keeper, rest[1:])
             rest = left
             if len(inside) < 2:
                 continue
-            members = []
-            for r, v in inside:
-                if v is None:
-                    match, why = {"exact": False, "orientation": "none", "crop_fraction": 1.0,
-                                  "inset_fraction": 1.0, "grey": False, "scale": 1.0, "reference": True}, \
-                        "the whole photo the others were matched against"
-                elif v == "exact":
-                    match = describe(None, size(keeper), size(r), exact=True)
-                    why = reason(match)
-                else:
-                    match = describe(v, size(keeper), size(r))
-                    why = reason(match)
-                s = 1.0 if v is None or v == "exact" else (sim_of(keeper.id, r.id) if sim_of else 0.0)
-                members.append(GroupMember(r.id, r.path, s, r.width, r.height, r.size, r.format, r.date_taken,
-                                           r.mtime_ns, reason=why, match=match))
+            members = _members(keeper, inside, size, sim_of)
+            for _ in range(MAX_REFERENCE_MOVES):
+                better = _better_reference(keeper, inside, members, records, full, rep, size, tier, keeper_rules,
+                                           references)
+                if better is None:
+                    break
+                # described against the photo the keeper rule prefers, when every member is verified against it
+                # too: the group's members stay the ones verified against the first reference
+                moved, out = around(better, [r for r, _ in inside if r is not better])
+                if out:
+                    break
+                keeper, inside = better, moved
+                members = _members(keeper, inside, size, sim_of)
             exact = len({r.hash for r, _ in inside}) == 1
             groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members))
     # the keeper rule has the last word (camera original, reference folders), seeing each member's match

@@ -1,0 +1,144 @@
+"""The keeper of a group without camera EXIF is the original even where an edit made a copy the larger file:
+a copy stretched along one axis (more pixels), a noisy copy (the largest JPEG), a copy with a caption bar (a
+taller canvas), a grey copy saved larger. Real files, the shipped model, real verification."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
+
+from imgsim_desktop.core import keeper
+from imgsim_desktop.core import verify as V
+from imgsim_desktop.core.noise import added_noise
+from photos import scene
+
+
+def noisy(img: Image.Image, sigma: float, seed: int = 0) -> Image.Image:
+    a = np.asarray(img, np.float32)
+    n = np.random.default_rng(seed).normal(0.0, sigma, a.shape[:2] + (1,)).astype(np.float32)
+    return Image.fromarray(np.clip(a + n, 0, 255).astype(np.uint8), "RGB")
+
+
+def captioned(img: Image.Image, bar: int) -> Image.Image:
+    canvas = Image.new("RGB", (img.width, img.height + bar), (250, 250, 250))
+    canvas.paste(img, (0, bar))
+    ImageDraw.Draw(canvas).text((12, bar // 3), "when the weekend finally arrives", fill=(0, 0, 0))
+    return canvas
+
+
+def save(img: Image.Image, path, quality=92) -> str:
+    img.save(path, quality=quality)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def edited_library(tmp_path_factory):
+    from imgsim_desktop.core.library import Library
+
+    root = tmp_path_factory.mktemp("keeper_edits")
+    photos = root / "photos"
+    photos.mkdir()
+    orig = scene(11)   # 480 x 360, no EXIF
+    w, h = orig.size
+    paths = {"original": save(orig, photos / "original.jpg", quality=95),
+             "stretched": save(orig.resize((int(w * 1.35), h), Image.Resampling.BICUBIC), photos / "stretched.jpg"),
+             "noisy": save(noisy(orig, 18.0), photos / "noisy.jpg", quality=95),
+             "caption": save(captioned(orig, 40), photos / "caption.jpg", quality=95),
+             "rot90": save(orig.transpose(Image.Transpose.ROTATE_270), photos / "rot90.jpg"),
+             "resaved": save(orig, photos / "resaved.jpg", quality=70),
+             "mirror": save(orig.transpose(Image.Transpose.FLIP_LEFT_RIGHT), photos / "mirror.jpg")}
+    for i in range(3):
+        save(scene(200 + i), photos / f"other{i}.jpg")
+    lib = Library(root / "lib", workers=2)
+    lib.scan([photos])
+    yield lib, paths
+    lib.close()
+
+
+def test_the_original_is_kept_over_its_stretched_noisy_and_captioned_copies(edited_library):
+    lib, paths = edited_library
+    g = next(g for g in lib.duplicates("duplicates") if paths["original"] in [m.path for m in g.members])
+    by_path = {m.path: m for m in g.members}
+    assert set(by_path) == set(paths.values())
+    # each of the three is larger than the original in what the old rules looked at
+    sizes = {n: Image.open(p).size for n, p in paths.items()}
+    assert sizes["stretched"][0] * sizes["stretched"][1] > sizes["original"][0] * sizes["original"][1]
+    assert sizes["caption"][1] > sizes["original"][1]
+    import os
+    assert os.path.getsize(paths["noisy"]) > os.path.getsize(paths["original"])
+    assert g.keeper == paths["original"], (g.keeper, g.keeper_reason)
+    # the descriptions read against the original, not against the copy first grouped around
+    assert "stretched 13" in by_path[paths["stretched"]].reason, by_path[paths["stretched"]].reason
+    assert by_path[paths["stretched"]].match["stretch"] == pytest.approx(1.35, abs=0.03)
+    assert "noisier" in by_path[paths["noisy"]].reason
+    assert "screenshot or padded copy" in by_path[paths["caption"]].reason
+    assert "stretch" not in by_path[paths["rot90"]].match
+
+
+def test_added_noise_is_told_from_a_blur_and_a_re_save():
+    orig = scene(12)
+    a = V.features_from_image(orig, orig.size)
+
+    def pair(img):
+        b = V.features_from_image(img, img.size)
+        v = V.verify(a, b)
+        assert v.same
+        return v
+
+    v = pair(noisy(orig, 15.0))
+    assert v.b_noise > 0 and v.a_noise == 0
+    # a blurred or re-saved copy has less fine detail than the original: the original is not "noisy"
+    for img in (orig.filter(ImageFilter.GaussianBlur(2.0)), ImageOps.grayscale(orig).convert("RGB")):
+        v = pair(img)
+        assert v.a_noise == 0, v
+    # copies of different sizes are not compared (their grey pictures were shrunk differently)
+    small = noisy(orig, 15.0).resize((400, 300))
+    b = V.features_from_image(small, small.size)
+    assert added_noise(a.grey, b.grey, V.verify(a, b).affine, a.size, b.size) == (0.0, 0.0)
+
+
+def test_a_stretched_member_is_the_one_unlike_most_of_its_group_and_two_alone_decide_nothing():
+    def ev(stretch):
+        return keeper.Evidence(path=f"/p/{stretch}.jpg", format="JPEG", reference=False, camera=None,
+                               camera_score=0, container=1, crop=False, screenshot=None, edited_by=None,
+                               pixels=100, bytes=100, date_key=("9999", 0), width=10, height=10, stretch=stretch)
+
+    group = [ev(1.0), ev(0.74), ev(0.75), ev(0.745)]   # grouped around a copy stretched 1.35x
+    keeper.mark_group_evidence(group, [{"reference": True}, {}, {}, {}])
+    assert [e.stretched for e in group] == [True, False, False, False]
+    two = [ev(1.0), ev(0.74)]
+    keeper.mark_group_evidence(two, [{"reference": True}, {}])
+    assert not any(e.stretched for e in two)
+
+
+def test_the_reference_carrying_noise_is_noisy_and_a_grey_one_is_not_marked():
+    def ev():
+        return keeper.Evidence(path="/p/x.jpg", format="JPEG", reference=False, camera=None, camera_score=0,
+                               container=1, crop=False, screenshot=None, edited_by=None, pixels=100, bytes=100,
+                               date_key=("9999", 0), width=10, height=10)
+
+    g = [ev(), ev()]
+    keeper.mark_group_evidence(g, [{"reference": True}, {"keeper_noise": 6.0}])
+    assert g[0].noisy and not g[1].noisy
+    g = [ev(), ev()]
+    keeper.mark_group_evidence(g, [{"reference": True}, {"grey": True}])
+    assert not any(e.noisy for e in g)
+
+
+def test_file_size_ties_within_a_third_and_compares_only_files_of_one_size():
+    def ev(path, pixels, size, mtime, noisy=False):
+        return keeper.Evidence(path=path, format="JPEG", reference=False, camera=None, camera_score=0,
+                               container=1, crop=False, screenshot=None, edited_by=None, pixels=pixels,
+                               bytes=size, date_key=("9999", mtime), width=10, height=10, noisy=noisy,
+                               content=path)
+
+    original = ev("/p/original.jpg", 100, 90_000, 1)
+    resaved = ev("/p/resaved_at_higher_quality.jpg", 100, 95_000, 2)      # larger, made later
+    squeezed = ev("/p/hard_compressed.jpg", 100, 40_000, 0)              # older but much smaller
+    canvas = ev("/p/screenshot.jpg", 400, 300_000, 3)
+    noisy = ev("/p/noisy.jpg", 100, 190_000, 4, noisy=True)
+    ranked = keeper.rank([resaved, squeezed, canvas, noisy, original],
+                         [r for r in keeper.RULES if r != "resolution"])
+    assert ranked[0] is original, [e.path for e in ranked]
+    assert "oldest file" in keeper.keeper_reason(ranked, [r for r in keeper.RULES if r != "resolution"])

@@ -1,7 +1,8 @@
 """Is the keeper the original? Every group folder of a bench-make bench (GROUPS/<photo>/original.jpg and its
 edited copies) indexed as one fresh library, `Library.duplicates()` at its defaults, and each group that holds
 an original checked: its keeper should be `original.jpg`. Prints the count and every other keeper with its
-reason. Usage: python scripts/verifier_checks/keepers.py bench_out/dev10/groups [LIBRARY_DIR]"""
+reason. Usage: python scripts/verifier_checks/keepers.py bench_out/dev10/groups [LIBRARY_DIR]
+A LIBRARY_DIR given is kept and reused: a second run rescans, verifies nothing new and only regroups."""
 import collections
 import os
 import shutil
@@ -17,7 +18,6 @@ from imgsim_desktop.core.verify import VERIFIER_VERSION  # noqa: E402
 def main():
     groups_dir = os.path.abspath(sys.argv[1])
     home = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="imgsim-keepers-")
-    shutil.rmtree(home, ignore_errors=True)
     with Library(home) as lib:
         lib.scan([groups_dir])
         groups = lib.duplicates("duplicates")

@@ -33,6 +33,12 @@ def write_photo(path: Path, seed: int, size: tuple[int, int] = (320, 240), quali
     return path
 
 
+def save_jpeg(img: Image.Image, path, quality: int = 85) -> str:
+    """Write ``img`` (a JPEG by its suffix) and return its path as a string."""
+    img.save(path, quality=quality)
+    return str(path)
+
+
 def write_photos(folder: Path, n: int, size: tuple[int, int] = (320, 240), prefix: str = "p") -> list[Path]:
     """``n`` distinct photos p0.jpg.. (seeds 0..n-1) in ``folder``."""
     return [write_photo(Path(folder) / f"{prefix}{i}.jpg", seed=i, size=size) for i in range(n)]

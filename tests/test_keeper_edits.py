@@ -4,6 +4,9 @@ taller canvas), a grey copy saved larger. Real files, the shipped model, real ve
 
 from __future__ import annotations
 
+import os
+from functools import partial
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
@@ -11,7 +14,15 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from imgsim_desktop.core import keeper
 from imgsim_desktop.core import verify as V
 from imgsim_desktop.core.noise import added_noise
-from photos import scene
+from photos import save_jpeg, scene
+
+
+def ev(path="/p/x.jpg", **kw) -> keeper.Evidence:
+    """Evidence of an EXIF-less JPEG, 10 x 10, with ``kw`` over those defaults."""
+    base = dict(path=path, format="JPEG", reference=False, camera=None, camera_score=0, container=1, crop=False,
+                screenshot=None, edited_by=None, pixels=100, bytes=100, date_key=("9999", 0), width=10, height=10,
+                content=path)
+    return keeper.Evidence(**{**base, **kw})
 
 
 def noisy(img: Image.Image, sigma: float, seed: int = 0) -> Image.Image:
@@ -27,9 +38,7 @@ def captioned(img: Image.Image, bar: int) -> Image.Image:
     return canvas
 
 
-def save(img: Image.Image, path, quality=92) -> str:
-    img.save(path, quality=quality)
-    return str(path)
+save = partial(save_jpeg, quality=92)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +74,6 @@ def test_the_original_is_kept_over_its_stretched_noisy_and_captioned_copies(edit
     sizes = {n: Image.open(p).size for n, p in paths.items()}
     assert sizes["stretched"][0] * sizes["stretched"][1] > sizes["original"][0] * sizes["original"][1]
     assert sizes["caption"][1] > sizes["original"][1]
-    import os
     assert os.path.getsize(paths["noisy"]) > os.path.getsize(paths["original"])
     assert g.keeper == paths["original"], (g.keeper, g.keeper_reason)
     # the descriptions read against the original, not against the copy first grouped around
@@ -99,25 +107,15 @@ def test_added_noise_is_told_from_a_blur_and_a_re_save():
 
 
 def test_a_stretched_member_is_the_one_unlike_most_of_its_group_and_two_alone_decide_nothing():
-    def ev(stretch):
-        return keeper.Evidence(path=f"/p/{stretch}.jpg", format="JPEG", reference=False, camera=None,
-                               camera_score=0, container=1, crop=False, screenshot=None, edited_by=None,
-                               pixels=100, bytes=100, date_key=("9999", 0), width=10, height=10, stretch=stretch)
-
-    group = [ev(1.0), ev(0.74), ev(0.75), ev(0.745)]   # grouped around a copy stretched 1.35x
+    group = [ev(stretch=s) for s in (1.0, 0.74, 0.75, 0.745)]   # grouped around a copy stretched 1.35x
     keeper.mark_group_evidence(group, [{"reference": True}, {}, {}, {}])
     assert [e.stretched for e in group] == [True, False, False, False]
-    two = [ev(1.0), ev(0.74)]
+    two = [ev(stretch=1.0), ev(stretch=0.74)]
     keeper.mark_group_evidence(two, [{"reference": True}, {}])
     assert not any(e.stretched for e in two)
 
 
 def test_the_reference_carrying_noise_is_noisy_and_a_grey_one_is_not_marked():
-    def ev():
-        return keeper.Evidence(path="/p/x.jpg", format="JPEG", reference=False, camera=None, camera_score=0,
-                               container=1, crop=False, screenshot=None, edited_by=None, pixels=100, bytes=100,
-                               date_key=("9999", 0), width=10, height=10)
-
     g = [ev(), ev()]
     keeper.mark_group_evidence(g, [{"reference": True}, {"keeper_noise": 6.0}])
     assert g[0].noisy and not g[1].noisy
@@ -127,17 +125,14 @@ def test_the_reference_carrying_noise_is_noisy_and_a_grey_one_is_not_marked():
 
 
 def test_file_size_ties_within_a_third_and_compares_only_files_of_one_size():
-    def ev(path, pixels, size, mtime, noisy=False):
-        return keeper.Evidence(path=path, format="JPEG", reference=False, camera=None, camera_score=0,
-                               container=1, crop=False, screenshot=None, edited_by=None, pixels=pixels,
-                               bytes=size, date_key=("9999", mtime), width=10, height=10, noisy=noisy,
-                               content=path)
+    def file(path, pixels, size, mtime, noisy=False):
+        return ev(path, pixels=pixels, bytes=size, date_key=("9999", mtime), noisy=noisy)
 
-    original = ev("/p/original.jpg", 100, 90_000, 1)
-    resaved = ev("/p/resaved_at_higher_quality.jpg", 100, 95_000, 2)      # larger, made later
-    squeezed = ev("/p/hard_compressed.jpg", 100, 40_000, 0)              # older but much smaller
-    canvas = ev("/p/screenshot.jpg", 400, 300_000, 3)
-    noisy = ev("/p/noisy.jpg", 100, 190_000, 4, noisy=True)
+    original = file("/p/original.jpg", 100, 90_000, 1)
+    resaved = file("/p/resaved_at_higher_quality.jpg", 100, 95_000, 2)      # larger, made later
+    squeezed = file("/p/hard_compressed.jpg", 100, 40_000, 0)              # older but much smaller
+    canvas = file("/p/screenshot.jpg", 400, 300_000, 3)
+    noisy = file("/p/noisy.jpg", 100, 190_000, 4, noisy=True)
     ranked = keeper.rank([resaved, squeezed, canvas, noisy, original],
                          [r for r in keeper.RULES if r != "resolution"])
     assert ranked[0] is original, [e.path for e in ranked]

@@ -14,7 +14,7 @@ from imgsim_desktop.core import pixels as P
 from imgsim_desktop.core import verify as V
 from imgsim_desktop.core.match_reason import ORIENTATION_WORDS
 from imgsim_desktop.core.signature import candidate_pairs, signature
-from photos import scene
+from photos import save_jpeg as save, scene
 
 ORIENT = {"rot90": Image.Transpose.ROTATE_270, "rot180": Image.Transpose.ROTATE_180,
           "rot270": Image.Transpose.ROTATE_90, "flip": Image.Transpose.FLIP_TOP_BOTTOM,
@@ -42,11 +42,6 @@ def phone_screenshot(photos: list[Image.Image], size=(540, 1170), scale=0.8) -> 
         y += ph + 30
     d.text((30, 80), "Photos  ·  shared album", fill=(40, 40, 40))
     return canvas
-
-
-def save(img: Image.Image, path, quality=85):
-    img.save(path, quality=quality)
-    return str(path)
 
 
 @pytest.fixture(scope="module")

@@ -339,11 +339,12 @@ def _better_reference(keeper: FileRecord, inside: list, members: list[GroupMembe
     then read against the photo kept: "stretched 130 % wide", not the original "squeezed"."""
     from .match_reason import describe
 
-    for r, v in inside:
-        if v is not None and v != "exact" and not _is_full(describe(v.swapped(), size(r), size(keeper))):
-            for f in full:
-                if rep.get(f, f) == rep.get(keeper.id, keeper.id):
-                    full[f] = False
+    if any(v is not None and v != "exact" and not _is_full(describe(v.swapped(), size(r), size(keeper)))
+           for r, v in inside):
+        kx = rep.get(keeper.id, keeper.id)
+        for f in full:   # the keeper and its exact copies
+            if rep.get(f, f) == kx:
+                full[f] = False
     if not full.get(keeper.id, True):
         whole = [r for r, _ in inside if r is not keeper and full.get(r.id, True) and r.hash != keeper.hash]
         return min(whole, key=keeper_key) if whole else None

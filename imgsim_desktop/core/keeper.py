@@ -3,7 +3,8 @@
 Resolution and file size alone keep the wrong file: a PNG export of a camera JPEG is larger, a screenshot
 of a photo can have more pixels than the photo, a backup copy ties with the original. So evidence that a
 file *is* the original comes first (camera EXIF, the camera's container, the full frame, not a screenshot,
-not re-saved by an editor), and only then resolution, size within one format (only a much smaller file loses), and the earliest date.
+not re-saved by an editor), and only then resolution, size within one format (only a much smaller file
+loses), and the earliest date.
 Two edits inflate those last two: a copy stretched along one axis has more pixels than the photo it was made
 from, added noise makes the largest JPEG. So a member whose picture is stretched against most of its group
 (``not_stretched``), or that carries noise another member of its size lacks (``not_noisy``), loses first.

@@ -24,8 +24,8 @@ ORIENTATION_WORDS = {
 def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], exact: bool = False) -> dict:
     """Machine-readable account of b relative to a (a being the group's keeper): ``exact``, ``orientation``
     (how b was turned from a), ``crop_fraction`` (share of a that b shows), ``inset_fraction`` (share of b's
-    canvas that a's picture fills; < 0.9 is a padded copy or a screenshot), ``grey``, ``scale`` (b's
-    linear size relative to a), ``blur`` (b's blur in its own pixels) when b is heavily blurred, ``stretch``
+    canvas that a's picture fills; below ``keeper.PADDED_BELOW`` a padded copy or a screenshot), ``grey``,
+    ``scale`` (b's linear size relative to a), ``blur`` (b's blur in its own pixels) when b is heavily blurred, ``stretch``
     (b's picture widened against its height, relative to a: 1.25 is a's picture stretched 25 % wider) when
     not 1, and ``noise`` / ``keeper_noise`` (grey levels of noise b carries over a, a over b) when seen."""
     if exact:

@@ -137,3 +137,31 @@ def test_file_size_ties_within_a_third_and_compares_only_files_of_one_size():
                          [r for r in keeper.RULES if r != "resolution"])
     assert ranked[0] is original, [e.path for e in ranked]
     assert "oldest file" in keeper.keeper_reason(ranked, [r for r in keeper.RULES if r != "resolution"])
+
+
+def test_a_photo_with_plain_sky_along_its_edge_is_kept_over_its_captioned_copy(tmp_path):
+    """The trim reads a 16:9 photo with a plain sky along the top as a photo on a screen, so every copy of it
+    "filled 78 % of its canvas" and the captioned copy, on the tallest canvas, was kept (tried in a real window). In a verified
+    group the verifier's framing decides, not the trim's guess from the file alone."""
+    from imgsim_desktop.core.decode import load_image
+    from imgsim_desktop.core.library import Library
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = scene(13, (640, 360))
+    photo.paste((110, 170, 235), (0, 0, 640, 80))   # a clear sky along the top
+    original = save(photo, folder / "beach.jpg", quality=95)
+    _, info = load_image(original, max_side=112)
+    assert info.content_fraction < keeper.PADDED_BELOW   # the trim's guess that misled the keeper
+    os.utime(original, (1_700_000_000, 1_700_000_000))   # made before its copies
+    save(captioned(photo, 50), folder / "beach_meme.jpg", quality=95)
+    save(photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT), folder / "beach_mirrored.jpg")
+    for i in range(2):
+        save(scene(300 + i), folder / f"other{i}.jpg")
+    with Library(tmp_path / "lib", workers=1) as lib:
+        lib.scan([folder])
+        g = next(g for g in lib.duplicates("duplicates") if original in [m.path for m in g.members])
+        assert len(g.members) == 3
+        assert g.keeper == original, g.keeper_reason
+        meme = next(m for m in g.members if m.path.endswith("beach_meme.jpg"))
+        assert "padded copy" in meme.reason

@@ -313,10 +313,14 @@ def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember
     from .match_reason import describe, reason
 
     members = []
+    # the reference as the others see it: a padded copy or a crop of one of them shows it here
+    seen = [describe(v.swapped(), size(r), size(keeper)) for r, v in inside if v is not None and v != "exact"]
     for r, v in inside:
         if v is None:
-            match, why = {"exact": False, "orientation": "none", "crop_fraction": 1.0,
-                          "inset_fraction": 1.0, "grey": False, "scale": 1.0, "reference": True}, \
+            match, why = {"exact": False, "orientation": "none",
+                          "crop_fraction": min((m["crop_fraction"] for m in seen), default=1.0),
+                          "inset_fraction": min((m["inset_fraction"] for m in seen), default=1.0),
+                          "grey": False, "scale": 1.0, "reference": True}, \
                 "the whole photo the others were matched against"
         elif v == "exact":
             match = describe(None, size(keeper), size(r), exact=True)
@@ -331,16 +335,13 @@ def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember
 
 
 def _better_reference(keeper: FileRecord, inside: list, members: list[GroupMember], records, full: dict, rep: dict,
-                      size, tier: str, keeper_rules, references) -> FileRecord | None:
+                      tier: str, keeper_rules, references) -> FileRecord | None:
     """A member to group around instead of ``keeper``, or None. The first reference is chosen from file facts
     and the pairs verified so far; matched against every member, it may turn out to be a padded copy or a crop
     of one of them (a captioned copy on a taller canvas has the most pixels), or the keeper rule, seeing every
     member's match, may prefer another photo (a stretched or noisy copy was the largest file). Descriptions
     then read against the photo kept: "stretched 130 % wide", not the original "squeezed"."""
-    from .match_reason import describe
-
-    if any(v is not None and v != "exact" and not _is_full(describe(v.swapped(), size(r), size(keeper)))
-           for r, v in inside):
+    if not _is_full(members[0].match):   # the reference, as the others see it
         kx = rep.get(keeper.id, keeper.id)
         for f in full:   # the keeper and its exact copies
             if rep.get(f, f) == kx:
@@ -448,7 +449,7 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
                 continue
             members = _members(keeper, inside, size, sim_of)
             for _ in range(MAX_REFERENCE_MOVES):
-                better = _better_reference(keeper, inside, members, records, full, rep, size, tier, keeper_rules,
+                better = _better_reference(keeper, inside, members, records, full, rep, tier, keeper_rules,
                                            references)
                 if better is None:
                     break

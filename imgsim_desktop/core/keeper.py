@@ -112,7 +112,9 @@ def screenshot_reason(rec, fmt: str, has_camera: bool, match: dict) -> str | Non
     if _SCREENSHOT_NAME.search(os.path.basename(str(rec.path))):
         return "named as a screenshot"
     cf = getattr(rec, "content_fraction", None)
-    if cf is not None and cf < PADDED_BELOW:
+    # the trim's guess from the file alone, where no verifier compared it with a copy: a plain sky along the
+    # top reads as a border to it, and every copy of that photo then "fills 80 % of its canvas"
+    if cf is not None and cf < PADDED_BELOW and "inset_fraction" not in match:
         return f"the picture fills {cf:.0%} of its canvas (a border or a screen around it)"
     if not has_camera and screen_sized(rec.width, rec.height):
         return f"screen-sized {fmt or 'image'} ({rec.width}×{rec.height}) without camera EXIF"

@@ -124,7 +124,7 @@ def test_the_reference_carrying_noise_is_noisy_and_a_grey_one_is_not_marked():
     assert not any(e.noisy for e in g)
 
 
-def test_file_size_ties_within_a_third_and_compares_only_files_of_one_size():
+def test_file_size_ties_within_half_and_compares_only_files_of_one_size():
     def file(path, pixels, size, mtime, noisy=False):
         return ev(path, pixels=pixels, bytes=size, date_key=("9999", mtime), noisy=noisy)
 

@@ -28,9 +28,10 @@ from .decode import RAW_EXTENSIONS
 # Default order; a library may store its own (Library.set_keeper_rules).
 RULES: tuple[str, ...] = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "not_stretched",
                           "resolution", "not_noisy", "size", "date")
-SIZE_CLOSE = 2 / 3    # files of one format at least this share of the largest one's bytes tie on size: a re-save
-                      # at a slightly higher JPEG quality, or with noise, is larger than its original; a much
-                      # smaller file is a harder-compressed copy. Ties go to the oldest file
+SIZE_CLOSE = 0.5      # files of one format and size at least this share of the largest one's bytes tie on size,
+                      # then the oldest wins: a re-save at a higher JPEG quality, or with noise, is larger than
+                      # its original (a quality-92 photo re-saved at 97: 1.67x; 2/3 kept that re-save in a
+                      # real-window try); a file under half the bytes is a harder-compressed copy
 STRETCH_SAME = 0.05   # |log| apart, two members show the picture in one shape (affine fits wobble by ~2 %)
 
 RAW_FORMATS = frozenset(e.lstrip(".").upper() for e in RAW_EXTENSIONS) | {"RAW"}

@@ -335,7 +335,7 @@ def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember
 
 
 def _better_reference(keeper: FileRecord, inside: list, members: list[GroupMember], records, full: dict, rep: dict,
-                      tier: str, keeper_rules, references) -> FileRecord | None:
+                      tier: str, keeper_rules, references, traces=None) -> FileRecord | None:
     """A member to group around instead of ``keeper``, or None. The first reference is chosen from file facts
     and the pairs verified so far; matched against every member, it may turn out to be a padded copy or a crop
     of one of them (a captioned copy on a taller canvas has the most pixels), or the keeper rule, seeing every
@@ -350,7 +350,7 @@ def _better_reference(keeper: FileRecord, inside: list, members: list[GroupMembe
         whole = [r for r, _ in inside if r is not keeper and full.get(r.id, True) and r.hash != keeper.hash]
         return min(whole, key=keeper_key) if whole else None
     trial = DuplicateGroup(tier, keeper.path, list(members))
-    choose_keepers([trial], records, keeper_rules, references)
+    choose_keepers([trial], records, keeper_rules, references, traces)
     top = records.get(trial.members[0].file_id)
     if top is None or top.id == keeper.id or (top.hash and top.hash == keeper.hash) or not full.get(top.id, True):
         return None
@@ -358,7 +358,8 @@ def _better_reference(keeper: FileRecord, inside: list, members: list[GroupMembe
 
 
 def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verdict, sim_of=None,
-                    tier: str = "duplicates", keeper_rules=None, references=(), decide=None) -> list[DuplicateGroup]:
+                    tier: str = "duplicates", keeper_rules=None, references=(), decide=None,
+                    traces=None) -> list[DuplicateGroup]:
     """Groups of the same photo. ``verdict(a, b) -> PairVerdict | None`` (seen from a's side; cached by the
     caller) decides each candidate pair; ``sim_of(a, b)`` gives the global similarity shown to users.
     ``decide(pairs) -> {(a, b): verdict}``, if given, verifies many pairs at once (on all cores) before they
@@ -450,7 +451,7 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
             members = _members(keeper, inside, size, sim_of)
             for _ in range(MAX_REFERENCE_MOVES):
                 better = _better_reference(keeper, inside, members, records, full, rep, tier, keeper_rules,
-                                           references)
+                                           references, traces)
                 if better is None:
                     break
                 # described against the photo the keeper rule prefers, when every member is verified against it
@@ -463,6 +464,6 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
             exact = len({r.hash for r, _ in inside}) == 1
             groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members))
     # the keeper rule has the last word (camera original, reference folders), seeing each member's match
-    choose_keepers(groups, records, keeper_rules, references)
+    choose_keepers(groups, records, keeper_rules, references, traces)
     groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
     return groups

@@ -8,6 +8,12 @@ loses), and the earliest date.
 Two edits inflate those last two: a copy stretched along one axis has more pixels than the photo it was made
 from, added noise makes the largest JPEG. So a member whose picture is stretched against most of its group
 (``not_stretched``), or that carries noise another member of its size lacks (``not_noisy``), loses first.
+Same-size JPEG copies (turned, mirrored, re-encoded) that tie on everything, file times included when they
+were copied with them, are told by the JPEG's own traces (core/jpeg_trace.py): the file whose table a
+re-saved copy's coefficients still carry is the one it was made from (``earlier_save``), a file re-saved
+over a coarser compression is a copy (``not_resaved``), then the higher save quality wins (``quality``).
+They come after the date, since none proves which file came first: a photo that is itself a re-save (saved
+at 95 over a download's 92) shows the trace, and its copies saved at 92 restore that table and show none.
 
 A photo in a reference folder is always the keeper. The rule order is a setting (``RULES`` is the default);
 evidence a group-former adds per member (``GroupMember.match``: ``inset_fraction``, ``crop_fraction``) is
@@ -24,10 +30,11 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .decode import RAW_EXTENSIONS
+from .jpeg_trace import JPEG_FORMATS, Trace, sources
 
 # Default order; a library may store its own (Library.set_keeper_rules).
 RULES: tuple[str, ...] = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "not_stretched",
-                          "resolution", "not_noisy", "size", "date")
+                          "resolution", "not_noisy", "size", "date", "earlier_save", "not_resaved", "quality")
 SIZE_CLOSE = 0.5      # files of one format and size at least this share of the largest one's bytes tie on size,
                       # then the oldest wins: a re-save at a higher JPEG quality, or with noise, is larger than
                       # its original (a quality-92 photo re-saved at 97: 1.67x; 2/3 kept that re-save in a
@@ -78,6 +85,9 @@ class Evidence:
     stretch: float = 1.0      # picture widened against its height, relative to the group's reference
     stretched: bool = False   # ...and unlike most of its group (set per group by ``choose_keepers``)
     noisy: bool = False       # carries noise a member of its size lacks
+    quality: int | None = None  # the JPEG save quality (read only for same-size JPEG members, see ``traced``)
+    resaved: bool = False     # re-saved over an earlier, coarser JPEG compression
+    earlier: bool = False     # the file (its table) a re-saved member of its size was made from
 
 
 def _name(text: str | None) -> str:
@@ -168,9 +178,9 @@ def mark_group_evidence(group: Sequence[Evidence], matches: Sequence[dict]) -> N
 def _size_share(e: Evidence, group: Sequence[Evidence]) -> float:
     """File size relative to the largest file of the same format and pixel count: bytes compare only between
     such files (a screenshot's canvas holds more than the photo), and not with a noisy or stretched copy's
-    (their bytes are what made them large)."""
+    (their bytes are what made them large), nor with a re-save over a coarser JPEG."""
     top = max((g.bytes for g in group if g.format == e.format and g.pixels == e.pixels
-               and not (g.noisy or g.stretched)), default=0)
+               and not (g.noisy or g.stretched or g.resaved)), default=0)
     return e.bytes / top if top else 0.0
 
 
@@ -186,6 +196,10 @@ def _rule_key(rule: str, e: Evidence, group: Sequence[Evidence]):
         return int(e.screenshot is not None)
     if rule == "not_edited":
         return int(e.edited_by is not None)
+    if rule == "earlier_save":
+        return -int(e.earlier)
+    if rule == "not_resaved":
+        return int(e.resaved)
     if rule == "not_stretched":
         return int(e.stretched)
     if rule == "resolution":
@@ -197,6 +211,8 @@ def _rule_key(rule: str, e: Evidence, group: Sequence[Evidence]):
         return -1.0 if share >= SIZE_CLOSE else -share
     if rule == "date":
         return e.date_key
+    if rule == "quality":
+        return -(e.quality or 0)
     raise ValueError(f"unknown keeper rule {rule!r}; choose from {', '.join(RULES)}")
 
 
@@ -240,6 +256,10 @@ def _why(rule: str, k: Evidence, group: Sequence[Evidence]) -> str:
         return "the photo itself, not a screenshot or padded copy"
     if rule == "not_edited":
         return "unedited: no editing-software tag"
+    if rule == "earlier_save":
+        return "the JPEG the other copies were re-saved from (they carry its compression)"
+    if rule == "not_resaved":
+        return "not re-saved: another copy carries an earlier, coarser JPEG compression"
     if rule == "not_stretched":
         return "its picture's shape is the one the other copies share (a stretched copy has more pixels)"
     if rule == "resolution":
@@ -250,6 +270,8 @@ def _why(rule: str, k: Evidence, group: Sequence[Evidence]) -> str:
         return f"largest {k.format or 'file'} ({_fmt_bytes(k.bytes)})"
     if rule == "date":
         return f"earliest date ({k.date_key[0]})" if k.date_key[0] != "9999" else "oldest file"
+    if rule == "quality":
+        return f"saved at the highest JPEG quality ({k.quality})"
     return rule
 
 
@@ -267,6 +289,10 @@ def _facts(k: Evidence, others: Sequence[Evidence]) -> list[str]:
         out.append("not a screenshot")
     if k.edited_by is None and any(o.edited_by for o in others):
         out.append("unedited")
+    if k.earlier and any(o.resaved for o in others):
+        out.append(f"the JPEG a copy was re-saved from (quality {k.quality})")
+    elif not k.resaved and any(o.resaved for o in others):
+        out.append("not re-saved")
     if not k.stretched and any(o.stretched for o in others):
         out.append("not stretched")
     if not k.noisy and any(o.noisy for o in others):
@@ -274,8 +300,8 @@ def _facts(k: Evidence, others: Sequence[Evidence]) -> list[str]:
     return out
 
 
-_EVIDENCE_RULES = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "not_stretched",
-                   "not_noisy")
+_EVIDENCE_RULES = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "earlier_save",
+                   "not_resaved", "not_stretched", "not_noisy")
 
 
 def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> str:
@@ -318,12 +344,43 @@ def under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
+def traced(recs: Sequence) -> list:
+    """The members whose JPEG traces can matter: JPEGs of one pixel count with another JPEG of the group (a
+    copy of another size is told by its resolution; reading a trace decodes the whole file)."""
+    jpegs = [r for r in recs if (getattr(r, "format", "") or "").upper() in JPEG_FORMATS and r.width and r.height]
+    sizes = [r.width * r.height for r in jpegs]
+    return [r for r, n in zip(jpegs, sizes) if sizes.count(n) > 1]
+
+
+def _mark_sources(group: Sequence[Evidence], found: dict) -> None:
+    """``earlier``: among members of one pixel count, the file a re-saved member was made from."""
+    by_size: dict[int, list[tuple[Evidence, Trace]]] = {}
+    for e in group:
+        t = found.get(e.content)
+        if t is not None:
+            by_size.setdefault(e.pixels, []).append((e, t))
+    for same in by_size.values():
+        if len(same) > 1 and any(t.resaved for _, t in same):
+            for j in sources([t for _, t in same]):
+                same[j][0].earlier = True
+
+
 def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = None,
-                   references: Iterable[str] = ()) -> list:
+                   references: Iterable[str] = (), traces=None) -> list:
     """Order each DuplicateGroup's members best first and set ``keeper``, ``keeper_reason``, ``id`` and
-    each member's ``reference``. ``records``: file id -> catalog FileRecord (the evidence)."""
+    each member's ``reference``. ``records``: file id -> catalog FileRecord (the evidence). ``traces(recs)
+    -> {content hash: jpeg_trace.Trace}`` reads the JPEG traces of the records ``traced`` names (none when
+    not given)."""
     rules = check_rules(rules)
     refs = [str(r) for r in references]
+    found: dict[str, Trace] = {}
+    if traces is not None:
+        need = {}
+        for g in groups:
+            for r in traced([records.get(m.file_id, m) for m in g.members]):
+                if getattr(r, "hash", None):
+                    need.setdefault(r.hash, r)
+        found = traces(list(need.values())) if need else {}
     for g in groups:
         evs, by_path, matches = [], {}, []
         for m in g.members:
@@ -331,9 +388,16 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
             m.reference = under(str(m.path), refs)
             matches.append(getattr(m, "match", None) or {})
             e = evidence(rec, m.reference, matches[-1])
+            t = found.get(getattr(rec, "hash", None) or "")
+            if t is not None:
+                e.quality, e.resaved = t.quality, t.resaved
+                said = getattr(m, "reason", "") or ""
+                if t.resaved and "earlier JPEG" not in said:
+                    m.reason = f"{said}; re-saved over an earlier JPEG" if said else "re-saved over an earlier JPEG"
             evs.append(e)
             by_path[e.path] = m
         mark_group_evidence(evs, matches)
+        _mark_sources(evs, found)
         ranked = rank(evs, rules)
         g.members = [by_path[e.path] for e in ranked]
         g.keeper = ranked[0].path

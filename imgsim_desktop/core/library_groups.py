@@ -201,13 +201,15 @@ class GroupingMixin:
             progress.start("verifying", int(undecided.sum()))  # at most: pairs joined already are skipped
         verifier = PairVerifier(records, cached, progress=progress, cancel=cancel,
                                 workers=self.verify_workers)
+        traces, fresh_traces = self._trace_reader()
         try:
             groups = verified_groups(records, list(zip(a.tolist(), b.tolist(), s.tolist())), verifier.verdict,
                                      sim_of, keeper_rules=self.keeper_rules(), references=references,
-                                     decide=verifier.decide if verifier.workers > 1 else None)
+                                     decide=verifier.decide if verifier.workers > 1 else None, traces=traces)
         except BaseException:  # cancelled (or failed): keep what was verified, nothing is decided whole
             self._save_decisions(verifier, records, a[undecided], b[undecided], s[undecided], None)
             raise
+        self._save_traces(fresh_traces)
         if verifier.errors:  # a photo that could not be read is asked again next time
             cover = None
         self._save_decisions(verifier, records, a[undecided], b[undecided], s[undecided], cover)
@@ -219,6 +221,44 @@ class GroupingMixin:
                                   # photos not verified: unreadable, or changed since they were indexed
                                   "skipped": sorted(dict(verifier.errors).items())}
         return groups
+
+    def _trace_reader(self):
+        """The keeper's JPEG traces (core/jpeg_trace.py), by content: stored ones from the catalog, the rest read
+        from the files outside the lock and collected in ``fresh`` for ``_save_traces``."""
+        from .jpeg_trace import TRACE_VERSION, Trace, read_trace
+        from .verdicts import get_signatures
+
+        fresh: dict[str, Trace] = {}
+
+        def traces(recs) -> dict:
+            with self._lock:
+                stored = get_signatures(self.catalog, [r.hash for r in recs], TRACE_VERSION)
+            out = {}
+            for r in recs:
+                if r.hash in fresh:
+                    out[r.hash] = fresh[r.hash]
+                elif stored.get(r.hash) is not None:
+                    out[r.hash] = Trace.from_array(stored[r.hash])
+                else:
+                    out[r.hash] = fresh[r.hash] = read_trace(r.path)
+            return out
+
+        return traces, fresh
+
+    def _save_traces(self, fresh: dict) -> None:
+        from .jpeg_trace import TRACE_VERSION
+        from .verdicts import put_signatures
+
+        if not fresh:
+            return
+        with self._lock:
+            try:
+                with self._catalog_to_write() as cat:
+                    if cat is not None:
+                        put_signatures(cat, [(h, t.to_array()) for h, t in fresh.items() if t.quality is not None],
+                                       TRACE_VERSION)  # an unreadable file is asked again next time
+            except (sqlite3.OperationalError, OSError) as exc:
+                log.info("JPEG traces not stored (%s)", exc)
 
     def _save_decisions(self, verifier, records, a, b, s, cover: float | None) -> None:
         """Store the verifier's new verdicts (by content) and, by file id, every pair (a, b) decided by now

@@ -98,26 +98,28 @@ def quality(table) -> int | None:
 
 
 def _luma(img: Image.Image) -> np.ndarray | None:
-    """The decoded luminance, without a round trip through RGB (which would blur the lattice by a level)."""
+    """The decoded luminance (uint8), without a round trip through RGB (which would blur the lattice by a
+    level)."""
     if img.mode == "L":
-        return np.asarray(img, np.float32)
+        return np.asarray(img)
     if img.mode not in ("RGB", "YCbCr"):
         return None   # CMYK, YCCK: no luminance plane to read
     img.draft("YCbCr", img.size)
     img = img if img.mode == "YCbCr" else img.convert("YCbCr")
-    return np.asarray(img, np.float32)[..., 0]
+    return np.asarray(img.getchannel(0))
 
 
 def _coefficients(y: np.ndarray) -> np.ndarray:
-    """Block DCT (JPEG's, orthonormal) on the file's own 8-pixel grid, of at most MAX_BLOCKS central blocks."""
+    """Block DCT (JPEG's, orthonormal) on the file's own 8-pixel grid, of at most MAX_BLOCKS central blocks
+    (cut before the float copy: a 50-megapixel photo's plane would be 200 MB as floats)."""
     bh, bw = y.shape[0] // 8, y.shape[1] // 8
     side = int(np.sqrt(MAX_BLOCKS))
     if bh * bw > MAX_BLOCKS:
         nh, nw = min(bh, side), min(bw, MAX_BLOCKS // min(bh, side))
         oy, ox = (bh - nh) // 2, (bw - nw) // 2
         y, bh, bw = y[oy * 8:(oy + nh) * 8, ox * 8:(ox + nw) * 8], nh, nw
-    b = (y[:bh * 8, :bw * 8] - 128.0).reshape(bh, 8, bw, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
-    return _DCT @ b @ _DCT.T
+    b = (y[:bh * 8, :bw * 8].astype(np.float32) - 128.0).reshape(bh, 8, bw, 8).transpose(0, 2, 1, 3)
+    return _DCT @ b.reshape(-1, 8, 8).astype(np.float64) @ _DCT.T
 
 
 def histograms(y: np.ndarray, table: np.ndarray) -> np.ndarray:

@@ -158,7 +158,8 @@ def source_score(copy: Trace, source: Trace) -> float | None:
     ty = np.asarray(copy.table, float).reshape(8, 8)
     hist = np.asarray(copy.hist, float).reshape(FREQS, 8)
     best = None
-    for tx in (np.asarray(source.table, float).reshape(8, 8), np.asarray(source.table, float).reshape(8, 8).T):
+    tx = np.asarray(source.table, float).reshape(8, 8)
+    for tx in (tx, tx.T):
         scores = []
         for h, (u, v) in zip(hist, _ZIGZAG[1:FREQS + 1]):
             r = tx[u, v] / ty[u, v]

@@ -156,3 +156,40 @@ def test_copies_with_their_times_kept_leave_the_original_as_keeper(tmp_path, mon
         monkeypatch.setattr(jt, "read_trace", lambda p: calls.append(p) or jt.NO_TRACE)
         again = next(g for g in lib.duplicates("duplicates") if orig in [m.path for m in g.members])
         assert again.keeper == orig and calls == []
+
+
+def test_traces_are_read_only_where_the_date_ties(tmp_path, monkeypatch):
+    """Copies newer than their original: the date decides, and no file is decoded for a trace. A reference
+    photo is the keeper whatever the traces say: none is read either."""
+    from imgsim_desktop.core.library import Library
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    first = jpeg_bytes(scene(41, (480, 360)), 88)
+    orig = write(photos / "original_photo.jpg", first)
+    img = decoded(first)
+    write(photos / "m.jpg", jpeg_bytes(img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 96))
+    write(photos / "r.jpg", jpeg_bytes(img.transpose(Image.Transpose.ROTATE_180), 80))
+    os.utime(orig, (1_500_000_000, 1_500_000_000))
+    calls = []
+    real = jt.read_trace
+    monkeypatch.setattr(jt, "read_trace", lambda p: calls.append(p) or real(p))
+    with Library(tmp_path / "lib", workers=1) as lib:
+        lib.scan([photos])
+        g = next(g for g in lib.duplicates("duplicates") if orig in [m.path for m in g.members])
+        assert len(g.members) == 3 and g.keeper == orig and "oldest file" in g.keeper_reason, g.keeper_reason
+    assert calls == []
+
+
+def test_contenders_are_the_members_tied_before_the_traces_size_left_out():
+    def ev(path, t, size=100, pixels=100, ref=False):
+        return keeper.Evidence(path=path, format="JPEG", reference=ref, camera=None, camera_score=0, container=1,
+                               crop=False, screenshot=None, edited_by=None, pixels=pixels, bytes=size,
+                               date_key=("9999", t), width=10, height=10, content=path)
+    a, b, c, d = ev("/a.jpg", 0, size=300), ev("/b.jpg", 0, size=100), ev("/c.jpg", 1), ev("/d.jpg", 0, pixels=50)
+    assert keeper.contenders([a, b, c, d], keeper.RULES) == [a, b]
+    assert keeper.contenders([a, ev("/ref.jpg", 0, ref=True)], keeper.RULES) == []
+    # a trace rule moved before the date widens the contenders to every member of that resolution
+    order = keeper.check_rules([*keeper.RULES[:keeper.RULES.index("resolution") + 1], "quality"])
+    assert keeper.contenders([a, b, c, d], order) == [a, b, c]
+    assert keeper.contenders([a, b, c, d], keeper.check_rules(["quality"])) == [a, b, c, d]

@@ -365,38 +365,60 @@ def _mark_sources(group: Sequence[Evidence], found: dict) -> None:
                 same[j][0].earlier = True
 
 
+_TRACE_RULES = ("earlier_save", "not_resaved", "quality")
+
+
+def contenders(group: Sequence[Evidence], rules: Sequence[str]) -> list[Evidence]:
+    """The members the JPEG traces could still decide between: tied with the best on every rule before the
+    first trace rule, file size left out (a re-save at a higher quality is the larger file, and its trace is
+    what stops its bytes from counting); none when a reference photo is the keeper anyway. With the default
+    order that means the same pixels and the same file time, so a library whose copies are newer than their
+    originals reads no trace at all."""
+    if any(e.reference for e in group):
+        return []
+    first = min((rules.index(r) for r in _TRACE_RULES if r in rules), default=len(rules))
+    before = [r for r in rules[:first] if r != "size"]
+    keys = [tuple(_rule_key(r, e, group) for r in before) for e in group]
+    best = min(keys)
+    return [e for e, k in zip(group, keys) if k == best]
+
+
 def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = None,
                    references: Iterable[str] = (), traces=None) -> list:
     """Order each DuplicateGroup's members best first and set ``keeper``, ``keeper_reason``, ``id`` and
     each member's ``reference``. ``records``: file id -> catalog FileRecord (the evidence). ``traces(recs)
-    -> {content hash: jpeg_trace.Trace}`` reads the JPEG traces of the records ``traced`` names (none when
-    not given)."""
+    -> {content hash: jpeg_trace.Trace}`` reads JPEG traces (a full decode each), asked only for the
+    ``contenders`` that ``traced`` names (none when not given)."""
     rules = check_rules(rules)
     refs = [str(r) for r in references]
-    found: dict[str, Trace] = {}
-    if traces is not None:
-        need = {}
-        for g in groups:
-            for r in traced([records.get(m.file_id, m) for m in g.members]):
-                if getattr(r, "hash", None):
-                    need.setdefault(r.hash, r)
-        found = traces(list(need.values())) if need else {}
+    built, need = [], {}
     for g in groups:
-        evs, by_path, matches = [], {}, []
+        evs, by_path, matches, recs = [], {}, [], {}
         for m in g.members:
             rec = records.get(m.file_id, m)
             m.reference = under(str(m.path), refs)
             matches.append(getattr(m, "match", None) or {})
             e = evidence(rec, m.reference, matches[-1])
-            t = found.get(getattr(rec, "hash", None) or "")
-            if t is not None:
-                e.quality, e.resaved = t.quality, t.resaved
-                said = getattr(m, "reason", "") or ""
-                if t.resaved and "earlier JPEG" not in said:
-                    m.reason = f"{said}; re-saved over an earlier JPEG" if said else "re-saved over an earlier JPEG"
             evs.append(e)
             by_path[e.path] = m
+            recs[e.path] = rec
         mark_group_evidence(evs, matches)
+        if traces is not None:
+            for r in traced([recs[e.path] for e in contenders(evs, rules)]):
+                if getattr(r, "hash", None):
+                    need.setdefault(r.hash, r)
+        built.append((g, evs, by_path))
+    found: dict[str, Trace] = traces(list(need.values())) if need else {}
+    for g, evs, by_path in built:
+        for e in evs:
+            t = found.get(e.content)
+            if t is None:
+                continue
+            e.quality, e.resaved = t.quality, t.resaved
+            m = by_path[e.path]
+            said = getattr(m, "reason", "") or ""
+            if t.resaved and "earlier JPEG" not in said:
+                m.reason = f"{said}; re-saved over an earlier JPEG" if said else "re-saved over an earlier JPEG"
         _mark_sources(evs, found)
         ranked = rank(evs, rules)
         g.members = [by_path[e.path] for e in ranked]

@@ -59,6 +59,12 @@ def test_grey_jpegs_and_large_pictures_are_read(tmp_path):
     assert t.quality == 90 and t.tested >= jt.MIN_TESTED and not t.resaved
 
 
+def test_a_picture_too_large_to_decode_whole_gives_its_quality_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(jt, "MAX_PIXELS", 400 * 300 - 1)
+    t = jt.read_trace(write(tmp_path / "a.jpg", jpeg_bytes(scene(6, (400, 300)), 91)))
+    assert t == jt.Trace(91)
+
+
 def test_files_with_nothing_to_read_give_no_trace_and_never_raise(tmp_path):
     img = scene(5, (200, 150))
     png = tmp_path / "a.png"

@@ -37,6 +37,7 @@ MIN_BIN = 30        # coefficients in the full bin above a gap
 GAP_BELOW = 0.3     # a gap: a bin holding less than this share of the next one up
 MAX_BLOCKS = 65536  # blocks read from the centre of a larger picture (4 megapixels)
 SOURCE_BELOW = 0.4  # a table explains a re-save's gaps below this score (see ``source_score``)
+MAX_PIXELS = 64_000_000  # larger pictures give their quality only: decoding one whole costs 3 bytes a pixel
 
 JPEG_FORMATS = frozenset({"JPEG", "JPG", "MPO"})
 
@@ -205,6 +206,8 @@ def read_trace(path: str) -> Trace:
                 return NO_TRACE
             table = np.asarray(list(tables[0]), float)
             q = quality(table)
+            if img.width * img.height > MAX_PIXELS:
+                return Trace(q)
             y = _luma(img)
         if y is None or table.size != 64:
             return Trace(q)

@@ -125,6 +125,12 @@ def test_the_rules_read_the_traces_after_the_date():
     assert ranked[0] is src and "re-saved from" in keeper.keeper_reason(ranked)
     assert keeper.rank([low, orig])[0] is orig
     assert "highest JPEG quality (90)" in keeper.keeper_reason(keeper.rank([low, orig]))
+    # two copies nothing tells apart: the reason names the other one and says the path decided
+    twin_a, twin_b = ev("/p/a1.jpg", 90), ev("/p/b1.jpg", 90)
+    twin_a.earlier = twin_b.earlier = True
+    ranked = keeper.rank([twin_b, twin_a, up])
+    assert ranked[0] is twin_a
+    assert keeper.keeper_reason(ranked).startswith("nothing tells it from b1.jpg: kept the first path by name")
     # an older file still wins over a higher quality: the date comes first
     older_low = ev("/p/a.jpg", 80, t=-1)
     assert keeper.rank([older_low, orig])[0] is older_low

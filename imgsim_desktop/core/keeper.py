@@ -319,7 +319,10 @@ def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> s
         runner = others[0]
         deciding = next((r for r in rules if _rule_key(r, k, ranked) != _rule_key(r, runner, ranked)), None)
         if deciding is None:
-            parts.insert(0, "no evidence either way: kept the shortest path")
+            # say which photo it could not be told from: "the JPEG a copy was re-saved from" that follows is
+            # then read as shared with that one, not as what decided
+            how = "the shorter path" if len(k.path) < len(runner.path) else "the first path by name"
+            parts.insert(0, f"nothing tells it from {os.path.basename(runner.path)}: kept {how}")
         elif deciding not in _EVIDENCE_RULES:
             parts.insert(0, _why(deciding, k, ranked))
         elif not parts:

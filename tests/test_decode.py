@@ -57,7 +57,7 @@ def test_formats_round_trip(tmp_path, ext, fmt, save_kwargs):
     _photo(64, 48).save(p, **save_kwargs)
     img, info = load_image(p)
     _check_rgb(img, (64, 48))
-    assert info == ImageInfo(64, 48, fmt, None)
+    assert info == ImageInfo(64, 48, fmt, None, jpeg_quality=90 if fmt == "JPEG" else None)
     assert read_info(p) == info
     assert is_image_path(p) and is_image_path(str(p).upper())
 

@@ -114,7 +114,7 @@ def test_the_rules_read_the_traces_after_the_date():
                                container=1, crop=False, screenshot=None, edited_by=None, pixels=100, bytes=100,
                                date_key=("9999", t), width=10, height=10, content=path, quality=q,
                                resaved=resaved)
-    orig, low, up = ev("/p/original.jpg", 90), ev("/p/a.jpg", 80), ev("/p/b.jpg", 97, resaved=True)
+    orig, low, up = ev("/p/original.jpg", 90), ev("/p/a.jpg", 85), ev("/p/b.jpg", 97, resaved=True)
     ranked = keeper.rank([low, up, orig])
     assert ranked[0] is orig
     assert "not re-saved" in keeper.keeper_reason(ranked)
@@ -125,6 +125,10 @@ def test_the_rules_read_the_traces_after_the_date():
     assert ranked[0] is src and "re-saved from" in keeper.keeper_reason(ranked)
     assert keeper.rank([low, orig])[0] is orig
     assert "highest JPEG quality (90)" in keeper.keeper_reason(keeper.rank([low, orig]))
+    # 10 points under is the harder-compressed copy: it loses on size, before the date, even when older
+    much_lower = ev("/p/a.jpg", 80, t=-1)
+    ranked = keeper.rank([much_lower, orig])
+    assert ranked[0] is orig and "least compressed JPEG (JPEG quality 90)" in keeper.keeper_reason(ranked)
     # two copies nothing tells apart: the reason names the other one and says the path decided
     twin_a, twin_b = ev("/p/a1.jpg", 90), ev("/p/b1.jpg", 90)
     twin_a.earlier = twin_b.earlier = True
@@ -132,7 +136,7 @@ def test_the_rules_read_the_traces_after_the_date():
     assert ranked[0] is twin_a
     assert keeper.keeper_reason(ranked).startswith("nothing tells it from b1.jpg: kept the first path by name")
     # an older file still wins over a higher quality: the date comes first
-    older_low = ev("/p/a.jpg", 80, t=-1)
+    older_low = ev("/p/a.jpg", 85, t=-1)
     assert keeper.rank([older_low, orig])[0] is older_low
 
 

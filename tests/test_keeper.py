@@ -118,7 +118,8 @@ def test_a_catalog_from_before_is_migrated_and_filled_on_rescan(tmp_path, tiny_m
     migrates it, and the next scan reads the camera EXIF from the header without embedding again."""
     import numpy as np
 
-    from imgsim_desktop.core.catalog import _MIGRATIONS
+    from imgsim_desktop.core.catalog import _MIGRATIONS, INFO_VERSION
+    from imgsim_desktop.core.jpeg_trace import read_trace
     from imgsim_desktop.core.hashing import file_hash
     from imgsim_desktop.core.library import Library
     from imgsim_desktop.core.model import load_model
@@ -145,7 +146,8 @@ def test_a_catalog_from_before_is_migrated_and_filled_on_rescan(tmp_path, tiny_m
         report = lib.scan()
         assert report.unchanged == 1 and report.embedded == 0
         rec = lib.file_by_path(cam)
-        assert (rec.camera_make, rec.camera_model, rec.info_version) == ("Canon", "Canon EOS 80D", 1)
+        assert (rec.camera_make, rec.camera_model, rec.info_version) == ("Canon", "Canon EOS 80D", INFO_VERSION)
+        assert rec.jpeg_quality is not None and rec.jpeg_quality == read_trace(str(cam)).quality
 
 
 def test_a_phone_screenshot_with_bars_of_other_colours_and_a_blurred_backdrop_is_no_keeper(library, tmp_path):

@@ -165,3 +165,26 @@ def test_a_photo_with_plain_sky_along_its_edge_is_kept_over_its_captioned_copy(t
         assert g.keeper == original, g.keeper_reason
         meme = next(m for m in g.members if m.path.endswith("beach_meme.jpg"))
         assert "padded copy" in meme.reason
+
+
+def test_a_brightened_copy_saved_at_a_higher_quality_is_not_kept_for_its_bytes(tmp_path):
+    """An exposure edit saved at 99 has well over twice the bytes of its quality-90 original, which the bytes
+    rule called the harder-compressed one (the original lost before the date). Between JPEGs of one size the
+    save quality now stands for the bytes: 9 points apart they tie, and the older original is kept."""
+    from imgsim_desktop.core.library import Library
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    orig = scene(12)
+    original = save(orig, folder / "original.jpg", quality=90)
+    a = np.asarray(orig, np.float32)
+    bright = Image.fromarray(np.clip(1.25 * a + 12, 0, 255).astype(np.uint8), "RGB")
+    copy = save(bright, folder / "bright.jpg", quality=99)
+    os.utime(original, (1_500_000_000, 1_500_000_000))
+    assert os.path.getsize(copy) > 2 * os.path.getsize(original)   # what made the old rule keep the copy
+    with Library(tmp_path / "lib", workers=1) as lib:
+        lib.scan([folder])
+        g = next(g for g in lib.duplicates("duplicates") if original in [m.path for m in g.members])
+        assert len(g.members) == 2 and g.keeper == original, g.keeper_reason
+        assert "oldest file" in g.keeper_reason
+        assert {m.path: m for m in g.members}[copy].match is not None

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 # Bumped when the scanner learns to record more about each file; older rows are re-read on the next scan.
-INFO_VERSION = 1
+INFO_VERSION = 2
 
 
 def catalog_is_current(path: Path) -> bool:
@@ -75,6 +75,7 @@ class FileRecord:
     software: str | None = None
     content_fraction: float | None = None
     info_version: int = 0
+    jpeg_quality: int | None = None
 
     @property
     def pixels(self) -> int:
@@ -93,9 +94,9 @@ class FileRecord:
 
 
 _FILE_COLS = ("id, path, size, mtime_ns, hash, width, height, format, date_taken, status, error, camera_make,"
-              " camera_model, software, content_fraction, info_version")
+              " camera_model, software, content_fraction, info_version, jpeg_quality")
 _INFO_COLS = ("width", "height", "format", "date_taken", "camera_make", "camera_model", "software",
-              "content_fraction", "info_version")
+              "content_fraction", "info_version", "jpeg_quality")
 
 
 def info_columns(info) -> dict:
@@ -104,7 +105,8 @@ def info_columns(info) -> dict:
         return {k: getattr(info, k) for k in _INFO_COLS}
     return {"width": info.width, "height": info.height, "format": info.format, "date_taken": info.date_taken,
             "camera_make": info.make, "camera_model": info.model, "software": info.software,
-            "content_fraction": info.content_fraction, "info_version": INFO_VERSION}
+            "content_fraction": info.content_fraction, "info_version": INFO_VERSION,
+            "jpeg_quality": getattr(info, "jpeg_quality", None)}
 
 
 # the flags of a rescan's stamp rows (``Catalog.stamp_slices``)
@@ -428,18 +430,19 @@ class Catalog(VectorStore):
         """Insert or update by path; returns the file id (stable across updates)."""
         cur = self.conn.execute(
             "INSERT INTO files(path, size, mtime_ns, hash, width, height, format, date_taken, status, error,"
-            " scanned_at, camera_make, camera_model, software, content_fraction, info_version)"
+            " scanned_at, camera_make, camera_model, software, content_fraction, info_version, jpeg_quality)"
             " VALUES(:path, :size, :mtime_ns, :hash, :width, :height, :format, :date_taken,"
             " :status, :error, :scanned_at, :camera_make, :camera_model, :software, :content_fraction,"
-            " :info_version) ON CONFLICT(path) DO UPDATE SET size=excluded.size,"
+            " :info_version, :jpeg_quality) ON CONFLICT(path) DO UPDATE SET size=excluded.size,"
             " mtime_ns=excluded.mtime_ns, hash=excluded.hash, width=excluded.width, height=excluded.height,"
             " format=excluded.format, date_taken=excluded.date_taken, status=excluded.status,"
             " error=excluded.error, scanned_at=excluded.scanned_at, camera_make=excluded.camera_make,"
             " camera_model=excluded.camera_model, software=excluded.software,"
-            " content_fraction=excluded.content_fraction, info_version=excluded.info_version RETURNING id",
+            " content_fraction=excluded.content_fraction, info_version=excluded.info_version,"
+            " jpeg_quality=excluded.jpeg_quality RETURNING id",
             {"hash": None, "width": None, "height": None, "format": None, "date_taken": None,
              "error": None, "scanned_at": time.time(), "camera_make": None, "camera_model": None,
-             "software": None, "content_fraction": None, "info_version": INFO_VERSION, **rec,
+             "software": None, "content_fraction": None, "info_version": INFO_VERSION, "jpeg_quality": None, **rec,
              "path": db_path(rec["path"])})
         return int(cur.fetchone()[0])
 

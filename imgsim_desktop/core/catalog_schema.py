@@ -6,7 +6,7 @@ bumps SCHEMA_VERSION; ``Catalog._migrate`` runs what a library is missing, one t
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Each entry migrates from version i to i+1; index 0 creates the schema from nothing.
 _MIGRATIONS: list[str] = [
@@ -127,5 +127,10 @@ _MIGRATIONS: list[str] = [
         DELETE FROM pair_checks WHERE a=OLD.file_id;
         DELETE FROM pair_checks WHERE b=OLD.file_id;
     END;
+    """,
+    # the keeper compares JPEGs of one size by how hard they were compressed, not by bytes (INFO_VERSION 2:
+    # rows before it get the quality from their headers at the next scan, as the EXIF evidence did)
+    """
+    ALTER TABLE files ADD COLUMN jpeg_quality INTEGER;
     """,
 ]

@@ -107,6 +107,9 @@ class ImageInfo:
     # border; a photo pasted on a phone screenshot is well below). Only known when pixels were decoded, hence
     # not compared.
     content_fraction: float | None = field(default=None, compare=False)
+    # The JPEG save quality its luminance table is nearest to (None: not a JPEG): how hard it was compressed,
+    # which the keeper compares instead of bytes (an exposure edit saved at 99 is twice its original's bytes).
+    jpeg_quality: int | None = None
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -232,7 +235,21 @@ def _info(img: Image.Image, full_size: tuple[int, int], fmt: str) -> ImageInfo:
     exif = img.getexif()
     if exif.get(_TAG_ORIENTATION) in _ROTATED:
         w, h = h, w
-    return ImageInfo(width=w, height=h, format=fmt, date_taken=_date_taken(exif), **_camera(exif))
+    return ImageInfo(width=w, height=h, format=fmt, date_taken=_date_taken(exif), **_camera(exif),
+                     jpeg_quality=_jpeg_quality(img))
+
+
+def _jpeg_quality(img: Image.Image) -> int | None:
+    """From the header's luminance table (parsed at open: no pixels)."""
+    from .jpeg_trace import JPEG_FORMATS, quality
+
+    if (img.format or "").upper() not in JPEG_FORMATS:
+        return None
+    try:
+        tables = getattr(img, "quantization", None) or {}
+        return quality(tables[0]) if 0 in tables else None
+    except Exception:  # an odd table must not cost us the image
+        return None
 
 
 def _exif_text(exif: Image.Exif, tag: int) -> str | None:

@@ -39,6 +39,10 @@ SIZE_CLOSE = 0.5      # files of one format and size at least this share of the 
                       # then the oldest wins: a re-save at a higher JPEG quality, or with noise, is larger than
                       # its original (a quality-92 photo re-saved at 97: 1.67x; 2/3 kept that re-save in a
                       # real-window try); a file under half the bytes is a harder-compressed copy
+QUALITY_BELOW = 10    # between JPEGs of one size whose save quality is known, that quality decides instead of bytes:
+                      # saved this many points under the best is the harder-compressed copy (a re-encode at 85 of
+                      # a 95 photo); closer, they tie (an exposure edit saved at 99 has twice the bytes of its
+                      # quality-93 original, which bytes would have called the harder-compressed one)
 STRETCH_SAME = 0.05   # |log| apart, two members show the picture in one shape (affine fits wobble by ~2 %)
 
 RAW_FORMATS = frozenset(e.lstrip(".").upper() for e in RAW_EXTENSIONS) | {"RAW"}
@@ -157,7 +161,7 @@ def evidence(rec, reference: bool = False, match: dict | None = None) -> Evidenc
         date_key=(rec.date_taken or "9999", getattr(rec, "mtime_ns", 0) or 0),
         width=rec.width, height=rec.height, content=getattr(rec, "hash", None) or f"path:{rec.path}",
         stretch=float(match.get("stretch", 1.0) or 1.0),
-        noisy=bool(match.get("noise")))
+        noisy=bool(match.get("noise")), quality=getattr(rec, "jpeg_quality", None))
 
 
 def mark_group_evidence(group: Sequence[Evidence], matches: Sequence[dict]) -> None:
@@ -178,9 +182,15 @@ def mark_group_evidence(group: Sequence[Evidence], matches: Sequence[dict]) -> N
 def _size_share(e: Evidence, group: Sequence[Evidence]) -> float:
     """File size relative to the largest file of the same format and pixel count: bytes compare only between
     such files (a screenshot's canvas holds more than the photo), and not with a noisy or stretched copy's
-    (their bytes are what made them large), nor with a re-save over a coarser JPEG."""
-    top = max((g.bytes for g in group if g.format == e.format and g.pixels == e.pixels
-               and not (g.noisy or g.stretched or g.resaved)), default=0)
+    (their bytes are what made them large), nor with a re-save over a coarser JPEG. Between JPEGs whose
+    save quality is known the quality stands for the bytes: within QUALITY_BELOW of the best they tie (1.0),
+    further under it the share falls below SIZE_CLOSE with the gap."""
+    peers = [g for g in group if g.format == e.format and g.pixels == e.pixels
+             and not (g.noisy or g.stretched or g.resaved)]
+    if e.quality is not None and peers and all(g.quality is not None for g in peers):
+        gap = max(g.quality for g in peers) - e.quality
+        return 1.0 if gap < QUALITY_BELOW else SIZE_CLOSE * (1.0 - gap / 100.0)
+    top = max((g.bytes for g in peers), default=0)
     return e.bytes / top if top else 0.0
 
 
@@ -267,6 +277,8 @@ def _why(rule: str, k: Evidence, group: Sequence[Evidence]) -> str:
     if rule == "not_noisy":
         return "without the noise a copy of its size carries"
     if rule == "size":
+        if k.quality is not None:
+            return f"the least compressed {k.format or 'file'} (JPEG quality {k.quality})"
         return f"largest {k.format or 'file'} ({_fmt_bytes(k.bytes)})"
     if rule == "date":
         return f"earliest date ({k.date_key[0]})" if k.date_key[0] != "9999" else "oldest file"

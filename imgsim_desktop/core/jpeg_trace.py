@@ -88,6 +88,7 @@ def _ijg_table(q: int) -> np.ndarray:
 
 
 _IJG = np.stack([_ijg_table(q) for q in range(1, 101)])
+_LOG_IJG = np.log(_IJG)   # quality() runs once per JPEG a scan reads
 
 
 def quality(table) -> int | None:
@@ -95,7 +96,7 @@ def quality(table) -> int | None:
     t = np.asarray(list(table), float)
     if t.size != 64:
         return None
-    return int(np.argmin(np.abs(np.log(_IJG) - np.log(np.maximum(t, 1))).sum(axis=1))) + 1
+    return int(np.argmin(np.abs(_LOG_IJG - np.log(np.maximum(t, 1))).sum(axis=1))) + 1
 
 
 def _luma(img: Image.Image) -> np.ndarray | None:

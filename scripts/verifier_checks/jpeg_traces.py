@@ -10,6 +10,7 @@ import random
 import sys
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -21,7 +22,7 @@ FOLDERS = ("train/gcompris", "train/wallpapers", "train/curban100", "train/cset1
 
 def share(data: bytes):
     with Image.open(io.BytesIO(data)) as img:
-        table = __import__("numpy").asarray(list(img.quantization[0]), float)
+        table = np.asarray(list(img.quantization[0]), float)
         y = jt._luma(img)
     g, t = jt.gaps(jt.histograms(y, table))
     return g / t if t >= jt.MIN_TESTED else None

@@ -205,6 +205,6 @@ def test_contenders_are_the_members_tied_before_the_traces_size_left_out():
     assert keeper.contenders([a, b, c, d], keeper.RULES) == [a, b]
     assert keeper.contenders([a, ev("/ref.jpg", 0, ref=True)], keeper.RULES) == []
     # a trace rule moved before the date widens the contenders to every member of that resolution
-    order = keeper.check_rules([*keeper.RULES[:keeper.RULES.index("resolution") + 1], "quality"])
+    order = keeper.check_rules([*keeper.RULES[:keeper.RULES.index("resolution") + 1], "not_resaved"])
     assert keeper.contenders([a, b, c, d], order) == [a, b, c]
-    assert keeper.contenders([a, b, c, d], keeper.check_rules(["quality"])) == [a, b, c, d]
+    assert keeper.contenders([a, b, c, d], keeper.check_rules(["earlier_save"])) == [a, b, c, d]

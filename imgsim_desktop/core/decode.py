@@ -19,6 +19,7 @@ from typing import BinaryIO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DecodeError
+from .jpeg_trace import JPEG_FORMATS, quality
 from .roots import NotRegularFile, open_regular
 
 # Pillow reports damaged metadata ("Corrupt EXIF data", "Truncated File Read") as warnings printed to stderr,
@@ -241,8 +242,6 @@ def _info(img: Image.Image, full_size: tuple[int, int], fmt: str) -> ImageInfo:
 
 def _jpeg_quality(img: Image.Image) -> int | None:
     """From the header's luminance table (parsed at open: no pixels)."""
-    from .jpeg_trace import JPEG_FORMATS, quality
-
     if (img.format or "").upper() not in JPEG_FORMATS:
         return None
     try:

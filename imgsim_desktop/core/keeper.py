@@ -89,7 +89,7 @@ class Evidence:
     stretch: float = 1.0      # picture widened against its height, relative to the group's reference
     stretched: bool = False   # ...and unlike most of its group (set per group by ``choose_keepers``)
     noisy: bool = False       # carries noise a member of its size lacks
-    quality: int | None = None  # the JPEG save quality (read only for same-size JPEG members, see ``traced``)
+    quality: int | None = None  # the JPEG save quality (catalog ``jpeg_quality``, read from the header at scan)
     resaved: bool = False     # re-saved over an earlier, coarser JPEG compression
     earlier: bool = False     # the file (its table) a re-saved member of its size was made from
 
@@ -380,7 +380,7 @@ def _mark_sources(group: Sequence[Evidence], found: dict) -> None:
                 same[j][0].earlier = True
 
 
-_TRACE_RULES = ("earlier_save", "not_resaved", "quality")
+_TRACE_RULES = ("earlier_save", "not_resaved")   # the rules that need a trace (a decode); quality is in the catalog
 
 
 def contenders(group: Sequence[Evidence], rules: Sequence[str]) -> list[Evidence]:
@@ -429,7 +429,9 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
             t = found.get(e.content)
             if t is None:
                 continue
-            e.quality, e.resaved = t.quality, t.resaved
+            e.resaved = t.resaved
+            if e.quality is None:   # a record scanned before INFO_VERSION 2
+                e.quality = t.quality
             m = by_path[e.path]
             said = getattr(m, "reason", "") or ""
             if t.resaved and "earlier JPEG" not in said:

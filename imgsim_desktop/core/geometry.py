@@ -17,6 +17,10 @@ SECOND_INLIERS = 10        # matches outside the affine that follow one motion o
 SECOND_SIZE = (0.85, 1.18)  # ...at about the same scale (a screenshot's backdrop, the photo enlarged: 0.0-0.4)...
 SECOND_TURN = 25.0          # ...turned at most this many degrees...
 SECOND_SHIFT = (0.03, 0.25)  # ...and this far off the affine (share of a's longer side): two shots of one scene
+DRIFT_MIN = 24              # matches the affine keeps needed to read how they stray...
+DRIFT_NEAR = 8              # ...each against the mean stray of this many nearest matches:
+DRIFT_CORR = 0.4            # the strays follow their neighbours' this closely (copies: at most 0.21 where they
+DRIFT_PX = 0.2              # stray this far, in the smaller picture's grey pixels; two shots: 0.59-0.60, 0.35-0.37 px)
 
 
 def match(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
@@ -78,6 +82,26 @@ def moved_part(m: np.ndarray, matched: tuple, side: int) -> bool:
     shift = float(np.median(err[out][inl.ravel().astype(bool)])) / side
     return (SECOND_SIZE[0] <= size <= SECOND_SIZE[1] and abs(turn) <= SECOND_TURN
             and SECOND_SHIFT[0] <= shift <= SECOND_SHIFT[1])
+
+
+def camera_moved(m: np.ndarray, matched: tuple) -> bool:
+    """Do the matches the affine keeps stray from it together, each the way its neighbours do? Then the
+    pictures differ by more than an affine: the camera moved between two shots and near things shifted
+    against far ones (parallax). A copy is its original's pixels under one affine, so what its matches stray
+    is where each feature was found, and a neighbour's stray says nothing of it; even a blurred, noisy or
+    128 px copy strays at random."""
+    cv2 = opencv()
+    src, dst = matched
+    stray = cv2.transform(src[None], m)[0] - dst
+    keep = np.linalg.norm(stray, axis=1) <= RANSAC_PX
+    if keep.sum() < DRIFT_MIN:
+        return False
+    stray, pts = stray[keep] / max(scale(m), 1.0), dst[keep]   # in the smaller picture's pixels
+    d2 = ((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d2, np.inf)
+    near = stray[np.argpartition(d2, DRIFT_NEAR - 1, axis=1)[:, :DRIFT_NEAR]].mean(1)
+    corr = float((stray * near).sum() / math.sqrt(float((stray * stray).sum() * (near * near).sum()) + 1e-12))
+    return corr >= DRIFT_CORR and float(np.median(np.linalg.norm(near, axis=1))) >= DRIFT_PX
 
 
 def sane(m: np.ndarray) -> bool:

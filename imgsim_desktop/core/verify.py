@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .geometry import MIN_INLIERS, area_inside, fit, moved_part, sane, scale
+from .geometry import MIN_INLIERS, area_inside, camera_moved, fit, moved_part, sane, scale
 from .noise import added_noise
 from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
-VERIFIER_VERSION = ("v11-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
-                    "directtex-contained-framestep-detail45-directsym-onscreen-noise")
+VERIFIER_VERSION = ("v12-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
+                    "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -233,6 +233,9 @@ def verify(a: Features, b: Features) -> PairVerdict:
         return _direct_either_way(a, b, best_n, base)
     if moved_part(best, matched, max(a.grey.shape)):
         return PairVerdict(False, "part of the picture moved (another shot)", best_n, affine=best.tolist(), **base)
+    if camera_moved(best, matched):
+        return PairVerdict(False, "the camera moved between shots (another shot)", best_n, affine=best.tolist(),
+                           **base)
     v = _compare(a, b, best, best_n, base)
     if not v.same and scale(best) > COARSER:
         # b is the lower-resolution side: compared on a's grid, enlarged, a tiny copy's JPEG blocks and missing

@@ -17,6 +17,8 @@ SECOND_INLIERS = 10        # matches outside the affine that follow one motion o
 SECOND_SIZE = (0.85, 1.18)  # ...at about the same scale (a screenshot's backdrop, the photo enlarged: 0.0-0.4)...
 SECOND_TURN = 25.0          # ...turned at most this many degrees...
 SECOND_SHIFT = (0.03, 0.25)  # ...and this far off the affine (share of a's longer side): two shots of one scene
+SUBJECT_INLIERS = 4         # fewer matches may follow a second motion where the pictures differ at both of its
+SUBJECT_SHIFT = (0.02, 0.25)  # ends (a small subject moved: core/verify.py looks at the pixels)
 DRIFT_MIN = 24              # matches the affine keeps needed to read how they stray...
 DRIFT_NEAR = 8              # ...each against the mean stray of this many nearest matches:
 DRIFT_CORR = 0.4            # the strays follow their neighbours' this closely (copies: at most 0.21 where they
@@ -63,25 +65,35 @@ def moved_part(m: np.ndarray, matched: tuple, side: int) -> bool:
     first, a few percent of the frame away: a subject that moved between two shots of one scene (a burst),
     which agreement cell by cell cannot tell from an edited copy. An edited copy's stray matches follow no
     common motion, or a very different one (a screenshot's backdrop is the photo enlarged)."""
+    return second_motion(m, matched, side, SECOND_INLIERS, SECOND_SHIFT) is not None
+
+
+def second_motion(m: np.ndarray, matched: tuple, side: int, least: int,
+                  shift_range: tuple[float, float]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The matches (b's points, a's points) the affine leaves out that follow one motion of their own, at
+    least ``least`` of them, at about the first's scale and turn, ``shift_range`` of a's longer side away."""
     cv2 = opencv()
     src, dst = matched
     err = np.linalg.norm(cv2.transform(src[None], m)[0] - dst, axis=1)
-    if np.linalg.det(m[:, :2]) < 0:   # a mirrored copy: its motions are compared in b's mirror image
-        src = src * np.float32([-1, 1])
-        m = m @ np.diag([-1.0, 1.0, 1.0])
     out = err > 3 * RANSAC_PX
-    if out.sum() < SECOND_INLIERS:
-        return False
-    m2, inl = cv2.estimateAffinePartial2D(src[out], dst[out], method=cv2.RANSAC,
+    if out.sum() < least:
+        return None
+    flip = np.linalg.det(m[:, :2]) < 0   # a mirrored copy: its motions are compared in b's mirror image
+    own = src[out] * np.float32([-1, 1]) if flip else src[out]
+    first = m @ np.diag([-1.0, 1.0, 1.0]) if flip else m
+    m2, inl = cv2.estimateAffinePartial2D(own, dst[out], method=cv2.RANSAC,
                                           ransacReprojThreshold=RANSAC_PX, maxIters=2000)
-    if m2 is None or inl is None or inl.sum() < SECOND_INLIERS:
-        return False
-    size = math.sqrt(abs(np.linalg.det(m2[:, :2])) / max(abs(np.linalg.det(m[:, :2])), 1e-12))
-    turn = math.degrees(math.atan2(m2[1, 0], m2[0, 0]) - math.atan2(m[1, 0], m[0, 0]))
+    if m2 is None or inl is None or inl.sum() < least:
+        return None
+    inl = inl.ravel().astype(bool)
+    size = math.sqrt(abs(np.linalg.det(m2[:, :2])) / max(abs(np.linalg.det(first[:, :2])), 1e-12))
+    turn = math.degrees(math.atan2(m2[1, 0], m2[0, 0]) - math.atan2(first[1, 0], first[0, 0]))
     turn = (turn + 180) % 360 - 180
-    shift = float(np.median(err[out][inl.ravel().astype(bool)])) / side
-    return (SECOND_SIZE[0] <= size <= SECOND_SIZE[1] and abs(turn) <= SECOND_TURN
-            and SECOND_SHIFT[0] <= shift <= SECOND_SHIFT[1])
+    shift = float(np.median(err[out][inl])) / side
+    if (SECOND_SIZE[0] <= size <= SECOND_SIZE[1] and abs(turn) <= SECOND_TURN
+            and shift_range[0] <= shift <= shift_range[1]):
+        return src[out][inl], dst[out][inl]
+    return None
 
 
 def camera_moved(m: np.ndarray, matched: tuple) -> bool:

@@ -3,6 +3,8 @@ sharpness. The verifier decides; this says how alike the pixels are."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 CELL_GRID = 16              # the overlap is cut into CELL_GRID x CELL_GRID cells for the pixel check
@@ -132,6 +134,24 @@ def busy(grey: np.ndarray, radius: int = 3, tol: float = 4.0) -> np.ndarray:
     mean = cv2.boxFilter(g, -1, k)
     var = cv2.boxFilter(g * g, -1, k) - mean * mean
     return var >= tol * tol
+
+
+def patch_ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray, pts: np.ndarray, radius: int = 7) -> np.ndarray:
+    """Correlation of two aligned pictures in a square around each point; NaN where the square leaves the
+    overlap or is plain in both (it says nothing there)."""
+    h, w = a.shape
+    out = np.full(len(pts), np.nan)
+    for i, (x, y) in enumerate(np.rint(pts).astype(int)):
+        x0, x1, y0, y1 = max(x - radius, 0), min(x + radius + 1, w), max(y - radius, 0), min(y + radius + 1, h)
+        if x1 - x0 < 5 or y1 - y0 < 5 or mask[y0:y1, x0:x1].mean() < 0.8:
+            continue
+        pa = a[y0:y1, x0:x1].astype(np.float64)
+        pb = b[y0:y1, x0:x1].astype(np.float64)
+        if pa.std() < 3 and pb.std() < 3:
+            continue
+        pa, pb = pa - pa.mean(), pb - pb.mean()
+        out[i] = (pa * pb).sum() / max(math.sqrt((pa * pa).sum() * (pb * pb).sum()), 1e-9)
+    return out
 
 
 def highpass(grey: np.ndarray, width: int = 15) -> np.ndarray:

@@ -20,14 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .geometry import MIN_INLIERS, area_inside, camera_moved, fit, moved_part, sane, scale
+from .geometry import (MIN_INLIERS, SUBJECT_INLIERS, SUBJECT_SHIFT, area_inside, camera_moved, fit, moved_part, sane,
+                       scale, second_motion)
 from .noise import added_noise
-from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc
+from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc, patch_ncc
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v12-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
-                    "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax")
+                    "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax-subject")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -236,21 +237,22 @@ def verify(a: Features, b: Features) -> PairVerdict:
     if camera_moved(best, matched):
         return PairVerdict(False, "the camera moved between shots (another shot)", best_n, affine=best.tolist(),
                            **base)
-    v = _compare(a, b, best, best_n, base)
+    v = _compare(a, b, best, best_n, base, matched)
     if not v.same and scale(best) > COARSER:
         # b is the lower-resolution side: compared on a's grid, enlarged, a tiny copy's JPEG blocks and missing
         # detail read as detail that differs (19 of eval/pairs' real 128 px copies). Compare on b's grid too,
         # a shrunk onto it. Either may show the pair is one photo: on b's grid two screenshots' insets lost
         # the fine detail that had verified them on a's.
         swapped = dict(a_grey=base["b_grey"], b_grey=base["a_grey"], a_chroma=b.chroma, b_chroma=a.chroma)
-        w = _compare(b, a, cv2.invertAffineTransform(best), best_n, swapped).swapped()
+        w = _compare(b, a, cv2.invertAffineTransform(best), best_n, swapped, matched[::-1]).swapped()
         if w.same:
             return w
     return v
 
 
-def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict) -> PairVerdict:
-    """Given b's affine onto a, is the overlap the same picture? Compared on a's grid."""
+def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict, matched: tuple) -> PairVerdict:
+    """Given b's affine onto a (and the matches it came from), is the overlap the same picture? Compared on
+    a's grid."""
     cv2 = opencv()
     ha, wa = a.grey.shape
     hb, wb = b.grey.shape
@@ -297,11 +299,26 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
         v.a_blur, v.b_blur = (0.0, soft) if b_soft else (soft, 0.0)
     else:
         v.why = "the pictures differ after alignment"
+    if v.same and _subject_moved(ga, gb, mask, best, matched):
+        v.same, v.why = False, "part of the picture moved (another shot)"
     if v.same:
         v.b_framed = _framed(b.grey, in_b) or _shown_on_screen(b, in_b)
         v.a_framed = _framed(a.grey, in_a) or _shown_on_screen(a, in_a)
         v.a_noise, v.b_noise = added_noise(a.grey, b.grey, best, a.size, b.size)
     return v
+
+
+def _subject_moved(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray, m: np.ndarray, matched: tuple) -> bool:
+    """A few matches follow a second motion, and at both ends of each the aligned pictures differ: something
+    left where it stood in one shot and stands where it was not (a small subject that moved, too few matches
+    for ``moved_part`` alone). An edited copy's stray matches land where its pixels agree (dev10: none of 18)."""
+    moved = second_motion(m, matched, max(ga.shape), SUBJECT_INLIERS, SUBJECT_SHIFT)
+    if moved is None:
+        return False
+    in_b, in_a = moved
+    here = patch_ncc(ga, gb, mask, in_a)
+    there = patch_ncc(ga, gb, mask, opencv().transform(in_b[None], m)[0])
+    return int(((here < 0.5) & (there < 0.5)).sum()) >= SUBJECT_INLIERS
 
 
 def _shown_on_screen(f: Features, quad: np.ndarray) -> bool:

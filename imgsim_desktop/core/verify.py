@@ -24,6 +24,7 @@ from .geometry import (MIN_INLIERS, SUBJECT_INLIERS, SUBJECT_SHIFT, area_inside,
                        scale, second_motion)
 from .noise import added_noise
 from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc, patch_ncc
+from .framing import framed, one_screen, photos_on_screen, shown_on_screen
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
@@ -273,11 +274,11 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
     # Plain areas (and a margin around them) say nothing and their edges agree trivially: two different
     # photos on one phone canvas share a status bar, chrome and the photo's outline. Compare the rest.
     detail = mask & ~near_plain(a.grey) & ~near_plain(warped) & (busy(ga) | busy(gb))
-    one_screen = _one_screen(a, b)
-    if one_screen:
+    same_phone = one_screen(a, b)
+    if same_phone:
         # two screenshots of one size: their bars, icons and backdrop agree whatever photo they show (a plain
         # photo leaves nothing else to compare), so where the photos are located only that part is compared
-        detail &= _photos_on_screen(a, b)
+        detail &= photos_on_screen(a, b)
     if detail.sum() < 0.05 * mask.sum():
         return PairVerdict(False, "too little detail in the overlap", best_n, affine=best.tolist(), **base)
     # ...and along rows with each row's local mean taken out: a page of text (or any picture built of the same
@@ -294,7 +295,7 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
         v.why = "too little fine detail in the overlap"
     elif not noise and agree_hp < MIN_AGREE_DETAIL:
         v.why = "the fine detail differs after alignment"
-    elif agree >= MIN_AGREE_ALONE or (agree >= MIN_AGREE and gncc >= MIN_GLOBAL_NCC and not one_screen):
+    elif agree >= MIN_AGREE_ALONE or (agree >= MIN_AGREE and gncc >= MIN_GLOBAL_NCC and not same_phone):
         v.same, v.why = True, "same photo"
         v.a_blur, v.b_blur = (0.0, soft) if b_soft else (soft, 0.0)
     else:
@@ -302,8 +303,8 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
     if v.same and _subject_moved(ga, gb, mask, best, matched):
         v.same, v.why = False, "part of the picture moved (another shot)"
     if v.same:
-        v.b_framed = _framed(b.grey, in_b) or _shown_on_screen(b, in_b)
-        v.a_framed = _framed(a.grey, in_a) or _shown_on_screen(a, in_a)
+        v.b_framed = framed(b.grey, in_b) or shown_on_screen(b, in_b)
+        v.a_framed = framed(a.grey, in_a) or shown_on_screen(a, in_a)
         v.a_noise, v.b_noise = added_noise(a.grey, b.grey, best, a.size, b.size)
     return v
 
@@ -319,42 +320,6 @@ def _subject_moved(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray, m: np.ndarr
     here = patch_ncc(ga, gb, mask, in_a)
     there = patch_ncc(ga, gb, mask, opencv().transform(in_b[None], m)[0])
     return int(((here < 0.5) & (there < 0.5)).sum()) >= SUBJECT_INLIERS
-
-
-def _shown_on_screen(f: Features, quad: np.ndarray) -> bool:
-    """Is the other picture's region where the trim located a photo on this screen-shaped canvas? Then it is
-    shown on a screen, whatever its border looks like (the photo's own picture blurred behind it runs on
-    past the border as a photo's would)."""
-    gh, gw = f.grey.shape
-    if f.photo is None or (f.photo[2] - f.photo[0]) * (f.photo[3] - f.photo[1]) >= 0.9 * gw * gh:
-        return False   # no photo located, or one filling the screen: nothing around it to be a frame
-    x0, y0 = (float(c) for c in quad.min(axis=0))
-    x1, y1 = (float(c) for c in quad.max(axis=0))
-    px0, py0, px1, py1 = f.photo
-    x0, y0, x1, y1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(gw)), min(y1, float(gh))
-    if (x1 - x0) * (y1 - y0) >= 0.9 * gw * gh:
-        return False   # the other picture fills this canvas: nothing around it
-    inter = max(0.0, min(x1, px1) - max(x0, px0)) * max(0.0, min(y1, py1) - max(y0, py0))
-    union = (x1 - x0) * (y1 - y0) + (px1 - px0) * (py1 - py0) - inter
-    return union > 0 and inter / union >= 0.5
-
-
-def _one_screen(a: Features, b: Features) -> bool:
-    """Two screenshots of one shape and size (one phone, one app): their bars, icons and backdrop agree
-    whatever photo they show, so only cells that agree nearly everywhere (MIN_AGREE_ALONE) make them one."""
-    (wa, ha), (wb, hb) = a.size, b.size
-    return is_screen(wa, ha) and abs(wa - wb) <= 0.02 * wa and abs(ha - hb) <= 0.02 * ha
-
-
-def _photos_on_screen(a: Features, b: Features) -> np.ndarray:
-    """Where either of two same-size screenshots shows its photo, in a's grey pixels (one size and shape: b's
-    pixels are a's, what affine there is is tiny); everywhere when neither photo was located."""
-    region = np.zeros(a.grey.shape, bool)
-    for f in (a, b):
-        if f.photo is not None:
-            x0, y0, x1, y1 = f.photo
-            region[y0:y1, x0:x1] = True
-    return region if region.any() else np.ones(a.grey.shape, bool)
 
 
 def _aligned(a: Features, b: Features, m: np.ndarray):
@@ -373,51 +338,6 @@ def _aligned(a: Features, b: Features, m: np.ndarray):
     # how soft the softer picture is, in its own pixels (an enlarged tiny copy is soft on a's grid, not in itself)
     soft = math.hypot(sigma, extra) / max(scale(m), 1.0) if extra else 0.0
     return warped, mask, ga, gb, soft, gb is wb_in   # the side left untouched is the softer one
-
-
-def _framed(grey: np.ndarray, quad: np.ndarray) -> bool:
-    """Does the picture's region ``quad`` inside ``grey`` end at a frame (plain surroundings or a hard edge)
-    rather than run on into more of the same picture? The first is a screenshot or a padded copy, the second
-    the uncropped original of a crop."""
-    h, w = grey.shape
-    x0, y0 = np.floor(quad.min(axis=0)).astype(int)
-    x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
-    g = grey.astype(np.float32)
-    votes = sides = 0
-    d = 3
-    for side in ("top", "bottom", "left", "right"):
-        if side in ("top", "bottom"):
-            y = y0 if side == "top" else y1
-            if not d <= y < h - d or x1 - x0 < 8:
-                continue
-            xa, xb = max(0, x0) + (x1 - x0) // 10, min(w, x1) - (x1 - x0) // 10
-            if xb - xa < 6:
-                continue
-            inner = g[y + d if side == "top" else y - d, xa:xb]
-            outer = g[y - d if side == "top" else y + d, xa:xb]
-            inner2 = g[min(h - 1, y + 3 * d) if side == "top" else max(0, y - 3 * d), xa:xb]
-            outer2 = g[max(0, y - 3 * d) if side == "top" else min(h - 1, y + 3 * d), xa:xb]
-        else:
-            x = x0 if side == "left" else x1
-            if not d <= x < w - d or y1 - y0 < 8:
-                continue
-            ya, yb = max(0, y0) + (y1 - y0) // 10, min(h, y1) - (y1 - y0) // 10
-            if yb - ya < 6:
-                continue
-            inner = g[ya:yb, x + d if side == "left" else x - d]
-            outer = g[ya:yb, x - d if side == "left" else x + d]
-            inner2 = g[ya:yb, min(w - 1, x + 3 * d) if side == "left" else max(0, x - 3 * d)]
-            outer2 = g[ya:yb, max(0, x - 3 * d) if side == "left" else min(w - 1, x + 3 * d)]
-        sides += 1
-        # a step across the border, against how much the picture changes over the same distance on either side
-        # (the calmer side: a screenshot's blurred backdrop); a busy picture running on changes as much inside
-        texture = min(np.abs(inner - inner2).mean(), np.abs(outer - outer2).mean()) + 1.0
-        edge = np.abs(inner - outer).mean()
-        # plain surroundings frame a picture that is not itself plain in the same tone (a soft background
-        # running on is the uncropped original)
-        plain = outer.std() < 6.0 and (inner.std() >= 6.0 or abs(float(inner.mean() - outer.mean())) > 10.0)
-        votes += bool(plain or edge > 2.5 * texture + 10.0)
-    return sides > 0 and votes * 2 > sides
 
 
 def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:

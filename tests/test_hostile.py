@@ -7,6 +7,7 @@ a traceback. Mounted file systems (read-only, full, unplugged drives) are in tes
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -81,6 +82,10 @@ def test_non_utf8_name_is_indexed_shown_and_found(tmp_path, tiny_model, make_pho
     assert os.fsencode(os.path.join(sub, "inner.jpg")) in os.fsencode(out) or "inner.jpg" in out
     rc, out, err = cli(["similar", odd, "-k", "3", "--json", "--model", tiny_model], home)
     assert rc == 0 and len(json.loads(out)["results"]) == 3
+    # strict parsers refuse lone surrogates: the name reads with U+FFFD, its exact bytes in base64 beside it
+    json.dumps(json.loads(out), ensure_ascii=False).encode("utf-8")
+    assert json.loads(out)["query"] == "/".join([os.fsdecode(d), "caf\ufffd.jpg"])
+    assert base64.b64decode(json.loads(out)["query_bytes"]) == os.fsencode(odd)
     rc, out, err = cli(["dupes", "--json", "--model", tiny_model], home)
     assert rc == 0
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
 from imgsim_desktop.core.progress import Progress, ProgressState
+from imgsim_desktop.core.roots import display_path
 
 
 def add_library_option(p: argparse.ArgumentParser) -> None:
@@ -29,7 +32,28 @@ def print_json(obj: Any) -> None:
     # indented for a person at a terminal; compact into a pipe or file, which lets json use its C encoder
     # (indent selects the pure-Python one: about a third of `dupes --tier similar --json` at 1M photos)
     indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(obj, indent=indent, default=str) + "\n")
+    text = json.dumps(obj, indent=indent, default=str)
+    if "\\ud" in text:   # a lone surrogate, or only a character past U+FFFF (an emoji): rare, so looked at then
+        text = json.dumps(portable(obj), indent=indent, default=str)
+    sys.stdout.write(text + "\n")
+
+
+def portable(obj: Any) -> Any:
+    """A name that is not UTF-8 (a Latin-1 file from an old archive) reaches Python as lone surrogates, which
+    strict JSON parsers refuse. Such a string is written with U+FFFD for each bad byte, and beside it under
+    ``<key>_bytes`` its exact bytes in base64 (ripgrep's JSON does the same), so a script can open the file."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if isinstance(v, str) and display_path(v) != v:
+                out[k] = display_path(v)
+                out[f"{k}_bytes"] = base64.b64encode(os.fsencode(v)).decode("ascii")
+            else:
+                out[k] = portable(v)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [portable(v) for v in obj]
+    return display_path(obj) if isinstance(obj, str) else obj
 
 
 def print_csv(rows: list[dict], columns: list[str]) -> None:

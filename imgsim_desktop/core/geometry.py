@@ -21,8 +21,10 @@ SUBJECT_INLIERS = 4         # fewer matches may follow a second motion where the
 SUBJECT_SHIFT = (0.02, 0.25)  # ends (a small subject moved: core/verify.py looks at the pixels)
 DRIFT_MIN = 24              # matches the affine keeps needed to read how they stray...
 DRIFT_NEAR = 8              # ...each against the mean stray of this many nearest matches:
-DRIFT_CORR = 0.4            # the strays follow their neighbours' this closely (copies: at most 0.21 where they
-DRIFT_PX = 0.2              # stray this far, in the smaller picture's grey pixels; two shots: 0.59-0.60, 0.35-0.37 px)
+DRIFT_CORR = 0.4            # the affine's strays follow their neighbours' this closely (copies: at most 0.21 where
+DRIFT_PX = 0.2              # stray this far, in the smaller picture's grey pixels; two shots: 0.59-0.74, 0.25-0.38 px);
+DRIFT_CORR_PROJECTIVE = 0.3  # and from the best projective map (copies, keystone fixes too: at most 0.40 where they
+DRIFT_PX_PROJECTIVE = 0.15   # stray 0.1 px or more, 0.21 where 0.15 or more; two shots: 0.43-0.58, 0.19-0.33 px)
 
 
 def match(da: np.ndarray, db: np.ndarray) -> list[tuple[int, int]]:
@@ -97,11 +99,12 @@ def second_motion(m: np.ndarray, matched: tuple, side: int, least: int,
 
 
 def camera_moved(m: np.ndarray, matched: tuple) -> bool:
-    """Do the matches the affine keeps stray from it together, each the way its neighbours do? Then the
-    pictures differ by more than an affine: the camera moved between two shots and near things shifted
-    against far ones (parallax). A copy is its original's pixels under one affine, so what its matches stray
-    is where each feature was found, and a neighbour's stray says nothing of it; even a blurred, noisy or
-    128 px copy strays at random."""
+    """Do the matches the affine keeps stray from it together, each the way its neighbours do, and still
+    under the best projective map? Then the camera moved between two shots and near things shifted against
+    far ones (parallax), which no map of one picture onto another explains. A copy is its original's pixels
+    under one affine, so what its matches stray is where each feature was found, and a neighbour's stray says
+    nothing of it (even a blurred, noisy or 128 px copy strays at random); a copy whose perspective was
+    corrected (a keystone fix) strays together from the affine, at random from the projective map."""
     cv2 = opencv()
     src, dst = matched
     stray = cv2.transform(src[None], m)[0] - dst
@@ -110,13 +113,27 @@ def camera_moved(m: np.ndarray, matched: tuple) -> bool:
         return False
     from scipy.spatial import cKDTree   # all pairwise distances cost 13 ms at 600 matches, the tree 0.3
 
-    stray, pts = stray[keep] / max(scale(m), 1.0), dst[keep]   # in the smaller picture's pixels
+    unit = max(scale(m), 1.0)                                  # strays in the smaller picture's pixels
+    pts = dst[keep]
     _, nearest = cKDTree(pts).query(pts, k=DRIFT_NEAR + 1)
     itself = nearest == np.arange(len(pts))[:, None]           # first, unless others lie on the same point
     nearest = np.take_along_axis(nearest, np.argsort(itself, axis=1, kind="stable"), 1)[:, :DRIFT_NEAR]
+    corr, size = _drift(stray[keep] / unit, nearest)
+    if corr < DRIFT_CORR or size < DRIFT_PX:
+        return False
+    h, _ = cv2.findHomography(src[keep], pts, 0)
+    if h is None:
+        return True
+    corr, size = _drift((cv2.perspectiveTransform(src[keep][None], h)[0] - pts) / unit, nearest)
+    return corr >= DRIFT_CORR_PROJECTIVE and size >= DRIFT_PX_PROJECTIVE
+
+
+def _drift(stray: np.ndarray, nearest: np.ndarray) -> tuple[float, float]:
+    """How closely each stray follows the mean of its neighbours' (correlation), and how far those means
+    stray (median length)."""
     near = stray[nearest].mean(1)
     corr = float((stray * near).sum() / math.sqrt(float((stray * stray).sum() * (near * near).sum()) + 1e-12))
-    return corr >= DRIFT_CORR and float(np.median(np.linalg.norm(near, axis=1))) >= DRIFT_PX
+    return corr, float(np.median(np.linalg.norm(near, axis=1)))
 
 
 def sane(m: np.ndarray) -> bool:

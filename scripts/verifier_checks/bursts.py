@@ -2,7 +2,7 @@
 Makes two shots from each photo in the given folders (the subject, where the picture is busiest, moved by
 4-10 % and turned up to 12 degrees on an inpainted backdrop; the camera moved by 1-2 %) and verifies each pair;
 then the one real burst found in the data sets (a newt beside a dandelion, two Flickr photos).
-Usage: python scripts/verifier_checks/bursts.py DIR [DIR ...] [--n N]"""
+Usage: python scripts/verifier_checks/bursts.py DIR [DIR ...] [--n N] [--held-out M]"""
 import argparse
 import io
 import random
@@ -65,14 +65,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dirs", nargs="+", type=Path)
     ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--held-out", type=int, default=0,
+                    help="also make this many bursts from photos outside the --n the rules were tuned on")
     a = ap.parse_args()
-    srcs = sorted(f for d in a.dirs for f in _images_in(d, recursive=True))
-    srcs = random.Random(0).sample(srcs, min(a.n, len(srcs)))
-    same = 0
-    for i, p in enumerate(srcs):
-        first, second = burst_shots(load_image(p, max_side=512)[0], random.Random(f"0-burst-{i}"))
-        same += V.verify(features(first), features(second)).same
-    print(f"{V.VERIFIER_VERSION}: {same} of {len(srcs)} made bursts called the same photo")
+    every = sorted(f for d in a.dirs for f in _images_in(d, recursive=True))
+    tuned = random.Random(0).sample(every, min(a.n, len(every)))
+    rest = sorted(set(every) - set(tuned))
+    held = random.Random(1).sample(rest, min(a.held_out, len(rest)))
+    for name, srcs, seed in (("made", tuned, 0), ("held-out", held, 1)):
+        if not srcs:
+            continue
+        same = 0
+        for i, p in enumerate(srcs):
+            first, second = burst_shots(load_image(p, max_side=512)[0], random.Random(f"{seed}-burst-{i}"))
+            same += V.verify(features(first), features(second)).same
+        print(f"{V.VERIFIER_VERSION}: {same} of {len(srcs)} {name} bursts called the same photo")
     data = ROOT.parent / "shared" / "datasets" / "train" / "flowers"
     newt = [data / "dandelion_34592557281_5f254b3a46_n.jpg", data / "dandelion_33914172633_592a6eb74f_n.jpg"]
     if all(p.is_file() for p in newt):

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .framing import framed, one_screen, photos_on_screen, shown_on_screen
 from .geometry import (MIN_INLIERS, SUBJECT_INLIERS, SUBJECT_SHIFT, area_inside, camera_moved, fit, moved_part, sane,
                        scale, second_motion)
 from .noise import added_noise
 from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc, patch_ncc
-from .framing import framed, one_screen, photos_on_screen, shown_on_screen
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.

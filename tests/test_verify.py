@@ -3,6 +3,7 @@ one group with the right reasons; different dark photos and different photos on 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,14 @@ ORIENT = {"rot90": Image.Transpose.ROTATE_270, "rot180": Image.Transpose.ROTATE_
           "rot270": Image.Transpose.ROTATE_90, "flip": Image.Transpose.FLIP_TOP_BOTTOM,
           "transpose": Image.Transpose.TRANSPOSE, "transverse": Image.Transpose.TRANSVERSE,
           "mirror": Image.Transpose.FLIP_LEFT_RIGHT}
+
+
+def jpeg_features(img: Image.Image) -> V.Features:
+    """The verifier's features of a picture as it reads once saved as a JPEG."""
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    buf.seek(0)
+    return V.features_from_image(Image.open(buf))
 
 
 def phone_screenshot(photos: list[Image.Image], size=(540, 1170), scale=0.8) -> Image.Image:
@@ -318,25 +327,17 @@ def test_two_shots_of_one_scene_whose_subject_moved_are_not_the_same_photo():
     called such pairs "the same photo" (57 of 60 bursts made by scripts/verifier_checks/bursts.py). The
     subject's matches follow a second motion of their own, at the first's scale, a few percent away; an
     edited copy's stray matches do not, so a captioned copy still verifies."""
-    import io
-
-    def features(img):
-        buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=90)
-        buf.seek(0)
-        return V.features_from_image(Image.open(buf))
-
     for seed in range(3):
         background, subject = scene(100 + seed, (480, 320)), scene(200 + seed, (130, 100))
         first, second = background.copy(), background.copy()
         first.paste(subject, (150, 110))
         second.paste(subject, (180, 122))
-        v = V.verify(features(first), features(second))
+        v = V.verify(jpeg_features(first), jpeg_features(second))
         assert not v.same and "moved" in v.why, (seed, v.why)
     captioned = first.copy()
     ImageDraw.Draw(captioned).rectangle([0, 262, 480, 320], fill=(20, 20, 20))
     ImageDraw.Draw(captioned).text((20, 280), "Summer 2024 - the lake, from the north shore", fill=(255, 255, 255))
-    assert V.verify(features(first), features(captioned)).same
+    assert V.verify(jpeg_features(first), jpeg_features(captioned)).same
 
 
 def test_two_shots_a_moved_camera_took_are_not_the_same_photo():
@@ -345,16 +346,8 @@ def test_two_shots_a_moved_camera_took_are_not_the_same_photo():
     photo"). The affine's matches then stray together, neighbour with neighbour, and from the best projective
     map too; a blurred, noisy, shrunk copy's matches stray as much, but each its own way, and a keystone fix
     is one projective map: both stay the same photo."""
-    import io
-
     import cv2
     from PIL import ImageFilter
-
-    def features(img):
-        buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=90)
-        buf.seek(0)
-        return V.features_from_image(Image.open(buf))
 
     for seed in range(3):
         first = scene(300 + seed, (480, 320))
@@ -363,19 +356,19 @@ def test_two_shots_a_moved_camera_took_are_not_the_same_photo():
         near = np.sin(np.pi * ys / 320) * np.sin(np.pi * xs / 480)   # nearest in the middle: it shifts most
         second = Image.fromarray(cv2.remap(a, xs + 3 * near, ys + 1.5 * near, cv2.INTER_LINEAR,
                                            borderMode=cv2.BORDER_REFLECT))
-        v = V.verify(features(first), features(second))
+        v = V.verify(jpeg_features(first), jpeg_features(second))
         assert not v.same and "camera moved" in v.why, (seed, v.why)
         noisy = np.asarray(first.filter(ImageFilter.GaussianBlur(1.5)), np.float32)
         noisy += np.random.default_rng(seed).normal(0, 12, noisy.shape)
         copy = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).resize((240, 160))
-        assert V.verify(features(first), features(copy)).same, seed
+        assert V.verify(jpeg_features(first), jpeg_features(copy)).same, seed
         # a keystone fix (the top edge pulled in by 2 %): strays together from the affine, not from the
         # projective map that made it, so still the same photo (v12 before that: 1 of 30 eval/originals)
         corners = np.float32([[0, 0], [480, 0], [480, 320], [0, 320]])
         pulled = np.float32([[9.6, 0], [470.4, 0], [480, 320], [0, 320]])
         fixed = cv2.warpPerspective(a, cv2.getPerspectiveTransform(corners, pulled), (480, 320),
                                     borderMode=cv2.BORDER_REFLECT)
-        assert V.verify(features(first), features(Image.fromarray(fixed))).same, seed
+        assert V.verify(jpeg_features(first), jpeg_features(Image.fromarray(fixed))).same, seed
 
 
 def test_a_small_subject_that_moved_is_another_shot_and_a_sticker_is_not():
@@ -383,21 +376,13 @@ def test_a_small_subject_that_moved_is_another_shot_and_a_sticker_is_not():
     follow one motion, and at both ends of each the aligned pictures differ (it left one place and stands in
     another), which v11 missed. A copy with a foreign sticker of that size differs in one place only, and
     stays the same photo."""
-    import io
-
-    def features(img):
-        buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=90)
-        buf.seek(0)
-        return V.features_from_image(Image.open(buf))
-
     for seed in (1, 4, 6, 7):
         background, subject = scene(100 + seed, (480, 320)), scene(400 + seed, (50, 40))
         first, second = background.copy(), background.copy()
         first.paste(subject, (200, 130))
         second.paste(subject, (228, 140))
-        v = V.verify(features(first), features(second))
+        v = V.verify(jpeg_features(first), jpeg_features(second))
         assert not v.same and "moved" in v.why, (seed, v.why)
         stickered = first.copy()
         stickered.paste(scene(700 + seed, (50, 40)), (330, 200))
-        assert V.verify(features(first), features(stickered)).same, seed
+        assert V.verify(jpeg_features(first), jpeg_features(stickered)).same, seed

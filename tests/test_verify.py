@@ -31,6 +31,15 @@ def jpeg_features(img: Image.Image) -> V.Features:
     return V.features_from_image(Image.open(buf))
 
 
+def two_shots(seed: int, subject: Image.Image, here: tuple[int, int], there: tuple[int, int]):
+    """Two shots of one scene (480 x 320): the same background, the subject moved from ``here`` to ``there``."""
+    background = scene(100 + seed, (480, 320))
+    first, second = background.copy(), background.copy()
+    first.paste(subject, here)
+    second.paste(subject, there)
+    return first, second
+
+
 def phone_screenshot(photos: list[Image.Image], size=(540, 1170), scale=0.8) -> Image.Image:
     """A tall phone canvas: status bar with clock and icons, app chrome, the photo(s) stacked in the middle."""
     cw, ch = size
@@ -328,10 +337,7 @@ def test_two_shots_of_one_scene_whose_subject_moved_are_not_the_same_photo():
     subject's matches follow a second motion of their own, at the first's scale, a few percent away; an
     edited copy's stray matches do not, so a captioned copy still verifies."""
     for seed in range(3):
-        background, subject = scene(100 + seed, (480, 320)), scene(200 + seed, (130, 100))
-        first, second = background.copy(), background.copy()
-        first.paste(subject, (150, 110))
-        second.paste(subject, (180, 122))
+        first, second = two_shots(seed, scene(200 + seed, (130, 100)), (150, 110), (180, 122))
         v = V.verify(jpeg_features(first), jpeg_features(second))
         assert not v.same and "moved" in v.why, (seed, v.why)
     captioned = first.copy()
@@ -377,10 +383,7 @@ def test_a_small_subject_that_moved_is_another_shot_and_a_sticker_is_not():
     another), which v11 missed. A copy with a foreign sticker of that size differs in one place only, and
     stays the same photo."""
     for seed in (1, 4, 6, 7):
-        background, subject = scene(100 + seed, (480, 320)), scene(400 + seed, (50, 40))
-        first, second = background.copy(), background.copy()
-        first.paste(subject, (200, 130))
-        second.paste(subject, (228, 140))
+        first, second = two_shots(seed, scene(400 + seed, (50, 40)), (200, 130), (228, 140))
         v = V.verify(jpeg_features(first), jpeg_features(second))
         assert not v.same and "moved" in v.why, (seed, v.why)
         stickered = first.copy()

@@ -8,7 +8,6 @@ import csv
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterable
 

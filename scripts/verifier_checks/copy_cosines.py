@@ -1,10 +1,9 @@
 """Per-edit cosine of each dev10 copy to its original as the indexer embeds them (trim included): how many fall
 under the 0.55 candidate cut. Usage: python scripts/verifier_checks/copy_cosines.py OUT.json (needs bench_out/dev10)."""
-import sys, glob, os, numpy as np, time
+import sys, glob, numpy as np
 ROOT = __import__('pathlib').Path(__file__).resolve().parents[2]; sys.path.insert(0, str(ROOT))
 from imgsim_desktop.core.model import load_model
 from imgsim_desktop.core.embedder import Embedder
-from imgsim_desktop.core.decode import load_image
 from imgsim_desktop import edits
 m = load_model(None); e = Embedder(m)
 groups = sorted(glob.glob(str(ROOT) + '/bench_out/dev10/groups/*'))

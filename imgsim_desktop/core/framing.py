@@ -53,43 +53,39 @@ def photos_on_screen(a: Features, b: Features) -> np.ndarray:
 def framed(grey: np.ndarray, quad: np.ndarray) -> bool:
     """Does the picture's region ``quad`` inside ``grey`` end at a frame (plain surroundings or a hard edge)
     rather than run on into more of the same picture? The first is a screenshot or a padded copy, the second
-    the uncropped original of a crop."""
-    h, w = grey.shape
+    the uncropped original of a crop. Each side inside the picture votes; columns are rows of the transpose."""
     x0, y0 = np.floor(quad.min(axis=0)).astype(int)
     x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
     g = grey.astype(np.float32)
-    votes = sides = 0
+    sides = [_across(g, y0, x0, x1, 1), _across(g, y1, x0, x1, -1),       # top, bottom
+             _across(g.T, x0, y0, y1, 1), _across(g.T, x1, y0, y1, -1)]   # left, right
+    votes = [_frame_vote(*lines) for lines in sides if lines is not None]
+    return bool(votes) and sum(votes) * 2 > len(votes)
+
+
+def _across(g: np.ndarray, at: int, lo: int, hi: int, inward: int):
+    """The rows 3 and 9 pixels inside and outside a border at row ``at`` (the picture lies towards
+    ``inward``), over the middle 80 % of columns ``lo..hi``; None where the border is not inside ``g``."""
+    n, m = g.shape
     d = 3
-    for side in ("top", "bottom", "left", "right"):
-        if side in ("top", "bottom"):
-            y = y0 if side == "top" else y1
-            if not d <= y < h - d or x1 - x0 < 8:
-                continue
-            xa, xb = max(0, x0) + (x1 - x0) // 10, min(w, x1) - (x1 - x0) // 10
-            if xb - xa < 6:
-                continue
-            inner = g[y + d if side == "top" else y - d, xa:xb]
-            outer = g[y - d if side == "top" else y + d, xa:xb]
-            inner2 = g[min(h - 1, y + 3 * d) if side == "top" else max(0, y - 3 * d), xa:xb]
-            outer2 = g[max(0, y - 3 * d) if side == "top" else min(h - 1, y + 3 * d), xa:xb]
-        else:
-            x = x0 if side == "left" else x1
-            if not d <= x < w - d or y1 - y0 < 8:
-                continue
-            ya, yb = max(0, y0) + (y1 - y0) // 10, min(h, y1) - (y1 - y0) // 10
-            if yb - ya < 6:
-                continue
-            inner = g[ya:yb, x + d if side == "left" else x - d]
-            outer = g[ya:yb, x - d if side == "left" else x + d]
-            inner2 = g[ya:yb, min(w - 1, x + 3 * d) if side == "left" else max(0, x - 3 * d)]
-            outer2 = g[ya:yb, max(0, x - 3 * d) if side == "left" else min(w - 1, x + 3 * d)]
-        sides += 1
-        # a step across the border, against how much the picture changes over the same distance on either side
-        # (the calmer side: a screenshot's blurred backdrop); a busy picture running on changes as much inside
-        texture = min(np.abs(inner - inner2).mean(), np.abs(outer - outer2).mean()) + 1.0
-        edge = np.abs(inner - outer).mean()
-        # plain surroundings frame a picture that is not itself plain in the same tone (a soft background
-        # running on is the uncropped original)
-        plain = outer.std() < 6.0 and (inner.std() >= 6.0 or abs(float(inner.mean() - outer.mean())) > 10.0)
-        votes += bool(plain or edge > 2.5 * texture + 10.0)
-    return sides > 0 and votes * 2 > sides
+    if not d <= at < n - d or hi - lo < 8:
+        return None
+    a, b = max(0, lo) + (hi - lo) // 10, min(m, hi) - (hi - lo) // 10
+    if b - a < 6:
+        return None
+
+    def row(k: int) -> np.ndarray:
+        return g[min(n - 1, max(0, at + k)), a:b]
+
+    return row(inward * d), row(-inward * d), row(3 * inward * d), row(-3 * inward * d)
+
+
+def _frame_vote(inner: np.ndarray, outer: np.ndarray, inner2: np.ndarray, outer2: np.ndarray) -> bool:
+    # a step across the border, against how much the picture changes over the same distance on either side
+    # (the calmer side: a screenshot's blurred backdrop); a busy picture running on changes as much inside
+    texture = min(np.abs(inner - inner2).mean(), np.abs(outer - outer2).mean()) + 1.0
+    edge = np.abs(inner - outer).mean()
+    # plain surroundings frame a picture that is not itself plain in the same tone (a soft background
+    # running on is the uncropped original)
+    plain = outer.std() < 6.0 and (inner.std() >= 6.0 or abs(float(inner.mean() - outer.mean())) > 10.0)
+    return bool(plain or edge > 2.5 * texture + 10.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +70,25 @@ def scene(seed: int, size=(480, 360), dark: bool = False) -> Image.Image:
     if dark:
         a = a * 0.07  # a night shot: everything under ~20 grey levels
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "RGB")
+
+
+def burst(folder, seed: int = 300) -> dict[str, str]:
+    """A photo, a second shot of it from a camera that moved a little (near things shift against far ones:
+    parallax), a grey copy of the first, and an unrelated photo; the first is the largest and oldest file."""
+    import cv2
+
+    first = scene(seed, (720, 480))
+    a = np.asarray(first)
+    ys, xs = np.mgrid[0:480, 0:720].astype(np.float32)
+    near = np.sin(np.pi * ys / 480) * np.sin(np.pi * xs / 720)
+    second = Image.fromarray(cv2.remap(a, xs + 4.5 * near, ys + 2.2 * near, cv2.INTER_LINEAR,
+                                       borderMode=cv2.BORDER_REFLECT)).resize((600, 400), Image.Resampling.LANCZOS)
+    paths = {"first": folder / "first.jpg", "second": folder / "second.jpg", "grey": folder / "grey.png",
+             "other": folder / "other.jpg"}
+    first.save(paths["first"], quality=92)
+    second.save(paths["second"], quality=92)
+    first.convert("L").resize((480, 320), Image.Resampling.LANCZOS).convert("RGB").save(paths["grey"])
+    scene(seed + 50, (480, 320)).save(paths["other"], quality=92)
+    for i, p in enumerate(paths.values()):
+        os.utime(p, (1_600_000_000 + i * 3600,) * 2)
+    return {k: str(p) for k, p in paths.items()}

@@ -153,7 +153,8 @@ def cmd_dupes(args) -> int:
     if skipped and not args.json:
         path, why = skipped[0]
         more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
-        print(f"not verified, left out of the groups: {path}: {why}{more}", file=sys.stderr)
+        what = "not compared with its keeper" if args.tier == "similar" else "not verified, left out of the groups"
+        print(f"{what}: {path}: {why}{more}", file=sys.stderr)
     if args.json:
         print_json({"tier": args.tier, "groups": [g.to_dict() for g in groups],
                     "skipped": [{"path": p, "reason": r} for p, r in skipped]})

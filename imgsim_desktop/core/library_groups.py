@@ -26,11 +26,12 @@ log = logging.getLogger(__name__)
 class GroupingMixin:
     def duplicates(self, tier: str = "duplicates", threshold: float | None = None,
                    include_reviewed: bool = False, progress: Progress | None = None,
-                   cancel: CancelToken | None = None) -> list[DuplicateGroup]:
+                   cancel: CancelToken | None = None, explain: bool = True) -> list[DuplicateGroup]:
         """Groups from the stored neighbour graph (brought up to date first when this process may write),
         with their keeper chosen by the keeper rule (reference photos first); only the grouped photos'
         records and vectors are read. Groups the user reviewed (``set_reviewed``) are left out unless
-        ``include_reviewed``."""
+        ``include_reviewed``. ``explain``: say of each "similar" member whether it is the keeper's photo
+        (verifying the pairs no ``dupes`` run has; benchmarks that count groups only leave it out)."""
         if tier not in TIERS:
             raise LibraryError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
         t = self.model.thresholds[tier] if threshold is None else float(threshold)
@@ -61,12 +62,56 @@ class GroupingMixin:
         if tier == "similar":
             groups = find_groups(records, ids, vecs, pairs, t, tier, keeper_rules=self.keeper_rules(),
                                  references=refs)
-        elif decided:
+            groups = [g for g in groups if g.id not in reviewed]
+            if explain:
+                self._explain_similar(groups, records, progress, cancel)
+            return groups
+        if decided:
             groups = self._verified_duplicates(pairs, exact, refs, decided=True)
         else:
             groups = self._verified_duplicates(pairs, exact, refs, progress, cover=cand_t if stored else None,
                                                cancel=cancel)
         return [g for g in groups if g.id not in reviewed]
+
+    def _explain_similar(self, groups: list[DuplicateGroup], records: dict, progress: Progress | None = None,
+                         cancel: CancelToken | None = None) -> None:
+        """Each similar-tier member against its keeper, in words: the same photo (and how), another shot (and
+        why), or too plain to tell. Likeness alone groups them, and a user deleting a burst's extras should
+        know which are copies. Verdicts come from the verifier's cache (a ``dupes`` run has decided most);
+        the pairs it never saw are verified now, outside the lock, and kept for the next run."""
+        from .match_reason import similar_match
+        from .pair_verifier import PairVerifier
+        from .verdicts import get_verdicts
+
+        asks = []   # (group's keeper record, member) for every member that is not the keeper's own bytes
+        for g in groups:
+            keeper = next((records.get(m.file_id) for m in g.members if m.path == g.keeper), None)
+            for m in g.members:
+                rec = records.get(m.file_id)
+                if keeper is not None and rec is not None and rec is not keeper:
+                    asks.append((keeper, rec, m))
+        keys = {(k.hash, r.hash) for k, r, _ in asks if k.hash and r.hash and k.hash != r.hash}
+        with self._lock:
+            cached = get_verdicts(self.catalog, keys)
+        verifier = PairVerifier(records, cached, progress=progress, cancel=cancel, workers=self.verify_workers)
+        todo = [(k.id, r.id) for k, r, _ in asks if (k.hash, r.hash) in keys and (k.hash, r.hash) not in cached]
+        if progress is not None and todo:
+            progress.start("comparing similar photos", len(todo))
+        try:
+            verifier.decide(todo)
+        finally:  # cancelled or not, what was verified is kept
+            self._save_decisions(verifier, records, np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                 np.zeros(0, np.float32), None)
+        if progress is not None and todo:
+            progress.finish()
+        for keeper, rec, m in asks:
+            exact = bool(keeper.hash) and keeper.hash == rec.hash
+            v = None if exact else verifier.known(keeper.hash, rec.hash) if keeper.hash and rec.hash else None
+            m.match, m.reason = similar_match(v, (keeper.width or 1, keeper.height or 1),
+                                              (rec.width or 1, rec.height or 1), exact=exact)
+        self.last_verification = {"similar_pairs": len(asks), "cached": len(cached),
+                                  "verified_now": verifier.verified, "features_decoded": verifier.decoded,
+                                  "skipped": sorted(dict(verifier.errors).items())}
 
     def _graph_cut(self) -> float:
         """The loosest tier's cut: the stored graph keeps every pair either tier can group."""

@@ -118,3 +118,31 @@ def reason(match: dict, keeper: bool = False) -> str:
     if not parts:
         parts.append("re-saved or retouched")
     return "same photo: " + ", ".join(parts)
+
+
+# The verifier's reasons for "not the same photo" (core/verify.py), as a similar-tier member shows them: the
+# "similar" tier groups by likeness alone, so each member says whether deleting it loses a shot of its own.
+NOT_SAME_WORDS = {   # short: a tile's caption holds about 25 characters
+    "part of the picture moved (another shot)": "another shot: subject moved",
+    "the camera moved between shots (another shot)": "another shot: camera moved",
+    "overlapping frames, each with much the other lacks": "another shot: frames differ",
+    "too little overlap": "another shot: little overlap",
+    "no geometric match": "different photo",
+    "the fine detail differs after alignment": "different photo: detail differs",
+    "": "different photo: detail differs",
+}
+TOO_PLAIN = "too plain to compare"
+UNREAD = "not compared: unreadable"
+
+
+def similar_match(v: PairVerdict | None, a_size: tuple[int, int], b_size: tuple[int, int],
+                  exact: bool = False) -> tuple[dict, str]:
+    """A similar-tier member against its group's keeper: the ``match`` for programs (``same_photo`` true,
+    false or None when not compared; ``why``: the verifier's reason) and the sentence for people."""
+    if exact or (v is not None and v.same):
+        match = describe(v, a_size, b_size, exact=exact)
+        return {**match, "same_photo": True, "why": "exact copy" if exact else v.why}, reason(match)
+    if v is None:
+        return {"same_photo": None, "why": "unreadable"}, UNREAD
+    words = NOT_SAME_WORDS.get(v.why, TOO_PLAIN if v.why.startswith("too little") else None)
+    return {"same_photo": False, "why": v.why}, words or f"different photo: {v.why}"

@@ -334,7 +334,8 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
         if skipped:
             n = len(skipped)
             self.status.setText(self.status.text() + f" · {n} photo{'s' if n != 1 else ''} not verified")
-            self.status.setToolTip("Left out of the groups:\n" + "\n".join(f"{p}: {why}" for p, why in skipped[:20])
+            head = "Not compared with their keeper" if self.tier() == "similar" else "Left out of the groups"
+            self.status.setToolTip(head + ":\n" + "\n".join(f"{p}: {why}" for p, why in skipped[:20])
                                    + (f"\n… and {n - 20} more" if n > 20 else ""))
         else:
             self.status.setToolTip("")
@@ -511,7 +512,9 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
                 label = "similarity >0.999"  # an edit the model cannot tell apart, yet not the same bytes
             else:
                 label = f"similarity {it.score:.3f}"
-            tip = "\n".join(x for x in (reason, "in a reference folder: never marked" if reference else "") if x)
+            match = getattr(m, "match", None) or {}
+            why = match.get("why", "") if match.get("same_photo") is False else ""   # the verifier's own words
+            tip = "\n".join(x for x in (reason, why, "in a reference folder: never marked" if reference else "") if x)
             it.extra["reason"] = tip
             if st != it.state or it.extra.get("label") != label:
                 it.extra["label"] = label

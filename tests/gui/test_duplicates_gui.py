@@ -310,3 +310,30 @@ def test_photos_left_out_of_verification_are_named_in_the_status(qtbot, indexed_
     assert f"/photos/rewritten.jpg: {CHANGED}" in page.status.toolTip()
     page._found((groups, {}, []))
     assert "not verified" not in page.status.text() and page.status.toolTip() == ""
+
+
+def test_similar_members_say_which_is_the_keepers_photo_and_which_another_shot(qtbot, window, tmp_path):
+    """The similar tier groups by likeness; each tile's caption says what the member is to the keeper, and
+    its tooltip gives the verifier's own words."""
+    from photos import burst
+
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    p = burst(folder)
+    with qtbot.waitSignal(window.scanFinished, timeout=60000):
+        window.add_folder(str(folder))
+    page = window.duplicates
+    page.tier_combo.setCurrentIndex(page.tier_combo.findData("similar"))
+    page.threshold.setMinimum(0.0)
+    page.threshold.setValue(0.0)   # the random test model's likeness says nothing: take every photo
+    with qtbot.waitSignal(page.groupsReady, timeout=60000):
+        page.find()
+    gi = _group_of(page, p["first"])
+    assert gi >= 0 and str(page.groups[gi].keeper) == p["first"]
+    page.select_group(gi)
+    items = {it.path: it for it in page.model.items}
+    assert items[p["grey"]].extra["label"] == "same photo: grey"
+    assert items[p["second"]].extra["label"] == "another shot: camera moved"
+    assert "the camera moved between shots" in items[p["second"]].extra["reason"]
+    assert items[p["other"]].extra["label"].startswith("different photo")
+    assert items[p["first"]].extra["label"] == "kept"

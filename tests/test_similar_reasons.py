@@ -1,0 +1,59 @@
+"""The "similar" tier groups by likeness alone, so each member says what it is to the keeper: the same photo
+(and how), another shot (and why), or a different photo. A user clearing a burst's extras must know which
+ones are copies and which are shots of their own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from imgsim_desktop.core.library import Library
+from photos import burst
+
+
+def test_each_similar_member_says_whether_it_is_the_same_photo_as_the_keeper(tmp_path, tiny_model):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = burst(folder)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        # every photo within the cut of the keeper, whatever the random test model thinks
+        groups = lib.duplicates("similar", threshold=-1.0)
+        assert len(groups) == 1 and groups[0].keeper == p["first"]
+        by = {m.path: m for m in groups[0].members}
+        assert by[p["grey"]].reason == "same photo: grey"
+        assert by[p["grey"]].match["same_photo"] is True and by[p["grey"]].match["grey"] is True
+        assert by[p["second"]].reason == "another shot: camera moved"
+        assert by[p["second"]].match == {"same_photo": False,
+                                         "why": "the camera moved between shots (another shot)"}
+        assert by[p["other"]].reason.startswith("different photo")
+        assert by[p["other"]].match["same_photo"] is False
+        assert lib.last_verification["verified_now"] == 3
+        # kept by content: the next look verifies nothing, and says the same
+        again = lib.duplicates("similar", threshold=-1.0)
+        assert lib.last_verification["verified_now"] == 0
+        assert [(m.path, m.reason) for m in again[0].members] == [(m.path, m.reason) for m in groups[0].members]
+
+
+def test_dupes_similar_json_and_text_carry_each_members_verdict(tmp_path, tiny_model):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = burst(folder, seed=301)
+    env = dict(os.environ, IMGSIM_HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1")
+
+    def imgsim(*args):
+        return subprocess.run([sys.executable, "-m", "imgsim_desktop", *map(str, args), "--model", tiny_model],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    assert imgsim("index", folder).returncode == 0
+    out = imgsim("dupes", "--tier", "similar", "--threshold", "-1", "--json")
+    assert out.returncode == 0, out.stderr
+    (group,) = json.loads(out.stdout)["groups"]
+    same = {m["path"]: m["match"].get("same_photo") for m in group["members"] if m["path"] != group["keeper"]}
+    assert group["keeper"] == p["first"]
+    assert same == {p["second"]: False, p["grey"]: True, p["other"]: False}
+    text = imgsim("dupes", "--tier", "similar", "--threshold", "-1")
+    assert text.returncode == 0, text.stderr
+    assert "another shot: camera moved" in text.stdout and "same photo: grey" in text.stdout

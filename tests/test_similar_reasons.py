@@ -28,7 +28,7 @@ def test_each_similar_member_says_whether_it_is_the_same_photo_as_the_keeper(tmp
         assert by[p["second"]].reason == "another shot: camera moved"
         assert by[p["second"]].match == {"same_photo": False,
                                          "why": "the camera moved between shots (another shot)"}
-        assert by[p["other"]].reason.startswith("different photo")
+        assert by[p["other"]].reason.startswith("not the same photo")
         assert by[p["other"]].match["same_photo"] is False
         assert lib.last_verification["verified_now"] == 3
         # kept by content: the next look verifies nothing, and says the same

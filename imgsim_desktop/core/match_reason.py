@@ -127,9 +127,9 @@ NOT_SAME_WORDS = {   # short: a tile's caption holds about 25 characters
     "the camera moved between shots (another shot)": "another shot: camera moved",
     "overlapping frames, each with much the other lacks": "another shot: frames differ",
     "too little overlap": "another shot: little overlap",
-    "no geometric match": "different photo",
-    "the fine detail differs after alignment": "different photo: detail differs",
-    "": "different photo: detail differs",
+    "no geometric match": "not the same photo",
+    "the fine detail differs after alignment": "not the same photo: detail differs",
+    "": "not the same photo: detail differs",
 }
 TOO_PLAIN = "too plain to compare"
 UNREAD = "not compared: unreadable"
@@ -145,4 +145,4 @@ def similar_match(v: PairVerdict | None, a_size: tuple[int, int], b_size: tuple[
     if v is None:
         return {"same_photo": None, "why": "unreadable"}, UNREAD
     words = NOT_SAME_WORDS.get(v.why, TOO_PLAIN if v.why.startswith("too little") else None)
-    return {"same_photo": False, "why": v.why}, words or f"different photo: {v.why}"
+    return {"same_photo": False, "why": v.why}, words or f"not the same photo: {v.why}"

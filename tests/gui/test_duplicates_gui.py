@@ -335,5 +335,5 @@ def test_similar_members_say_which_is_the_keepers_photo_and_which_another_shot(q
     assert items[p["grey"]].extra["label"] == "same photo: grey"
     assert items[p["second"]].extra["label"] == "another shot: camera moved"
     assert "the camera moved between shots" in items[p["second"]].extra["reason"]
-    assert items[p["other"]].extra["label"].startswith("different photo")
+    assert items[p["other"]].extra["label"].startswith("not the same photo")
     assert items[p["first"]].extra["label"] == "kept"

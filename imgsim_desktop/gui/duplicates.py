@@ -155,7 +155,7 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
         self.groups_view.setMinimumWidth(220)
 
         self.model = ResultModel(thumbs, self)
-        self.members = ThumbGrid(thumbs)
+        self.members = ThumbGrid(thumbs, label_lines=2)   # "same photo:" / "cropped to 70 %, turned 90°"
         self.members.setModel(self.model)
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.members.activatedPath.connect(lambda _p: self.compare_current())

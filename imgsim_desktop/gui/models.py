@@ -323,14 +323,28 @@ class ThumbDelegate(QStyledItemDelegate):
     KEEP = QColor(46, 160, 67)
     MARK = QColor(218, 54, 51)
 
-    def __init__(self, thumb_size: int = 160, parent=None):
+    TEXT_H = 60  # three lines under the thumbnail: name, folder, score
+    LINE_H = 20  # each further line a label may take
+
+    def __init__(self, thumb_size: int = 160, parent=None, label_lines: int = 1):
         super().__init__(parent)
         self.thumb_size = thumb_size
-
-    TEXT_H = 60  # three lines under the thumbnail: name, folder, score
+        self.label_lines = max(1, label_lines)   # the Duplicates page's "another shot: camera moved" takes 2
+        self.text_h = self.TEXT_H + (self.label_lines - 1) * self.LINE_H
 
     def sizeHint(self, option, index) -> QSize:
-        return QSize(self.thumb_size + 16, self.thumb_size + self.TEXT_H)
+        return QSize(self.thumb_size + 16, self.thumb_size + self.text_h)
+
+    def label_lines_for(self, fm, label: str, width: int) -> list[str]:
+        """The label as it fits: on one line, or broken after its headline ("another shot:" / "camera
+        moved") when two are allowed; what still does not fit is elided (the tooltip has it all)."""
+        if self.label_lines < 2 or fm.horizontalAdvance(label) <= width:
+            return [fm.elidedText(label, Qt.TextElideMode.ElideRight, width)]
+        head, sep, tail = label.partition(": ")
+        if not sep:
+            return [fm.elidedText(label, Qt.TextElideMode.ElideRight, width)]
+        return [fm.elidedText(head + ":", Qt.TextElideMode.ElideRight, width),
+                fm.elidedText(tail, Qt.TextElideMode.ElideRight, width)]
 
     def paint(self, painter: QPainter, option, index) -> None:
         painter.save()
@@ -390,5 +404,8 @@ class ThumbDelegate(QStyledItemDelegate):
             line.translate(0, lh)
             if label.startswith("exact") or "cop" in label:
                 painter.setPen(QColor(46, 120, 200) if not selected else pal.text().color())
-            painter.drawText(line, top, fm.elidedText(label, Qt.TextElideMode.ElideRight, text_rect.width()))
+            for i, text in enumerate(self.label_lines_for(fm, label, text_rect.width())):
+                if i:
+                    line.translate(0, lh)
+                painter.drawText(line, top, text)
         painter.restore()

@@ -20,7 +20,8 @@ class ThumbGrid(QListView):
     lookalikesRequested = Signal(str, object)  # path, file id (or None)
     modelViewRequested = Signal(str)
 
-    def __init__(self, thumbs=None, thumb_size: int = 160, flow_wrap: bool = True, parent=None):
+    def __init__(self, thumbs=None, thumb_size: int = 160, flow_wrap: bool = True, parent=None,
+                 label_lines: int = 1):
         super().__init__(parent)
         self.thumbs = thumbs
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -36,9 +37,9 @@ class ThumbGrid(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.delegate = ThumbDelegate(thumb_size, self)
+        self.delegate = ThumbDelegate(thumb_size, self, label_lines)
         self.setItemDelegate(self.delegate)
-        self.setGridSize(QSize(thumb_size + 20, thumb_size + ThumbDelegate.TEXT_H + 4))
+        self.setGridSize(QSize(thumb_size + 20, thumb_size + self.delegate.text_h + 4))
         self._retain_timer = QTimer(self)
         self._retain_timer.setSingleShot(True)
         self._retain_timer.setInterval(120)

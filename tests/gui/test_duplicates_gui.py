@@ -337,3 +337,10 @@ def test_similar_members_say_which_is_the_keepers_photo_and_which_another_shot(q
     assert "the camera moved between shots" in items[p["second"]].extra["reason"]
     assert items[p["other"]].extra["label"].startswith("not the same photo")
     assert items[p["first"]].extra["label"] == "kept"
+    # a caption too wide for its tile breaks after its headline rather than losing its end
+    delegate, fm = page.members.delegate, page.members.fontMetrics()
+    label = "another shot: camera moved"
+    narrow = fm.horizontalAdvance(label) - 1
+    assert delegate.label_lines_for(fm, label, narrow) == ["another shot:", "camera moved"]
+    (one,) = window.grid.delegate.label_lines_for(fm, label, narrow)
+    assert one != label and one.startswith("another shot")   # the library grid keeps one elided line

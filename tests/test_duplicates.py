@@ -158,3 +158,20 @@ def test_numpy_components_match_the_union_find():
         for x, y in zip(a.tolist(), b.tolist()):
             uf.union(x, y)
         assert [label[x] for x in range(n)] == [uf.find(x) for x in range(n)]
+
+
+def test_similarities_are_to_the_keeper_the_rule_chose():
+    """The split begins at the photo with the best file facts; a keeper rule may then choose another member
+    (the oldest here), and each member's similarity is then shown against that one, the keeper at 1.0."""
+    records = [rec(1, w=400, date="2021-01-01T00:00:00"), rec(2, date="2019-01-01T00:00:00"),
+               rec(3, date="2020-01-01T00:00:00")]
+    vecs = {1: unit_at(0), 2: unit_at(10), 3: unit_at(20)}
+    ids = np.array(sorted(vecs), dtype=np.int64)
+    mat = np.stack([vecs[i] for i in ids])
+    ix = VectorIndex(4, "m")
+    ix.add(ids, mat)
+    (g,) = find_groups({r.id: r for r in records}, ids, mat, knn_pairs(ids, *ix.query(mat, 8), 0.9), 0.9,
+                       "similar", keeper_rules=["date", "resolution"])
+    assert g.keeper == "/p/2.jpg"
+    sims = {m.file_id: round(m.similarity, 4) for m in g.members}
+    assert sims == {2: 1.0, 1: round(float(np.cos(np.deg2rad(10))), 4), 3: round(float(np.cos(np.deg2rad(10))), 4)}

@@ -37,6 +37,24 @@ def test_each_similar_member_says_whether_it_is_the_same_photo_as_the_keeper(tmp
         assert [(m.path, m.reason) for m in again[0].members] == [(m.path, m.reason) for m in groups[0].members]
 
 
+
+def test_a_member_that_cannot_be_compared_says_why_and_stays_shown(tmp_path, tiny_model):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = burst(folder, seed=302)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        os.remove(p["grey"])                                       # gone since it was indexed
+        with open(p["other"], "ab") as f:                          # rewritten since it was indexed
+            f.write(b"\0" * 64)
+        (g,) = lib.duplicates("similar", threshold=-1.0)
+        by = {m.path: m for m in g.members}
+        assert by[p["grey"]].reason == "not compared: file is gone"
+        assert by[p["other"]].reason == "not compared: changed since indexed"
+        assert by[p["other"]].match["same_photo"] is None
+        assert by[p["second"]].reason == "another shot: camera moved"
+        assert {path for path, _ in lib.last_verification["skipped"]} == {p["grey"], p["other"]}
+
 def test_dupes_similar_json_and_text_carry_each_members_verdict(tmp_path, tiny_model):
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -251,6 +251,15 @@ def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.nda
                 exact = len({r.hash for r, _ in inside}) == 1
                 groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members_))
     choose_keepers(groups, records, keeper_rules, references)
+    for g in groups:   # similarities to the keeper the rule chose, not to the photo the split began with
+        k = g.members[0]
+        kh, kv = getattr(records.get(k.file_id), "hash", None), row_of.get(k.file_id)
+        for m in g.members:
+            row, h = row_of.get(m.file_id), getattr(records.get(m.file_id), "hash", None)
+            if m is k or (kh and h == kh):
+                m.similarity = 1.0
+            elif kv is not None and row is not None:
+                m.similarity = float(np.dot(vectors[kv], vectors[row]))
     groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
     return groups
 

@@ -104,11 +104,13 @@ class GroupingMixin:
                                  np.zeros(0, np.float32), None)
         if progress is not None and todo:
             progress.finish()
+        errors = dict(verifier.errors)   # path -> why it could not be read
         for keeper, rec, m in asks:
             exact = bool(keeper.hash) and keeper.hash == rec.hash
             v = None if exact else verifier.known(keeper.hash, rec.hash) if keeper.hash and rec.hash else None
             m.match, m.reason = similar_match(v, (keeper.width or 1, keeper.height or 1),
-                                              (rec.width or 1, rec.height or 1), exact=exact)
+                                              (rec.width or 1, rec.height or 1), exact=exact,
+                                              error=errors.get(rec.path) or errors.get(keeper.path))
         self.last_verification = {"similar_pairs": len(asks), "cached": len(cached),
                                   "verified_now": verifier.verified, "features_decoded": verifier.decoded,
                                   "skipped": sorted(dict(verifier.errors).items())}

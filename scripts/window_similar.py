@@ -14,6 +14,7 @@ copy and a crop of one. Taken from ../shared/datasets (the newt from /tmp/ux/pho
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -22,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "datasets"
+os.environ.setdefault("QT_QPA_PLATFORM", "xcb")   # a real window; screenshots.py would default to offscreen
+from screenshots import pump  # noqa: E402  (scripts/ is this script's own folder)
 
 
 def build(dest: Path) -> None:
@@ -75,15 +78,6 @@ def main() -> int:
     from imgsim_desktop.gui.main_window import MainWindow
     from imgsim_desktop.gui.settings import AppSettings
 
-    def pump(cond=None, timeout=60.0, min_s=0.0) -> None:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            app.processEvents()
-            if time.monotonic() - t0 >= min_s and (cond is None or cond()):
-                return
-            time.sleep(0.01)
-        print(f"timed out after {timeout:.0f} s", file=sys.stderr)
-
     lib = Library(work / "library", device="cpu")
     win = MainWindow(lib, AppSettings(library_dir=str(work / "library"), device="auto"), start_watcher=False)
     win.resize(1380, 880)
@@ -92,7 +86,7 @@ def main() -> int:
     win.scanFinished.connect(done.append)
     win.scans.start(lambda progress, cancel: lib.scan(folders=[str(work / "Photos")], progress=progress,
                                                       cancel=cancel))
-    pump(lambda: bool(done), timeout=300)
+    pump(app, lambda: bool(done), timeout=300)
     page = win.duplicates
     win.tabs.setCurrentWidget(page)
     for tier in ("duplicates", "similar"):
@@ -101,16 +95,16 @@ def main() -> int:
         page.groupsReady.connect(got.append)
         t0 = time.monotonic()
         page.find()
-        pump(lambda: bool(got), timeout=600)
+        pump(app, lambda: bool(got), timeout=600)
         print(f"{tier}: {len(page.groups)} groups in {time.monotonic() - t0:.1f} s")
         for gi, g in enumerate(page.groups):
             page.select_group(gi)
-            pump(lambda: win.thumbs.pending() == 0, timeout=30, min_s=0.5)
+            pump(app, lambda: win.thumbs.pending() == 0, timeout=30, min_s=0.5)
             print(f"  group {gi + 1}: " + "; ".join(f"{Path(m.path).name}: {m.reason or 'keeper'}" for m in g.members))
             if shots:
                 win.grab().save(str(shots / f"{tier}_{gi + 1}.png"))
             print(f"READY {tier} {gi + 1}", flush=True)
-            pump(min_s=args.hold, timeout=args.hold + 1)
+            pump(app, min_s=args.hold, timeout=args.hold + 1)
     win.close()
     lib.close()
     return 0

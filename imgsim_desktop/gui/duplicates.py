@@ -185,11 +185,20 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
         self.auto_group_btn.clicked.connect(self.auto_mark_group)
         self.auto_all_btn.clicked.connect(self.auto_mark_all)
         self.clear_btn.clicked.connect(self.clear_marks)
-        mbar = QHBoxLayout()
-        for b in (self.keep_btn, self.mark_btn, self.compare_btn, self.auto_group_btn, self.auto_all_btn,
-                  self.clear_btn, self.not_dupes_btn, self.keep_all_btn):
-            mbar.addWidget(b)
-        mbar.addStretch(1)
+        # two rows: in one, the eight buttons made the members' side 834 px wide at least, and the group list
+        # kept its 220 px minimum ("1. …" for every group) in a 1,320 px window
+        photo_bar, group_bar = QHBoxLayout(), QHBoxLayout()
+        for b in (self.keep_btn, self.mark_btn, self.compare_btn):
+            photo_bar.addWidget(b)
+        photo_bar.addStretch(1)
+        for b in (self.not_dupes_btn, self.keep_all_btn):
+            photo_bar.addWidget(b)
+        for b in (self.auto_group_btn, self.auto_all_btn, self.clear_btn):
+            group_bar.addWidget(b)
+        group_bar.addStretch(1)
+        mbar = QVBoxLayout()
+        mbar.addLayout(photo_bar)
+        mbar.addLayout(group_bar)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -203,7 +212,7 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setCollapsible(0, False)
-        split.setSizes([380, 840])
+        self._split, self._split_sized = split, False   # sized at the first show (below)
 
         self.summary = QLabel("Nothing marked.")
         self.trash_btn = QPushButton("Move marked to trash…")
@@ -248,6 +257,16 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
         self._refresh_buttons()
 
     # ------------------------------------------------------------------ finding
+    def showEvent(self, event) -> None:
+        """Give the group list a third of the page (up to 380 px) once the page has its width: sizes set
+        while it had none were scaled away, and the list stayed at its 220 px minimum, names cut to "1. …"."""
+        super().showEvent(event)
+        w = self._split.width()
+        if not self._split_sized and w > 0:
+            self._split_sized = True
+            left = min(380, max(self.groups_view.minimumWidth(), w // 3))
+            self._split.setSizes([left, w - left])
+
     def tier(self) -> str:
         return self.tier_combo.currentData()
 

@@ -344,3 +344,13 @@ def test_similar_members_say_which_is_the_keepers_photo_and_which_another_shot(q
     assert delegate.label_lines_for(fm, label, narrow) == ["another shot:", "camera moved"]
     (one,) = window.grid.delegate.label_lines_for(fm, label, narrow)
     assert one != label and one.startswith("another shot")   # the library grid keeps one elided line
+
+
+def test_the_group_list_has_room_for_group_names(qtbot, window):
+    """The members' buttons no longer make their side so wide that the group list keeps its 220 px minimum
+    ("1. …" for every group in a 1,320 px window)."""
+    window.resize(1320, 840)
+    page = window.duplicates
+    window.tabs.setCurrentWidget(page)
+    qtbot.waitUntil(lambda: page.isVisible() and page._split_sized, timeout=5000)
+    assert page.groups_view.width() >= 0.25 * page.width()

@@ -86,12 +86,14 @@ class MarkingMixin:
         copies) only after a second confirmation. What the rules left unmarked is said in the status line."""
         session = self.review()
         scope = self.groups if gi is None else [self.groups[gi]]
-        similar = sum(1 for g in scope if g.tier == "similar")
+        similar = [g for g in scope if g.tier == "similar"]
         confirm = False
         if similar:
+            n = len(similar)
             confirm = bool(self.confirm(
-                f"{similar} group{'s are' if similar != 1 else ' is'} similar photos, not copies of one photo "
-                "(the same scene, a burst, an edit).\n\nMark every photo but the keeper there too?"))
+                f"{n} group{'s are' if n != 1 else ' is'} similar photos, not copies of one photo "
+                f"(the same scene, a burst, an edit).{_what_they_are(similar)}\n\n"
+                "Mark every photo but the keeper there too?"))
         report = session.mark_all_but_keeper(None if gi is None else self._group_id(gi), confirm_similar=confirm)
         self.marked = set(session.marked)
         self._apply_states()
@@ -142,3 +144,22 @@ class MarkingMixin:
                     seen.add(p)
                     out.append(p)
         return out
+
+
+def _what_they_are(groups) -> str:
+    """What the similar groups' members are to their keepers, as the verifier said (core/match_reason)."""
+    same = shots = other = 0
+    for g in groups:
+        for m in list(g.members)[1:]:
+            said = (getattr(m, "match", None) or {}).get("same_photo")
+            reason = getattr(m, "reason", "") or ""
+            if said is True:
+                same += 1
+            elif reason.startswith("another shot"):
+                shots += 1
+            else:
+                other += 1
+    if not same + shots + other:
+        return ""
+    parts = [f"{same} the same photo", f"{shots} another shot", f"{other} not the same photo or not compared"]
+    return "\nBesides the keepers: " + ", ".join(parts) + "."

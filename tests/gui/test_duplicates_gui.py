@@ -337,6 +337,12 @@ def test_similar_members_say_which_is_the_keepers_photo_and_which_another_shot(q
     assert "the camera moved between shots" in items[p["second"]].extra["reason"]
     assert items[p["other"]].extra["label"].startswith("not the same photo")
     assert items[p["first"]].extra["label"] == "kept"
+    # before marking the extras of a similar group, the question says what they are
+    asked = []
+    page.confirm = lambda text: asked.append(text) or False
+    page.auto_mark_group()
+    assert "Besides the keepers: 1 the same photo, 1 another shot, 1 not the same photo" in asked[0]
+    assert not page.marked      # answered no: nothing marked
     # a caption too wide for its tile breaks after its headline rather than losing its end
     delegate, fm = page.members.delegate, page.members.fontMetrics()
     label = "another shot: camera moved"

@@ -75,3 +75,8 @@ def test_dupes_similar_json_and_text_carry_each_members_verdict(tmp_path, tiny_m
     text = imgsim("dupes", "--tier", "similar", "--threshold", "-1")
     assert text.returncode == 0, text.stderr
     assert "another shot: camera moved" in text.stdout and "same photo: grey" in text.stdout
+    # and before anything goes to the trash, the plan says what each photo is to its keeper
+    plan = imgsim("trash", "--all-but-keeper", "--tier", "similar", "--confirm-similar", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    line = next(x for x in plan.stdout.splitlines() if x.rstrip().endswith("another shot: camera moved"))
+    assert p["second"] in line

@@ -93,10 +93,10 @@ def cmd_trash(args) -> int:
             rows = []
             for g in session.groups:
                 for m in g.members:
-                    if session.is_marked(m.path):
-                        rows.append((g.id, format_bytes(m.bytes), m.path))
+                    if session.is_marked(m.path):   # what it is to its keeper: a copy, or another shot
+                        rows.append((g.id, format_bytes(m.bytes), m.path, m.reason))
             if rows:
-                print_table(rows, ["group", "size", "would go to the trash"])
+                print_table(rows, ["group", "size", "would go to the trash", "what it is"])
             similar = [w for w, y in report.skipped if "confirm" in y]
             if similar:
                 print(f"{len(similar)} similar group(s) left alone: add --confirm-similar to mark them too",

@@ -38,6 +38,29 @@ def test_each_similar_member_says_whether_it_is_the_same_photo_as_the_keeper(tmp
 
 
 
+
+def test_a_copy_of_the_other_shot_is_named_so(tmp_path, tiny_model):
+    """Against the keeper, a grey copy of the *second* shot is "another shot" too; once the verifier has
+    found it the same photo as that shot (a `dupes` run), it says whose copy it is, and the shot stays a shot."""
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = burst(folder, seed=303)
+    copy = folder / "second_grey.png"
+    Image.open(p["second"]).convert("L").convert("RGB").save(copy)
+    os.utime(copy, (1_700_000_000,) * 2)   # the newest file: the shot, not its copy, is the likelier original
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        lib.duplicates("duplicates", threshold=-1.0)
+        (g,) = lib.duplicates("similar", threshold=-1.0)
+        by = {m.path: m for m in g.members}
+        assert g.keeper == p["first"]
+        assert by[str(copy)].reason == "same photo as second.jpg: grey"
+        assert by[str(copy)].match["copy_of"] == p["second"] and by[str(copy)].match["same_photo"] is False
+        assert by[p["second"]].reason == "another shot: camera moved"
+        assert "copy_of" not in by[p["other"]].match
+
 def test_a_member_that_cannot_be_compared_says_why_and_stays_shown(tmp_path, tiny_model):
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -111,9 +111,47 @@ class GroupingMixin:
             m.match, m.reason = similar_match(v, (keeper.width or 1, keeper.height or 1),
                                               (rec.width or 1, rec.height or 1), exact=exact,
                                               error=errors.get(rec.path) or errors.get(keeper.path))
+        self._name_copies_of_other_shots(asks)
         self.last_verification = {"similar_pairs": len(asks), "cached": len(cached),
                                   "verified_now": verifier.verified, "features_decoded": verifier.decoded,
                                   "skipped": sorted(dict(verifier.errors).items())}
+
+    def _name_copies_of_other_shots(self, asks: list) -> None:
+        """A member that is not the keeper's photo may be a copy of another member (a grey copy of the second
+        shot), which its words against the keeper ("another shot") hide: it is named a copy of that member
+        when the verifier has found so (its cache: what a ``dupes`` run decided; nothing more is verified), so
+        the shot is kept and its copy not taken for a shot of its own. The likelier original is the shot."""
+        from pathlib import Path
+
+        from .duplicates import keeper_key
+        from .match_reason import describe, reason
+        from .verdicts import get_verdicts
+
+        by_group: dict[int, list] = {}
+        for keeper, rec, m in asks:
+            if m.match.get("same_photo") is False and rec.hash:
+                by_group.setdefault(id(keeper), []).append((rec, m))
+        keys = {(y.hash, x.hash) for recs in by_group.values() for y, _ in recs for x, _ in recs
+                if x.hash != y.hash}
+        if not keys:
+            return
+        with self._lock:
+            known = get_verdicts(self.catalog, keys)
+        for recs in by_group.values():
+            ranked = sorted(recs, key=lambda t: keeper_key(t[0]))
+            for i, (x, mx) in enumerate(ranked):
+                for y, my in ranked[:i]:
+                    if my.match.get("copy_of"):
+                        continue
+                    exact = x.hash == y.hash
+                    v = None if exact else known.get((y.hash, x.hash))
+                    if exact or (v is not None and v.same):
+                        match = describe(v, (y.width or 1, y.height or 1), (x.width or 1, x.height or 1), exact)
+                        mx.match = {**mx.match, "copy_of": y.path, "copy": match}
+                        words = reason(match)
+                        mx.reason = (f"exact copy of {Path(y.path).name}" if exact else
+                                     words.replace("same photo", f"same photo as {Path(y.path).name}", 1))
+                        break
 
     def _graph_cut(self) -> float:
         """The loosest tier's cut: the stored graph keeps every pair either tier can group."""

@@ -532,7 +532,7 @@ class DuplicatesPage(MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
             else:
                 label = f"similarity {it.score:.3f}"
             match = getattr(m, "match", None) or {}
-            why = match.get("why", "") if match.get("same_photo") is False else ""   # the verifier's own words
+            why = f"against the keeper: {match.get('why', '')}" if match.get("same_photo") is False else ""
             tip = "\n".join(x for x in (reason, why, "in a reference folder: never marked" if reference else "") if x)
             it.extra["reason"] = tip
             if st != it.state or it.extra.get("label") != label:

@@ -148,18 +148,21 @@ class MarkingMixin:
 
 def _what_they_are(groups) -> str:
     """What the similar groups' members are to their keepers, as the verifier said (core/match_reason)."""
-    same = shots = other = 0
+    same = shots = copies = other = 0
     for g in groups:
         for m in list(g.members)[1:]:
-            said = (getattr(m, "match", None) or {}).get("same_photo")
+            match = getattr(m, "match", None) or {}
             reason = getattr(m, "reason", "") or ""
-            if said is True:
+            if match.get("same_photo") is True:
                 same += 1
+            elif match.get("copy_of"):
+                copies += 1
             elif reason.startswith("another shot"):
                 shots += 1
             else:
                 other += 1
-    if not same + shots + other:
+    if not same + shots + copies + other:
         return ""
-    parts = [f"{same} the same photo", f"{shots} another shot", f"{other} not the same photo or not compared"]
+    parts = [f"{same} the same photo", f"{shots} another shot"] + \
+        ([f"{copies} a copy of another shot"] if copies else []) + [f"{other} not the same photo or not compared"]
     return "\nBesides the keepers: " + ", ".join(parts) + "."

@@ -125,18 +125,24 @@ class GroupingMixin:
 
         from .duplicates import keeper_key
         from .match_reason import describe, reason
-        from .verdicts import get_verdicts
+        from .verdicts import get_verdicts, same_photo_checks
 
         by_group: dict[int, list] = {}
+        group_of: dict[int, int] = {}
         for keeper, rec, m in asks:
             if m.match.get("same_photo") is False and rec.hash:
                 by_group.setdefault(id(keeper), []).append((rec, m))
-        keys = {(y.hash, x.hash) for recs in by_group.values() for y, _ in recs for x, _ in recs
-                if x.hash != y.hash}
-        if not keys:
+                group_of[rec.id] = id(keeper)
+        if not by_group:
             return
+        # the copies found so far, by file id (a few rows: pairs that are the same photo), then their verdicts
+        # by content, so a file changed since is not described by its old content
         with self._lock:
-            known = get_verdicts(self.catalog, keys)
+            a, b, _ = same_photo_checks(self.catalog, -1.0)
+            rec_of = {rec.id: rec for rs in by_group.values() for rec, _ in rs}
+            pairs = [(rec_of[x], rec_of[y]) for x, y in zip(a.tolist(), b.tolist())
+                     if x in group_of and group_of[x] == group_of.get(y)]
+            known = get_verdicts(self.catalog, {(x.hash, y.hash) for p in pairs for x, y in (p, p[::-1])})
         for recs in by_group.values():
             ranked = sorted(recs, key=lambda t: keeper_key(t[0]))
             for i, (x, mx) in enumerate(ranked):

@@ -26,7 +26,7 @@ def test_each_similar_member_says_whether_it_is_the_same_photo_as_the_keeper(tmp
         assert by[p["grey"]].reason == "same photo: grey"
         assert by[p["grey"]].match["same_photo"] is True and by[p["grey"]].match["grey"] is True
         assert by[p["second"]].reason == "another shot: camera moved"
-        assert by[p["second"]].match == {"same_photo": False,
+        assert by[p["second"]].match == {"same_photo": False, "kind": "another shot",
                                          "why": "the camera moved between shots (another shot)"}
         assert by[p["other"]].reason.startswith("not the same photo")
         assert by[p["other"]].match["same_photo"] is False
@@ -58,6 +58,7 @@ def test_a_copy_of_the_other_shot_is_named_so(tmp_path, tiny_model):
         assert g.keeper == p["first"]
         assert by[str(copy)].reason == "same photo as second.jpg: grey"
         assert by[str(copy)].match["copy_of"] == p["second"] and by[str(copy)].match["same_photo"] is False
+        assert by[str(copy)].match["kind"] == "copy of another member"
         assert by[p["second"]].reason == "another shot: camera moved"
         assert "copy_of" not in by[p["other"]].match
 

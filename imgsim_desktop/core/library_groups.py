@@ -153,7 +153,8 @@ class GroupingMixin:
                     v = None if exact else known.get((y.hash, x.hash))
                     if exact or (v is not None and v.same):
                         match = describe(v, (y.width or 1, y.height or 1), (x.width or 1, x.height or 1), exact)
-                        mx.match = {**mx.match, "copy_of": y.path, "copy": match}
+                        mx.match = {**mx.match, "kind": "copy of another member", "copy_of": y.path,
+                                    "copy": match}
                         words = reason(match)
                         mx.reason = (f"exact copy of {Path(y.path).name}" if exact else
                                      words.replace("same photo", f"same photo as {Path(y.path).name}", 1))

@@ -122,14 +122,14 @@ def reason(match: dict, keeper: bool = False) -> str:
 
 # The verifier's reasons for "not the same photo" (core/verify.py), as a similar-tier member shows them: the
 # "similar" tier groups by likeness alone, so each member says whether deleting it loses a shot of its own.
-NOT_SAME_WORDS = {   # short: a tile's caption holds about 25 characters
-    "part of the picture moved (another shot)": "another shot: subject moved",
-    "the camera moved between shots (another shot)": "another shot: camera moved",
-    "overlapping frames, each with much the other lacks": "another shot: frames differ",
-    "too little overlap": "another shot: little overlap",
-    "no geometric match": "not the same photo",
-    "the fine detail differs after alignment": "not the same photo: detail differs",
-    "": "not the same photo: detail differs",
+NOT_SAME_WORDS = {   # why -> (kind, words); short: a tile's caption holds about 25 characters
+    "part of the picture moved (another shot)": ("another shot", "another shot: subject moved"),
+    "the camera moved between shots (another shot)": ("another shot", "another shot: camera moved"),
+    "overlapping frames, each with much the other lacks": ("another shot", "another shot: frames differ"),
+    "too little overlap": ("another shot", "another shot: little overlap"),
+    "no geometric match": ("not the same photo", "not the same photo"),
+    "the fine detail differs after alignment": ("not the same photo", "not the same photo: detail differs"),
+    "": ("not the same photo", "not the same photo: detail differs"),
 }
 TOO_PLAIN = "too plain to compare"
 
@@ -137,17 +137,22 @@ TOO_PLAIN = "too plain to compare"
 def similar_match(v: PairVerdict | None, a_size: tuple[int, int], b_size: tuple[int, int],
                   exact: bool = False, error: str | None = None) -> tuple[dict, str]:
     """A similar-tier member against its group's keeper: the ``match`` for programs (``same_photo`` true,
-    false or None when not compared; ``why``: the verifier's reason, or ``error``: why either photo could
-    not be read) and the sentence for people."""
+    false or None when not compared; ``kind``: "same photo", "another shot", "not the same photo", "too
+    plain" or "not compared"; ``why``: the verifier's reason, or ``error``: why either photo could not be
+    read) and the sentence for people."""
     if exact or (v is not None and v.same):
         match = describe(v, a_size, b_size, exact=exact)
-        return {**match, "same_photo": True, "why": "exact copy" if exact else v.why}, reason(match)
+        return {**match, "same_photo": True, "kind": "same photo", "why": "exact copy" if exact else v.why}, \
+            reason(match)
     if v is None:
         from .catalog import CHANGED
 
         error = error or "unreadable"
         words = "changed since indexed" if error == CHANGED else \
             "file is gone" if "No such file" in error else "unreadable"
-        return {"same_photo": None, "why": "not compared", "error": error}, f"not compared: {words}"
-    words = NOT_SAME_WORDS.get(v.why, TOO_PLAIN if v.why.startswith("too little") else None)
-    return {"same_photo": False, "why": v.why}, words or f"not the same photo: {v.why}"
+        return {"same_photo": None, "kind": "not compared", "why": "not compared", "error": error}, \
+            f"not compared: {words}"
+    plain = ("too plain", TOO_PLAIN) if v.why.startswith("too little") else \
+        ("not the same photo", f"not the same photo: {v.why}")
+    kind, words = NOT_SAME_WORDS.get(v.why, plain)
+    return {"same_photo": False, "kind": kind, "why": v.why}, words

@@ -147,22 +147,17 @@ class MarkingMixin:
 
 
 def _what_they_are(groups) -> str:
-    """What the similar groups' members are to their keepers, as the verifier said (core/match_reason)."""
-    same = shots = copies = other = 0
+    """What the similar groups' members are to their keepers, as the verifier said (``match["kind"]``, from
+    core/match_reason.similar_match)."""
+    counts: dict[str, int] = {}
     for g in groups:
         for m in list(g.members)[1:]:
-            match = getattr(m, "match", None) or {}
-            reason = getattr(m, "reason", "") or ""
-            if match.get("same_photo") is True:
-                same += 1
-            elif match.get("copy_of"):
-                copies += 1
-            elif reason.startswith("another shot"):
-                shots += 1
-            else:
-                other += 1
-    if not same + shots + copies + other:
+            kind = (getattr(m, "match", None) or {}).get("kind", "not compared")
+            counts[kind] = counts.get(kind, 0) + 1
+    if not counts:
         return ""
-    parts = [f"{same} the same photo", f"{shots} another shot"] + \
-        ([f"{copies} a copy of another shot"] if copies else []) + [f"{other} not the same photo or not compared"]
+    parts = [f"{counts.pop('same photo', 0)} the same photo", f"{counts.pop('another shot', 0)} another shot"]
+    if counts.get("copy of another member"):
+        parts.append(f"{counts.pop('copy of another member')} a copy of another shot")
+    parts.append(f"{sum(counts.values())} not the same photo or not compared")
     return "\nBesides the keepers: " + ", ".join(parts) + "."

@@ -31,8 +31,14 @@ from .settings import pictures_dir
 from .views import ThumbGrid
 
 
-def reclaimable(group) -> int:
-    return sum(m.bytes or 0 for m in group.members[1:])
+NOT_FOUND_YET = "Press \u201cFind duplicates\u201d to group the library\u2019s photos."
+
+
+def reclaimable(group, keeper: str | None = None) -> int:
+    """Bytes freed by trashing every member but the keeper (the core lists its keeper first)."""
+    if keeper is None:
+        return sum(m.bytes or 0 for m in group.members[1:])
+    return sum(m.bytes or 0 for m in group.members if str(m.path) != keeper)
 
 
 def _with_path(member, path: str):
@@ -132,6 +138,8 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.groups_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.groups_view.currentItemChanged.connect(lambda *_: self._show_group())
         self.groups_view.setMinimumWidth(220)
+        # a narrow list shows "1. IMG_2…" for every group: keep each name's end, which tells them apart
+        self.groups_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
 
         self.model = ResultModel(thumbs, self)
         self.members = ThumbGrid(thumbs, label_lines=2)   # "same photo:" / "cropped to 70 %, turned 90°"
@@ -139,7 +147,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.members.activatedPath.connect(lambda _p: self.compare_current())
         self.members.selectionModel().currentChanged.connect(lambda *_: self._refresh_buttons())
-        self.group_title = QLabel("Select a group.")
+        self.group_title = QLabel(NOT_FOUND_YET)
         # a long keeper path must not widen this side (the splitter took it from the group list each time)
         self.group_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.group_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -255,33 +263,62 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
                        for g in groups if len(g.members) >= 2]
         self.groups.sort(key=lambda g: -reclaimable(g))
         self.keepers.clear()
-        self.marked.clear()
+        # marks are the user's work: a new search (another tier, threshold, or Find again) keeps those still
+        # on a photo it groups and does not keep, and says what it had to drop
+        before = set(self.marked)
+        keepers = {str(g.keeper) for g in self.groups}
+        self.marked = {str(m.path) for g in self.groups for m in g.members} & (before - keepers)
+        if self.marked:
+            self.marked = set(self.review().marked)   # by the same rules as a mark made here
         self.stale_label.setText("")
-        n = sum(len(g.members) for g in self.groups)
-        total = sum(reclaimable(g) for g in self.groups)
-        ng = len(self.groups)
-        self.status.setText(f"{ng} group{'s' if ng != 1 else ''} · {n} photos · up to {format_bytes(total)} to free")
+        self.status.setText(self._summary_text())
+        if before:
+            dropped = len(before) - len(self.marked)
+            note = f"{len(self.marked)} mark{'s' if len(self.marked) != 1 else ''} kept"
+            if dropped:
+                note += f", {dropped} dropped (no longer a photo to remove in these groups)"
+            self.status.setText(self.status.text() + f" · {note}")
         self._fill_groups()
         self.groupsReady.emit(len(self.groups))
 
+    def reclaimable_of(self, gi: int) -> int:
+        return reclaimable(self.groups[gi], self.keeper_of(gi))
+
+    def _summary_text(self) -> str:
+        n = sum(len(g.members) for g in self.groups)
+        total = sum(self.reclaimable_of(gi) for gi in range(len(self.groups)))
+        ng = len(self.groups)
+        return f"{ng} group{'s' if ng != 1 else ''} · {n} photos · up to {format_bytes(total)} to free"
+
     def _fill_groups(self) -> None:
         cur = max(0, self.current_group_index())
+        # no selection signals while the list is rebuilt: they arrived with the old items' indices into the
+        # new, shorter list of groups (an IndexError after trashing the last group's copy)
+        self.groups_view.blockSignals(True)
+        try:
+            self._fill_group_items()
+        finally:
+            self.groups_view.blockSignals(False)
+        if self.groups:
+            self.groups_view.setCurrentItem(None)
+            self.groups_view.setCurrentItem(self.groups_view.topLevelItem(min(cur, len(self.groups) - 1)))
+        else:
+            self.model.clear()
+            self.group_title.setText("No groups." if self.found else NOT_FOUND_YET)
+            self.keeper_why.setText("")
+        self._refresh_buttons()
+
+    def _fill_group_items(self) -> None:
         self.groups_view.clear()
         for gi, g in enumerate(self.groups):
-            it = QTreeWidgetItem([self._group_text(gi), str(len(g.members)), format_bytes(reclaimable(g)), ""])
+            it = QTreeWidgetItem([self._group_text(gi), str(len(g.members)), format_bytes(self.reclaimable_of(gi)),
+                                  ""])
             it.setData(0, Qt.ItemDataRole.UserRole, gi)
             it.setToolTip(0, self._keeper_tip(gi))
             for c in (1, 2, 3):
                 it.setTextAlignment(c, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.groups_view.addTopLevelItem(it)
         self._update_group_marks()
-        if self.groups:
-            self.groups_view.setCurrentItem(self.groups_view.topLevelItem(min(cur, len(self.groups) - 1)))
-        else:
-            self.model.clear()
-            self.group_title.setText("No groups." if self.status.text() else "Select a group.")
-            self.keeper_why.setText("")
-        self._refresh_buttons()
 
     def _group_text(self, gi: int) -> str:
         g = self.groups[gi]
@@ -300,7 +337,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         return self.keeper_of(gi) + (f"\nkept because: {why}" if why else "")
 
     def mark_stale(self) -> None:
-        if self.groups:
+        if self.groups or self.found:   # "No groups." is out of date too (an undo brought photos back)
             self.stale_label.setText("The library changed — Find again to update.")
 
     # ------------------------------------------------------------------ following the library
@@ -308,6 +345,8 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         """Follow one write's ChangeSet: members that left the library leave their groups, moved members
         take their new path, and anything else that changed marks the groups out of date."""
         if not self.groups:
+            if self.found and (cs.added or cs.updated or cs.folders or cs.source == changes.UNDO):
+                self.mark_stale()
             return
         gone = set(cs.removed_paths)
         if cs.source in (changes.TRASH, changes.MOVE) and hasattr(cs.result, "done_items"):
@@ -377,15 +416,24 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         items = [ResultItem(m.file_id, str(m.path), float(m.similarity), m.mtime_ns, m) for m in g.members]
         self.model.set_items(items)
         self._apply_states()
-        keep = self.keeper_of(gi)
+        self._show_keeper(gi)
+        self.members.setCurrentIndex(self.model.index(0, 0))
+        self._refresh_buttons()
+
+    def _show_keeper(self, gi: int) -> None:
+        """Everything on the page that names or counts by the group's keeper (K changes it)."""
+        g, keep = self.groups[gi], self.keeper_of(gi)
         self.group_title.setText(f"Group {gi + 1} of {len(self.groups)} · {g.tier} · {len(g.members)} photos · "
                                  f"keeper: {keep.rsplit('/', 1)[-1]} in {folder_of(keep, 2)}")
         self.group_title.setToolTip(keep)
         why = self.keeper_reason(gi)
         self.keeper_why.setText(f"Kept because: {why}" if why else "")
         self.keeper_why.setToolTip(why)
-        self.members.setCurrentIndex(self.model.index(0, 0))
-        self._refresh_buttons()
+        item = self.groups_view.topLevelItem(gi)
+        if item is not None:
+            item.setText(0, self._group_text(gi))
+            item.setToolTip(0, self._keeper_tip(gi))
+            item.setText(2, format_bytes(self.reclaimable_of(gi)))
 
     def _apply_states(self) -> None:
         gi = self.current_group_index()
@@ -421,7 +469,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self._refresh_buttons()
 
     def _update_group_marks(self) -> None:
-        for gi in range(self.groups_view.topLevelItemCount()):
+        for gi in range(min(self.groups_view.topLevelItemCount(), len(self.groups))):
             n = sum(1 for m in self.groups[gi].members if str(m.path) in self.marked)
             self.groups_view.topLevelItem(gi).setText(3, str(n) if n else "")
 

@@ -47,9 +47,8 @@ class MarkingMixin:
             return
         self.keepers[gi] = path
         self.marked = set(session.marked)
-        self.groups_view.topLevelItem(gi).setText(0, self._group_text(gi))
-        self.groups_view.topLevelItem(gi).setToolTip(0, self._keeper_tip(gi))
-        self.keeper_why.setText(f"Kept because: {self.keeper_reason(gi)}")
+        self._show_keeper(gi)
+        self.status.setText(self._summary_text())   # what can be freed is counted without the new keeper
         self._apply_states()
 
     def toggle_mark_current(self) -> None:

@@ -360,3 +360,72 @@ def test_the_group_list_has_room_for_group_names(qtbot, window):
     window.tabs.setCurrentWidget(page)
     qtbot.waitUntil(lambda: page.isVisible() and page._split_sized, timeout=5000)
     assert page.groups_view.width() >= 0.25 * page.width()
+
+
+def test_before_any_search_the_page_says_how_to_start(qtbot, window):
+    page = window.duplicates
+    assert "Find duplicates" in page.group_title.text()
+    assert page.groups_view.textElideMode() == Qt.TextElideMode.ElideMiddle   # names keep their ends
+
+
+def test_trashing_the_last_groups_copy_raises_nothing(qtbot, indexed_window, trash_env):
+    """The group list was rebuilt while its selection signals still carried the old items' indices into the
+    new, shorter list (an IndexError in a slot, seen in a real window)."""
+    page = _find(qtbot, indexed_window)
+    last = len(page.groups) - 1
+    assert last >= 1
+    page.select_group(last)
+    page.auto_mark_group()
+    page.confirm = lambda text: True
+    with qtbot.waitSignal(page.actionDone, timeout=20000):
+        page.trash_btn.click()
+    qtbot.wait(50)   # the change set's refill of the list runs from the event loop
+    assert page.groups_view.topLevelItemCount() == len(page.groups) == last
+    assert 0 <= page.current_group_index() < len(page.groups)
+
+
+def test_choosing_another_keeper_updates_title_and_what_can_be_freed(qtbot, indexed_window):
+    page = _find(qtbot, indexed_window)
+    indexed_window.tabs.setCurrentWidget(page)
+    page.select_group(0)
+    g = page.groups[0]
+    other = g.members[1]
+    page.members.setFocus()
+    page.members.setCurrentIndex(page.model.index(1, 0))
+    qtbot.keyClick(page.members, Qt.Key.Key_K)
+    name = str(other.path).rsplit("/", 1)[-1]
+    assert f"keeper: {name}" in page.group_title.text()
+    assert page.groups_view.topLevelItem(0).text(0).endswith(name) or name in page.groups_view.topLevelItem(0).text(0)
+    from imgsim_desktop.core.actions import format_bytes
+    freed = sum(m.bytes or 0 for m in g.members if m is not other)
+    assert page.groups_view.topLevelItem(0).text(2) == format_bytes(freed)
+    total = sum(sum(m.bytes or 0 for m in gr.members[1:]) for gr in page.groups[1:]) + freed
+    assert f"up to {format_bytes(total)} to free" in page.status.text()
+
+
+def test_marks_outlive_a_new_search(qtbot, indexed_window):
+    """Switching tier (or Find again) dropped every mark without a word; marks on photos the new groups
+    still offer for removal are kept, and the status says so."""
+    page = _find(qtbot, indexed_window)
+    page.auto_mark_all()
+    marked = set(page.marked)
+    assert marked
+    page.confirm = lambda text: True
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find()
+    assert page.marked == marked
+    assert f"{len(marked)} marks kept" in page.status.text() or f"{len(marked)} mark kept" in page.status.text()
+    assert f"{len(marked)} marked" in page.summary.text()
+
+
+def test_undo_after_the_last_group_went_says_find_again(qtbot, indexed_window, trash_env):
+    page = _find(qtbot, indexed_window)
+    page.auto_mark_all()
+    page.confirm = lambda text: True
+    with qtbot.waitSignal(page.actionDone, timeout=20000):
+        page.trash_btn.click()
+    qtbot.waitUntil(lambda: not page.groups, timeout=5000)
+    assert page.group_title.text() == "No groups."
+    with qtbot.waitSignal(page.undoDone, timeout=20000):
+        page.undo_btn.click()
+    qtbot.waitUntil(lambda: "Find again" in page.stale_label.text(), timeout=10000)

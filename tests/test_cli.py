@@ -65,7 +65,7 @@ def test_status_and_csv(indexed, tiny_model):
     st = json.loads(run(["status", "--json", "--model", tiny_model], home, check=0).stdout)
     assert st["indexed"] == 7 and st["folders"][0]["path"] == str(d)
     csv_out = run(["similar", d / "p1.jpg", "--csv", "--model", tiny_model], home, check=0).stdout
-    assert csv_out.splitlines()[0] == "path,score,space,kind,copies"
+    assert csv_out.splitlines()[0] == "path,score,space,kind,reason,copies"
     table = run(["status", "--model", tiny_model], home, check=0).stdout
     assert "7 indexed" in table
 

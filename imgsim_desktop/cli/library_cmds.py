@@ -136,10 +136,12 @@ def cmd_similar(args) -> int:
     if args.json:
         print_json({"query": str(args.photo), "results": rows})
     elif args.csv:
-        print_csv([{**r, "copies": " | ".join(r["copies"])} for r in rows], ["path", "score", "space", "kind", "copies"])
-    else:
-        print_table([(r.kind, f"{r.score:.3f}", r.space, r.path + (f"  (+{len(r.copies)} exact copies)" if r.copies else ""))
-                     for r in results], ["match", "score", "space", "path"])
+        print_csv([{**r, "copies": " | ".join(r["copies"])} for r in rows],
+                  ["path", "score", "space", "kind", "reason", "copies"])
+    else:   # a near-duplicate says what the verifier found it to be ("same photo: grey", "another shot: ...")
+        print_table([(r.reason or r.kind, f"{r.score:.3f}", r.space,
+                      r.path + (f"  (+{len(r.copies)} exact copies)" if r.copies else "")) for r in results],
+                    ["match", "score", "space", "path"])
     return 0
 
 

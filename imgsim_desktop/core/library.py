@@ -353,7 +353,7 @@ class Library(GroupingMixin, ReviewMixin):
         ``space``: "lookalikes" (the same kind of picture; the model's lookalike head when it has one) or
         "duplicates" (the same photo, edited)."""
         vec, self_id, qhash = self._query_vector(query)
-        return self._neighbours(vec, k, self_id, space, qhash)
+        return self._neighbours(vec, k, self_id, space, qhash, query)
 
     def similar_to_id(self, file_id: int, k: int = 20, space: str = "lookalikes") -> list[SimilarResult]:
         with self._lock:
@@ -361,10 +361,11 @@ class Library(GroupingMixin, ReviewMixin):
             rec = self.catalog.file(file_id)
         if vec is None:
             raise LibraryError(f"no embedding for file id {file_id}")
-        return self._neighbours(vec, k, file_id, space, rec.hash if rec is not None else None)
+        return self._neighbours(vec, k, file_id, space, rec.hash if rec is not None else None,
+                                rec.path if rec is not None else None)
 
     def _neighbours(self, vec: np.ndarray, k: int, self_id: int | None, space: str,
-                    query_hash: str | None = None) -> list[SimilarResult]:
+                    query_hash: str | None = None, query=None) -> list[SimilarResult]:
         if space not in SPACES:
             raise LibraryError(f"unknown space {space!r}; choose one of {', '.join(SPACES)}")
         if k <= 0:
@@ -381,9 +382,26 @@ class Library(GroupingMixin, ReviewMixin):
                                                                self_id, query_hash)
             ids = sorted({i for h in hits.values() for i, _ in h})
             recs = {r.id: r for r in self.catalog.files_by_ids(ids)}
-        return rank_for_person(k, {i: r.hash for i, r in recs.items()}, {i: r.path for i, r in recs.items()},
-                               hits.get("lookalikes", []), hits["duplicates"], self.model.thresholds["duplicates"],
-                               query_hash, primary=space)
+        results = rank_for_person(k, {i: r.hash for i, r in recs.items()}, {i: r.path for i, r in recs.items()},
+                                  hits.get("lookalikes", []), hits["duplicates"], self.model.thresholds["duplicates"],
+                                  query_hash, primary=space)
+        self._say_which_are_the_query(results, recs, query, query_hash)
+        return results
+
+    def _say_which_are_the_query(self, results: list[SimilarResult], recs: dict, query, query_hash) -> None:
+        """A near-duplicate's cosine is no verdict: each says whether it is the query's photo (the verifier's
+        cache, else verified now, outside the lock; core/lookalike_verdicts.py)."""
+        from .lookalike_verdicts import attach_verdicts
+        from .ranking import DUPLICATE
+        from .verdicts import get_verdicts
+
+        near = [recs[r.file_id] for r in results if r.kind == DUPLICATE and r.file_id in recs]
+        if not near or query is None:
+            return
+        keys = {(query_hash, x.hash) for x in near if query_hash and x.hash and x.hash != query_hash}
+        with self._lock:
+            cached = get_verdicts(self.catalog, keys) if keys else {}
+        attach_verdicts(results, recs, cached, query, query_hash)
 
     def _expanded_lookalikes(self, vec: np.ndarray, hits: list[tuple[int, float]], n: int, self_id: int | None,
                              query_hash: str | None) -> list[tuple[int, float]]:

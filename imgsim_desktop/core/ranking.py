@@ -36,10 +36,15 @@ class SimilarResult:
     space: str = "lookalikes"                 # the space ``score`` comes from
     kind: str = LOOKALIKE                     # exact | duplicate | lookalike
     copies: list[str] = field(default_factory=list)   # other files with these exact bytes, shown as one
+    match: dict | None = None   # a near-duplicate verified against the query (core/lookalike_verdicts.py):
+    reason: str = ""            # same_photo true / false / None, kind, why; and the words for people
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "score": round(float(self.score), 4), "file_id": self.file_id,
-                "space": self.space, "kind": self.kind, "copies": list(self.copies)}
+        d = {"path": self.path, "score": round(float(self.score), 4), "file_id": self.file_id,
+             "space": self.space, "kind": self.kind, "copies": list(self.copies)}
+        if self.match is not None:
+            d["match"], d["reason"] = dict(self.match), self.reason
+        return d
 
 
 def rank_for_person(k: int, hashes: Mapping[int, str | None], paths: Mapping[int, str],

@@ -20,7 +20,19 @@ from .views import ImageLabel, ThumbGrid
 
 
 SPACE_LABEL = "lookalike"     # a score in the lookalike space
-DUPLICATE_LABEL = "same photo"  # a score in the duplicate space, at or above its cut
+DUPLICATE_LABEL = "same photo"  # a near-duplicate the verifier found to be the query's photo
+CLOSE_LABEL = "very close"      # a near-duplicate nobody verified: its cosine is no verdict
+
+
+def _near_label(r) -> str:
+    """A near-duplicate's headline: the verifier's kind ("same photo", "another shot", "not the same photo")
+    when it compared the pair (core/lookalike_verdicts.py), else only how close it is."""
+    match = getattr(r, "match", None) or {}
+    if match.get("same_photo") is True:
+        return DUPLICATE_LABEL
+    if match.get("same_photo") is False and match.get("kind") != "too plain":
+        return match.get("kind") or "not the same photo"
+    return CLOSE_LABEL   # not compared, or too plain to compare
 
 
 def _attach_records(lib, results, k: int | None = None) -> list[ResultItem]:
@@ -37,8 +49,10 @@ def _attach_records(lib, results, k: int | None = None) -> list[ResultItem]:
                                "copies": list(r.copies)})
         n = len(r.copies)
         first = {"exact": "exact copy of this photo",
-                 "duplicate": f"{DUPLICATE_LABEL} {r.score:.3f}"}.get(r.kind, f"{SPACE_LABEL} {r.score:.3f}")
+                 "duplicate": f"{_near_label(r)} {r.score:.3f}"}.get(r.kind, f"{SPACE_LABEL} {r.score:.3f}")
         it.extra["label"] = first + (f" · +{n} cop{'y' if n == 1 else 'ies'}" if n else "")  # fits a tile
+        if r.reason:
+            it.extra["reason"] = r.reason   # the verifier's words, in the tile's tooltip
         items.append(it)
     return items if k is None else items[:k]
 

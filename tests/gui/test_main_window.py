@@ -96,9 +96,10 @@ def test_paste_image_data_and_file_url(qtbot, indexed_window, photos):
     # a photo and its exact copy are one result, "with 1 copy" (issue 14: exact copies collapse)
     top = win.lookalikes.model.item(0)
     assert {top.path, *top.extra["copies"]} == {str(original), str(copy)}
-    # the pasted pixels are the same photo: ranked first, scored in the duplicate space and said so
+    # the pasted pixels are the same photo: ranked first, scored in the duplicate space; these drawn test
+    # photos are too plain for the verifier, so it is called close, not the same photo on a cosine alone
     assert top.extra["kind"] == "duplicate" and top.extra["space"] == "duplicates"
-    assert "+1 copy" in top.extra["label"] and top.extra["label"].startswith("same photo ")
+    assert "+1 copy" in top.extra["label"] and top.extra["label"].startswith("very close ")
     assert str(copy) not in [p for p, _ in win.lookalikes.results()]
 
     QGuiApplication.clipboard().setMimeData(_mime_for(copy))

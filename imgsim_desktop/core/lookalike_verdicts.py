@@ -1,0 +1,61 @@
+"""Whether a lookalike search's closest results are the query's own photo. Their score is a cosine in the
+duplicates space, which two shots of one scene reach as easily as a copy (the newt's second shot: 0.908), so
+a result is called "same photo" only when the verifier says so: from its cache when the query is a library
+photo a ``dupes`` run has compared, else verified now, for the few closest results only (a search stays well
+under a second: ~25 ms to read a photo's features, a few ms a pair)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .errors import DecodeError
+from .match_reason import similar_match
+from .ranking import DUPLICATE, SimilarResult
+
+log = logging.getLogger(__name__)
+
+VERIFY_AT_MOST = 6   # uncached results verified per search; the rest say nothing (a cosine is no verdict)
+
+
+def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, query, query_hash: str | None,
+                    limit: int = VERIFY_AT_MOST) -> None:
+    """Fill ``match`` and ``reason`` of the near-duplicate results (``kind == "duplicate"``). ``records``:
+    file id -> catalog record; ``cached``: (query hash, result hash) -> PairVerdict from the verifier's
+    cache; ``query``: the path, bytes or PIL image searched with."""
+    from . import verify as V
+
+    near = [r for r in results if r.kind == DUPLICATE and r.file_id in records]
+    qfeat = None
+    asked = 0
+    for r in near:
+        rec = records[r.file_id]
+        v = cached.get((query_hash, rec.hash)) if query_hash and rec.hash else None
+        error = None
+        if v is None and asked < limit:
+            asked += 1
+            try:
+                if qfeat is None:
+                    qfeat = _features(query)
+                v = V.verify(qfeat, V.features_from_path(rec.path))
+            except (DecodeError, OSError, ValueError) as e:
+                error = str(getattr(e, "reason", "") or e)
+                log.info("not verified against the query: %s: %s", rec.path, error)
+        if v is None and error is None:
+            continue   # beyond the few verified now: no words rather than a cosine's
+        size = qfeat.size if qfeat is not None else (rec.width or 1, rec.height or 1)
+        r.match, r.reason = similar_match(v, size, (rec.width or 1, rec.height or 1), error=error)
+
+
+def _features(query):
+    from . import verify as V
+    from .decode import load_image_bytes
+
+    if isinstance(query, (str, Path)):
+        return V.features_from_path(query)
+    if isinstance(query, (bytes, bytearray)):
+        img, info = load_image_bytes(bytes(query), max_side=V.WORK_SIDE)
+        return V.features_from_image(img, (info.width, info.height))
+    if hasattr(query, "convert"):   # a PIL image
+        return V.features_from_image(query)
+    raise ValueError("nothing to verify against")

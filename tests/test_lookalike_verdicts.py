@@ -1,0 +1,110 @@
+"""A lookalike search's closest results were labelled "same photo" by their cosine alone, and the newt's second
+shot (0.908) read so. Each near-duplicate now says what the verifier found: the query's photo, another shot, or
+another photo; unverified, only how close it is."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imgsim_desktop.core import verify as V
+from imgsim_desktop.core.library import Library
+from photos import burst
+
+
+def _near_everything(lib):
+    """Every photo a near-duplicate of the query, whatever the random test model's cosines."""
+    lib.model.thresholds["duplicates"] = -1.0
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    return burst(folder)
+
+
+def test_near_duplicates_say_whether_they_are_the_querys_photo(tmp_path, tiny_model, shots):
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([Path(shots["first"]).parent])
+        _near_everything(lib)
+        by = {r.path: r for r in lib.similar(Path(shots["first"]), k=5)}
+    assert set(by) == {shots["second"], shots["grey"], shots["other"]}
+    assert by[shots["grey"]].match["same_photo"] is True and by[shots["grey"]].reason == "same photo: grey"
+    assert by[shots["second"]].match["kind"] == "another shot"
+    assert by[shots["second"]].reason == "another shot: camera moved"
+    assert by[shots["other"]].match["same_photo"] is False
+    assert by[shots["grey"]].to_dict()["match"]["same_photo"] is True
+
+
+def test_a_library_photo_uses_the_verifiers_cache(tmp_path, tiny_model, shots, monkeypatch):
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([Path(shots["first"]).parent])
+        lib.duplicates("duplicates", threshold=-1.0)   # a dupes run verifies (and keeps) every pair
+        _near_everything(lib)
+
+        def no_verifying(*_a, **_k):
+            raise AssertionError("verified again")
+
+        monkeypatch.setattr(V, "verify", no_verifying)
+        first = lib.file_by_path(shots["first"])
+        by = {r.path: r for r in lib.similar_to_id(first.id, k=5)}
+    assert by[shots["grey"]].match["same_photo"] is True
+    assert by[shots["second"]].match["kind"] == "another shot"
+
+
+def test_pasted_pixels_are_verified_and_only_a_few(tmp_path, tiny_model, shots, monkeypatch):
+    from imgsim_desktop.core import lookalike_verdicts
+
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([Path(shots["first"]).parent])
+        _near_everything(lib)
+        by = {r.path: r for r in lib.similar(Path(shots["first"]).read_bytes(), k=5)}
+        assert by[shots["grey"]].match["same_photo"] is True
+        # past the few verified per search, a result says nothing rather than a cosine's "same photo"
+        monkeypatch.setattr(lookalike_verdicts, "VERIFY_AT_MOST", 1)
+        monkeypatch.setattr(lookalike_verdicts.attach_verdicts, "__defaults__", (1,))
+        results = lib.similar(Path(shots["first"]).read_bytes(), k=5)
+    assert sum(r.match is not None for r in results) == 1
+    assert all(r.reason == "" for r in results if r.match is None)
+
+
+def test_similar_json_and_text_carry_the_verdict(tmp_path, tiny_model, shots):
+    """The CLI says it too; the model card's own cut makes every photo a near-duplicate here."""
+    import shutil
+
+    card = tmp_path / "model" / "near.json"
+    card.parent.mkdir()
+    data = json.loads(Path(tiny_model).read_text())
+    shutil.copy(Path(tiny_model).with_name(data["weights"]), card.parent / data["weights"])
+    card.write_text(json.dumps({**data, "thresholds": {"duplicates": -1.0, "similar": -1.0}}))
+    lib_dir = tmp_path / "lib"
+    with Library(lib_dir, model_path=card, workers=1) as lib:
+        lib.scan([Path(shots["first"]).parent])
+    cmd = [sys.executable, "-m", "imgsim_desktop", "similar", shots["first"], "--library", str(lib_dir),
+           "--model", str(card)]
+    out = subprocess.run(cmd + ["--json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rows = {r["path"]: r for r in json.loads(out.stdout)["results"]}
+    assert rows[shots["grey"]]["kind"] == "duplicate" and rows[shots["grey"]]["match"]["same_photo"] is True
+    assert rows[shots["second"]]["match"]["kind"] == "another shot"
+    text = subprocess.run(cmd, capture_output=True, text=True)
+    assert text.returncode == 0 and "another shot: camera moved" in text.stdout, text.stdout + text.stderr
+
+
+def test_the_lookalike_page_labels_by_the_verdict():
+    from types import SimpleNamespace
+
+    from imgsim_desktop.gui.lookalikes import _near_label
+
+    def r(match):
+        return SimpleNamespace(match=match)
+
+    assert _near_label(r({"same_photo": True, "kind": "same photo"})) == "same photo"
+    assert _near_label(r({"same_photo": False, "kind": "another shot"})) == "another shot"
+    assert _near_label(r({"same_photo": False, "kind": "too plain"})) == "very close"
+    assert _near_label(r(None)) == "very close"

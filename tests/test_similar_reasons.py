@@ -104,3 +104,48 @@ def test_dupes_similar_json_and_text_carry_each_members_verdict(tmp_path, tiny_m
     assert plan.returncode == 0, plan.stderr
     line = next(x for x in plan.stdout.splitlines() if x.rstrip().endswith("another shot: camera moved"))
     assert p["second"] in line
+
+
+def _turned_copy(p: dict) -> str:
+    from PIL import Image
+
+    turned = p["first"].replace("first.jpg", "first_turned.jpg")
+    Image.open(p["first"]).rotate(90, expand=True).save(turned, quality=90)
+    os.utime(turned, (1_700_000_000,) * 2)
+    return turned
+
+
+def test_the_similar_tier_holds_what_the_duplicates_tier_found(tmp_path, tiny_model, monkeypatch):
+    """A turned copy scores 0.2-0.4 with its photo, under the similar tier's cut, so the looser tier left out
+    what the stricter one grouped (seen in a real window: the crop and the 90° turn). A verified copy of a
+    similar group's photo now joins that group, and copies of a photo in no similar group keep their own."""
+    from imgsim_desktop.core import library_groups
+    from imgsim_desktop.core.duplicates import DuplicateGroup, GroupMember
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = burst(folder, seed=305)
+    turned = _turned_copy(p)
+    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)   # the random test model's cosines are no guide
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        (dup,) = lib.duplicates("duplicates", threshold=-1.0)   # verifies every pair
+        assert {m.path for m in dup.members} == {p["first"], p["grey"], turned}
+        # nothing within a near-exact cut: the copies still form their own group in the similar listing
+        groups = lib.duplicates("similar", threshold=0.9999)
+        assert [{m.path for m in g.members} for g in groups] == [{p["first"], p["grey"], turned}]
+        assert groups[0].tier == "duplicates"
+        # a similar group of the two shots: the first shot's copies join it, and say what they are
+        recs = {r.id: r for r in lib.catalog.all_files()}
+        by_path = {r.path: r for r in recs.values()}
+
+        def member(path, sim):
+            r = by_path[path]
+            return GroupMember(r.id, r.path, sim, r.width, r.height, r.size, r.format, r.date_taken, r.mtime_ns)
+
+        shots = DuplicateGroup("similar", p["first"], [member(p["first"], 1.0), member(p["second"], 0.9)])
+        out = lib._with_verified_copies([shots], lib.catalog.duplicate_hash_ids(), [], dict(recs))
+        assert len(out) == 1 and {m.path for m in out[0].members} == {p["first"], p["second"], p["grey"], turned}
+        lib._explain_similar(out, recs)
+        words = {m.path: m.reason for m in out[0].members}
+        assert words[turned] == "same photo: turned 270°"   # PIL turns anticlockwise and words[p["second"]] == "another shot: camera moved"

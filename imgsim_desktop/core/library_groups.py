@@ -62,9 +62,10 @@ class GroupingMixin:
         if tier == "similar":
             groups = find_groups(records, ids, vecs, pairs, t, tier, keeper_rules=self.keeper_rules(),
                                  references=refs)
+            groups = self._with_verified_copies(groups, exact, refs, records)
             groups = [g for g in groups if g.id not in reviewed]
             if explain:
-                self._explain_similar(groups, records, progress, cancel)
+                self._explain_similar([g for g in groups if g.tier == "similar"], records, progress, cancel)
             return groups
         if decided:
             groups = self._verified_duplicates(pairs, exact, refs, decided=True)
@@ -115,6 +116,50 @@ class GroupingMixin:
         self.last_verification = {"similar_pairs": len(asks), "cached": len(cached),
                                   "verified_now": verifier.verified, "features_decoded": verifier.decoded,
                                   "skipped": sorted(dict(verifier.errors).items())}
+
+    def _with_verified_copies(self, groups: list[DuplicateGroup], exact: np.ndarray, refs,
+                              records: dict) -> list[DuplicateGroup]:
+        """The looser tier holds everything the stricter one found: a turned or heavily cropped copy is under
+        the similar tier's cosine cut (0.2-0.4 for a turn), yet the verifier found it the same photo. A copy
+        whose photo stands in a similar group joins that group; copies of a photo in none keep their own
+        "duplicates" group. From the pairs verified so far (a ``dupes`` run decides them all); nothing is
+        verified here."""
+        from .keeper import group_id
+        from .verdicts import same_photo_checks
+
+        with self._lock:
+            same = same_photo_checks(self.catalog, CANDIDATE_SIM)
+        if not len(same[0]):
+            return groups
+        copies = self._verified_duplicates(same, exact, refs, decided=True)
+        where = {m.file_id: g for g in groups for m in g.members}
+        joined = []   # (group, member) for each copy that joins a similar group
+        for d in copies:
+            hosts = [where[m.file_id] for m in d.members if m.file_id in where]
+            if not hosts:
+                groups.append(d)
+                continue
+            host = next((where[m.file_id] for m in d.members if m.path == d.keeper and m.file_id in where),
+                        hosts[0])
+            for m in d.members:
+                if m.file_id not in where:
+                    host.members.append(m)
+                    where[m.file_id] = host
+                    joined.append((host, m))
+        if joined:
+            keepers = {id(g): g.members[0].file_id for g, _ in joined}
+            with self._lock:
+                records.update({r.id: r for r in self.catalog.files_by_ids([m.file_id for _, m in joined])})
+                ids, vecs = self._duplicate_vectors(np.unique([f for g, m in joined
+                                                               for f in (m.file_id, keepers[id(g)])]))
+            vec = {int(f): v for f, v in zip(ids, vecs)}
+            for g, m in joined:   # how alike it is to this group's keeper, as every other member says
+                a, b = vec.get(keepers[id(g)]), vec.get(m.file_id)
+                m.similarity = float(np.dot(a, b)) if a is not None and b is not None else 0.0
+            for g in {id(g): g for g, _ in joined}.values():
+                g.id = group_id(getattr(records.get(m.file_id), "hash", None) or f"path:{m.path}" for m in g.members)
+        groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
+        return groups
 
     def _name_copies_of_other_shots(self, asks: list) -> None:
         """A member that is not the keeper's photo may be a copy of another member (a grey copy of the second

@@ -54,6 +54,7 @@ class WatchRoots:
         self.unwatchable: set[str] = set()    # roots whose watch failed (warned once)
         self.empty_roots: dict[str, tuple[tuple[int, int], bool]] = {}   # root -> (id, library has photos)
         self.rescan: dict[str, str] = {}      # root -> reason, to reconcile with lib.scan
+        self.scanned_by_app: set[str] = set()  # new roots the app indexes itself: no reconciling scan of ours
 
     def reset(self) -> None:
         """A new observer: every root is watched (and reconciled) afresh."""
@@ -71,6 +72,17 @@ class WatchRoots:
             targets = [_norm(r) for r in roots] if roots is not None else list(self.roots)
             for r in targets:
                 self.rescan.setdefault(r, reason)
+
+    def scanned_elsewhere(self, roots: Iterable[str | os.PathLike]) -> None:
+        """The app indexes these folders itself (it is adding them): when they become roots, watch them but
+        do not reconcile them with a scan of our own. That scan ran beside the app's and went on after the user
+        cancelled the app's, indexing everything the user had just stopped."""
+        with self.lock:
+            for r in map(_norm, roots):
+                if r not in self.roots:
+                    self.scanned_by_app.add(r)
+                if self.rescan.get(r) == "new-folder":
+                    del self.rescan[r]
 
     def take_rescan(self) -> dict[str, str]:
         with self.lock:
@@ -196,7 +208,9 @@ class WatchRoots:
                         self.ids[r] = None
                         if rid is None:
                             log.warning("watched folder %s is not available; will watch it when it appears", r)
-                    if rid is not None and (not initial or scan_on_start):
+                    if not initial and r in self.scanned_by_app:
+                        self.scanned_by_app.discard(r)   # the app's own scan covers it
+                    elif rid is not None and (not initial or scan_on_start):
                         self.rescan.setdefault(r, "start" if initial else "new-folder")
                     continue
                 old = self.ids.get(r)

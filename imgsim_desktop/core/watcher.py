@@ -210,6 +210,11 @@ class LibraryWatcher:
         self._folders_changed = True
         self._wake.set()
 
+    def scanned_elsewhere(self, roots: Iterable[str | os.PathLike]) -> None:
+        """Folders the app is adding and indexes itself: watched once they are the library's, not rescanned
+        by the watcher (so the user's Cancel of that indexing holds)."""
+        self._tracker.scanned_elsewhere(roots)
+
     def request_rescan(self, reason: str = "request", roots: Iterable[str | os.PathLike] | None = None) -> None:
         """Ask for an incremental ``lib.scan`` of ``roots`` (default: all) in the watcher's thread."""
         self._tracker.request_rescan(reason, roots)

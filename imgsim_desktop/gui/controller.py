@@ -118,6 +118,8 @@ class LibraryController(QObject):
         return True
 
     def start_scan(self, folders: list[str] | None) -> None:
+        if folders and self.watcher is not None:
+            self.watcher.scanned_elsewhere(folders)   # ours to index, and the user's to cancel
         if self.scans.running:
             if folders not in self.scan_queue:
                 self.scan_queue.append(folders)

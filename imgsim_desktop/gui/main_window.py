@@ -290,13 +290,14 @@ class MainWindow(QMainWindow):
     def _scan_finished(self, report) -> None:
         if report is None:
             self.sidebar.show_finished("Cancelled" if self.controller.last_outcome == "cancelled"
-                                       else "Indexing failed")
+                                       else "Indexing failed", complete=False)
         else:
             n = report.added + report.updated
             what = "Cancelled" if report.cancelled else "Indexed"
             self.sidebar.show_finished(
                 f"{what}: {report.added} new, {report.updated} changed, {report.removed} gone"
-                + (f", {report.failed} unreadable" if report.failed else "") + f" in {report.seconds:.1f} s")
+                + (f", {report.failed} unreadable" if report.failed else "") + f" in {report.seconds:.1f} s",
+                complete=not report.cancelled)
             self.statusBar().showMessage(f"Indexing {'cancelled' if report.cancelled else 'finished'}: {n} "
                                          f"photos embedded, {report.failed} unreadable", 8000)
             if report.failed:

@@ -204,13 +204,15 @@ class Sidebar(QWidget):
             parts.append(f"{st.failed} unreadable")
         self.detail.setText(" · ".join(p for p in parts if p))
 
-    def show_finished(self, text: str) -> None:
+    def show_finished(self, text: str, complete: bool = True) -> None:
+        """``complete``: False after a cancel or a failure, when the bar must not say "Up to date"."""
         self._last_state = None
         self._finished_text = text
         self._running = False
+        self._complete = complete
         self._idle_bar()
         self.state_label.setText(text)
-        self.detail.setText("")
+        self.detail.setText("" if complete else "Rescan indexes the rest")
 
     def show_watch_result(self, summary: str) -> None:
         """What the watcher's last batch did ("1 new, 2 gone"), shown once it is idle again."""
@@ -221,9 +223,10 @@ class Sidebar(QWidget):
             self.state_label.setText(self._finished_text)
 
     def _idle_bar(self) -> None:
+        complete = getattr(self, "_complete", True)   # a cancelled scan stays "not all indexed" till the next
         self.bar.setRange(0, 1)
-        self.bar.setValue(1)
-        self.bar.setFormat("Up to date")
+        self.bar.setValue(1 if complete else 0)
+        self.bar.setFormat("Up to date" if complete else "Not all indexed")
 
     def show_watching(self, busy: bool) -> None:
         """The folder watcher's activity, when no scan of ours is showing its own progress."""

@@ -147,3 +147,43 @@ def test_scrolling_while_thumbnails_load_stays_smooth(qtbot, window, tmp_path, c
               f"decoded {window.thumbs.decoded}, dropped as stale {window.thumbs.dropped}")
     assert max_gap_ms < BOUND_MS
     assert window.thumbs.decoded + window.thumbs.dropped >= 0.5 * n  # every screen asked for its thumbnails
+
+
+def test_a_cancelled_index_stays_cancelled_with_the_watcher_on(qtbot, tmp_path, settings, photo_factory):
+    """Seen in a real window: Cancel stopped the app's indexing of a folder just added, the bar said "Up to
+    date", and seconds later the folder watcher, which reconciles every new folder with a scan of its own,
+    had indexed the rest. The app's scan of a folder it adds is the only one, and the bar says the truth."""
+    from imgsim_desktop.core.library import Library
+    from imgsim_desktop.core.model import create_random_model
+    from imgsim_desktop.gui.main_window import MainWindow
+
+    card = create_random_model(tmp_path / "bigmodel", name="prod-size", input_size=112, embedding_size=128,
+                               widths=[32, 64, 128, 256], extra=[0, 1, 1, 1], dec_widths=[96, 48, 24])
+    lib = Library(tmp_path / "lib", model_path=card, device="cpu", workers=1)
+    window = MainWindow(lib, settings, start_watcher=True)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        root = tmp_path / "batch"
+        root.mkdir()
+        for i in range(200):
+            photo_factory(7000 + i, size=(480, 360)).save(root / f"p_{i:04d}.jpg", "JPEG", quality=85)
+        states = []
+        window.scans.progressed.connect(lambda st: states.append((st.phase, st.done)))
+        window.add_folder(str(root))
+        qtbot.waitUntil(lambda: any(p == "indexing" and d > 0 for p, d in states), timeout=30000)
+        with qtbot.waitSignal(window.scanFinished, timeout=30000) as blocker:
+            window.sidebar.cancel_btn.click()
+        report = blocker.args[0]
+        assert report is not None and report.cancelled and report.added < 200
+        assert window.sidebar.bar.format() == "Not all indexed"
+        watcher = window.controller.watcher
+        assert watcher is not None
+        watcher.refresh_folders()   # the watcher has seen the new folder, whatever its poll's timing
+        qtbot.waitUntil(lambda: not watcher._folders_changed, timeout=10000)
+        assert watcher.wait_idle(30)
+        assert len(lib.catalog.file_ids()) == report.added
+        assert window.sidebar.bar.format() == "Not all indexed"
+    finally:
+        window.shutdown()
+        lib.close()

@@ -116,7 +116,11 @@ def cmd_trash(args) -> int:
             if not sys.stdin or not sys.stdin.isatty():
                 raise LibraryError("not moving anything without a confirmation: no terminal to ask on; "
                                    "check with --dry-run, then add --yes")
-            answer = input(f"Move {removal.files} file(s) ({format_bytes(removal.bytes)}) to the trash? [y/N] ")
+            try:
+                answer = input(f"Move {removal.files} file(s) ({format_bytes(removal.bytes)}) to the trash? [y/N] ")
+            except EOFError:   # Ctrl-D: no answer is no
+                answer = ""
+                print()
             if answer.strip().lower() not in ("y", "yes"):
                 print("nothing was moved")
                 return 1
@@ -126,7 +130,8 @@ def cmd_trash(args) -> int:
                          "failed": [{"path": i.src, "error": i.error} for i in action.failed_items]}
         print_json(out)
     else:
-        print(f"{action.describe()} (action {action.id}; 'imgsim undo' puts them back)")
+        print(action.describe() + (f" (action {action.id}; 'imgsim undo' puts them back)" if action.done_items
+                                   else ""))
         for it in action.failed_items:
             print(f"not moved {it.src}: {it.error}", file=sys.stderr)
     return 0 if not action.failed_items else 1

@@ -18,10 +18,12 @@ import csv
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -144,14 +146,26 @@ class ActionLog:
         self.path = self.home / LOG_NAME
         self._lock = threading.Lock()
 
-    def _append(self, record: dict) -> None:
+    def _append(self, record: dict, sync: bool = True) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         # ASCII escapes keep a name that is not UTF-8 (a lone surrogate in Python) exact, and the line valid
         line = json.dumps(record)
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
+
+    def begin(self, action: Action) -> None:
+        """Before the first file moves: proves the log writable (else nothing moves: a trash nobody can undo),
+        and opens the record the items then join one by one."""
+        self._append({"type": "begin", "id": action.id, "kind": action.kind, "created": action.created,
+                      "target": action.target})
+
+    def record_item(self, action: Action, item: ActionItem) -> None:
+        """One file moved: logged at once (flushed to the system), so an action cut short by Ctrl-C, a kill or
+        a crash can still be undone for the files it did move."""
+        self._append({"type": "item", "id": action.id, "item": asdict(item)}, sync=False)
 
     def record(self, action: Action) -> None:
         self._append(action.to_json())
@@ -166,8 +180,8 @@ class ActionLog:
             return []
         by_id: dict[str, Action] = {}
         order: list[str] = []
-        with self._lock, open(self.path, encoding="utf-8") as f:
-            lines = f.readlines()
+        with self._lock, open(self.path, encoding="utf-8", errors="replace") as f:
+            lines = f.readlines()   # a stray byte that is not UTF-8 spoils its line only, not the history
         for line in lines:
             line = line.strip()
             if not line:
@@ -176,10 +190,20 @@ class ActionLog:
                 rec = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a torn last line after a crash
-            if rec.get("type") == "action":
-                a = Action.from_json(rec)
-                by_id[a.id] = a
-                order.append(a.id)
+            if not isinstance(rec, dict):
+                continue
+            if rec.get("type") in ("action", "begin"):
+                try:
+                    a = Action.from_json({**rec, "items": rec.get("items", [])})
+                except (KeyError, TypeError):
+                    continue
+                if a.id not in by_id:
+                    order.append(a.id)
+                by_id[a.id] = a   # the whole action replaces what its items had said one by one
+            elif rec.get("type") == "item" and rec.get("id") in by_id and isinstance(rec.get("item"), dict):
+                it = rec["item"]
+                by_id[rec["id"]].items.append(
+                    ActionItem(**{k: v for k, v in it.items() if k in ActionItem.__dataclass_fields__}))
             elif rec.get("type") == "undo" and rec.get("id") in by_id:
                 back = set(rec.get("restored", []))
                 for it in by_id[rec["id"]].items:
@@ -333,6 +357,21 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog,
     free = _freedesktop()
     if free:
         _sync_send2trash_env()
+    try:
+        log.begin(action)
+    except OSError as e:
+        from .errors import LibraryError
+
+        raise LibraryError(f"cannot write the undo log {log.path} ({e.strerror or e}): nothing was moved") from None
+    try:
+        _trash_each(paths, action, log, protected, refused, claimed, free, send2trash)
+    finally:   # all of it, or as far as it got (Ctrl-C, an error): what moved can be undone
+        log.record(action)
+    return action
+
+
+def _trash_each(paths, action: Action, log: ActionLog, protected, refused, claimed: set, free: bool,
+                send2trash) -> None:
     for p in paths:
         src = os.path.normpath(os.path.abspath(p))
         item = ActionItem(src=src)
@@ -343,24 +382,46 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog,
         if refused and src in refused:
             item.error = refused[src]
             continue
-        try:
-            item.bytes = os.stat(src).st_size
-            send2trash(src)
-        except Exception as e:  # send2trash raises OSError / TrashPermissionError
-            item.error = str(e) or type(e).__name__
-            continue
-        if free:
-            found = find_trash_entry(src, exclude=claimed)
-            if found is not None:
-                info, entry = found
-                claimed.add(str(info))
-                item.info, item.dst = str(info), str(entry)
+        with _signals_after():   # a file moved and not logged could not be undone
+            try:
+                item.bytes = os.stat(src).st_size
+                send2trash(src)
+            except Exception as e:  # send2trash raises OSError / TrashPermissionError
+                item.error = str(e) or type(e).__name__
+                continue
+            if free:
+                found = find_trash_entry(src, exclude=claimed)
+                if found is not None:
+                    info, entry = found
+                    claimed.add(str(info))
+                    item.info, item.dst = str(info), str(entry)
+                else:
+                    item.dst = "<trash>"  # trashed, but we cannot find it to restore
             else:
-                item.dst = "<trash>"  # trashed, but we cannot find it to restore
-        else:
-            item.dst = "<trash>"
-    log.record(action)
-    return action
+                item.dst = "<trash>"
+            log.record_item(action, item)
+
+
+@contextmanager
+def _signals_after():
+    """Ctrl-C (and a polite kill) wait until the file in hand is moved and logged, then act as they would
+    have. Only the main thread receives signals; elsewhere (the app's workers) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = {sig: signal.signal(sig, lambda s, _f: caught.append(s)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in caught[:1]:
+            handler = old[sig]
+            if callable(handler):
+                handler(sig, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(sig)
 
 
 # --------------------------------------------------------------------------------------------- move

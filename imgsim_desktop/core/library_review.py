@@ -112,13 +112,13 @@ class ReviewMixin:
                     out[src] = "changed since it was indexed: not trashed; find duplicates again"
         return out
 
-    def trash(self, paths: Iterable[str | Path]) -> actions.Action:
+    def trash(self, paths: Iterable[str | Path], refused: dict[str, str] | None = None) -> actions.Action:
         """Send files to the system trash (undoable) and forget them; reference photos are refused, and so
-        are photos changed since they were indexed."""
+        are photos changed since they were indexed and those ``refused`` names (path -> why)."""
         self._writable()
         paths = list(paths)
         action = _actions().trash_files(paths, self.action_log, protected=self.reference_folders(),
-                                        refused=self.changed_since_indexed(paths))
+                                        refused={**self.changed_since_indexed(paths), **(refused or {})})
         done = [it.src for it in action.done_items]
         if done:
             self.remove_paths(done)

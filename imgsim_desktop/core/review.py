@@ -25,6 +25,20 @@ from .duplicates import DuplicateGroup, GroupMember
 from .errors import ImgsimError
 
 
+UNKEPT = ("its group keeps no copy on disk as indexed (the keeper is gone or changed): not trashed; "
+          "find duplicates again")
+
+
+def _as_indexed(m) -> bool:
+    """The member's file is on disk with the size and time it had when its group was found."""
+    try:
+        st = os.stat(m.path)
+    except OSError:
+        return False
+    mtime = getattr(m, "mtime_ns", None)
+    return st.st_size == (getattr(m, "bytes", None) or 0) and (mtime is None or st.st_mtime_ns == mtime)
+
+
 class ReviewError(ImgsimError):
     """A mark or an action the review's rules refuse; the message says why."""
 
@@ -267,10 +281,22 @@ class ReviewSession:
             if str(g.keeper) in self._marked:
                 raise ReviewError(f"the keeper of group {g.id} is marked; nothing was done")
 
+    def unkept(self) -> dict[str, str]:
+        """Marked photos whose group keeps no copy on disk as it was indexed (the keeper deleted, or replaced
+        by another picture, since the groups were found): trashing them could leave no copy of the photo."""
+        out: dict[str, str] = {}
+        for g in self.groups:
+            marked = [str(m.path) for m in g.members if str(m.path) in self._marked]
+            if marked and not any(_as_indexed(m) for m in g.members if str(m.path) not in self._marked):
+                for p in marked:
+                    out[os.path.normpath(os.path.abspath(p))] = UNKEPT
+        return out
+
     def trash(self, lib) -> Action:
-        """Send the marked photos to the system trash through the library (undoable); they leave the review."""
+        """Send the marked photos to the system trash through the library (undoable); they leave the review.
+        A group whose kept photos are gone or changed on disk keeps its marked ones too (``unkept``)."""
         self.check_safe()
-        action = lib.trash(self.marked)
+        action = lib.trash(self.marked, refused=self.unkept())
         self.forget([it.src for it in action.done_items])
         return action
 

@@ -1,0 +1,126 @@
+"""What a trash may never do, from an outside attack on the CLI: trash the other copies of a photo whose kept
+copy is gone or replaced since the groups were found; move files no undo record follows (Ctrl-C or a kill in
+the middle, or an undo log it cannot write); lose the history to one stray byte."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from imgsim_desktop.core import actions
+from imgsim_desktop.core.actions import ActionLog, trash_files, undo
+from imgsim_desktop.core.errors import LibraryError
+from imgsim_desktop.core.library import Library
+from imgsim_desktop.core.review import UNKEPT, ReviewSession
+from photos import scene
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop trash is Linux-only")
+
+
+@pytest.fixture
+def trash_env(tmp_path, monkeypatch):
+    home, xdg = tmp_path / "home", tmp_path / "xdg"
+    home.mkdir()
+    xdg.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(xdg))
+    return xdg / "Trash"
+
+
+def _files(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        p = folder / f"f{i:02d}.jpg"
+        p.write_bytes(os.urandom(2000))
+        out.append(p)
+    return out
+
+
+@linux_only
+@pytest.mark.parametrize("what", ["deleted", "replaced"])
+def test_a_group_whose_keeper_went_keeps_its_other_copies(tmp_path, tiny_model, trash_env, what):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    keeper, copy = folder / "a.jpg", folder / "b.jpg"
+    scene(11, (320, 240)).save(keeper, quality=92)
+    shutil.copy(keeper, copy)
+    os.utime(keeper, (1_500_000_000,) * 2)   # the older file: the keeper
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        (group,) = lib.duplicates()
+        assert group.keeper == str(keeper)
+        session = ReviewSession([group], "duplicates")
+        session.mark_all_but_keeper()
+        assert session.marked == [str(copy)]
+        if what == "deleted":
+            keeper.unlink()
+        else:
+            scene(99, (320, 240)).save(keeper, quality=92)   # another picture under the keeper's name
+        action = session.trash(lib)
+    assert copy.exists() and not action.done_items
+    assert [i.error for i in action.items] == [UNKEPT]
+
+
+@linux_only
+def test_ctrl_c_in_the_middle_leaves_an_undoable_record(tmp_path, trash_env, monkeypatch):
+    files = _files(tmp_path / "photos", 6)
+    data = {p: p.read_bytes() for p in files}
+    from send2trash import send2trash as real
+
+    calls = []
+
+    def moved_then_interrupted(path):
+        real(path)
+        calls.append(path)
+        if len(calls) == 3:   # a real Ctrl-C, arriving just after the third file left
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr("send2trash.send2trash", moved_then_interrupted)
+    log = ActionLog(tmp_path / "lib")
+    with pytest.raises(KeyboardInterrupt):
+        trash_files(files, log)
+    assert sum(not p.exists() for p in files) == 3
+    (action,) = ActionLog(tmp_path / "lib").actions()
+    assert len(action.done_items) == 3 and action.undoable
+    report = undo(action, log)
+    assert len(report.restored) == 3 and all(p.read_bytes() == b for p, b in data.items())
+
+
+@linux_only
+def test_a_kill_in_the_middle_leaves_the_moved_files_in_the_record(tmp_path, trash_env):
+    """A kill runs no finally: each file's line is on its way to the disk before the next file moves."""
+    files = _files(tmp_path / "photos", 3)
+    log = ActionLog(tmp_path / "lib")
+    action = actions._new_action(actions.TRASH)
+    actions._sync_send2trash_env()   # as trash_files does: the test's trash
+    log.begin(action)
+    actions._trash_each(files[:2], action, log, [], None, set(), True, __import__("send2trash").send2trash)
+    # ...and the process died here: no final record
+    (seen,) = ActionLog(tmp_path / "lib").actions()
+    assert seen.id == action.id and len(seen.done_items) == 2 and seen.undoable
+
+
+@linux_only
+def test_nothing_moves_when_the_undo_log_cannot_be_written(tmp_path, trash_env):
+    files = _files(tmp_path / "photos", 2)
+    (tmp_path / "lib" / actions.LOG_NAME).mkdir(parents=True)   # not a file: any write fails, root or not
+    with pytest.raises(LibraryError, match="nothing was moved"):
+        trash_files(files, ActionLog(tmp_path / "lib"))
+    assert all(p.exists() for p in files)
+
+
+@linux_only
+def test_a_stray_byte_in_the_log_spoils_one_line_not_the_history(tmp_path, trash_env):
+    files = _files(tmp_path / "photos", 1)
+    log = ActionLog(tmp_path / "lib")
+    action = trash_files(files, log)
+    with open(log.path, "ab") as f:
+        f.write(b"\xff\n")
+    assert [a.id for a in ActionLog(tmp_path / "lib").actions()] == [action.id]
+    assert ActionLog(tmp_path / "lib").last_undoable().id == action.id

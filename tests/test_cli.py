@@ -140,3 +140,26 @@ def test_each_command_is_found_in_the_module_that_registers_it():
     assert set(full) == set(COMMANDS)
     for command in COMMANDS:
         assert set(build_parser(command)._subparsers._group_actions[0].choices) >= {command}
+
+
+def test_control_characters_in_names_are_escaped_on_the_terminal(capsys):
+    """A newline in a file name broke a table row, and an escape sequence coloured the user's terminal."""
+    from imgsim_desktop.cli.common import print_table, shown
+
+    assert shown("a\nb\x1b[31m.jpg") == "a\\nb\\x1b[31m.jpg" and shown("ok é.jpg") == "ok é.jpg"
+    print_table([("/p/new\nline.jpg", "\x1b[31mred")], ["path", "what"])
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 3 and "\x1b" not in out
+
+
+def test_a_question_to_a_library_that_is_not_there_makes_none(tmp_path):
+    """A mistyped --library made an empty library wherever it pointed and answered "0 files"."""
+    import subprocess
+    import sys
+
+    where = tmp_path / "typo" / "lib"
+    for cmd in (["status"], ["dupes"], ["history"], ["folders", "list"]):
+        out = subprocess.run([sys.executable, "-m", "imgsim_desktop", *cmd, "--library", str(where)],
+                             capture_output=True, text=True)
+        assert out.returncode == 2 and "no library at" in out.stderr and "Traceback" not in out.stderr, cmd
+    assert not (tmp_path / "typo").exists()

@@ -175,3 +175,14 @@ def test_similarities_are_to_the_keeper_the_rule_chose():
     assert g.keeper == "/p/2.jpg"
     sims = {m.file_id: round(m.similarity, 4) for m in g.members}
     assert sims == {2: 1.0, 1: round(float(np.cos(np.deg2rad(10))), 4), 3: round(float(np.cos(np.deg2rad(10))), 4)}
+
+
+def test_reclaimable_bytes_leave_out_reference_photos():
+    """A reference photo is never trashed, so it frees nothing (the CLI said "0.2 MB reclaimable" of 0.1 MB)."""
+    from imgsim_desktop.core.duplicates import DuplicateGroup, GroupMember
+
+    def m(i, size, ref=False):
+        return GroupMember(i, f"/p/{i}.jpg", 1.0, 10, 10, size, "JPEG", None, 0, reference=ref)
+
+    g = DuplicateGroup("duplicates", "/p/1.jpg", [m(1, 100), m(2, 50, ref=True), m(3, 30)])
+    assert g.reclaimable_bytes == 30 and g.to_dict()["reclaimable_bytes"] == 30

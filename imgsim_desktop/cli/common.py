@@ -62,8 +62,18 @@ def print_csv(rows: list[dict], columns: list[str]) -> None:
         w.writerow(r)
 
 
+# control characters in a file name (a newline, an escape sequence) would break a row or drive the terminal:
+# written as Python writes them in a string. JSON and CSV quote them themselves.
+_CONTROLS = {c: repr(chr(c))[1:-1] for c in (*range(0x20), 0x7f, *range(0x80, 0xa0))}
+
+
+def shown(text: Any) -> str:
+    """``text`` for a terminal: control characters escaped ("\\n", "\\x1b")."""
+    return str(text).translate(_CONTROLS)
+
+
 def print_table(rows: Iterable[Iterable[Any]], headers: list[str]) -> None:
-    rows = [[("" if c is None else str(c)) for c in r] for r in rows]
+    rows = [[("" if c is None else shown(c)) for c in r] for r in rows]
     widths = [len(h) for h in headers]
     for r in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, r)]

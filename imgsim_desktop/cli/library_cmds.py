@@ -10,7 +10,7 @@ from imgsim_desktop.core.errors import LibraryError
 from imgsim_desktop.core.progress import CancelToken
 
 from .common import (TerminalProgress, add_format_options, add_library_option, print_csv, print_json,
-                     print_table)
+                     print_table, shown)
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -23,8 +23,20 @@ def _open(args, readonly_ok: bool):
 
     kw = dict(model_path=args.model, device=args.device)
     if readonly_ok:
+        _must_exist(args)
         return open_for_query(args.library, **kw)
     return Library(args.library, **kw)
+
+
+def _must_exist(args) -> None:
+    """A question to a library named on the command line that is not there: a mistyped --library made an
+    empty library wherever it pointed (folders included) and answered "0 files". The default library, and
+    the commands that write (index, folders add), still make it."""
+    from imgsim_desktop.core.library_view import CATALOG_NAME
+
+    lib = getattr(args, "library", None)
+    if lib is not None and not (Path(lib).expanduser() / CATALOG_NAME).exists():
+        raise LibraryError(f"no library at {lib}: make one with 'imgsim index FOLDER --library {lib}'")
 
 
 def _open_view(args):
@@ -32,6 +44,7 @@ def _open_view(args):
     (core/library_view.py), or the query open when the library must first be created or upgraded."""
     from imgsim_desktop.core.library_view import open_view
 
+    _must_exist(args)
     return open_view(args.library, model_path=args.model, device=args.device) or _open(args, readonly_ok=True)
 
 
@@ -156,7 +169,7 @@ def cmd_dupes(args) -> int:
         path, why = skipped[0]
         more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
         what = "not compared with its keeper" if args.tier == "similar" else "not verified, left out of the groups"
-        print(f"{what}: {path}: {why}{more}", file=sys.stderr)
+        print(f"{what}: {shown(path)}: {shown(why)}{more}", file=sys.stderr)
     if args.json:
         print_json({"tier": args.tier, "groups": [g.to_dict() for g in groups],
                     "skipped": [{"path": p, "reason": r} for p, r in skipped]})
@@ -174,13 +187,13 @@ def cmd_dupes(args) -> int:
         for gi, g in enumerate(groups, 1):
             print(f"group {gi} [{g.id}] ({g.tier}, {len(g.members)} photos, "
                   f"{g.reclaimable_bytes / 1e6:.1f} MB reclaimable)")
-            print(f"  keeper: {g.keeper_reason}")
+            print(f"  keeper: {shown(g.keeper_reason)}")
             for m in g.members:
                 mark = "keep" if m.path == g.keeper else "    "
                 ref = " (reference)" if m.reference else ""
-                print(f"  {mark} {m.similarity:.3f} {m.width}x{m.height} {m.bytes:>10} {m.path}{ref}")
+                print(f"  {mark} {m.similarity:.3f} {m.width}x{m.height} {m.bytes:>10} {shown(m.path)}{ref}")
                 if m.reason:
-                    print(f"       {m.reason}")
+                    print(f"       {shown(m.reason)}")
     return 0
 
 

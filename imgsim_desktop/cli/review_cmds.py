@@ -11,7 +11,7 @@ import sys
 from imgsim_desktop.core.actions import format_bytes
 from imgsim_desktop.core.errors import LibraryError
 
-from .common import add_library_option, print_json, print_table
+from .common import add_library_option, print_json, print_table, shown
 from .library_cmds import _model_options, _open, _open_view
 
 
@@ -133,7 +133,7 @@ def cmd_trash(args) -> int:
         print(action.describe() + (f" (action {action.id}; 'imgsim undo' puts them back)" if action.done_items
                                    else ""))
         for it in action.failed_items:
-            print(f"not moved {it.src}: {it.error}", file=sys.stderr)
+            print(f"not moved {shown(it.src)}: {shown(it.error)}", file=sys.stderr)
     return 0 if not action.failed_items else 1
 
 

@@ -169,6 +169,11 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from imgsim_desktop.core.decode import load_image
     from imgsim_desktop.core.model import load_model
 
+    from imgsim_desktop.core.errors import LibraryError
+
+    writers = Image.registered_extensions()
+    if args.output.is_dir() or writers.get(args.output.suffix.lower()) not in Image.SAVE:
+        raise LibraryError(f"cannot write {args.output}: give a file name ending in .png or .jpg")
     model = load_model(args.model, device=args.device)
     img, _ = load_image(args.photo, max_side=max(2 * model.input_size, 256))
     seen = Image.fromarray(model.preprocess(img), "RGB")

@@ -330,9 +330,11 @@ def _date_taken(exif: Image.Exif) -> str | None:
         if not isinstance(value, str):
             continue
         try:
-            return datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+            when = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
         except ValueError:
             continue
+        if 1826 <= when.year <= datetime.now().year + 1:   # a camera clock never set reads 0001-01-01
+            return when.isoformat()
     return None
 
 

@@ -53,7 +53,8 @@ class DuplicateGroup:
 
     @property
     def reclaimable_bytes(self) -> int:
-        return sum(m.bytes for m in self.members[1:])
+        """What trashing every member but the keeper frees; a reference photo is never trashed."""
+        return sum(m.bytes for m in self.members[1:] if not m.reference)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "tier": self.tier, "keeper": self.keeper, "keeper_reason": self.keeper_reason,

@@ -22,6 +22,8 @@ used when present, file-level evidence (EXIF, format, screen-sized canvas, unifo
 
 from __future__ import annotations
 
+import time
+
 import hashlib
 import math
 import os
@@ -136,6 +138,18 @@ def screenshot_reason(rec, fmt: str, has_camera: bool, match: dict) -> str | Non
     return None
 
 
+def plausible_date(date: str | None) -> bool:
+    """A date a camera could have written: from the first photographs (1826) to next year. A clock never set
+    reads 0001-01-01 and won "earliest date" over the real original (a date of catalogs made earlier, too)."""
+    if not date:
+        return False
+    try:
+        year = int(str(date)[:4])
+    except ValueError:
+        return False
+    return 1826 <= year <= time.gmtime().tm_year + 1
+
+
 def evidence(rec, reference: bool = False, match: dict | None = None) -> Evidence:
     """``rec``: a catalog FileRecord (or anything with its fields); ``match``: the group-former's evidence."""
     match = match or {}
@@ -146,7 +160,7 @@ def evidence(rec, reference: bool = False, match: dict | None = None) -> Evidenc
         score = 2
     elif fmt in RAW_FORMATS:
         cam, score = "camera RAW", 2
-    elif rec.date_taken:
+    elif plausible_date(rec.date_taken):
         cam, score = f"date taken {rec.date_taken}", 1
     else:
         score = 0
@@ -158,7 +172,7 @@ def evidence(rec, reference: bool = False, match: dict | None = None) -> Evidenc
         screenshot=screenshot_reason(rec, fmt, score == 2, match),
         edited_by=editor(getattr(rec, "software", None)),
         pixels=(rec.width or 0) * (rec.height or 0), bytes=size or 0,
-        date_key=(rec.date_taken or "9999", getattr(rec, "mtime_ns", 0) or 0),
+        date_key=(rec.date_taken if plausible_date(rec.date_taken) else "9999", getattr(rec, "mtime_ns", 0) or 0),
         width=rec.width, height=rec.height, content=getattr(rec, "hash", None) or f"path:{rec.path}",
         stretch=float(match.get("stretch", 1.0) or 1.0),
         noisy=bool(match.get("noise")), quality=getattr(rec, "jpeg_quality", None))

@@ -36,9 +36,8 @@ NOT_FOUND_YET = "Press \u201cFind duplicates\u201d to group the library\u2019s p
 
 def reclaimable(group, keeper: str | None = None) -> int:
     """Bytes freed by trashing every member but the keeper (the core lists its keeper first)."""
-    if keeper is None:
-        return sum(m.bytes or 0 for m in group.members[1:])
-    return sum(m.bytes or 0 for m in group.members if str(m.path) != keeper)
+    members = group.members[1:] if keeper is None else [m for m in group.members if str(m.path) != keeper]
+    return sum(m.bytes or 0 for m in members if not getattr(m, "reference", False))   # never trashed
 
 
 def _with_path(member, path: str):

@@ -221,6 +221,54 @@ def test_unreadable_subfolder_is_a_listed_problem_with_its_reason(tiny_model, ma
         shutil.rmtree(base, ignore_errors=True)
 
 
+@linux_root
+def test_a_refused_file_and_a_folder_that_cannot_be_entered_come_in_once_readable(tiny_model, make_photo):
+    """A chmod changes neither size nor time, so a file refused once stayed "permission denied" for good; a
+    folder that lists its names but cannot be entered was skipped without a word (an outside attack)."""
+    base = Path(tempfile.mkdtemp(prefix="imgsim-hostile-", dir="/tmp"))
+    try:
+        d = base / "photos"
+        make_photo(d / "ok.jpg", seed=1)
+        make_photo(d / "locked.jpg", seed=2)
+        make_photo(d / "noexec" / "inside.jpg", seed=3)
+        model = base / "model"
+        shutil.copytree(Path(tiny_model).parent, model)
+        for p in [base, d, model, *model.iterdir()]:
+            p.chmod(0o755)
+        (d / "ok.jpg").chmod(0o644)
+        (d / "locked.jpg").chmod(0o000)
+        (d / "noexec" / "inside.jpg").chmod(0o644)
+        (d / "noexec").chmod(0o644)   # its names can be listed, its files not opened
+        home = base / "home"
+        home.mkdir()
+        os.chown(home, 65534, 65534)
+        card = model / Path(tiny_model).name
+
+        def as_nobody(args):
+            env = dict(os.environ, IMGSIM_HOME=str(home), OMP_NUM_THREADS="1", HOME=str(home))
+            proc = subprocess.run(["timeout", "-s", "KILL", "120", "setpriv", "--reuid=65534", "--regid=65534",
+                                   "--clear-groups", sys.executable, "-m", "imgsim_desktop", *map(str, args)],
+                                  capture_output=True, text=True, env=env, cwd=os.getcwd())
+            assert "Traceback" not in proc.stderr, proc.stderr
+            return proc
+
+        assert as_nobody(["index", d, "--model", card]).returncode == 0
+        st = json.loads(as_nobody(["status", "--errors", "--json", "--model", card]).stdout)
+        errors = {e["path"]: e["reason"] for e in st["error_files"]}
+        assert errors[str(d / "locked.jpg")] == "permission denied"
+        assert "permission denied" in errors[str(d / "noexec")]
+        (d / "locked.jpg").chmod(0o644)
+        (d / "noexec").chmod(0o755)
+        assert as_nobody(["index", d, "--model", card]).returncode == 0
+        st = json.loads(as_nobody(["status", "--errors", "--json", "--model", card]).stdout)
+        assert st["error_files"] == [] and st["indexed"] == 3
+    finally:
+        for root, dirs, _ in os.walk(base):
+            for x in dirs:
+                os.chmod(os.path.join(root, x), 0o755)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------------------------- kill -9
 
 @pytest.mark.skipif(os.name != "posix", reason="kill -9")

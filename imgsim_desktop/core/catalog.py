@@ -55,6 +55,7 @@ STATUS_ERROR = "error"
 
 
 CHANGED = "changed since it was indexed: index the folder again"
+REFUSED = "permission denied"   # the reason decode.py and hashing.py give for a file we may not read
 
 
 @dataclass(frozen=True)
@@ -520,6 +521,11 @@ class Catalog(VectorStore):
                 (STATUS_ERROR,)).fetchone()
         embedded = self.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
         return {"files": total, "ok": total - errors, "errors": errors, "embedded": embedded, "bytes": size}
+
+    def refused_paths(self) -> set[str]:
+        """Files recorded as "permission denied": a rescan tries them again once they are readable."""
+        rows = self.conn.execute("SELECT path FROM files WHERE status=? AND error=?", (STATUS_ERROR, REFUSED))
+        return {from_db_path(p) for (p,) in rows}
 
     def errors(self) -> list[tuple[str, str]]:
         return [(from_db_path(p), e or "") for p, e in self.conn.execute(

@@ -5,6 +5,7 @@ handed to :class:`.scanner.Scanner`, which indexes it."""
 from __future__ import annotations
 
 import itertools
+import os
 from array import array
 from typing import Iterator
 
@@ -25,6 +26,7 @@ class Listing:
         self.side: list[Found] = []          # symlinks and hard-linked files: one path per file first
         self.devs, self.inos = array("Q"), array("Q")   # of the plain files (a symlink to one is that file)
         self.unsettled: set[int] = set()     # healthy rows without a vector of this model
+        self.retry: set[str] = set()         # paths refused ("permission denied"): asked again once readable
         self.unchanged = 0
         self.found = 0
         self.stale = False                   # a row lacking the keeper's evidence was met (backfill_info)
@@ -38,8 +40,9 @@ class Listing:
             return
         if row[4] == STAMP_STALE:
             self.stale = True
-        if row[1] == size and row[2] == mtime and (row[3] not in self.unsettled or row[4] == STAMP_ERROR):
-            self.unchanged += 1
+        if row[1] == size and row[2] == mtime and (row[3] not in self.unsettled or row[4] == STAMP_ERROR) \
+                and not (row[4] == STAMP_ERROR and path in self.retry and os.access(path, os.R_OK)):
+            self.unchanged += 1   # (a chmod changes neither size nor time: a refused file is tried when readable)
         else:
             self.changed.append(Prepared(path=path, size=size, mtime_ns=mtime, tag=row[3]))
 
@@ -89,6 +92,9 @@ def merge_root(root: str, rows: Iterator[list[tuple]], listing: Listing, skip_di
             try:
                 st = e.stat()
                 link = e.is_symlink()
+            except PermissionError:   # a folder that lists its names but cannot be entered: say so
+                unreadable.setdefault(os.path.dirname(path), "permission denied: its files cannot be opened")
+                continue
             except OSError:   # vanished since the listing
                 continue
             if link or st.st_nlink > 1:

@@ -120,6 +120,7 @@ class Scanner:
         with self.lock:
             mount_points = self.catalog.mount_points()
             listing.unsettled = self.catalog.ids_without_vector(self.model_id)
+            listing.retry = self.catalog.refused_paths()
         seen_mounts: set[str] = set()
         for root in roots:
             if not os.path.isdir(root):

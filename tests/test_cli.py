@@ -163,3 +163,19 @@ def test_a_question_to_a_library_that_is_not_there_makes_none(tmp_path):
                              capture_output=True, text=True)
         assert out.returncode == 2 and "no library at" in out.stderr and "Traceback" not in out.stderr, cmd
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_list_of_names_not_in_utf8_carries_their_bytes():
+    """trash --json listed "paths" with U+FFFD and no way back to the exact names (a script about to trash
+    them could not open them)."""
+    import base64
+    import os
+
+    from imgsim_desktop.cli.common import portable
+
+    bad = os.fsdecode(b"/p/ph\xf6tos/small_\xe9.jpg")
+    out = portable({"paths": ["/p/ok.jpg", bad]})
+    assert out["paths"][0] == "/p/ok.jpg" and "\ufffd" in out["paths"][1]
+    assert out["paths_bytes"][0] is None
+    assert base64.b64decode(out["paths_bytes"][1]) == b"/p/ph\xf6tos/small_\xe9.jpg"
+    assert "paths_bytes" not in portable({"paths": ["/p/ok.jpg"]})

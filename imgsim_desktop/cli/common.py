@@ -47,6 +47,11 @@ def portable(obj: Any) -> Any:
             if isinstance(v, str) and display_path(v) != v:
                 out[k] = display_path(v)
                 out[f"{k}_bytes"] = base64.b64encode(os.fsencode(v)).decode("ascii")
+            elif isinstance(v, (list, tuple)) and any(isinstance(x, str) and display_path(x) != x for x in v):
+                # a list of names ("paths"): each one's bytes in a list beside it, None where the name is exact
+                out[k] = portable(v)
+                out[f"{k}_bytes"] = [base64.b64encode(os.fsencode(x)).decode("ascii")
+                                     if isinstance(x, str) and display_path(x) != x else None for x in v]
             else:
                 out[k] = portable(v)
         return out

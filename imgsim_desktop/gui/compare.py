@@ -38,12 +38,12 @@ class ZoomView(QGraphicsView):
         self.verticalScrollBar().valueChanged.connect(self._emit)
 
     def set_pixmap(self, pm: QPixmap | None) -> None:
+        """In "100 %" the widget sets the zoom once the picture is in (``CompareWidget._loaded``): a view set
+        here on its own drove the other by whichever photo loaded last (a keeper at 225 %)."""
         self._item.setPixmap(pm or QPixmap())
         self._scene.setSceneRect(QRectF(self._item.boundingRect()))
         if self.fit_mode:
             self.fit()
-        else:
-            self.actual()
 
     def scale_factor(self) -> float:
         return self.transform().m11()
@@ -200,9 +200,15 @@ class CompareWidget(QWidget):
         self.right.set_pixmap(None)
         for view, m in ((self.left, a), (self.right, b)):
             workers.run_task(lambda p=str(m.path): _load_full(p),
-                             lambda img, v=view: seq == self._seq and v.set_pixmap(
-                                 QPixmap.fromImage(img) if img is not None else None),
+                             lambda img, v=view: seq == self._seq and self._loaded(v, img),
                              lambda e: None)
+
+    def _loaded(self, view: ZoomView, img) -> None:
+        """Each new pair opens in the mode the buttons show: "100 %" is the left photo's pixels, the right
+        following it to the same detail, whichever photo came in first."""
+        view.set_pixmap(QPixmap.fromImage(img) if img is not None else None)
+        if self.actual_btn.isChecked():
+            self.actual()
 
     def fill_table(self, a, b) -> None:
         da, db = _describe(a), _describe(b)

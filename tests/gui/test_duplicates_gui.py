@@ -220,6 +220,44 @@ def test_compare_view_synchronises_zoom_and_pan(qtbot, photos):
     assert QApplication.activeModalWidget() is None
 
 
+def test_a_new_pair_in_100_percent_shows_the_left_photo_at_its_pixels(qtbot, tmp_path):
+    """"100 %" stayed pressed from pair to pair while the zoom came from whichever photo loaded last: a
+    481 px keeper beside a phone screenshot opened at 225 %, blurred."""
+    from PIL import Image
+
+    from imgsim_desktop.gui.compare import CompareWidget
+    from photos import scene
+
+    class M:
+        def __init__(self, p, w, h):
+            self.path, self.width, self.height, self.format = str(p), w, h, "PNG"
+            self.date_taken, self.bytes, self.mtime_ns = None, os.path.getsize(p), os.stat(p).st_mtime_ns
+
+    small, big = tmp_path / "small.png", tmp_path / "big.png"
+    scene(5, (481, 320)).save(small)
+    Image.new("RGB", (1080, 2340), (200, 200, 200)).save(big)
+    w = CompareWidget()
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    w.set_members(M(small, 481, 320), M(big, 1080, 2340))
+    qtbot.waitUntil(lambda: not w.left._item.pixmap().isNull() and not w.right._item.pixmap().isNull(),
+                    timeout=10000)
+    w.actual()
+    for _ in range(3):   # the next pairs, each loading in its own order
+        w.set_members(M(big, 1080, 2340), M(small, 481, 320))
+        qtbot.waitUntil(lambda: w.left._item.pixmap().width() == 1080 and w.right._item.pixmap().width() == 481,
+                        timeout=10000)
+        qtbot.wait(50)
+        assert abs(w.left.scale_factor() - 1.0) < 1e-6
+        assert w.right.scale_factor() == pytest.approx(1080 / 481, rel=1e-3)
+        w.set_members(M(small, 481, 320), M(big, 1080, 2340))
+        qtbot.waitUntil(lambda: w.left._item.pixmap().width() == 481 and w.right._item.pixmap().width() == 1080,
+                        timeout=10000)
+        qtbot.wait(50)
+        assert abs(w.left.scale_factor() - 1.0) < 1e-6 and w.actual_btn.isChecked()
+
+
 def test_history_lists_actions_and_undoes_an_older_one(qtbot, indexed_window, tmp_path, trash_env):
     page = indexed_window.duplicates
     page.threshold.setValue(0.9999)  # byte copies only: three groups of two, whatever the model

@@ -90,6 +90,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.busy = False
         self.found = False  # groups were found once: a new threshold finds them again
         self.last_action = None
+        self.last_review = None   # (group id, the group, where it stood, its keeper): "Undo" brings it back
 
         self.tier_combo = QComboBox()
         for key, label in TIERS:
@@ -262,6 +263,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
                        for g in groups if len(g.members) >= 2]
         self.groups.sort(key=lambda g: -reclaimable(g))
         self.keepers.clear()
+        self.last_review = None   # its group is not one of these objects any more
         # marks are the user's work: a new search (another tier, threshold, or Find again) keeps those still
         # on a photo it groups and does not keep, and says what it had to drop
         before = set(self.marked)
@@ -483,7 +485,8 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.trash_btn.setEnabled(bool(paths) and writable)
         self.move_btn.setEnabled(bool(paths) and writable)
         self.export_btn.setEnabled(bool(self.groups))
-        self.undo_btn.setEnabled(writable and self.last_action is not None and self.last_action.undoable)
+        self.undo_btn.setEnabled(writable and (self.last_review is not None or (
+            self.last_action is not None and self.last_action.undoable)))
         has = self.current_member_row() >= 0
         for b in (self.keep_btn, self.mark_btn, self.compare_btn, self.auto_group_btn):
             b.setEnabled(has)

@@ -84,6 +84,7 @@ class FileActionsMixin:
         """After the pages followed the action's change set (the groups lost what left): report it."""
         self.busy = False
         self.last_action = action
+        self.last_review = None   # the latest thing done is this action: Undo undoes it
         for it in action.failed_items:
             self.message.emit(it.src, it.error or "not moved")
         self.status.setText(action.describe())
@@ -93,6 +94,9 @@ class FileActionsMixin:
         self.actionDone.emit(action)
 
     def undo_last(self) -> None:
+        if self.last_review is not None:   # "Keep all" / "Not duplicates" was the last thing done
+            self.undo_review()
+            return
         action = self.last_action if self.last_action is not None and self.last_action.undoable \
             else self.log.last_undoable()
         if action is not None:

@@ -121,14 +121,42 @@ class MarkingMixin:
         gid, verdict = result
         keep = {id(g): self.keepers[gi] for gi, g in enumerate(self.groups) if gi in self.keepers}
         gone = [g for g in self.groups if getattr(g, "id", "") == gid]
+        if gone:
+            at = self.groups.index(gone[0])
+            self.last_review = (gid, gone[0], at, self.keepers.get(at))
         self.groups = [g for g in self.groups if getattr(g, "id", "") != gid]
         self.keepers = {gi: keep[id(g)] for gi, g in enumerate(self.groups) if id(g) in keep}
         for g in gone:
             self.marked -= {str(m.path) for m in g.members}
         self._fill_groups()
         word = "not duplicates" if verdict == "not_duplicates" else "kept all"
-        self.status.setText(f"Group {word}: it stays out of the list until one of its photos changes.")
+        self.status.setText(f"Group {word}: it stays out of the list until one of its photos changes "
+                            "(Undo brings it back).")
+        self._refresh_buttons()
         self.groupReviewed.emit(gid, verdict)
+
+    def undo_review(self) -> None:
+        """Bring back the group "Keep all" / "Not duplicates" just hid: the catalog forgets the verdict (one
+        write through the controller) and the group returns to its place in the list."""
+        if self.last_review is None or getattr(self.lib, "readonly", False):
+            return
+        gid, group, at, keeper = self.last_review
+        lib = self.lib
+
+        def back(_done) -> None:
+            self.last_review = None
+            at_ = min(at, len(self.groups))
+            keep = {id(g): self.keepers[gi] for gi, g in enumerate(self.groups) if gi in self.keepers}
+            self.groups.insert(at_, group)
+            self.keepers = {gi: keep[id(g)] for gi, g in enumerate(self.groups) if id(g) in keep}
+            if keeper is not None:
+                self.keepers[at_] = keeper
+            self._fill_groups()
+            self.select_group(at_)
+            self.status.setText("The group is back in the list.")
+
+        self.controller.run_write(changes.LIBRARY, lambda: lib.unset_reviewed(gid), back,
+                                  lambda e: self.message.emit("Review", str(e)))
 
     def clear_marks(self) -> None:
         self.marked.clear()

@@ -246,3 +246,23 @@ def test_all_but_keeper_keeps_a_raw_and_its_jpeg_together(qtbot, window, tmp_pat
     page.members.setCurrentIndex(page.model.index(row, 0))
     page.toggle_mark_current()
     assert str(jpg) not in page.marked and "RAW and JPEG" in page.status.text()
+
+
+def test_keep_all_and_not_duplicates_can_be_undone(qtbot, indexed_window):
+    """One click hid a group for good, with no confirmation and no way back; Undo now brings it back."""
+    win = indexed_window
+    page = win.duplicates
+    page.threshold.setValue(1.0)  # the three byte-copy groups, whatever the model
+    _find(qtbot, page)
+    n = len(page.groups)
+    page.select_group(1)
+    gid = page.groups[1].id
+    with qtbot.waitSignal(page.groupReviewed, timeout=20000):
+        page.keep_all_btn.click()
+    assert len(page.groups) == n - 1 and "Undo" in page.status.text() and page.undo_btn.isEnabled()
+    page.undo_btn.click()
+    qtbot.waitUntil(lambda: len(page.groups) == n, timeout=20000)
+    assert page.groups[1].id == gid and page.current_group_index() == 1
+    assert win.lib.reviewed_groups() == {} and not page.undo_btn.isEnabled()
+    _find(qtbot, page)   # and a new search finds it again
+    assert gid in {g.id for g in page.groups}

@@ -23,6 +23,8 @@ class HistoryDialog(QDialog):
         self.tree.setHeaderLabels(["When", "What", "Files"])
         self.tree.setRootIsDecorated(True)
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for c in (0, 2):   # "2026-12-…" was all the date a new user saw
+            self.tree.header().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.currentItemChanged.connect(lambda *_: self._selection())
         self.note = QLabel(f"Log: {log.path}")

@@ -227,7 +227,7 @@ class MainWindow(QMainWindow):
     def _problem(self, what: str, message: str) -> None:
         self.errors.add_message(what, message)
         if what == "Indexing":
-            self.errors_dock.show()
+            self._show_problems()
 
     def _show_status(self, result) -> None:
         st, errors = result
@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
         self.sidebar.set_totals(
             f"{st.get('indexed', 0):,} photos indexed · {format_bytes(st.get('bytes', 0) or 0)}"
             + (f" · {st['errors']} unreadable" if st.get("errors") else "")
-            + (f"\nModel {model.get('name', '?')} on {model.get('device', '?')}" if model else "")
+            + (f"\nModel {model.get('name', '?')} on {_device_words(model.get('device'))}" if model else "")
             + ("\nRead-only (another imgsim is writing)" if st.get("readonly") else ""))
         self.errors.set_file_errors(errors)
         self._show_welcome(not folders and not self.scans.running and not self.sidebar.pending())
@@ -301,8 +301,16 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Indexing {'cancelled' if report.cancelled else 'finished'}: {n} "
                                          f"photos embedded, {report.failed} unreadable", 8000)
             if report.failed:
-                self.errors_dock.show()
+                self._show_problems()
         self.scanFinished.emit(report)
+
+    def _show_problems(self) -> None:
+        """Open the problems panel by itself at a fifth of the window (it took 240 of 700 px, leaving the
+        photos 170); the user may drag it taller."""
+        if self.errors_dock.isVisible():
+            return
+        self.errors_dock.show()
+        self.resizeDocks([self.errors_dock], [max(90, min(180, self.height() // 5))], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ lookalikes and model view
     def _selected_grid(self):
@@ -433,3 +441,8 @@ class MainWindow(QMainWindow):
         qs.setValue("window/state", self.saveState())
         self.shutdown()
         super().closeEvent(e)
+
+
+def _device_words(device) -> str:
+    """"auto" until the model first runs (it is loaded lazily): said as what it means, not as "auto"."""
+    return "the GPU if present, else the CPU" if device in (None, "auto") else str(device).upper()

@@ -39,6 +39,7 @@ class Sidebar(QWidget):
         self.add_btn.clicked.connect(self.addFolderRequested)
         self.remove_btn.clicked.connect(self._remove)
         self.rescan_btn.clicked.connect(self.rescanRequested)
+        self.rescan_btn.setEnabled(False)   # until the library lists a folder
         self.folders.itemSelectionChanged.connect(self._selection_changed)
         self.reference_box = QCheckBox("Reference folder")
         self.reference_box.setToolTip("Its photos are always the keeper of their group and are never marked, "
@@ -117,6 +118,8 @@ class Sidebar(QWidget):
         for p in self._pending:
             self._add_pending_item(p)
         self.hint.setVisible(not folders and not self._pending)
+        self._has_folders = bool(folders)
+        self.rescan_btn.setEnabled(self._has_folders and not self._running and not self.readonly)
         self._selection_changed()
 
     def add_pending_folder(self, folder: str) -> None:
@@ -172,7 +175,7 @@ class Sidebar(QWidget):
         self._running = running
         self.pause_btn.setEnabled(running)
         self.cancel_btn.setEnabled(running)
-        self.rescan_btn.setEnabled(not running and not self.readonly)
+        self.rescan_btn.setEnabled(not running and not self.readonly and getattr(self, "_has_folders", False))
         if not running:
             self.pause_btn.blockSignals(True)
             self.pause_btn.setChecked(False)

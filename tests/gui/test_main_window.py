@@ -243,3 +243,14 @@ def test_remove_folder_from_sidebar(qtbot, indexed_window, photos):
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == 0 and win.sidebar.folders.count() == 0, timeout=10000)
     assert win.lib.folders() == []
     assert all(p.exists() for p in photos["unique"])  # the files themselves are untouched
+
+
+def test_a_new_library_offers_no_rescan_and_names_its_device_in_words(qtbot, window, photos):
+    """Seen by a new user: Rescan was enabled with no folder to rescan, and the model ran "on auto"."""
+    sb = window.sidebar
+    qtbot.waitUntil(lambda: "Model" in sb.totals.text(), timeout=10000)
+    assert not sb.rescan_btn.isEnabled()
+    assert " on auto" not in sb.totals.text()
+    with qtbot.waitSignal(window.scanFinished, timeout=60000):
+        window.add_folder(str(photos["root"]))
+    qtbot.waitUntil(lambda: sb.rescan_btn.isEnabled(), timeout=10000)

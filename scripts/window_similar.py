@@ -34,9 +34,11 @@ def build(dest: Path) -> None:
     for d in (trip, phone):
         d.mkdir(parents=True, exist_ok=True)
     newt = Path("/tmp/ux/photos")
-    if newt.is_dir():
-        for name in ("newt_1.jpg", "newt_2.jpg"):
-            shutil.copy2(newt / "Trip" / name, trip / name)
+    shots = [DATA / "train/flowers/dandelion_34592557281_5f254b3a46_n.jpg",
+             DATA / "train/flowers/dandelion_33914172633_592a6eb74f_n.jpg"]   # the same two Flickr shots
+    if newt.is_dir() or all(p.is_file() for p in shots):
+        for name, shot in zip(("newt_1.jpg", "newt_2.jpg"), shots):
+            shutil.copy2(newt / "Trip" / name if newt.is_dir() else shot, trip / name)
         first = Image.open(trip / "newt_1.jpg")
         first.convert("L").save(phone / "newt_bw.png")
         first.transpose(Image.Transpose.ROTATE_90).save(phone / "IMG_0042.jpg", quality=88)
@@ -60,6 +62,7 @@ def main() -> int:
     ap.add_argument("work", help="folder for the photos and the library (emptied first)")
     ap.add_argument("--shots", help="save the window's own grabs here too")
     ap.add_argument("--hold", type=float, default=4.0, help="seconds each page stays up for outside screenshots")
+    ap.add_argument("--size", default="1380x880", help="window size, WIDTHxHEIGHT")
     args = ap.parse_args()
     work = Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
@@ -80,7 +83,7 @@ def main() -> int:
 
     lib = Library(work / "library", device="cpu")
     win = MainWindow(lib, AppSettings(library_dir=str(work / "library"), device="auto"), start_watcher=False)
-    win.resize(1380, 880)
+    win.resize(*map(int, args.size.split("x")))
     win.show()
     done = []
     win.scanFinished.connect(done.append)
@@ -105,6 +108,21 @@ def main() -> int:
                 win.grab().save(str(shots / f"{tier}_{gi + 1}.png"))
             print(f"READY {tier} {gi + 1}", flush=True)
             pump(app, min_s=args.hold, timeout=args.hold + 1)
+    # a lookalike search from the first newt: its second shot is "another shot", not "same photo"
+    newt1 = work / "Photos" / "Trip" / "newt_1.jpg"
+    if newt1.is_file():
+        win.tabs.setCurrentWidget(win.lookalikes)
+        got = []
+        win.lookalikes.resultsReady.connect(got.append)
+        win.lookalikes.search_path(str(newt1))
+        pump(app, lambda: bool(got), timeout=60)
+        pump(app, lambda: win.thumbs.pending() == 0, timeout=30, min_s=0.5)
+        print("lookalikes: " + "; ".join(f"{Path(it.path).name}: {it.extra.get('label')}"
+                                         for it in win.lookalikes.model.items[:5]))
+        if shots:
+            win.grab().save(str(shots / "lookalikes.png"))
+        print("READY lookalikes", flush=True)
+        pump(app, min_s=args.hold, timeout=args.hold + 1)
     win.close()
     lib.close()
     return 0

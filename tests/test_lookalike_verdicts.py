@@ -16,9 +16,14 @@ from imgsim_desktop.core.library import Library
 from photos import burst
 
 
-def _near_everything(lib):
-    """Every photo a near-duplicate of the query, whatever the random test model's cosines."""
-    lib.model.thresholds["duplicates"] = -1.0
+def _cut_at(lib, monkeypatch, cut: float):
+    """The near-duplicate cut, whatever the random test model's cosines (its card's thresholds are read anew
+    each time)."""
+    monkeypatch.setattr(type(lib.model), "thresholds", property(lambda _self: {"duplicates": cut, "similar": -1.0}))
+
+
+def _near_everything(lib, monkeypatch):
+    _cut_at(lib, monkeypatch, -1.0)
 
 
 @pytest.fixture
@@ -28,10 +33,10 @@ def shots(tmp_path):
     return burst(folder)
 
 
-def test_near_duplicates_say_whether_they_are_the_querys_photo(tmp_path, tiny_model, shots):
+def test_near_duplicates_say_whether_they_are_the_querys_photo(tmp_path, tiny_model, shots, monkeypatch):
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
         lib.scan([Path(shots["first"]).parent])
-        _near_everything(lib)
+        _near_everything(lib, monkeypatch)
         by = {r.path: r for r in lib.similar(Path(shots["first"]), k=5)}
     assert set(by) == {shots["second"], shots["grey"], shots["other"]}
     assert by[shots["grey"]].match["same_photo"] is True and by[shots["grey"]].reason == "same photo: grey"
@@ -45,7 +50,7 @@ def test_a_library_photo_uses_the_verifiers_cache(tmp_path, tiny_model, shots, m
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
         lib.scan([Path(shots["first"]).parent])
         lib.duplicates("duplicates", threshold=-1.0)   # a dupes run verifies (and keeps) every pair
-        _near_everything(lib)
+        _near_everything(lib, monkeypatch)
 
         def no_verifying(*_a, **_k):
             raise AssertionError("verified again")
@@ -62,7 +67,7 @@ def test_pasted_pixels_are_verified_and_only_a_few(tmp_path, tiny_model, shots, 
 
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
         lib.scan([Path(shots["first"]).parent])
-        _near_everything(lib)
+        _near_everything(lib, monkeypatch)
         by = {r.path: r for r in lib.similar(Path(shots["first"]).read_bytes(), k=5)}
         assert by[shots["grey"]].match["same_photo"] is True
         # past the few verified per search, a result says nothing rather than a cosine's "same photo"
@@ -108,3 +113,25 @@ def test_the_lookalike_page_labels_by_the_verdict():
     assert _near_label(r({"same_photo": False, "kind": "another shot"})) == "another shot"
     assert _near_label(r({"same_photo": False, "kind": "too plain"})) == "very close"
     assert _near_label(r(None)) == "very close"
+
+
+def test_a_lookalike_the_verifier_compared_says_what_it_is(tmp_path, tiny_model, shots, monkeypatch):
+    """A turned copy scores like a lookalike (0.2-0.4 as a near-duplicate): once a dupes run has verified it,
+    the search says it is the query's photo; nothing new is verified for lookalikes."""
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([Path(shots["first"]).parent])
+        lib.duplicates("duplicates", threshold=-1.0)
+        _cut_at(lib, monkeypatch, 1.01)   # no near-duplicates: every result is a lookalike
+        first = lib.file_by_path(shots["first"])
+        by = {r.path: r for r in lib.similar_to_id(first.id, k=5)}
+    assert all(r.kind == "lookalike" for r in by.values())
+    assert by[shots["grey"]].match["same_photo"] is True and by[shots["grey"]].reason == "same photo: grey"
+    assert by[shots["second"]].match["kind"] == "another shot"
+    assert by[shots["other"]].match is None   # not a copy, not a shot: a lookalike, as before
+
+    from types import SimpleNamespace
+
+    from imgsim_desktop.gui.lookalikes import _far_label
+
+    assert _far_label(by[shots["grey"]]) == "same photo" and _far_label(by[shots["other"]]) == "lookalike"
+    assert _far_label(SimpleNamespace(match={"same_photo": False, "kind": "another shot"})) == "another shot"

@@ -396,9 +396,10 @@ class Library(GroupingMixin, ReviewMixin):
         from .verdicts import get_verdicts
 
         near = [recs[r.file_id] for r in results if r.kind == DUPLICATE and r.file_id in recs]
-        if not near or query is None:
+        if query is None or not (near or query_hash):
             return
-        keys = {(query_hash, x.hash) for x in near if query_hash and x.hash and x.hash != query_hash}
+        asked = [recs[r.file_id] for r in results if r.file_id in recs]   # the cache knows turned copies too
+        keys = {(query_hash, x.hash) for x in asked if query_hash and x.hash and x.hash != query_hash}
         with self._lock:
             cached = get_verdicts(self.catalog, keys) if keys else {}
         attach_verdicts(results, recs, cached, query, query_hash)

@@ -62,10 +62,12 @@ class GroupingMixin:
         if tier == "similar":
             groups = find_groups(records, ids, vecs, pairs, t, tier, keeper_rules=self.keeper_rules(),
                                  references=refs)
-            groups = self._with_verified_copies(groups, exact, refs, records)
+            originals: set[int] = set()
+            groups = self._with_verified_copies(groups, exact, refs, records, originals)
             groups = [g for g in groups if g.id not in reviewed]
             if explain:
-                self._explain_similar([g for g in groups if g.tier == "similar"], records, progress, cancel)
+                self._explain_similar([g for g in groups if g.tier == "similar"], records, progress, cancel,
+                                      originals)
             return groups
         if decided:
             groups = self._verified_duplicates(pairs, exact, refs, decided=True)
@@ -75,7 +77,7 @@ class GroupingMixin:
         return [g for g in groups if g.id not in reviewed]
 
     def _explain_similar(self, groups: list[DuplicateGroup], records: dict, progress: Progress | None = None,
-                         cancel: CancelToken | None = None) -> None:
+                         cancel: CancelToken | None = None, originals: set[int] = frozenset()) -> None:
         """Each similar-tier member against its keeper, in words: the same photo (and how), another shot (and
         why), or too plain to tell. Likeness alone groups them, and a user deleting a burst's extras should
         know which are copies. Verdicts come from the verifier's cache (a ``dupes`` run has decided most);
@@ -112,13 +114,13 @@ class GroupingMixin:
             m.match, m.reason = similar_match(v, (keeper.width or 1, keeper.height or 1),
                                               (rec.width or 1, rec.height or 1), exact=exact,
                                               error=errors.get(rec.path) or errors.get(keeper.path))
-        self._name_copies_of_other_shots(asks)
+        self._name_copies_of_other_shots(asks, originals)
         self.last_verification = {"similar_pairs": len(asks), "cached": len(cached),
                                   "verified_now": verifier.verified, "features_decoded": verifier.decoded,
                                   "skipped": sorted(dict(verifier.errors).items())}
 
     def _with_verified_copies(self, groups: list[DuplicateGroup], exact: np.ndarray, refs,
-                              records: dict) -> list[DuplicateGroup]:
+                              records: dict, originals: set[int] | None = None) -> list[DuplicateGroup]:
         """The looser tier holds everything the stricter one found: a turned or heavily cropped copy is under
         the similar tier's cosine cut (0.2-0.4 for a turn), yet the verifier found it the same photo. A copy
         whose photo stands in a similar group joins that group; copies of a photo in none keep their own
@@ -135,6 +137,8 @@ class GroupingMixin:
         where = {m.file_id: g for g in groups for m in g.members}
         joined = []   # (group, member) for each copy that joins a similar group
         for d in copies:
+            if originals is not None:   # the photo its copies are named after (the keeper rules chose it)
+                originals.update(m.file_id for m in d.members if m.path == d.keeper)
             hosts = [where[m.file_id] for m in d.members if m.file_id in where]
             if not hosts:
                 groups.append(d)
@@ -161,7 +165,7 @@ class GroupingMixin:
         groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
         return groups
 
-    def _name_copies_of_other_shots(self, asks: list) -> None:
+    def _name_copies_of_other_shots(self, asks: list, originals: set[int] = frozenset()) -> None:
         """A member that is not the keeper's photo may be a copy of another member (a grey copy of the second
         shot), which its words against the keeper ("another shot") hide: it is named a copy of that member
         when the verifier has found so (its cache: what a ``dupes`` run decided; nothing more is verified), so
@@ -189,7 +193,9 @@ class GroupingMixin:
                      if x in group_of and group_of[x] == group_of.get(y)]
             known = get_verdicts(self.catalog, {(x.hash, y.hash) for p in pairs for x, y in (p, p[::-1])})
         for recs in by_group.values():
-            ranked = sorted(recs, key=lambda t: keeper_key(t[0]))
+            # the photo the duplicates tier keeps first (a turned copy ranked before its original named the
+            # original its copy), then by the keeper's key
+            ranked = sorted(recs, key=lambda t: (t[0].id not in originals, keeper_key(t[0])))
             for i, (x, mx) in enumerate(ranked):
                 for y, my in ranked[:i]:
                     if my.match.get("copy_of"):

@@ -10,11 +10,12 @@ import logging
 from pathlib import Path
 
 from .errors import DecodeError
-from .match_reason import similar_match
-from .ranking import DUPLICATE, SimilarResult
+from .match_reason import NOT_SAME_WORDS, similar_match
+from .ranking import DUPLICATE, LOOKALIKE, SimilarResult
 
 log = logging.getLogger(__name__)
 
+ANOTHER_SHOT = {why for why, (kind, _) in NOT_SAME_WORDS.items() if kind == "another shot"}
 VERIFY_AT_MOST = 6   # uncached results verified per search; the rest say nothing (a cosine is no verdict)
 
 
@@ -25,6 +26,12 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
     cache; ``query``: the path, bytes or PIL image searched with."""
     from . import verify as V
 
+    for r in results:   # a lookalike the verifier has compared before (a turned copy scores like one)
+        rec = records.get(r.file_id)
+        v = cached.get((query_hash, rec.hash)) if r.kind == LOOKALIKE and rec and query_hash and rec.hash else None
+        if v is not None and (v.same or v.why in ANOTHER_SHOT):
+            size = (rec.width or 1, rec.height or 1)
+            r.match, r.reason = similar_match(v, _size_of(query) or size, size)
     near = [r for r in results if r.kind == DUPLICATE and r.file_id in records]
     qfeat = None
     asked = 0
@@ -45,6 +52,19 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
             continue   # beyond the few verified now: no words rather than a cosine's
         size = qfeat.size if qfeat is not None else (rec.width or 1, rec.height or 1)
         r.match, r.reason = similar_match(v, size, (rec.width or 1, rec.height or 1), error=error)
+
+
+def _size_of(query) -> tuple[int, int] | None:
+    """The query's (width, height) from its header, when it is a file."""
+    from .decode import read_info
+
+    if isinstance(query, (str, Path)):
+        try:
+            info = read_info(query)
+            return info.width, info.height
+        except (DecodeError, OSError):
+            return None
+    return getattr(query, "size", None)
 
 
 def _features(query):

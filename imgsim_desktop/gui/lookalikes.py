@@ -24,6 +24,14 @@ DUPLICATE_LABEL = "same photo"  # a near-duplicate the verifier found to be the 
 CLOSE_LABEL = "very close"      # a near-duplicate nobody verified: its cosine is no verdict
 
 
+def _far_label(r) -> str:
+    """A lookalike the verifier compared before says so (a turned copy scores like a lookalike)."""
+    match = getattr(r, "match", None) or {}
+    if match.get("same_photo") is True:
+        return DUPLICATE_LABEL
+    return "another shot" if match.get("kind") == "another shot" else SPACE_LABEL
+
+
 def _near_label(r) -> str:
     """A near-duplicate's headline: the verifier's kind ("same photo", "another shot", "not the same photo")
     when it compared the pair (core/lookalike_verdicts.py), else only how close it is."""
@@ -49,7 +57,7 @@ def _attach_records(lib, results, k: int | None = None) -> list[ResultItem]:
                                "copies": list(r.copies)})
         n = len(r.copies)
         first = {"exact": "exact copy of this photo",
-                 "duplicate": f"{_near_label(r)} {r.score:.3f}"}.get(r.kind, f"{SPACE_LABEL} {r.score:.3f}")
+                 "duplicate": f"{_near_label(r)} {r.score:.3f}"}.get(r.kind, f"{_far_label(r)} {r.score:.3f}")
         it.extra["label"] = first + (f" · +{n} cop{'y' if n == 1 else 'ies'}" if n else "")  # fits a tile
         if r.reason:
             it.extra["reason"] = r.reason   # the verifier's words, in the tile's tooltip

@@ -69,6 +69,10 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
     out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0)
     if v.b_blur >= HEAVY_BLUR:   # blurred past its own fine detail (a tiny copy enlarged is soft too)
         out["blur"] = round(v.b_blur, 1)
+    # where b's picture lies in a's (the reference), each in its own width and height (0..1): the app's
+    # side-by-side view pans and zooms the two to the same detail with it (a crop and its original panned apart)
+    rel = np.diag([1.0 / max(1, wa), 1.0 / max(1, ha)]) @ m @ np.diag([max(1, wb), max(1, hb), 1.0])
+    out["in_reference"] = [[round(float(x), 5) for x in row] for row in rel]
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
+import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDialog, QGraphicsPixmapItem, QGraphicsScene,
@@ -83,8 +84,10 @@ class ZoomView(QGraphicsView):
         cx, cy = self._rel_center()
         self.viewChanged.emit(self.scale_factor(), cx, cy)
 
-    def follow(self, other: "ZoomView", fit_mode: bool) -> None:
-        """Match another view: same zoom relative to each image's width, same relative centre."""
+    def follow(self, other: "ZoomView", fit_mode: bool, link=None) -> None:
+        """Match another view: without ``link``, the same zoom relative to each image's width and the same
+        relative centre; with it (a callable: the other's relative point -> mine, and how many of my pixels
+        one of the other's covers), the same detail, where the verifier found it (a crop, a screenshot)."""
         self._syncing = True
         try:
             self.fit_mode = fit_mode
@@ -93,11 +96,14 @@ class ZoomView(QGraphicsView):
                 return
             mine, theirs = self._item.pixmap(), other._item.pixmap()
             s = other.scale_factor()
-            if not mine.isNull() and not theirs.isNull() and mine.width():
+            cx, cy = other._rel_center()
+            if link is not None:
+                (cx, cy), per_pixel = link(cx, cy)
+                s /= max(per_pixel, 1e-6)
+            elif not mine.isNull() and not theirs.isNull() and mine.width():
                 s *= theirs.width() / mine.width()  # the same detail under the cursor, whatever the resolutions
             self.resetTransform()
             self.scale(s, s)
-            cx, cy = other._rel_center()
             r = self._scene.sceneRect()
             self.centerOn(r.left() + cx * r.width(), r.top() + cy * r.height())
         finally:
@@ -134,8 +140,11 @@ class CompareWidget(QWidget):
         for t in (self.left_title, self.right_title):
             t.setAlignment(Qt.AlignmentFlag.AlignCenter)
             t.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.left.viewChanged.connect(lambda *_: self.right.follow(self.left, self.left.fit_mode))
-        self.right.viewChanged.connect(lambda *_: self.left.follow(self.right, self.right.fit_mode))
+        self.left.viewChanged.connect(lambda *_: self.right.follow(self.left, self.left.fit_mode,
+                                                                   self._link(self.left)))
+        self.right.viewChanged.connect(lambda *_: self.left.follow(self.right, self.right.fit_mode,
+                                                                   self._link(self.right)))
+        self._map = None   # the right photo's picture in the left's, each in its own 0..1 (3 x 3), or None
         self.fit_btn = QPushButton("Fit")
         self.actual_btn = QPushButton("100 %")
         for b in (self.fit_btn, self.actual_btn):
@@ -184,13 +193,41 @@ class CompareWidget(QWidget):
     def actual(self) -> None:
         self.actual_btn.setChecked(True)
         self.left.actual()
-        self.right.follow(self.left, False)
+        self.right.follow(self.left, False, self._link(self.left))
+
+    def _link(self, source: ZoomView):
+        """How the other view follows ``source`` when the verifier placed one picture in the other: its
+        relative point, and how many of its own pixels one of source's covers. None: by relative position."""
+        if self._map is None:
+            return None
+        lp, rp = self.left._item.pixmap(), self.right._item.pixmap()
+        if lp.isNull() or rp.isNull():
+            return None
+        m = self._map if source is self.right else np.linalg.inv(self._map)   # source -> other, relative
+        src, dst = (rp, lp) if source is self.right else (lp, rp)
+        lin = np.diag([dst.width(), dst.height()]) @ m[:2, :2] @ np.diag([1.0 / src.width(), 1.0 / src.height()])
+        per_pixel = float(np.sqrt(abs(np.linalg.det(lin))))   # other's pixels under one of source's
+
+        def link(cx: float, cy: float):
+            x, y, _ = m @ np.array([cx, cy, 1.0])
+            return (float(x), float(y)), per_pixel
+
+        return link
 
     def toggle_zoom(self) -> None:
         self.actual() if self.left.fit_mode else self.fit()
 
-    def set_members(self, a, b, labels: tuple[str, str] = ("", "")) -> None:
-        """Show two members (GroupMember / FileRecord-like); images load on a worker."""
+    def set_members(self, a, b, labels: tuple[str, str] = ("", ""), placed=None) -> None:
+        """Show two members (GroupMember / FileRecord-like); images load on a worker. ``placed``: b's picture
+        in a's, each in its own 0..1 (2 x 3, from the verifier), so zoom and pan follow the same detail."""
+        self._map = None
+        if placed is not None:
+            try:
+                m = np.vstack([np.asarray(placed, dtype=np.float64).reshape(2, 3), [0.0, 0.0, 1.0]])
+                np.linalg.inv(m)
+                self._map = m
+            except (ValueError, np.linalg.LinAlgError):
+                self._map = None
         self._seq += 1
         seq = self._seq
         self.left_title.setText(labels[0] or os.path.basename(str(a.path)))

@@ -30,7 +30,8 @@ class CompareFlowMixin:
         marked = str(other.path) in self.marked
         name = str(other.path).rsplit("/", 1)[-1]
         self.compare_dialog.compare.set_members(base, other, ("Keeper: " + str(base.path).rsplit("/", 1)[-1],
-                                                              name + ("  — MARKED" if marked else "")))
+                                                              name + ("  — MARKED" if marked else "")),
+                                                placed=_placed(base, other, str(g.keeper)))
         others = [str(m.path) for m in g.members if str(m.path) != keep]
         pos = others.index(str(other.path)) + 1 if str(other.path) in others else 0
         self.compare_dialog.set_position(f"Group {gi + 1} of {len(self.groups)} · pair {pos} of {len(others)}",
@@ -89,3 +90,27 @@ class CompareFlowMixin:
             self.select_group(g)
         self._select_member(p)
         self.compare_current()
+
+
+def _placed(base, other, keeper: str = ""):
+    """``other``'s picture in ``base``'s (each in its own 0..1), from where the verifier placed each member
+    in the group's reference (``match["in_reference"]``); None when either was not placed (another shot, a
+    similar member not compared), and the view follows by relative position."""
+    import numpy as np
+
+    def in_reference(m):   # the photo the others were matched against (the keeper, as a rule)
+        match = getattr(m, "match", None) or {}
+        if match.get("reference") or match.get("exact") or (not match and str(m.path) == keeper):
+            return np.eye(3)   # the reference itself, its byte copy, or a similar group's keeper
+        placed = match.get("in_reference")
+        if placed is None or match.get("same_photo") is False:
+            return None
+        return np.vstack([np.asarray(placed, dtype=np.float64), [0.0, 0.0, 1.0]])
+
+    a, b = in_reference(base), in_reference(other)
+    if a is None or b is None:
+        return None
+    try:
+        return (np.linalg.inv(a) @ b)[:2].tolist()
+    except np.linalg.LinAlgError:
+        return None

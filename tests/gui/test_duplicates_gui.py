@@ -468,3 +468,41 @@ def test_undo_after_the_last_group_went_says_find_again(qtbot, indexed_window, t
     with qtbot.waitSignal(page.undoDone, timeout=20000):
         page.undo_btn.click()
     qtbot.waitUntil(lambda: "Find again" in page.stale_label.text(), timeout=10000)
+
+
+def test_compare_follows_the_same_detail_in_a_crop(qtbot, window, tmp_path):
+    """Synced pan kept the same relative position in each file, so a crop and its original panned apart (seen
+    in a real window); where the verifier placed the crop in its original, the right view follows the detail."""
+    from photos import scene
+
+    folder = tmp_path / "crop"
+    folder.mkdir()
+    big = scene(21, (1600, 1200))
+    big.save(folder / "original.jpg", quality=92)
+    big.crop((800, 0, 1600, 1200)).save(folder / "right_half.jpg", quality=92)
+    os.utime(folder / "original.jpg", (1_500_000_000,) * 2)
+    with qtbot.waitSignal(window.scanFinished, timeout=60000):
+        window.add_folder(str(folder))
+    page = _find(qtbot, window)
+    window.tabs.setCurrentWidget(page)
+    crop = str(folder / "right_half.jpg")
+    gi = _group_of(page, crop)
+    assert gi >= 0 and page.keeper_of(gi) == str(folder / "original.jpg")
+    page.select_group(gi)
+    page.members.setCurrentIndex(page.model.index([it.path for it in page.model.items].index(crop), 0))
+    page.compare_current()
+    dlg = page.compare_dialog
+    dlg.resize(700, 600)   # each view narrower than the crop at 100 %: any centre can be reached
+    w = dlg.compare
+    qtbot.waitUntil(lambda: not w.left._item.pixmap().isNull() and not w.right._item.pixmap().isNull(),
+                    timeout=10000)
+    assert w._map is not None
+    w.actual()
+    r = w.left._scene.sceneRect()
+    w.left.centerOn(r.left() + 0.8 * r.width(), r.top() + 0.4 * r.height())   # in the original's right half
+    w.left._emit()
+    assert w.left._rel_center() == pytest.approx((0.8, 0.4), abs=0.01)
+    cx, cy = w.right._rel_center()
+    assert cx == pytest.approx(0.6, abs=0.03) and cy == pytest.approx(0.4, abs=0.03)   # the same spot of the crop
+    assert w.right.scale_factor() == pytest.approx(1.0, abs=0.03)   # a crop has the original's pixels
+    dlg.close()

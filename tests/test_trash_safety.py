@@ -124,3 +124,26 @@ def test_a_stray_byte_in_the_log_spoils_one_line_not_the_history(tmp_path, trash
         f.write(b"\xff\n")
     assert [a.id for a in ActionLog(tmp_path / "lib").actions()] == [action.id]
     assert ActionLog(tmp_path / "lib").last_undoable().id == action.id
+
+
+def test_a_move_cut_short_is_undone_like_a_trash(tmp_path, monkeypatch):
+    files = _files(tmp_path / "photos", 5)
+    data = {p: p.read_bytes() for p in files}
+    real = actions.shutil.move
+    calls = []
+
+    def moved_then_interrupted(src, dst):
+        real(src, dst)
+        calls.append(src)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(actions.shutil, "move", moved_then_interrupted)
+    log = ActionLog(tmp_path / "lib")
+    with pytest.raises(KeyboardInterrupt):
+        actions.move_files(files, tmp_path / "elsewhere", log)
+    monkeypatch.setattr(actions.shutil, "move", real)
+    (action,) = ActionLog(tmp_path / "lib").actions()
+    assert len(action.done_items) == 2 and action.undoable
+    undo(action, log)
+    assert all(p.read_bytes() == b for p, b in data.items())

@@ -357,12 +357,7 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog,
     free = _freedesktop()
     if free:
         _sync_send2trash_env()
-    try:
-        log.begin(action)
-    except OSError as e:
-        from .errors import LibraryError
-
-        raise LibraryError(f"cannot write the undo log {log.path} ({e.strerror or e}): nothing was moved") from None
+    _begin(log, action)
     try:
         _trash_each(paths, action, log, protected, refused, claimed, free, send2trash)
     finally:   # all of it, or as far as it got (Ctrl-C, an error): what moved can be undone
@@ -444,22 +439,37 @@ def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     action = _new_action(MOVE, target=str(folder))
-    for p in paths:
-        src = os.path.normpath(os.path.abspath(p))
-        item = ActionItem(src=src)
-        action.items.append(item)
-        if _protected(src, protected):
-            item.error = REFERENCE_REFUSAL
-            continue
-        try:
-            item.bytes = os.stat(src).st_size
-            dst = _free_name(folder, os.path.basename(src))
-            shutil.move(src, dst)
-            item.dst = str(dst)
-        except Exception as e:
-            item.error = str(e) or type(e).__name__
-    log.record(action)
+    _begin(log, action)
+    try:
+        for p in paths:
+            src = os.path.normpath(os.path.abspath(p))
+            item = ActionItem(src=src)
+            action.items.append(item)
+            if _protected(src, protected):
+                item.error = REFERENCE_REFUSAL
+                continue
+            with _signals_after():   # as a trash: a file moved is a file logged
+                try:
+                    item.bytes = os.stat(src).st_size
+                    dst = _free_name(folder, os.path.basename(src))
+                    shutil.move(src, dst)
+                    item.dst = str(dst)
+                except Exception as e:
+                    item.error = str(e) or type(e).__name__
+                    continue
+                log.record_item(action, item)
+    finally:
+        log.record(action)
     return action
+
+
+def _begin(log: ActionLog, action: Action) -> None:
+    try:
+        log.begin(action)
+    except OSError as e:
+        from .errors import LibraryError
+
+        raise LibraryError(f"cannot write the undo log {log.path} ({e.strerror or e}): nothing was moved") from None
 
 
 # --------------------------------------------------------------------------------------------- undo

@@ -26,12 +26,15 @@ log = logging.getLogger(__name__)
 class GroupingMixin:
     def duplicates(self, tier: str = "duplicates", threshold: float | None = None,
                    include_reviewed: bool = False, progress: Progress | None = None,
-                   cancel: CancelToken | None = None, explain: bool = True) -> list[DuplicateGroup]:
+                   cancel: CancelToken | None = None, explain: bool = True,
+                   copies: bool = True) -> list[DuplicateGroup]:
         """Groups from the stored neighbour graph (brought up to date first when this process may write),
         with their keeper chosen by the keeper rule (reference photos first); only the grouped photos'
         records and vectors are read. Groups the user reviewed (``set_reviewed``) are left out unless
         ``include_reviewed``. ``explain``: say of each "similar" member whether it is the keeper's photo
-        (verifying the pairs no ``dupes`` run has; benchmarks that count groups only leave it out)."""
+        (verifying the pairs no ``dupes`` run has; benchmarks that count groups only leave it out).
+        ``copies``: the similar tier holds the verified copies too (the cosine-only grouping of the benchmarks
+        leaves them out)."""
         if tier not in TIERS:
             raise LibraryError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
         t = self.model.thresholds[tier] if threshold is None else float(threshold)
@@ -63,7 +66,8 @@ class GroupingMixin:
             groups = find_groups(records, ids, vecs, pairs, t, tier, keeper_rules=self.keeper_rules(),
                                  references=refs)
             originals: set[int] = set()
-            groups = self._with_verified_copies(groups, exact, refs, records, originals)
+            if copies:
+                groups = self._with_verified_copies(groups, exact, refs, records, originals)
             groups = [g for g in groups if g.id not in reviewed]
             if explain:
                 self._explain_similar([g for g in groups if g.tier == "similar"], records, progress, cancel,

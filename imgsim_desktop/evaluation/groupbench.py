@@ -108,7 +108,7 @@ def index_and_group(files_roots: list[Path], model_path: Path | None, library_di
             again = lib.duplicates("duplicates")
             out["timings"]["dupes_rerun_s"] = round(time.perf_counter() - t, 1)
             out["rerun_same"] = _pairs_of_groups(again) == _pairs_of_groups(verified)
-            cosine = lib.duplicates("similar", threshold=PREVIOUS_COSINE_CUT, explain=False)
+            cosine = lib.duplicates("similar", threshold=PREVIOUS_COSINE_CUT, explain=False, copies=False)
             similar = lib.duplicates("similar", explain=False)
             out["groups"] = {"verified": verified, "cosine": cosine, "similar": similar}
             out["pairs"] = {"verified": _pairs_of_groups(verified), "cosine": _pairs_of_groups(cosine),

@@ -149,18 +149,14 @@ def test_the_similar_tier_holds_what_the_duplicates_tier_found(tmp_path, tiny_mo
         lib._explain_similar(out, recs)
         words = {m.path: m.reason for m in out[0].members}
         assert words[turned] == "same photo: turned 270°" and words[p["second"]] == "another shot: camera moved"
-        # a group kept by the second shot: the keeper rule chooses again once the copies are in (the first
-        # shot, larger), and the turned copy's own similar group (its turned siblings look alike) is the same
-        # group now
+        # kept by the second shot, the first shot's copies are named after it, the photo the duplicates tier
+        # keeps, not after one another
         originals = set()
         shots2 = DuplicateGroup("similar", p["second"], [member(p["second"], 1.0), member(p["first"], 0.9)])
-        turned_group = DuplicateGroup("similar", turned, [member(turned, 1.0), member(p["other"], 0.8)])
-        out2 = lib._with_verified_copies([shots2, turned_group], lib.catalog.duplicate_hash_ids(), [],
-                                         dict(recs), originals)
+        out2 = lib._with_verified_copies([shots2], lib.catalog.duplicate_hash_ids(), [], dict(recs), originals)
         assert originals == {by_path[p["first"]].id}
-        assert len(out2) == 1 and out2[0].keeper == p["first"]
-        assert {m.path for m in out2[0].members} == {p["first"], p["second"], p["grey"], turned, p["other"]}
         lib._explain_similar(out2, recs, originals=originals)
         words = {m.path: m.reason for m in out2[0].members}
-        assert words[p["second"]] == "another shot: camera moved" and words[turned] == "same photo: turned 270°"
-        assert words[p["other"]].startswith("not the same photo")
+        assert words[p["first"]] == "another shot: camera moved"
+        assert words[turned] == "same photo as first.jpg: turned 270°"
+        assert words[p["grey"]] == "same photo as first.jpg: grey"

@@ -127,11 +127,10 @@ class GroupingMixin:
                               records: dict, originals: set[int] | None = None) -> list[DuplicateGroup]:
         """The looser tier holds everything the stricter one found: a turned or heavily cropped copy is under
         the similar tier's cosine cut (0.2-0.4 for a turn), yet the verifier found it the same photo. A copy
-        joins the similar group of its photo; similar groups a verified copy links are one group (the turned
-        copies of a photo look alike and made a group of their own); copies of a photo in no similar group
-        keep their own "duplicates" group. The keeper rule then chooses again in the groups that changed.
-        From the pairs verified so far (a ``dupes`` run decides them all); nothing is verified here."""
-        from .keeper import choose_keepers
+        whose photo stands in a similar group joins that group; copies of a photo in none keep their own
+        "duplicates" group. From the pairs verified so far (a ``dupes`` run decides them all); nothing is
+        verified here."""
+        from .keeper import group_id
         from .verdicts import same_photo_checks
 
         with self._lock:
@@ -139,51 +138,34 @@ class GroupingMixin:
         if not len(same[0]):
             return groups
         copies = self._verified_duplicates(same, exact, refs, decided=True)
-        groups = list(groups)
         where = {m.file_id: g for g in groups for m in g.members}
-        changed: dict[int, DuplicateGroup] = {}
-        gone: set[int] = set()
+        joined = []   # (group, member) for each copy that joins a similar group
         for d in copies:
             if originals is not None:   # the photo its copies are named after (the keeper rules chose it)
                 originals.update(m.file_id for m in d.members if m.path == d.keeper)
-            hosts = list({id(where[m.file_id]): where[m.file_id] for m in d.members if m.file_id in where}.values())
+            hosts = [where[m.file_id] for m in d.members if m.file_id in where]
             if not hosts:
                 groups.append(d)
-                where.update({m.file_id: d for m in d.members})
                 continue
             host = next((where[m.file_id] for m in d.members if m.path == d.keeper and m.file_id in where),
                         hosts[0])
-            for other in hosts:
-                if other is not host:   # the same photo in two similar groups: one group
-                    for m in other.members:
-                        host.members.append(m)
-                        where[m.file_id] = host
-                    gone.add(id(other))
             for m in d.members:
                 if m.file_id not in where:
                     host.members.append(m)
                     where[m.file_id] = host
-            if len(hosts) > 1 or any(where.get(m.file_id) is host for m in d.members):
-                changed[id(host)] = host
-        groups = [g for g in groups if id(g) not in gone]
-        changed = {k: g for k, g in changed.items() if k not in gone}
-        ids_needed = [m.file_id for g in changed.values() for m in g.members]
-        if changed:
+                    joined.append((host, m))
+        if joined:
+            keepers = {id(g): g.members[0].file_id for g, _ in joined}
             with self._lock:
-                records.update({r.id: r for r in self.catalog.files_by_ids(
-                    [f for f in ids_needed if f not in records])})
-                ids, vecs = self._duplicate_vectors(np.unique(ids_needed))
+                records.update({r.id: r for r in self.catalog.files_by_ids([m.file_id for _, m in joined])})
+                ids, vecs = self._duplicate_vectors(np.unique([f for g, m in joined
+                                                               for f in (m.file_id, keepers[id(g)])]))
             vec = {int(f): v for f, v in zip(ids, vecs)}
-            choose_keepers(list(changed.values()), records, self.keeper_rules(), refs)
-            for g in changed.values():   # how alike each is to the keeper, as in every other group
-                k = vec.get(g.members[0].file_id)
-                kh = getattr(records.get(g.members[0].file_id), "hash", None)
-                for m in g.members:
-                    v = vec.get(m.file_id)
-                    if m is g.members[0] or (kh and getattr(records.get(m.file_id), "hash", None) == kh):
-                        m.similarity = 1.0
-                    elif k is not None and v is not None:
-                        m.similarity = float(np.dot(k, v))
+            for g, m in joined:   # how alike it is to this group's keeper, as every other member says
+                a, b = vec.get(keepers[id(g)]), vec.get(m.file_id)
+                m.similarity = float(np.dot(a, b)) if a is not None and b is not None else 0.0
+            for g in {id(g): g for g, _ in joined}.values():
+                g.id = group_id(getattr(records.get(m.file_id), "hash", None) or f"path:{m.path}" for m in g.members)
         groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
         return groups
 

@@ -56,3 +56,14 @@ def library(lib_home, tiny_model):
 @pytest.fixture
 def make_photo():
     return write_photo
+
+
+@pytest.fixture
+def trash_env(tmp_path, monkeypatch):
+    """HOME and XDG_DATA_HOME inside tmp_path: send2trash then uses tmp_path/xdg/Trash (same device)."""
+    home, xdg = tmp_path / "home", tmp_path / "xdg"
+    home.mkdir()
+    xdg.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(xdg))
+    return xdg / "Trash"

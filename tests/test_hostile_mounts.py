@@ -176,6 +176,19 @@ def test_drive_unplugged_inside_a_library_folder_is_offline_not_deleted(tmp_path
 
 # ---------------------------------------------------------------------------------------------- unreadable folders
 
+def _as_nobody(home: Path):
+    """Runs of the CLI as user nobody (permission bits apply, as they do not to root), library in ``home``."""
+    def run(args):
+        env = dict(os.environ, IMGSIM_HOME=str(home), OMP_NUM_THREADS="1", HOME=str(home))
+        proc = subprocess.run(["timeout", "-s", "KILL", "120", "setpriv", "--reuid=65534", "--regid=65534",
+                               "--clear-groups", sys.executable, "-m", "imgsim_desktop", *map(str, args)],
+                              capture_output=True, text=True, env=env, cwd=os.getcwd())
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    return run
+
+
 @linux_root
 def test_unreadable_subfolder_is_a_listed_problem_with_its_reason(tiny_model, make_photo):
     base = Path(tempfile.mkdtemp(prefix="imgsim-hostile-", dir="/tmp"))
@@ -194,13 +207,7 @@ def test_unreadable_subfolder_is_a_listed_problem_with_its_reason(tiny_model, ma
         os.chown(home, 65534, 65534)
         card = model / Path(tiny_model).name
 
-        def as_nobody(args):
-            env = dict(os.environ, IMGSIM_HOME=str(home), OMP_NUM_THREADS="1", HOME=str(home))
-            proc = subprocess.run(["timeout", "-s", "KILL", "120", "setpriv", "--reuid=65534", "--regid=65534",
-                                   "--clear-groups", sys.executable, "-m", "imgsim_desktop", *map(str, args)],
-                                  capture_output=True, text=True, env=env, cwd=os.getcwd())
-            assert "Traceback" not in proc.stderr, proc.stderr
-            return proc
+        as_nobody = _as_nobody(home)
 
         proc = as_nobody(["index", d, "--model", card, "--json"])
         assert proc.returncode == 0, proc.stderr
@@ -244,13 +251,7 @@ def test_a_refused_file_and_a_folder_that_cannot_be_entered_come_in_once_readabl
         os.chown(home, 65534, 65534)
         card = model / Path(tiny_model).name
 
-        def as_nobody(args):
-            env = dict(os.environ, IMGSIM_HOME=str(home), OMP_NUM_THREADS="1", HOME=str(home))
-            proc = subprocess.run(["timeout", "-s", "KILL", "120", "setpriv", "--reuid=65534", "--regid=65534",
-                                   "--clear-groups", sys.executable, "-m", "imgsim_desktop", *map(str, args)],
-                                  capture_output=True, text=True, env=env, cwd=os.getcwd())
-            assert "Traceback" not in proc.stderr, proc.stderr
-            return proc
+        as_nobody = _as_nobody(home)
 
         assert as_nobody(["index", d, "--model", card]).returncode == 0
         st = json.loads(as_nobody(["status", "--errors", "--json", "--model", card]).stdout)

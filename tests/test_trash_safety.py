@@ -22,16 +22,6 @@ from photos import scene
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop trash is Linux-only")
 
 
-@pytest.fixture
-def trash_env(tmp_path, monkeypatch):
-    home, xdg = tmp_path / "home", tmp_path / "xdg"
-    home.mkdir()
-    xdg.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(xdg))
-    return xdg / "Trash"
-
-
 def _files(folder: Path, n: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out = []

@@ -365,18 +365,26 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog,
     return action
 
 
+def _item(action: Action, path, protected, refused: dict[str, str] | None = None) -> ActionItem:
+    """The action's item for ``path`` (absolute, normalised), refused at once below a protected folder or
+    when ``refused`` names it."""
+    src = os.path.normpath(os.path.abspath(path))
+    item = ActionItem(src=src)
+    action.items.append(item)
+    if _protected(src, protected):
+        item.error = REFERENCE_REFUSAL
+    elif refused and src in refused:
+        item.error = refused[src]
+    return item
+
+
 def _trash_each(paths, action: Action, log: ActionLog, protected, refused, claimed: set, free: bool,
                 send2trash) -> None:
     for p in paths:
-        src = os.path.normpath(os.path.abspath(p))
-        item = ActionItem(src=src)
-        action.items.append(item)
-        if _protected(src, protected):
-            item.error = REFERENCE_REFUSAL
+        item = _item(action, p, protected, refused)
+        if item.error is not None:
             continue
-        if refused and src in refused:
-            item.error = refused[src]
-            continue
+        src = item.src
         with _signals_after():   # a file moved and not logged could not be undone
             try:
                 item.bytes = os.stat(src).st_size
@@ -442,12 +450,10 @@ def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
     _begin(log, action)
     try:
         for p in paths:
-            src = os.path.normpath(os.path.abspath(p))
-            item = ActionItem(src=src)
-            action.items.append(item)
-            if _protected(src, protected):
-                item.error = REFERENCE_REFUSAL
+            item = _item(action, p, protected)
+            if item.error is not None:
                 continue
+            src = item.src
             with _signals_after():   # as a trash: a file moved is a file logged
                 try:
                     item.bytes = os.stat(src).st_size

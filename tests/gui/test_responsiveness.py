@@ -13,8 +13,7 @@ N_IMAGES = int(os.environ.get("IMGSIM_GUI_LATENCY_N", "300"))
 BOUND_MS = float(os.environ.get("IMGSIM_GUI_LATENCY_BOUND_MS", "400"))
 
 
-@pytest.fixture
-def production_size_window(qtbot, tmp_path, settings):
+def _production_window(qtbot, tmp_path, settings, start_watcher: bool = False):
     """A window over a library whose model has the shipped architecture (random weights): a realistic load."""
     from imgsim_desktop.core.library import Library
     from imgsim_desktop.core.model import create_random_model
@@ -23,9 +22,15 @@ def production_size_window(qtbot, tmp_path, settings):
     card = create_random_model(tmp_path / "bigmodel", name="prod-size", input_size=112, embedding_size=128,
                                widths=[32, 64, 128, 256], extra=[0, 1, 1, 1], dec_widths=[96, 48, 24])
     lib = Library(tmp_path / "lib", model_path=card, device="cpu", workers=1)
-    win = MainWindow(lib, settings, start_watcher=False)
+    win = MainWindow(lib, settings, start_watcher=start_watcher)
     qtbot.addWidget(win)
     win.show()
+    return win, lib
+
+
+@pytest.fixture
+def production_size_window(qtbot, tmp_path, settings):
+    win, lib = _production_window(qtbot, tmp_path, settings)
     yield win
     win.shutdown()
     lib.close()
@@ -153,16 +158,7 @@ def test_a_cancelled_index_stays_cancelled_with_the_watcher_on(qtbot, tmp_path, 
     """Seen in a real window: Cancel stopped the app's indexing of a folder just added, the bar said "Up to
     date", and seconds later the folder watcher, which reconciles every new folder with a scan of its own,
     had indexed the rest. The app's scan of a folder it adds is the only one, and the bar says the truth."""
-    from imgsim_desktop.core.library import Library
-    from imgsim_desktop.core.model import create_random_model
-    from imgsim_desktop.gui.main_window import MainWindow
-
-    card = create_random_model(tmp_path / "bigmodel", name="prod-size", input_size=112, embedding_size=128,
-                               widths=[32, 64, 128, 256], extra=[0, 1, 1, 1], dec_widths=[96, 48, 24])
-    lib = Library(tmp_path / "lib", model_path=card, device="cpu", workers=1)
-    window = MainWindow(lib, settings, start_watcher=True)
-    qtbot.addWidget(window)
-    window.show()
+    window, lib = _production_window(qtbot, tmp_path, settings, start_watcher=True)
     try:
         root = tmp_path / "batch"
         root.mkdir()

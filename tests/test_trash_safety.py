@@ -137,3 +137,40 @@ def test_a_move_cut_short_is_undone_like_a_trash(tmp_path, monkeypatch):
     assert len(action.done_items) == 2 and action.undoable
     undo(action, log)
     assert all(p.read_bytes() == b for p, b in data.items())
+
+
+@linux_only
+def test_a_kill_between_a_move_and_its_line_still_leaves_it_undoable(tmp_path, trash_env):
+    """The file in hand when a kill comes: moved, its line never written. The line that announced it is, and
+    reading the log finds it in the trash; a file announced that did not move is not counted."""
+    from send2trash import send2trash
+
+    files = _files(tmp_path / "photos", 3)
+    data = {p: p.read_bytes() for p in files}
+    log = ActionLog(tmp_path / "lib")
+    action = actions._new_action(actions.TRASH)
+    actions._sync_send2trash_env()
+    log.begin(action)
+    actions._trash_each(files[:1], action, log, [], None, set(), True, send2trash)
+    log.record_plan(action, str(files[1]))
+    send2trash(str(files[1]))          # ...moved, and the process was killed before its line
+    log.record_plan(action, str(files[2]))   # announced, never moved
+    (seen,) = ActionLog(tmp_path / "lib").actions()
+    assert sorted(i.src for i in seen.done_items) == sorted(str(p) for p in files[:2]) and seen.undoable
+    report = undo(seen, log)
+    assert len(report.restored) == 2 and all(p.read_bytes() == b for p, b in data.items())
+
+
+def test_a_kill_in_the_middle_of_a_move_leaves_it_undoable(tmp_path):
+    files = _files(tmp_path / "photos", 2)
+    log = ActionLog(tmp_path / "lib")
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    action = actions._new_action(actions.MOVE, target=str(target))
+    log.begin(action)
+    log.record_plan(action, str(files[0]), str(target / files[0].name))
+    shutil.move(files[0], target / files[0].name)   # ...and killed before its line
+    (seen,) = ActionLog(tmp_path / "lib").actions()
+    assert [i.src for i in seen.done_items] == [str(files[0])]
+    undo(seen, log)
+    assert files[0].exists() and not (target / files[0].name).exists()

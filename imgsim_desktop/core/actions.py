@@ -162,6 +162,11 @@ class ActionLog:
         self._append({"type": "begin", "id": action.id, "kind": action.kind, "created": action.created,
                       "target": action.target})
 
+    def record_plan(self, action: Action, src: str, dst: str | None = None) -> None:
+        """A file about to move (and where, for a move): a kill between the move and its ``item`` line leaves
+        this, and reading the log finds where the file went (``_resolve_plans``)."""
+        self._append({"type": "plan", "id": action.id, "src": src, "dst": dst}, sync=False)
+
     def record_item(self, action: Action, item: ActionItem) -> None:
         """One file moved: logged at once (flushed to the system), so an action cut short by Ctrl-C, a kill or
         a crash can still be undone for the files it did move."""
@@ -180,6 +185,8 @@ class ActionLog:
             return []
         by_id: dict[str, Action] = {}
         order: list[str] = []
+        plans: dict[str, dict[str, str | None]] = {}   # action id -> src -> planned dst
+        whole: set[str] = set()                       # actions whose closing line was written
         with self._lock, open(self.path, encoding="utf-8", errors="replace") as f:
             lines = f.readlines()   # a stray byte that is not UTF-8 spoils its line only, not the history
         for line in lines:
@@ -200,6 +207,10 @@ class ActionLog:
                 if a.id not in by_id:
                     order.append(a.id)
                 by_id[a.id] = a   # the whole action replaces what its items had said one by one
+                if rec.get("type") == "action":
+                    whole.add(a.id)
+            elif rec.get("type") == "plan" and rec.get("id") in by_id and isinstance(rec.get("src"), str):
+                plans.setdefault(rec["id"], {})[rec["src"]] = rec.get("dst")
             elif rec.get("type") == "item" and rec.get("id") in by_id and isinstance(rec.get("item"), dict):
                 it = rec["item"]
                 by_id[rec["id"]].items.append(
@@ -209,6 +220,9 @@ class ActionLog:
                 for it in by_id[rec["id"]].items:
                     if it.src in back:
                         it.restored = True
+        for aid, planned in plans.items():
+            if aid not in whole:
+                _resolve_plans(by_id[aid], planned)
         return [by_id[i] for i in order]
 
     def get(self, action_id: str) -> Action | None:
@@ -226,6 +240,34 @@ class ActionLog:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _resolve_plans(action: Action, planned: dict[str, str | None]) -> None:
+    """An action cut off by a kill: each file it was about to move and never logged is found where it went
+    (the trash entry that names it, or the planned file of a move) and counts as moved; one still in its
+    place did not move."""
+    logged = {it.src for it in action.items}
+    for src, dst in planned.items():
+        if src in logged or os.path.lexists(src):
+            continue
+        item = ActionItem(src=src)
+        if action.kind == TRASH:
+            found = find_trash_entry(src)
+            if found is None or found[0].stat().st_mtime < _started(action) - 2:
+                continue   # no entry, or one an earlier action left for a file of that name
+            item.info, item.dst = str(found[0]), str(found[1])
+        elif dst and os.path.lexists(dst):
+            item.dst = dst
+        else:
+            continue
+        action.items.append(item)
+
+
+def _started(action: Action) -> float:
+    try:
+        return time.mktime(time.strptime(action.created, "%Y-%m-%dT%H:%M:%S"))   # _now()'s local time
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
 
 
 def _new_action(kind: str, target: str | None = None) -> Action:
@@ -388,6 +430,7 @@ def _trash_each(paths, action: Action, log: ActionLog, protected, refused, claim
         with _signals_after():   # a file moved and not logged could not be undone
             try:
                 item.bytes = os.stat(src).st_size
+                log.record_plan(action, src)
                 send2trash(src)
             except Exception as e:  # send2trash raises OSError / TrashPermissionError
                 item.error = str(e) or type(e).__name__
@@ -458,6 +501,7 @@ def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
                 try:
                     item.bytes = os.stat(src).st_size
                     dst = _free_name(folder, os.path.basename(src))
+                    log.record_plan(action, src, str(dst))
                     shutil.move(src, dst)
                     item.dst = str(dst)
                 except Exception as e:

@@ -150,8 +150,8 @@ def test_mark_trash_and_undo_restores_bytes(qtbot, indexed_window, photos, trash
     # ... and indexed them again
     assert all(win.lib.file_by_path(p) is not None for p in marked)
     lines = [json.loads(x) for x in (Path(win.lib.home) / "actions.jsonl").read_text().splitlines()]
-    # the action opened, each file as it moved, the whole action, then the undo
-    assert [x["type"] for x in lines] == ["begin"] + ["item"] * len(marked) + ["action", "undo"]
+    # the action opened, each file announced then logged as it moved, the whole action, then the undo
+    assert [x["type"] for x in lines] == ["begin"] + ["plan", "item"] * len(marked) + ["action", "undo"]
 
 
 def test_cancelled_confirmation_moves_nothing(qtbot, indexed_window, trash_env):

@@ -176,8 +176,30 @@ def test_drive_unplugged_inside_a_library_folder_is_offline_not_deleted(tmp_path
 
 # ---------------------------------------------------------------------------------------------- unreadable folders
 
-def _as_nobody(home: Path):
-    """Runs of the CLI as user nobody (permission bits apply, as they do not to root), library in ``home``."""
+@pytest.fixture
+def nobody_base():
+    """A folder under /tmp that user nobody can reach (pytest's tmp_path is root's alone); every folder in it
+    made enterable again and removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="imgsim-hostile-", dir="/tmp"))
+    base.chmod(0o755)
+    yield base
+    for root, dirs, _ in os.walk(base):
+        for x in dirs:
+            os.chmod(os.path.join(root, x), 0o755)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _as_nobody(base: Path, tiny_model, photos: Path):
+    """The test model and a library home in ``base`` readable by nobody; returns (model card, a runner of
+    the CLI as user nobody: permission bits apply, as they do not to root)."""
+    model = base / "model"
+    shutil.copytree(Path(tiny_model).parent, model)
+    for p in [photos, model, *model.iterdir()]:
+        p.chmod(0o755)
+    home = base / "home"
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+
     def run(args):
         env = dict(os.environ, IMGSIM_HOME=str(home), OMP_NUM_THREADS="1", HOME=str(home))
         proc = subprocess.run(["timeout", "-s", "KILL", "120", "setpriv", "--reuid=65534", "--regid=65534",
@@ -186,88 +208,56 @@ def _as_nobody(home: Path):
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc
 
-    return run
+    return model / Path(tiny_model).name, run
 
 
 @linux_root
-def test_unreadable_subfolder_is_a_listed_problem_with_its_reason(tiny_model, make_photo):
-    base = Path(tempfile.mkdtemp(prefix="imgsim-hostile-", dir="/tmp"))
-    try:
-        base.chmod(0o755)
-        d = base / "photos"
-        make_photo(d / "ok.jpg", seed=1)
-        make_photo(d / "secret" / "hidden_from_me.jpg", seed=2)
-        (d / "secret").chmod(0o000)
-        model = base / "model"
-        shutil.copytree(Path(tiny_model).parent, model)
-        for p in [base, d, model, *model.iterdir()]:
-            p.chmod(0o755)
-        home = base / "home"
-        home.mkdir()
-        os.chown(home, 65534, 65534)
-        card = model / Path(tiny_model).name
+def test_unreadable_subfolder_is_a_listed_problem_with_its_reason(tiny_model, make_photo, nobody_base):
+    d = nobody_base / "photos"
+    make_photo(d / "ok.jpg", seed=1)
+    make_photo(d / "secret" / "hidden_from_me.jpg", seed=2)
+    card, as_nobody = _as_nobody(nobody_base, tiny_model, d)
+    (d / "secret").chmod(0o000)
 
-        as_nobody = _as_nobody(home)
-
-        proc = as_nobody(["index", d, "--model", card, "--json"])
-        assert proc.returncode == 0, proc.stderr
-        proc = as_nobody(["status", "--errors", "--json", "--model", card])
-        assert proc.returncode == 0, proc.stderr
-        errors = {e["path"]: e["reason"] for e in json.loads(proc.stdout)["error_files"]}
-        assert "permission denied" in errors[str(d / "secret")].lower(), errors
-        # readable again: the problem goes away and its photo comes in
-        (d / "secret").chmod(0o755)
-        (d / "secret" / "hidden_from_me.jpg").chmod(0o644)
-        assert as_nobody(["index", d, "--model", card]).returncode == 0
-        st = json.loads(as_nobody(["status", "--errors", "--json", "--model", card]).stdout)
-        assert st["error_files"] == [] and st["indexed"] == 2
-    finally:
-        for root, dirs, _ in os.walk(base):
-            for x in dirs:
-                os.chmod(os.path.join(root, x), 0o755)
-        shutil.rmtree(base, ignore_errors=True)
+    proc = as_nobody(["index", d, "--model", card, "--json"])
+    assert proc.returncode == 0, proc.stderr
+    proc = as_nobody(["status", "--errors", "--json", "--model", card])
+    assert proc.returncode == 0, proc.stderr
+    errors = {e["path"]: e["reason"] for e in json.loads(proc.stdout)["error_files"]}
+    assert "permission denied" in errors[str(d / "secret")].lower(), errors
+    # readable again: the problem goes away and its photo comes in
+    (d / "secret").chmod(0o755)
+    (d / "secret" / "hidden_from_me.jpg").chmod(0o644)
+    assert as_nobody(["index", d, "--model", card]).returncode == 0
+    st = json.loads(as_nobody(["status", "--errors", "--json", "--model", card]).stdout)
+    assert st["error_files"] == [] and st["indexed"] == 2
 
 
 @linux_root
-def test_a_refused_file_and_a_folder_that_cannot_be_entered_come_in_once_readable(tiny_model, make_photo):
+def test_a_refused_file_and_a_folder_that_cannot_be_entered_come_in_once_readable(tiny_model, make_photo,
+                                                                                    nobody_base):
     """A chmod changes neither size nor time, so a file refused once stayed "permission denied" for good; a
     folder that lists its names but cannot be entered was skipped without a word (an outside attack)."""
-    base = Path(tempfile.mkdtemp(prefix="imgsim-hostile-", dir="/tmp"))
-    try:
-        d = base / "photos"
-        make_photo(d / "ok.jpg", seed=1)
-        make_photo(d / "locked.jpg", seed=2)
-        make_photo(d / "noexec" / "inside.jpg", seed=3)
-        model = base / "model"
-        shutil.copytree(Path(tiny_model).parent, model)
-        for p in [base, d, model, *model.iterdir()]:
-            p.chmod(0o755)
-        (d / "ok.jpg").chmod(0o644)
-        (d / "locked.jpg").chmod(0o000)
-        (d / "noexec" / "inside.jpg").chmod(0o644)
-        (d / "noexec").chmod(0o644)   # its names can be listed, its files not opened
-        home = base / "home"
-        home.mkdir()
-        os.chown(home, 65534, 65534)
-        card = model / Path(tiny_model).name
+    d = nobody_base / "photos"
+    make_photo(d / "ok.jpg", seed=1)
+    make_photo(d / "locked.jpg", seed=2)
+    make_photo(d / "noexec" / "inside.jpg", seed=3)
+    card, as_nobody = _as_nobody(nobody_base, tiny_model, d)
+    (d / "ok.jpg").chmod(0o644)
+    (d / "locked.jpg").chmod(0o000)
+    (d / "noexec" / "inside.jpg").chmod(0o644)
+    (d / "noexec").chmod(0o644)   # its names can be listed, its files not opened
 
-        as_nobody = _as_nobody(home)
-
-        assert as_nobody(["index", d, "--model", card]).returncode == 0
-        st = json.loads(as_nobody(["status", "--errors", "--json", "--model", card]).stdout)
-        errors = {e["path"]: e["reason"] for e in st["error_files"]}
-        assert errors[str(d / "locked.jpg")] == "permission denied"
-        assert "permission denied" in errors[str(d / "noexec")]
-        (d / "locked.jpg").chmod(0o644)
-        (d / "noexec").chmod(0o755)
-        assert as_nobody(["index", d, "--model", card]).returncode == 0
-        st = json.loads(as_nobody(["status", "--errors", "--json", "--model", card]).stdout)
-        assert st["error_files"] == [] and st["indexed"] == 3
-    finally:
-        for root, dirs, _ in os.walk(base):
-            for x in dirs:
-                os.chmod(os.path.join(root, x), 0o755)
-        shutil.rmtree(base, ignore_errors=True)
+    assert as_nobody(["index", d, "--model", card]).returncode == 0
+    st = json.loads(as_nobody(["status", "--errors", "--json", "--model", card]).stdout)
+    errors = {e["path"]: e["reason"] for e in st["error_files"]}
+    assert errors[str(d / "locked.jpg")] == "permission denied"
+    assert "permission denied" in errors[str(d / "noexec")]
+    (d / "locked.jpg").chmod(0o644)
+    (d / "noexec").chmod(0o755)
+    assert as_nobody(["index", d, "--model", card]).returncode == 0
+    st = json.loads(as_nobody(["status", "--errors", "--json", "--model", card]).stdout)
+    assert st["error_files"] == [] and st["indexed"] == 3
 
 
 # ---------------------------------------------------------------------------------------------- kill -9

@@ -85,16 +85,22 @@ def test_event_loop_not_blocked_during_scan(qtbot, production_size_window, tmp_p
     assert max_gap_ms < BOUND_MS, f"GUI thread blocked for {max_gap_ms:.0f} ms during a scan"
 
 
-def test_pause_resume_cancel_a_real_scan(qtbot, production_size_window, tmp_path, photo_factory):
-    window = production_size_window
+def _add_and_wait_for_indexing(qtbot, window, tmp_path, photo_factory, seed: int, n: int = 200) -> None:
+    """Add a folder of ``n`` photos and return once the scan is embedding them (so it can be paused or
+    cancelled in the middle)."""
     root = tmp_path / "batch"
     root.mkdir()
-    for i in range(200):
-        photo_factory(5000 + i, size=(480, 360)).save(root / f"p_{i:04d}.jpg", "JPEG", quality=85)
+    for i in range(n):
+        photo_factory(seed + i, size=(480, 360)).save(root / f"p_{i:04d}.jpg", "JPEG", quality=85)
     states = []
     window.scans.progressed.connect(lambda st: states.append((st.phase, st.done)))
     window.add_folder(str(root))
     qtbot.waitUntil(lambda: any(p == "indexing" and d > 0 for p, d in states), timeout=30000)
+
+
+def test_pause_resume_cancel_a_real_scan(qtbot, production_size_window, tmp_path, photo_factory):
+    window = production_size_window
+    _add_and_wait_for_indexing(qtbot, window, tmp_path, photo_factory, seed=5000)
     window.sidebar.pause_btn.click()
     assert window.scans.paused and window.sidebar.pause_btn.text() == "Resume"
     qtbot.wait(300)
@@ -160,14 +166,7 @@ def test_a_cancelled_index_stays_cancelled_with_the_watcher_on(qtbot, tmp_path, 
     had indexed the rest. The app's scan of a folder it adds is the only one, and the bar says the truth."""
     window, lib = _production_window(qtbot, tmp_path, settings, start_watcher=True)
     try:
-        root = tmp_path / "batch"
-        root.mkdir()
-        for i in range(200):
-            photo_factory(7000 + i, size=(480, 360)).save(root / f"p_{i:04d}.jpg", "JPEG", quality=85)
-        states = []
-        window.scans.progressed.connect(lambda st: states.append((st.phase, st.done)))
-        window.add_folder(str(root))
-        qtbot.waitUntil(lambda: any(p == "indexing" and d > 0 for p, d in states), timeout=30000)
+        _add_and_wait_for_indexing(qtbot, window, tmp_path, photo_factory, seed=7000)
         with qtbot.waitSignal(window.scanFinished, timeout=30000) as blocker:
             window.sidebar.cancel_btn.click()
         report = blocker.args[0]

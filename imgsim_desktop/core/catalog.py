@@ -85,13 +85,19 @@ class FileRecord:
     def not_as_indexed(self) -> str | None:
         """Why the file at ``path`` is not the content this record holds (None: the same size and time, as a
         scan decides). What was decided about the record's content (a verdict, a review) is not about it."""
-        try:
-            st = os.stat(self.path)
-        except OSError as exc:
-            return exc.strerror or str(exc)
-        if st.st_size != self.size or st.st_mtime_ns != self.mtime_ns:
-            return CHANGED
-        return None
+        return not_as_indexed(self.path, self.size, self.mtime_ns)
+
+
+def not_as_indexed(path, size: int, mtime_ns: int | None) -> str | None:
+    """Why the file at ``path`` is not the one indexed with this size and time (None: it is, as a scan
+    decides; a time of None is not compared)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if st.st_size != size or (mtime_ns is not None and st.st_mtime_ns != mtime_ns):
+        return CHANGED
+    return None
 
 
 _FILE_COLS = ("id, path, size, mtime_ns, hash, width, height, format, date_taken, status, error, camera_make,"

@@ -26,14 +26,21 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
     cache; ``query``: the path, bytes or PIL image searched with."""
     from . import verify as V
 
+    qsize: list = []   # the query's (width, height), read once when first needed
+
+    def query_size(fallback):
+        if not qsize:
+            qsize.append(qfeat.size if qfeat is not None else _size_of(query))
+        return qsize[0] or fallback
+
+    qfeat = None
     for r in results:   # a lookalike the verifier has compared before (a turned copy scores like one)
         rec = records.get(r.file_id)
         v = cached.get((query_hash, rec.hash)) if r.kind == LOOKALIKE and rec and query_hash and rec.hash else None
         if v is not None and (v.same or v.why in ANOTHER_SHOT):
             size = (rec.width or 1, rec.height or 1)
-            r.match, r.reason = similar_match(v, _size_of(query) or size, size)
+            r.match, r.reason = similar_match(v, query_size(size), size)
     near = [r for r in results if r.kind == DUPLICATE and r.file_id in records]
-    qfeat = None
     asked = 0
     for r in near:
         rec = records[r.file_id]
@@ -50,8 +57,9 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
                 log.info("not verified against the query: %s: %s", rec.path, error)
         if v is None and error is None:
             continue   # beyond the few verified now: no words rather than a cosine's
-        size = qfeat.size if qfeat is not None else (rec.width or 1, rec.height or 1)
-        r.match, r.reason = similar_match(v, size, (rec.width or 1, rec.height or 1), error=error)
+        size = (rec.width or 1, rec.height or 1)
+        r.match, r.reason = similar_match(v, qfeat.size if qfeat is not None else query_size(size), size,
+                                          error=error)
 
 
 def _size_of(query) -> tuple[int, int] | None:

@@ -31,12 +31,9 @@ UNKEPT = ("its group keeps no copy on disk as indexed (the keeper is gone or cha
 
 def _as_indexed(m) -> bool:
     """The member's file is on disk with the size and time it had when its group was found."""
-    try:
-        st = os.stat(m.path)
-    except OSError:
-        return False
-    mtime = getattr(m, "mtime_ns", None)
-    return st.st_size == (getattr(m, "bytes", None) or 0) and (mtime is None or st.st_mtime_ns == mtime)
+    from .catalog import not_as_indexed
+
+    return not_as_indexed(m.path, getattr(m, "bytes", None) or 0, getattr(m, "mtime_ns", None)) is None
 
 
 class ReviewError(ImgsimError):

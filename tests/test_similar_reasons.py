@@ -9,6 +9,9 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 from imgsim_desktop.core.library import Library
 from photos import burst
 
@@ -160,3 +163,50 @@ def test_the_similar_tier_holds_what_the_duplicates_tier_found(tmp_path, tiny_mo
         assert words[p["first"]] == "another shot: camera moved"
         assert words[turned] == "same photo as first.jpg: turned 270°"
         assert words[p["grey"]] == "same photo as first.jpg: grey"
+
+
+def test_a_similar_group_of_one_photos_turned_copies_joins_that_photos_group(tmp_path, tiny_model, monkeypatch):
+    """A photo's turned copies look alike among themselves, so the similar tier grouped them apart from the
+    photo (the dev bench's turned copies: similar-tier recall 0.04-0.13). A group made only of the verified
+    copies of a photo in another group goes whole into that group; one holding another photo stays."""
+    from PIL import Image
+
+    from imgsim_desktop.core import library_groups
+    from imgsim_desktop.core.duplicates import DuplicateGroup, GroupMember
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = burst(folder, seed=305)
+    turned = _turned_copy(p)
+    turned2 = p["first"].replace("first.jpg", "first_turned_back.jpg")
+    Image.open(p["first"]).rotate(-90, expand=True).save(turned2, quality=90)
+    os.utime(turned2, (1_700_000_100,) * 2)
+    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)   # the random test model's cosines are no guide
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        (dup,) = lib.duplicates("duplicates", threshold=-1.0)   # verifies every pair
+        assert {m.path for m in dup.members} == {p["first"], p["grey"], turned, turned2}
+        by_path = {r.path: r for r in lib.catalog.all_files()}
+
+        def member(path, sim):
+            r = by_path[path]
+            return GroupMember(r.id, r.path, sim, r.width, r.height, r.size, r.format, r.date_taken, r.mtime_ns)
+
+        def similar(*paths):
+            return DuplicateGroup("similar", paths[0], [member(x, 1.0 if i == 0 else 0.9) for i, x in enumerate(paths)])
+
+        recs = {r.id: r for r in by_path.values()}
+        out = lib._with_verified_copies([similar(p["first"], p["second"], p["grey"]), similar(turned, turned2)],
+                                        lib.catalog.duplicate_hash_ids(), [], dict(recs))
+        assert [{m.path for m in g.members} for g in out] == [{p["first"], p["second"], p["grey"], turned, turned2}]
+        # each moved member measured against its new keeper, as every other member is
+        ids, vecs = lib._duplicate_vectors(np.array([by_path[p["first"]].id, by_path[turned].id]))
+        vec = dict(zip(ids.tolist(), vecs))
+        moved = next(m for m in out[0].members if m.path == turned)
+        assert moved.similarity == pytest.approx(float(np.dot(vec[by_path[p["first"]].id], vec[moved.file_id])))
+        # a group of turned copies that also holds a different photo is not the photo's: it stays apart
+        out = lib._with_verified_copies([similar(p["first"], p["second"], p["grey"]),
+                                         similar(turned, turned2, p["other"])],
+                                        lib.catalog.duplicate_hash_ids(), [], dict(recs))
+        assert sorted(len(g.members) for g in out) == [3, 3]
+        assert {p["other"], turned, turned2} in [{m.path for m in g.members} for g in out]

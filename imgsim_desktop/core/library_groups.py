@@ -154,6 +154,7 @@ class GroupingMixin:
                     host.members.append(m)
                     where[m.file_id] = host
                     joined.append((host, m))
+        joined += self._fold_groups_of_copies(groups, copies, where)
         if joined:
             keepers = {id(g): g.members[0].file_id for g, _ in joined}
             with self._lock:
@@ -168,6 +169,33 @@ class GroupingMixin:
                 g.id = group_id(getattr(records.get(m.file_id), "hash", None) or f"path:{m.path}" for m in g.members)
         groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
         return groups
+
+    @staticmethod
+    def _fold_groups_of_copies(groups: list[DuplicateGroup], copies: list[DuplicateGroup], where: dict) -> list:
+        """A similar group made only of verified copies of photos that stand in one other group goes whole into
+        that group: a photo's turned copies look alike among themselves and formed a group of their own, apart
+        from the photo. Only such groups move, so no other photo joins (merging every group a copy linked
+        chained different photos). Returns (group, member) for each member moved; ``groups`` and ``where``
+        are updated."""
+        home_of: dict[int, DuplicateGroup] = {}   # file id -> the group that holds its photo
+        for d in copies:
+            home = next((where[m.file_id] for m in d.members if m.path == d.keeper and m.file_id in where), None)
+            if home is not None:
+                home_of.update((m.file_id, home) for m in d.members)
+        moved = []
+        for g in list(groups):
+            homes = {id(home_of.get(m.file_id)): home_of.get(m.file_id) for m in g.members}
+            if len(homes) != 1:
+                continue
+            (home,) = homes.values()
+            if home is None or home is g:
+                continue
+            for m in g.members:
+                home.members.append(m)
+                where[m.file_id] = home
+                moved.append((home, m))
+            groups.remove(g)
+        return moved
 
     def _name_copies_of_other_shots(self, asks: list, originals: set[int] = frozenset()) -> None:
         """A member that is not the keeper's photo may be a copy of another member (a grey copy of the second

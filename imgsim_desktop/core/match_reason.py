@@ -101,7 +101,7 @@ def reason(match: dict, keeper: bool = False) -> str:
     if inset < PADDED_BELOW:
         parts.append(f"shown inside a larger picture ({round(inset * 100)} % of it): a screenshot or padded copy")
     if cf < 0.93:
-        parts.append(f"cropped to {round(cf * 100)} %")
+        parts.append(f"cropped to {round(cf * 100)} % of the picture")   # an area: 60 % a side reads 36 %
     o = match.get("orientation", "none")
     if o != "none":
         parts.append(ORIENTATION_WORDS.get(o, o))

@@ -382,7 +382,7 @@ class ThumbDelegate(QStyledItemDelegate):
             f.setBold(True)
             f.setPointSizeF(max(7.0, f.pointSizeF() * 0.85))
             painter.setFont(f)
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "KEEP" if state == "keeper" else "DELETE")
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "KEEP" if state == "keeper" else "REMOVE")
             painter.setFont(option.font)
         text_rect = QRect(r.left() + 2, box.bottom() + 4, r.width() - 4, r.bottom() - box.bottom() - 4)
         painter.setPen(pal.text().color())

@@ -174,3 +174,56 @@ def test_a_kill_in_the_middle_of_a_move_leaves_it_undoable(tmp_path):
     assert [i.src for i in seen.done_items] == [str(files[0])]
     undo(seen, log)
     assert files[0].exists() and not (target / files[0].name).exists()
+
+
+@linux_only
+def test_an_undo_stopped_by_ctrl_c_keeps_what_came_back_in_the_record_and_the_catalog(tmp_path, tiny_model,
+                                                                                        trash_env, monkeypatch):
+    """An undo stopped half way left its files back on disk, the log saying they were still in the trash and the
+    catalog without them until the next index."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    files = []
+    for i in range(5):
+        scene(400 + i, (160, 120)).save(folder / f"p{i}.jpg", quality=90)
+        files.append(folder / f"p{i}.jpg")
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        action = lib.trash([str(p) for p in files])
+        assert len(action.done_items) == 5 and lib.catalog.counts()["ok"] == 0
+        real, calls = actions.shutil.move, []
+
+        def back_then_interrupted(src, dst):
+            real(src, dst)
+            calls.append(dst)
+            if len(calls) == 2:   # a real Ctrl-C, just after the second file came back
+                os.kill(os.getpid(), signal.SIGINT)
+
+        monkeypatch.setattr(actions.shutil, "move", back_then_interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            lib.undo()
+        monkeypatch.setattr(actions.shutil, "move", real)
+        assert sum(p.exists() for p in files) == 2
+        # the two are in the catalog again, and the log knows the other three are still in the trash
+        assert {r.path for r in lib.catalog.all_files() if r.status == "ok"} == {str(p) for p in calls}
+        (seen,) = lib.history()
+        assert len(seen.pending_undo) == 3 and seen.undoable
+        assert len(lib.undo().restored) == 3 and all(p.exists() for p in files)
+
+
+@linux_only
+def test_an_action_whose_files_left_the_trash_is_not_offered_for_undo(tmp_path, trash_env):
+    """History said "can undo" for a trash whose files the user had emptied from the trash since."""
+    files = _files(tmp_path / "photos", 3)
+    log = ActionLog(tmp_path / "lib")
+    trash_files(files[:1], log)
+    second = trash_files(files[1:], log)
+    assert second.undoable and log.last_undoable().id == second.id
+    for it in second.done_items:   # the trash emptied of the second action's files
+        os.remove(it.dst)
+    (_, seen) = ActionLog(tmp_path / "lib").actions()
+    assert not seen.undoable
+    from imgsim_desktop.cli.review_cmds import _state
+
+    assert _state(seen) == "cannot undo: its files left the trash"   # what `imgsim history` says of it
+    assert log.last_undoable().id != second.id   # the first one's file still waits in the trash

@@ -161,6 +161,8 @@ def _state(a) -> str:
         return "undone"
     if a.undoable:
         return "can undo"
+    if any(i.info or a.kind != "trash" for i in a.pending_undo):   # it could be put back, but nothing waits there
+        return "cannot undo: its files left " + ("the trash" if a.kind == "trash" else "where they went")
     return "partly undone" if any(i.restored for i in a.done_items) else "cannot undo"
 
 

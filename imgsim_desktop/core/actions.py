@@ -80,11 +80,11 @@ class Action:
 
     @property
     def undoable(self) -> bool:
-        if not self.pending_undo:
+        """Some file still waits where it went (a trash emptied since leaves nothing to put back)."""
+        pending = self.pending_undo
+        if not pending or (self.kind == TRASH and not all(i.info for i in pending)):
             return False
-        if self.kind == TRASH:
-            return all(i.info for i in self.pending_undo)
-        return True
+        return any(os.path.lexists(i.dst) for i in pending)
 
     def describe(self) -> str:
         n = len(self.done_items)
@@ -449,33 +449,38 @@ def _put_back(current: str, original: str) -> None:
     shutil.move(current, original)
 
 
-def undo(action: Action | str, log: ActionLog) -> UndoReport:
-    """Put the files of an action back where they were; logs which ones came back."""
+def undo(action: Action | str, log: ActionLog, report: UndoReport | None = None) -> UndoReport:
+    """Put the files of an action back where they were; logs which ones came back, also when Ctrl-C or a
+    polite kill stops it (the file in hand comes back first). ``report`` (filled as files come back) lets a
+    caller that is stopped so still see which did."""
     if isinstance(action, str):
         found = log.get(action)
         if found is None:
             raise KeyError(f"no action {action} in {log.path}")
         action = found
-    report = UndoReport(action.id)
-    for item in action.pending_undo:
-        try:
-            if action.kind == MOVE:
-                _put_back(item.dst, item.src)
-            else:
-                if not item.info:
-                    raise RuntimeError("this platform's trash cannot be restored from the app")
-                if not os.path.exists(item.info) or not os.path.lexists(item.dst):
-                    raise FileNotFoundError("no longer in the trash")
-                _put_back(item.dst, item.src)
+    report = report if report is not None else UndoReport(action.id)
+    try:
+        for item in action.pending_undo:
+            with _signals_after():
                 try:
-                    os.remove(item.info)
-                except OSError:
-                    pass
-            item.restored = True
-            report.restored.append(item.src)
-        except Exception as e:
-            report.failed.append((item.src, str(e) or type(e).__name__))
-    log.record_undo(report)
+                    if action.kind == MOVE:
+                        _put_back(item.dst, item.src)
+                    else:
+                        if not item.info:
+                            raise RuntimeError("this platform's trash cannot be restored from the app")
+                        if not os.path.exists(item.info) or not os.path.lexists(item.dst):
+                            raise FileNotFoundError("no longer in the trash")
+                        _put_back(item.dst, item.src)
+                        try:
+                            os.remove(item.info)
+                        except OSError:
+                            pass
+                    item.restored = True
+                    report.restored.append(item.src)
+                except Exception as e:
+                    report.failed.append((item.src, str(e) or type(e).__name__))
+    finally:
+        log.record_undo(report)
     return report
 
 

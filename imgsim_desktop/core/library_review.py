@@ -145,13 +145,16 @@ class ReviewMixin:
             raise LibraryError(f"no action {action_id} in the history" if action_id else "nothing to undo")
         if not action.pending_undo:
             raise LibraryError(f"action {action.id} is already undone")
-        report = _actions().undo(action, log_)
-        if action.kind == _actions().MOVE:
-            back = set(report.restored)
-            for it in action.items:
-                if it.src in back:
-                    self.move_path(it.dst, it.src)
-        elif report.restored:
-            self.update_paths(report.restored)
+        report = _actions().UndoReport(action.id)
+        try:
+            _actions().undo(action, log_, report)
+        finally:   # stopped half way (Ctrl-C), the files already back are catalogued too
+            if action.kind == _actions().MOVE:
+                back = set(report.restored)
+                for it in action.items:
+                    if it.src in back:
+                        self.move_path(it.dst, it.src)
+            elif report.restored:
+                self.update_paths(report.restored)
         return report
 

@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self.grid.setModel(self.grid_model)
         self.grid.activatedPath.connect(lambda _p: self.lookalikes_for_selection())
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._grid_selection())
-        self.grid_model.loaded.connect(lambda n: self.library_count.setText(f"{n:,} photos"))
+        self.grid_model.loaded.connect(self._show_count)
         self.library_count = QLabel("")
         self.find_similar_btn = QPushButton("Find lookalikes")
         self.model_view_btn = QPushButton("Model view")
@@ -205,6 +205,11 @@ class MainWindow(QMainWindow):
         find.triggered.connect(lambda: (self.tabs.setCurrentWidget(self.duplicates), self.duplicates.find()))
         v.addAction(find)
 
+    def _show_count(self, n: int) -> None:
+        """The grid's count; "0 photos" while the first photos are still being read looked like a failed scan."""
+        self.library_count.setText("Reading the first photos…" if n == 0 and self.scans.running
+                                   else f"{n:,} photo{'s' if n != 1 else ''}")
+
     def _problems_count(self, n: int) -> None:
         self.problems_label.setText(f"⚠ {n} problem{'s' if n != 1 else ''}" if n else "")
 
@@ -286,8 +291,10 @@ class MainWindow(QMainWindow):
         for f in folders or []:
             self.sidebar.add_pending_folder(str(Path(f).expanduser().resolve()))
         self._show_welcome(False)
+        self._show_count(self.grid_model.rowCount())
 
     def _scan_finished(self, report) -> None:
+        self._show_count(self.grid_model.rowCount())
         if report is None:
             self.sidebar.show_finished("Cancelled" if self.controller.last_outcome == "cancelled"
                                        else "Indexing failed", complete=False)

@@ -254,3 +254,13 @@ def test_a_new_library_offers_no_rescan_and_names_its_device_in_words(qtbot, win
     with qtbot.waitSignal(window.scanFinished, timeout=60000):
         window.add_folder(str(photos["root"]))
     qtbot.waitUntil(lambda: sb.rescan_btn.isEnabled(), timeout=10000)
+
+
+def test_the_count_says_photos_are_coming_while_the_first_scan_reads_them(qtbot, window, photos):
+    """Seen by a new user: "0 photos" over an empty grid while the first scan ran read as a failed scan."""
+    assert window.grid_model.rowCount() == 0
+    with qtbot.waitSignal(window.scanFinished, timeout=60000):
+        window.add_folder(str(photos["root"]))
+        assert window.library_count.text() == "Reading the first photos…"
+    n = len(photos["unique"]) + 5
+    qtbot.waitUntil(lambda: window.library_count.text() == f"{n} photos", timeout=10000)

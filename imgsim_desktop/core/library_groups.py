@@ -80,6 +80,23 @@ class GroupingMixin:
                                                cancel=cancel)
         return [g for g in groups if g.id not in reviewed]
 
+    def duplicates_checked(self) -> bool:
+        """Every candidate pair at the product's cut decided, and nothing changed since: finding the duplicates
+        group costs no verification."""
+        from .verdicts import covered
+
+        with self._lock:
+            return covered(self.catalog, CANDIDATE_SIM)
+
+    def check_duplicates(self, progress: Progress | None = None, cancel: CancelToken | None = None) -> int | None:
+        """Verify ahead what finding the duplicates will ask, so that a user's "Find" answers at once (the app
+        runs this after indexing; a large library's first verification takes minutes). None when nothing was
+        left to check (or this process may not write), else how many groups there are. Cancelled, it keeps
+        what it verified."""
+        if self.readonly or self.duplicates_checked():
+            return None
+        return len(self.duplicates("duplicates", progress=progress, cancel=cancel))
+
     def _explain_similar(self, groups: list[DuplicateGroup], records: dict, progress: Progress | None = None,
                          cancel: CancelToken | None = None, originals: set[int] = frozenset()) -> None:
         """Each similar-tier member against its keeper, in words: the same photo (and how), another shot (and

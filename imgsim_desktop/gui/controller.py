@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ..core import changes
 from ..core.changes import ChangeSet
 from . import workers
+from .background_check import DuplicateCheck
 from .settings import AppSettings, is_excluded
 from .workers import ScanController
 
@@ -47,6 +48,8 @@ class LibraryController(QObject):
         self.scans.failed.connect(self._scan_failed)
         self.scans.cancelled.connect(self._scan_cancelled)
         self.scan_queue: list[list[str] | None] = []
+        # verifies duplicate candidates after indexing; anything the user starts comes first
+        self.check = DuplicateCheck(lib, self.settings.background_check, self)
         self.last_report = None
         self.last_outcome = ""  # "done" | "failed" | "cancelled"
         self.watcher = None
@@ -118,6 +121,7 @@ class LibraryController(QObject):
         return True
 
     def start_scan(self, folders: list[str] | None) -> None:
+        self.check.cancel()   # asked again when the scans end
         if folders and self.watcher is not None:
             self.watcher.scanned_elsewhere(folders)   # ours to index, and the user's to cancel
         if self.scans.running:
@@ -131,6 +135,7 @@ class LibraryController(QObject):
     def cancel_scan(self) -> None:
         self.scan_queue.clear()
         self.scans.cancel()
+        self.check.cancel()
 
     def _scan_ended(self, report, outcome: str) -> None:
         self._writes -= 1
@@ -144,6 +149,8 @@ class LibraryController(QObject):
             self.scan_queue.clear()
         self._scan_ended(report, "cancelled" if report.cancelled else "done")
         self._next_scan()
+        if not report.cancelled and not self.scans.running:
+            self.check.request()
 
     def _scan_failed(self, e) -> None:
         self.problem.emit("Indexing", str(e) or type(e).__name__)
@@ -219,7 +226,8 @@ class LibraryController(QObject):
 
     def _on_watch_batch(self, batch) -> None:
         if not self._writes:  # during a scan or action the changes go out with it
-            self._announce(changes.WATCHER, batch)
+            if self._announce(changes.WATCHER, batch).files_changed:
+                self.check.request()   # a new photo costs only its own candidate pairs
 
     def stop_watcher(self) -> None:
         self._watch_poll.stop()
@@ -248,6 +256,9 @@ class LibraryController(QObject):
                 new.device = self.settings.device
         reopen = new.library_home() != self.settings.library_home() or new.device != self.settings.device
         self.settings = new
+        self.check.enabled = new.background_check and not self.readonly
+        if not self.check.enabled:
+            self.check.cancel()
         new.save()
         self.settingsChanged.emit(new)
         return reopen
@@ -259,6 +270,8 @@ class LibraryController(QObject):
         self._lull.stop()
         self.scan_queue.clear()
         self.scans.cancel()
+        self.check.cancel()
+        self.check.enabled = False
         self.stop_watcher()
         if self._unsubscribe is not None:
             self._unsubscribe()

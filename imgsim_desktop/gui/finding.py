@@ -80,6 +80,7 @@ class FindingMixin:
             self._rerun.start()  # once the search under way is done
             return
         self.busy = True
+        self.controller.check.cancel()   # the user's search takes over what the background check was verifying
         self.find_btn.setEnabled(False)
         self.status.setText("Grouping…")
         tier, thr, lib = self.tier(), self.threshold_value(), self.lib

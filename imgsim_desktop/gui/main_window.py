@@ -79,6 +79,9 @@ class MainWindow(QMainWindow):
         ctl.scanFinished.connect(self._scan_finished)
         ctl.watcherActivity.connect(self.sidebar.show_watching)
         ctl.statusReady.connect(self._show_status)
+        ctl.check.progressed.connect(self.sidebar.show_check)
+        ctl.check.finished.connect(self._check_finished)
+        ctl.check.stopped.connect(self._check_stopped)
 
         # library tab: a welcome until the first folder, then the grid
         self.grid_model = FileGridModel(lib, self.thumbs, parent=self)
@@ -152,6 +155,7 @@ class MainWindow(QMainWindow):
         ctl.settingsChanged.connect(self._settings_changed)
         if start_watcher:
             ctl.start_watcher()
+            ctl.check.request()   # photos indexed by the CLI, or a check the last session did not finish
         self._restore_layout()
 
         if ctl.readonly:  # another process indexes: search and review only
@@ -209,6 +213,16 @@ class MainWindow(QMainWindow):
         """The grid's count; "0 photos" while the first photos are still being read looked like a failed scan."""
         self.library_count.setText("Reading the first photos…" if n == 0 and self.scans.running
                                    else f"{n:,} photo{'s' if n != 1 else ''}")
+
+    def _check_finished(self, groups) -> None:
+        if groups is not None and self.controller.check.shown:
+            self.sidebar.end_check(f"Duplicates checked: {groups:,} group{'s' if groups != 1 else ''} to review"
+                                   if groups else "Duplicates checked: none found")
+
+    def _check_stopped(self, why: str) -> None:
+        if why != "cancelled":
+            self.errors.add_message("Checking for duplicates", why)
+        self.sidebar.end_check(None)
 
     def _problems_count(self, n: int) -> None:
         self.problems_label.setText(f"⚠ {n} problem{'s' if n != 1 else ''}" if n else "")

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from ..core.paths import default_library_dir
 from ..core.roots import is_excluded as _is_excluded
@@ -37,6 +38,7 @@ class AppSettings:
     lookalikes_k: int = 24
     thumb_size: int = 160
     thumb_cache_mb: int = 512  # disk cache of thumbnails; least recently used ones go past this
+    background_check: bool = True  # verify duplicate candidates after indexing, so "Find" answers at once
 
     def library_home(self) -> Path:
         return Path(self.library_dir).expanduser() if self.library_dir else default_library_dir()
@@ -74,6 +76,7 @@ class AppSettings:
             s.thumb_cache_mb = max(16, min(100_000, int(qs.value("thumbnails/cache_mb", 512))))
         except (TypeError, ValueError):
             pass
+        s.background_check = str(qs.value("duplicates/background_check", "true")).lower() not in ("false", "0")
         return s
 
     def save(self, qs: QSettings | None = None) -> None:
@@ -86,6 +89,7 @@ class AppSettings:
         qs.setValue("library/excluded", list(self.excluded_folders))
         qs.setValue("lookalikes/k", self.lookalikes_k)
         qs.setValue("thumbnails/cache_mb", self.thumb_cache_mb)
+        qs.setValue("duplicates/background_check", "true" if self.background_check else "false")
         qs.sync()
 
 
@@ -143,6 +147,12 @@ class SettingsDialog(QDialog):
         self.sim_spin = threshold_spin(settings.similar_threshold)
         form.addRow("Duplicates threshold", self.dup_spin)
         form.addRow("Similar threshold", self.sim_spin)
+        self.check_box = QCheckBox("Check new photos for duplicates in the background")
+        self.check_box.setChecked(settings.background_check)
+        self.check_box.setToolTip("After indexing, compare the photos that may be copies, so that Find on the "
+                                  "Duplicates page answers at once. It uses the processor for a while after "
+                                  "many new photos.")
+        form.addRow("", self.check_box)
 
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 500)
@@ -202,6 +212,7 @@ class SettingsDialog(QDialog):
         self.k_spin.setValue(d.lookalikes_k)
         self.cache_spin.setValue(d.thumb_cache_mb)
         self.excluded.clear()
+        self.check_box.setChecked(d.background_check)
 
     def result_settings(self) -> AppSettings:
         s = AppSettings(**{**self.settings.__dict__})
@@ -211,5 +222,6 @@ class SettingsDialog(QDialog):
         s.similar_threshold = spin_value(self.sim_spin)
         s.lookalikes_k = self.k_spin.value()
         s.thumb_cache_mb = self.cache_spin.value()
+        s.background_check = self.check_box.isChecked()
         s.excluded_folders = [self.excluded.item(i).text() for i in range(self.excluded.count())]
         return s

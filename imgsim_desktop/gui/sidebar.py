@@ -28,6 +28,7 @@ class Sidebar(QWidget):
         self._last_state: ProgressState | None = None  # folders being added: shown before the library lists them
         self._running = False
         self._finished_text = ""
+        self._checking = False   # the background duplicate check shows its progress here
         self.watching_busy = False
         self.folders = QListWidget()
         self.folders.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -216,6 +217,33 @@ class Sidebar(QWidget):
         self._idle_bar()
         self.state_label.setText(text)
         self.detail.setText("" if complete else "Rescan indexes the rest")
+
+    def show_check(self, st: ProgressState) -> None:
+        """The background duplicate check's progress, when no scan shows its own: Cancel stops it, Rescan and
+        adding folders stay open (they stop it too)."""
+        if self._running:
+            return
+        self._checking = True
+        total = max(st.total, 0)
+        self.bar.setRange(0, max(total, 1) if total else 0)
+        if total:
+            self.bar.setValue(min(st.done, total))
+            self.bar.setFormat(f"{st.done:,} / {total:,}")
+        self.state_label.setText("Checking for duplicates…")
+        self.detail.setText("Comparing photos that may be copies, so that Find answers at once")
+        self.cancel_btn.setEnabled(True)
+
+    def end_check(self, text: str | None) -> None:
+        """The check ended: ``text`` says what it found (None: the bar goes back to what it said before)."""
+        if not self._checking:
+            return
+        self._checking = False
+        if self._running:
+            return
+        self.cancel_btn.setEnabled(False)
+        self._idle_bar()
+        self.state_label.setText(text or self._finished_text or "Idle")
+        self.detail.setText("" if text else "Duplicates not checked: Find on the Duplicates page checks them")
 
     def show_watch_result(self, summary: str) -> None:
         """What the watcher's last batch did ("1 new, 2 gone"), shown once it is idle again."""

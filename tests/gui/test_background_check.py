@@ -1,0 +1,84 @@
+"""The duplicate check the app runs after indexing: Find then answers without verifying; a scan or a Find the
+user starts stops it (what it verified is kept) and a scan asks for it again; the setting turns it off."""
+
+from __future__ import annotations
+
+import threading
+
+from imgsim_desktop.core.errors import Cancelled
+
+
+def _hold_first_check(lib, monkeypatch):
+    """The first check waits, as a long one on a large library would, until it is cancelled; later checks
+    are the library's own. Returns an Event set once the first check is under way."""
+    real, started, calls = lib.check_duplicates, threading.Event(), []
+
+    def check(progress=None, cancel=None):
+        calls.append(1)
+        if len(calls) > 1:
+            return real(progress, cancel)
+        started.set()
+        assert cancel._cancel.wait(30), "the held check was never cancelled"
+        raise Cancelled("cancelled")
+
+    monkeypatch.setattr(lib, "check_duplicates", check)
+    return started, calls
+
+
+def test_after_indexing_the_app_checks_for_duplicates_and_find_verifies_nothing(qtbot, window, photos):
+    lib, sb = window.controller.lib, window.sidebar
+    with qtbot.waitSignal(window.controller.check.finished, timeout=60000) as done:
+        window.add_folder(str(photos["root"]))
+    assert done.args[0] >= len(photos["exact"])   # every exact copy's group, at least
+    assert lib.duplicates_checked()
+    assert window.controller.check.shown   # it verified the re-encoded copies, and said so
+    assert sb.state_label.text().startswith("Duplicates checked: ")
+    page = window.duplicates
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find_btn.click()
+    assert len(page.groups) == done.args[0]
+    assert lib.last_verification.get("verified_now", 0) == 0
+    # nothing changed since: asked again, the check has nothing to do
+    with qtbot.waitSignal(window.controller.check.finished, timeout=20000) as again:
+        window.controller.check.request()
+    assert again.args[0] is None
+
+
+def test_a_scan_the_user_starts_stops_the_check_and_asks_for_it_again(qtbot, window, photos, monkeypatch):
+    ctl = window.controller
+    started, calls = _hold_first_check(ctl.lib, monkeypatch)
+    with qtbot.waitSignal(window.scanFinished, timeout=60000):
+        window.add_folder(str(photos["root"]))
+    qtbot.waitUntil(started.is_set, timeout=10000)
+    assert ctl.check.running
+    with qtbot.waitSignal(ctl.check.stopped, timeout=10000) as stopped:
+        with qtbot.waitSignal(window.scanFinished, timeout=60000):
+            ctl.start_scan(None)   # Rescan
+    assert stopped.args == ["cancelled"]
+    # the scan's end asks for the check again, and this time it runs
+    qtbot.waitUntil(lambda: len(calls) == 2 and not ctl.check.running, timeout=60000)
+    assert ctl.lib.duplicates_checked()
+
+
+def test_find_takes_over_from_the_check(qtbot, window, photos, monkeypatch):
+    ctl = window.controller
+    started, _ = _hold_first_check(ctl.lib, monkeypatch)
+    with qtbot.waitSignal(window.scanFinished, timeout=60000):
+        window.add_folder(str(photos["root"]))
+    qtbot.waitUntil(started.is_set, timeout=10000)
+    page = window.duplicates
+    with qtbot.waitSignal(ctl.check.stopped, timeout=10000):
+        with qtbot.waitSignal(page.groupsReady, timeout=20000):
+            page.find_btn.click()
+    assert page.groups and not ctl.check.running
+    assert not ctl.check.shown and "Checking" not in window.sidebar.state_label.text()
+
+
+def test_the_setting_turns_the_check_off(qtbot, window, photos):
+    s = window.settings
+    s.background_check = False
+    window.controller.apply_settings(s)
+    with qtbot.waitSignal(window.scanFinished, timeout=60000):
+        window.add_folder(str(photos["root"]))
+    assert not window.controller.check.running
+    assert not window.controller.lib.duplicates_checked()

@@ -83,6 +83,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
             controller = LibraryController(lib, settings, self)
             controller.changed.connect(self.apply_changes)
         self.controller = controller
+        controller.check.finished.connect(self._checked_in_background)
         self.groups: list = []
         self.keepers: dict[int, str] = {}
         self.marked: set[str] = set()
@@ -308,6 +309,12 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
             self.group_title.setText("No groups." if self.found else NOT_FOUND_YET)
             self.keeper_why.setText("")
         self._refresh_buttons()
+
+    def _checked_in_background(self, groups) -> None:
+        """The background check found the groups: say so on a page that has not searched yet."""
+        if groups and not self.found and not self.busy and not self.groups:
+            self.group_title.setText(f"{groups:,} group{'s' if groups != 1 else ''} of duplicates found in the "
+                                     "background: press \u201cFind duplicates\u201d to review them.")
 
     def _fill_group_items(self) -> None:
         self.groups_view.clear()

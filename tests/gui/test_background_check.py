@@ -34,6 +34,7 @@ def test_after_indexing_the_app_checks_for_duplicates_and_find_verifies_nothing(
     assert window.controller.check.shown   # it verified the re-encoded copies, and said so
     assert sb.state_label.text().startswith("Duplicates checked: ")
     page = window.duplicates
+    assert page.group_title.text().startswith(f"{done.args[0]} groups of duplicates found in the background")
     with qtbot.waitSignal(page.groupsReady, timeout=20000):
         page.find_btn.click()
     assert len(page.groups) == done.args[0]

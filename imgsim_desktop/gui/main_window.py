@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.lookalikes.library_busy = lambda: self.scans.running
         self.lookalikes.openRequested.connect(self.choose_query_photo)
         self.duplicates = DuplicatesPage(lib, self.thumbs, self.settings, self.action_log, controller=ctl)
+        self.duplicates.groupsReady.connect(lambda _n: self.sidebar.find_checked())
         self.model_view = ModelViewPage(lib)
         self.errors = ErrorPanel()
         ctl.problem.connect(self._problem)

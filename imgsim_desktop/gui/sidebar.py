@@ -12,6 +12,9 @@ from ..core.progress import ProgressState
 from .workers import format_eta
 
 
+NOT_ALL_CHECKED = "Duplicates not all checked yet: Find checks the rest"
+
+
 class Sidebar(QWidget):
     addFolderRequested = Signal()
     removeFolderRequested = Signal(str)
@@ -243,7 +246,12 @@ class Sidebar(QWidget):
         self.cancel_btn.setEnabled(False)
         self._idle_bar()
         self.state_label.setText(text or self._finished_text or "Idle")
-        self.detail.setText("" if text else "Duplicates not checked: Find on the Duplicates page checks them")
+        self.detail.setText("" if text else NOT_ALL_CHECKED)
+
+    def find_checked(self) -> None:
+        """A Find on the Duplicates page checked what the background check had left."""
+        if not self._running and self.detail.text() == NOT_ALL_CHECKED:
+            self.detail.setText("")
 
     def show_watch_result(self, summary: str) -> None:
         """What the watcher's last batch did ("1 new, 2 gone"), shown once it is idle again."""

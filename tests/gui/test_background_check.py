@@ -17,6 +17,8 @@ def _hold_first_check(lib, monkeypatch):
         calls.append(1)
         if len(calls) > 1:
             return real(progress, cancel)
+        progress.start("verifying", 1000)   # under way, as the sidebar shows it
+        progress.advance(10)
         started.set()
         assert cancel._cancel.wait(30), "the held check was never cancelled"
         raise Cancelled("cancelled")
@@ -67,12 +69,17 @@ def test_find_takes_over_from_the_check(qtbot, window, photos, monkeypatch):
     with qtbot.waitSignal(window.scanFinished, timeout=60000):
         window.add_folder(str(photos["root"]))
     qtbot.waitUntil(started.is_set, timeout=10000)
+    qtbot.waitUntil(lambda: window.sidebar.state_label.text() == "Checking for duplicates…", timeout=10000)
+    assert window.sidebar.cancel_btn.isEnabled()
+    # Rescan stays open (it stops the check); it opens once the status lists the folder
+    qtbot.waitUntil(window.sidebar.rescan_btn.isEnabled, timeout=10000)
     page = window.duplicates
     with qtbot.waitSignal(ctl.check.stopped, timeout=10000):
         with qtbot.waitSignal(page.groupsReady, timeout=20000):
             page.find_btn.click()
     assert page.groups and not ctl.check.running
-    assert not ctl.check.shown and "Checking" not in window.sidebar.state_label.text()
+    assert "Checking" not in window.sidebar.state_label.text()
+    assert "not all checked" not in window.sidebar.detail.text()   # the Find checked them
 
 
 def test_the_setting_turns_the_check_off(qtbot, window, photos):

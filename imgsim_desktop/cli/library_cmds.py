@@ -52,6 +52,9 @@ def register(sub) -> None:
     p = sub.add_parser("index", help="add folders to the library and index new or changed photos")
     p.add_argument("folders", nargs="*", type=Path, help="folders to add (default: the library's folders)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--check-duplicates", action="store_true",
+                   help="then verify the duplicate candidates, as the app does in the background, so that the "
+                        "next 'imgsim dupes' answers at once")
     add_library_option(p)
     add_format_options(p)
     _model_options(p)
@@ -119,7 +122,17 @@ def cmd_index(args) -> int:
         progress.finish()
         if not lib.folders():
             raise LibraryError("the library has no folders yet: run 'imgsim index FOLDER'")
+        checked = None
+        if args.check_duplicates and not report.cancelled:
+            try:
+                checked = lib.check_duplicates(progress, cancel)
+            except KeyboardInterrupt:   # what was verified is kept
+                cancel.cancel()
+                raise
+            progress.finish()
     d = report.to_dict()
+    if args.check_duplicates:
+        d["duplicate_groups"] = checked
     if args.json:
         print_json(d)
     elif args.csv:
@@ -129,6 +142,9 @@ def cmd_index(args) -> int:
         print(f"added {report.added}, updated {report.updated}, moved {report.moved}, removed {report.removed}, "
               f"unchanged {report.unchanged}, failed {report.failed} in {report.seconds:.1f}s "
               f"({report.embedded} embedded, {report.reused} reused, {rate:.1f} files/s)")
+        if args.check_duplicates and not report.cancelled:
+            print("duplicates already checked, nothing changed" if checked is None else
+                  f"duplicates checked: {checked} group{'s' if checked != 1 else ''} ('imgsim dupes' lists them)")
         for f in report.missing_folders:
             print(f"warning: folder not found, its photos were kept: {f}", file=sys.stderr)
         for p, r in report.errors[:20]:

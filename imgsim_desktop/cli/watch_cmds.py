@@ -23,6 +23,9 @@ def register(sub) -> None:
     p.add_argument("--settle", type=float, default=1.0, metavar="S",
                    help="seconds a file must stay unchanged when its writer is not seen closing it (default 1.0)")
     p.add_argument("--no-scan", action="store_true", help="skip the catch-up scan at start")
+    p.add_argument("--check-duplicates", action="store_true",
+                   help="after each batch of changes, verify the new duplicate candidates (as the app does), so "
+                        "that 'imgsim dupes' answers at once")
     p.add_argument("--verbose", "-v", action="store_true", help="also log batches and watcher internals")
     p.set_defaults(func=cmd_watch)
 
@@ -68,14 +71,43 @@ def cmd_watch(args) -> int:
             signal.signal(s, h)
 
 
+def _check(lib, stop: threading.Event) -> None:
+    """The duplicate check between batches, stopped (keeping what it verified) by Ctrl-C."""
+    from imgsim_desktop.core.errors import Cancelled
+    from imgsim_desktop.core.progress import CancelToken
+
+    token, over = CancelToken(), threading.Event()
+
+    def stop_on_ctrl_c() -> None:
+        while not over.is_set():
+            if stop.wait(0.2):
+                token.cancel()
+                return
+
+    ender = threading.Thread(target=stop_on_ctrl_c, daemon=True)
+    ender.start()
+    try:
+        groups = lib.check_duplicates(cancel=token)
+    except Cancelled:
+        return
+    finally:
+        over.set()
+        ender.join()
+    if groups is not None:
+        _say(f"checked  duplicates: {groups} group{'s' if groups != 1 else ''} ('imgsim dupes' lists them)")
+
+
 def _watch(lib, args, stop: threading.Event, watcher_cls) -> int:
     totals = {"added": 0, "updated": 0, "moved": 0, "removed": 0, "failed": 0}
     holder: dict = {}
+
+    changed = threading.Event()   # files changed since the last duplicate check
 
     def on_change(ev) -> None:
         kind = ev.kind
         if kind not in totals:
             return
+        changed.set()
         totals[kind] += len(ev.file_ids) or len(ev.paths)
         w = holder.get("w")
         move = w.current_move if w is not None else None
@@ -114,8 +146,12 @@ def _watch(lib, args, stop: threading.Event, watcher_cls) -> int:
         roots = ", ".join(str(r) for r in lib.folders())
         print(f"imgsim: watching {roots} (library {lib.home}); Ctrl-C to stop", file=sys.stderr, flush=True)
         w.start()
+        if args.check_duplicates:
+            changed.set()   # photos indexed before, or a check an earlier run did not finish
         while not stop.wait(0.5):
-            pass
+            if args.check_duplicates and changed.is_set() and w.idle.is_set():
+                changed.clear()
+                _check(lib, stop)
     except KeyboardInterrupt:
         pass
     finally:

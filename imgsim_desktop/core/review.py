@@ -27,6 +27,7 @@ from .errors import ImgsimError
 
 UNKEPT = ("its group keeps no copy on disk as indexed (the keeper is gone or changed): not trashed; "
           "find duplicates again")
+CHANGED_SINCE_FOUND = "changed since its group was found: not trashed; find duplicates again"
 
 
 def _as_indexed(m) -> bool:
@@ -289,11 +290,27 @@ class ReviewSession:
                     out[os.path.normpath(os.path.abspath(p))] = UNKEPT
         return out
 
+    def changed_since_found(self) -> dict[str, str]:
+        """Marked photos whose file is not the one the groups were found with (overwritten by another picture,
+        which a watcher may have indexed since: the catalog then agrees with the disk, the review does not)."""
+        out: dict[str, str] = {}
+        for g in self.groups:
+            for m in g.members:
+                if str(m.path) in self._marked and not _as_indexed(m):
+                    out[os.path.normpath(os.path.abspath(str(m.path)))] = CHANGED_SINCE_FOUND
+        return out
+
+    def refusals(self) -> dict[str, str]:
+        """What a trash of the marked photos must refuse (path -> why): each changed since its group was found,
+        and each whose group keeps no copy on disk as it was (``unkept``)."""
+        return {**self.changed_since_found(), **self.unkept()}
+
     def trash(self, lib) -> Action:
         """Send the marked photos to the system trash through the library (undoable); they leave the review.
-        A group whose kept photos are gone or changed on disk keeps its marked ones too (``unkept``)."""
+        A photo changed since its group was found, or whose group's kept photos are gone or changed on disk,
+        stays (``refusals``)."""
         self.check_safe()
-        action = lib.trash(self.marked, refused=self.unkept())
+        action = lib.trash(self.marked, refused=self.refusals())
         self.forget([it.src for it in action.done_items])
         return action
 

@@ -67,8 +67,11 @@ class FileActionsMixin:
         lib, log = self.lib, self.log
 
         def work():
-            a = actions.trash_files(paths, log, refused=lib.changed_since_indexed(paths)) if kind == "trash" \
-                else actions.move_files(paths, folder, log)
+            if kind == "trash":   # as the CLI's: changed since found, or a group that keeps no copy as it was
+                refused = {**lib.changed_since_indexed(paths), **session.refusals()}
+                a = actions.trash_files(paths, log, refused=refused)
+            else:
+                a = actions.move_files(paths, folder, log)
             sync_library_after(lib, a)
             return a
 

@@ -506,3 +506,30 @@ def test_compare_follows_the_same_detail_in_a_crop(qtbot, window, tmp_path):
     assert cx == pytest.approx(0.6, abs=0.03) and cy == pytest.approx(0.4, abs=0.03)   # the same spot of the crop
     assert w.right.scale_factor() == pytest.approx(1.0, abs=0.03)   # a crop has the original's pixels
     dlg.close()
+
+
+@pytest.mark.parametrize("replaced", ["keeper", "marked"])
+def test_the_app_trashes_nothing_whose_group_changed_since_it_was_found(qtbot, indexed_window, photos, trash_env,
+                                                                          photo_factory, replaced):
+    """From a new user's try with the folder watcher on: the kept photo overwritten with another picture, then
+    its copy trashed from the app, sent away the photo's last copy (the app's trash skipped the check the CLI
+    makes); a marked copy overwritten with another picture was trashed once the watcher had indexed it."""
+    win = indexed_window
+    page = _find(qtbot, win)
+    original, copy = (str(p) for p in photos["exact"][0])
+    gi = _group_of(page, original)
+    keeper = page.keeper_of(gi)
+    other = copy if keeper == original else original
+    page.auto_mark_all()
+    assert other in page.marked_paths()
+    target = keeper if replaced == "keeper" else other
+    photo_factory(4242).save(target, "JPEG", quality=90)   # another picture, of another size
+    os.utime(target, (1_800_000_000,) * 2)
+    win.lib.scan()   # as the watcher would: the catalog now agrees with the disk
+    page.confirm = lambda text: True
+    with qtbot.waitSignal(page.actionDone, timeout=20000) as blocker:
+        page.trash_btn.click()
+    action = blocker.args[0]
+    assert os.path.exists(other) and other not in {i.src for i in action.done_items}
+    (why,) = [i.error for i in action.failed_items if i.src == other]
+    assert ("keeps no copy" if replaced == "keeper" else "changed since its group was found") in why

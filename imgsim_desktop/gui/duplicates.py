@@ -360,6 +360,15 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         if cs.source in (changes.TRASH, changes.MOVE) and hasattr(cs.result, "done_items"):
             gone |= {i.src for i in cs.result.done_items}  # moved out of the review, wherever they went
         moved = {fid: p for fid, p in cs.moved.items() if p}
+        # a folder renamed on disk: its photos' new paths are the catalog's (ours only: a few rows)
+        ours = {m.file_id for g in self.groups for m in g.members}
+        unknown = [fid for fid, p in cs.moved.items() if not p and fid in ours]
+        lost = False
+        if unknown:
+            try:
+                moved.update((r.id, r.path) for r in self.lib.files_by_ids(unknown))
+            except Exception:   # the library busy or closing: the stale note below asks for a new search
+                lost = True
         if not (gone or cs.removed or moved or cs.added or cs.updated or cs.folders):
             return
         renamed = {}
@@ -384,8 +393,8 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.hashes = {renamed.get(p, p): h for p, h in self.hashes.items()}
         self.groups = kept
         self.keepers = {}
-        if cs.source not in (changes.TRASH, changes.MOVE) and (cs.added or cs.updated or cs.folders or
-                                                               cs.source == changes.UNDO):
+        if lost or cs.source not in (changes.TRASH, changes.MOVE) and (cs.added or cs.updated or cs.folders or
+                                                                       cs.source == changes.UNDO):
             self.mark_stale()  # new or changed photos may form groups we do not show
         self._fill_groups()
 

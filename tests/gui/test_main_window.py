@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -264,3 +265,32 @@ def test_the_count_says_photos_are_coming_while_the_first_scan_reads_them(qtbot,
         assert window.library_count.text() == "Reading the first photos…"
     n = len(photos["unique"]) + 5
     qtbot.waitUntil(lambda: window.library_count.text() == f"{n} photos", timeout=10000)
+
+
+def test_a_folder_renamed_on_disk_takes_the_duplicates_pages_paths_and_marks_along(qtbot, library, settings,
+                                                                                    photos):
+    """From a new user's try: after `mv new_import imported_2021` with the app open, the Duplicates page kept
+    the old paths (the watcher reports a folder's photos as moved without their paths) and its trash failed."""
+    from imgsim_desktop.gui.main_window import MainWindow
+
+    win = MainWindow(library, settings, start_watcher=True)
+    qtbot.addWidget(win)
+    try:
+        with qtbot.waitSignal(win.scanFinished, timeout=60000):
+            win.add_folder(str(photos["root"]))
+        page = win.duplicates
+        with qtbot.waitSignal(page.groupsReady, timeout=20000):
+            page.find()
+        page.auto_mark_all()
+        sub = photos["root"] / "sub"
+        assert any(p.startswith(str(sub) + os.sep) for p in page.marked_paths())
+        sub.rename(photos["root"] / "renamed")
+
+        def paths():
+            return {str(m.path) for g in page.groups for m in g.members}
+
+        qtbot.waitUntil(lambda: not any(p.startswith(str(sub) + os.sep) for p in paths()), timeout=30000)
+        assert all(os.path.exists(p) for p in paths())
+        assert page.marked_paths() and all(os.path.exists(p) for p in page.marked_paths())
+    finally:
+        win.shutdown()

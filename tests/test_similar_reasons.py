@@ -33,10 +33,12 @@ def test_each_similar_member_says_whether_it_is_the_same_photo_as_the_keeper(tmp
                                          "why": "the camera moved between shots (another shot)"}
         assert by[p["other"]].reason.startswith("not the same photo")
         assert by[p["other"]].match["same_photo"] is False
-        assert lib.last_verification["verified_now"] == 3
-        # kept by content: the next look verifies nothing, and says the same
+        # verified in this run (the copies' pairs first, then each member against its keeper) ...
+        lv = lib.last_verification
+        assert lv["verified_now"] + lv["verified_for_copies"] >= 3
+        # ... and kept by content: the next look verifies nothing, and says the same
         again = lib.duplicates("similar", threshold=-1.0)
-        assert lib.last_verification["verified_now"] == 0
+        assert lib.last_verification["verified_now"] == lib.last_verification["verified_for_copies"] == 0
         assert [(m.path, m.reason) for m in again[0].members] == [(m.path, m.reason) for m in groups[0].members]
 
 
@@ -147,7 +149,7 @@ def test_the_similar_tier_holds_what_the_duplicates_tier_found(tmp_path, tiny_mo
             return GroupMember(r.id, r.path, sim, r.width, r.height, r.size, r.format, r.date_taken, r.mtime_ns)
 
         shots = DuplicateGroup("similar", p["first"], [member(p["first"], 1.0), member(p["second"], 0.9)])
-        out = lib._with_verified_copies([shots], lib.catalog.duplicate_hash_ids(), [], dict(recs))
+        out = lib._with_verified_copies([shots], lib.duplicates(include_reviewed=True), dict(recs))
         assert len(out) == 1 and {m.path for m in out[0].members} == {p["first"], p["second"], p["grey"], turned}
         lib._explain_similar(out, recs)
         words = {m.path: m.reason for m in out[0].members}
@@ -156,7 +158,7 @@ def test_the_similar_tier_holds_what_the_duplicates_tier_found(tmp_path, tiny_mo
         # keeps, not after one another
         originals = set()
         shots2 = DuplicateGroup("similar", p["second"], [member(p["second"], 1.0), member(p["first"], 0.9)])
-        out2 = lib._with_verified_copies([shots2], lib.catalog.duplicate_hash_ids(), [], dict(recs), originals)
+        out2 = lib._with_verified_copies([shots2], lib.duplicates(include_reviewed=True), dict(recs), originals)
         assert originals == {by_path[p["first"]].id}
         lib._explain_similar(out2, recs, originals=originals)
         words = {m.path: m.reason for m in out2[0].members}
@@ -197,7 +199,7 @@ def test_a_similar_group_of_one_photos_turned_copies_joins_that_photos_group(tmp
 
         recs = {r.id: r for r in by_path.values()}
         out = lib._with_verified_copies([similar(p["first"], p["second"], p["grey"]), similar(turned, turned2)],
-                                        lib.catalog.duplicate_hash_ids(), [], dict(recs))
+                                        lib.duplicates(include_reviewed=True), dict(recs))
         assert [{m.path for m in g.members} for g in out] == [{p["first"], p["second"], p["grey"], turned, turned2}]
         # each moved member measured against its new keeper, as every other member is
         ids, vecs = lib._duplicate_vectors(np.array([by_path[p["first"]].id, by_path[turned].id]))
@@ -207,6 +209,23 @@ def test_a_similar_group_of_one_photos_turned_copies_joins_that_photos_group(tmp
         # a group of turned copies that also holds a different photo is not the photo's: it stays apart
         out = lib._with_verified_copies([similar(p["first"], p["second"], p["grey"]),
                                          similar(turned, turned2, p["other"])],
-                                        lib.catalog.duplicate_hash_ids(), [], dict(recs))
+                                        lib.duplicates(include_reviewed=True), dict(recs))
         assert sorted(len(g.members) for g in out) == [3, 3]
         assert {p["other"], turned, turned2} in [{m.path for m in g.members} for g in out]
+
+
+def test_the_similar_tier_holds_a_turned_copy_on_a_library_no_duplicates_run_has_checked(tmp_path, tiny_model,
+                                                                                      monkeypatch):
+    """From a new user's try: `dupes --tier similar` right after indexing left out a turned copy, which it
+    showed only after a plain `dupes` had run. The similar tier now finds the duplicates tier's copies first."""
+    from imgsim_desktop.core import library_groups
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = burst(folder, seed=305)
+    turned = _turned_copy(p)
+    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)   # the random test model's cosines are no guide
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        groups = lib.duplicates("similar", threshold=0.9999)   # no two photos alike at this cut but copies
+        assert [{m.path for m in g.members} for g in groups] == [{p["first"], p["grey"], turned}]

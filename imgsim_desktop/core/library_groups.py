@@ -43,6 +43,10 @@ class GroupingMixin:
         from .verdicts import covered, same_photo_checks
 
         self.last_verification = {}   # this run's, once it verifies
+        # the similar tier holds the duplicates tier's copies: found first (verified now if no run has)
+        dup_groups = self.duplicates("duplicates", include_reviewed=True, progress=progress, cancel=cancel) \
+            if tier == "similar" and copies else []
+        for_copies = self.last_verification.get("verified_now", 0)
         with self._lock:
             # "duplicates" proposes pairs generously and lets the verifier decide; "similar" cuts at t
             cand_t = t if tier == "similar" else (CANDIDATE_SIM if threshold is None else t)
@@ -67,11 +71,12 @@ class GroupingMixin:
                                  references=refs)
             originals: set[int] = set()
             if copies:
-                groups = self._with_verified_copies(groups, exact, refs, records, originals)
+                groups = self._with_verified_copies(groups, dup_groups, records, originals)
             groups = [g for g in groups if g.id not in reviewed]
             if explain:
                 self._explain_similar([g for g in groups if g.tier == "similar"], records, progress, cancel,
                                       originals)
+                self.last_verification["verified_for_copies"] = for_copies
             return groups
         if decided:
             groups = self._verified_duplicates(pairs, exact, refs, decided=True)
@@ -140,21 +145,16 @@ class GroupingMixin:
                                   "verified_now": verifier.verified, "features_decoded": verifier.decoded,
                                   "skipped": sorted(dict(verifier.errors).items())}
 
-    def _with_verified_copies(self, groups: list[DuplicateGroup], exact: np.ndarray, refs,
-                              records: dict, originals: set[int] | None = None) -> list[DuplicateGroup]:
-        """The looser tier holds everything the stricter one found: a turned or heavily cropped copy is under
-        the similar tier's cosine cut (0.2-0.4 for a turn), yet the verifier found it the same photo. A copy
-        whose photo stands in a similar group joins that group; copies of a photo in none keep their own
-        "duplicates" group. From the pairs verified so far (a ``dupes`` run decides them all); nothing is
-        verified here."""
+    def _with_verified_copies(self, groups: list[DuplicateGroup], copies: list[DuplicateGroup], records: dict,
+                              originals: set[int] | None = None) -> list[DuplicateGroup]:
+        """The looser tier holds everything the stricter one found (``copies``: its groups): a turned or
+        heavily cropped copy is under the similar tier's cosine cut (0.2-0.4 for a turn), yet the verifier
+        found it the same photo. A copy whose photo stands in a similar group joins that group; copies of a
+        photo in none keep their own "duplicates" group."""
         from .keeper import group_id
-        from .verdicts import same_photo_checks
 
-        with self._lock:
-            same = same_photo_checks(self.catalog, CANDIDATE_SIM)
-        if not len(same[0]):
+        if not copies:
             return groups
-        copies = self._verified_duplicates(same, exact, refs, decided=True)
         where = {m.file_id: g for g in groups for m in g.members}
         joined = []   # (group, member) for each copy that joins a similar group
         for d in copies:

@@ -72,7 +72,7 @@ def test_pasted_pixels_are_verified_and_only_a_few(tmp_path, tiny_model, shots, 
         assert by[shots["grey"]].match["same_photo"] is True
         # past the few verified per search, a result says nothing rather than a cosine's "same photo"
         monkeypatch.setattr(lookalike_verdicts, "VERIFY_AT_MOST", 1)
-        monkeypatch.setattr(lookalike_verdicts.attach_verdicts, "__defaults__", (1,))
+        monkeypatch.setattr(lookalike_verdicts.attach_verdicts, "__defaults__", (1, frozenset()))
         results = lib.similar(Path(shots["first"]).read_bytes(), k=5)
     assert sum(r.match is not None for r in results) == 1
     assert all(r.reason == "" for r in results if r.match is None)
@@ -135,3 +135,38 @@ def test_a_lookalike_the_verifier_compared_says_what_it_is(tmp_path, tiny_model,
 
     assert _far_label(by[shots["grey"]]) == "same photo" and _far_label(by[shots["other"]]) == "lookalike"
     assert _far_label(SimpleNamespace(match={"same_photo": False, "kind": "another shot"})) == "another shot"
+
+
+def test_a_turned_copy_searched_from_outside_says_it_is_the_same_photo(tmp_path, tiny_model, shots, monkeypatch):
+    """From a new user's try: a library photo turned 90° and searched from outside the library read
+    "lookalike 0.93": a turned copy scores like a lookalike, and only near-duplicates were verified. A
+    lookalike whose orientation signature matches the query's turned is verified too."""
+    from PIL import Image
+
+    turned = tmp_path / "outside_turned.jpg"
+    Image.open(shots["first"]).rotate(90, expand=True).save(turned, quality=90)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([Path(shots["first"]).parent])
+        _cut_at(lib, monkeypatch, 1.01)   # nothing is a near-duplicate: every result is a lookalike
+        by = {r.path: r for r in lib.similar(turned, k=5)}
+    assert all(r.kind == "lookalike" for r in by.values())
+    assert by[shots["first"]].match["same_photo"] is True
+    assert by[shots["first"]].reason == "same photo: turned 90°"
+    assert by[shots["other"]].match is None   # a lookalike, and nothing says otherwise
+
+
+def test_the_original_of_a_cropped_query_is_said_to_be_uncropped(tmp_path, tiny_model, shots, monkeypatch):
+    """It read "same photo: re-saved or retouched" (the original of a crop is no padded copy of it)."""
+    from PIL import Image
+
+    im = Image.open(shots["first"])
+    w, h = im.size
+    crop = tmp_path / "crop.jpg"
+    im.crop((w // 10, h // 10, w - w // 10, h - h // 10)).save(crop, quality=92)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([Path(shots["first"]).parent])
+        _near_everything(lib, monkeypatch)
+        by = {r.path: r for r in lib.similar(crop, k=5)}
+    r = by[shots["first"]]
+    assert r.match["same_photo"] is True and 0.55 < r.match["uncropped_fraction"] < 0.75
+    assert r.reason.startswith("same photo: uncropped: the other shows 6")

@@ -391,18 +391,20 @@ class Library(GroupingMixin, ReviewMixin):
     def _say_which_are_the_query(self, results: list[SimilarResult], recs: dict, query, query_hash) -> None:
         """A near-duplicate's cosine is no verdict: each says whether it is the query's photo (the verifier's
         cache, else verified now, outside the lock; core/lookalike_verdicts.py)."""
-        from .lookalike_verdicts import attach_verdicts
-        from .ranking import DUPLICATE
-        from .verdicts import get_verdicts
+        from .lookalike_verdicts import attach_verdicts, turned_copies
+        from .ranking import LOOKALIKE
+        from .signature import SIG_VERSION
+        from .verdicts import get_signatures, get_verdicts
 
-        near = [recs[r.file_id] for r in results if r.kind == DUPLICATE and r.file_id in recs]
-        if query is None or not (near or query_hash):
+        if query is None or not results:
             return
         asked = [recs[r.file_id] for r in results if r.file_id in recs]   # the cache knows turned copies too
         keys = {(query_hash, x.hash) for x in asked if query_hash and x.hash and x.hash != query_hash}
+        looks = [recs[r.file_id].hash for r in results if r.kind == LOOKALIKE and r.file_id in recs]
         with self._lock:
             cached = get_verdicts(self.catalog, keys) if keys else {}
-        attach_verdicts(results, recs, cached, query, query_hash)
+            sigs = get_signatures(self.catalog, [h for h in looks if h], SIG_VERSION) if looks else {}
+        attach_verdicts(results, recs, cached, query, query_hash, turned=turned_copies(query, results, recs, sigs))
 
     def _expanded_lookalikes(self, vec: np.ndarray, hits: list[tuple[int, float]], n: int, self_id: int | None,
                              query_hash: str | None) -> list[tuple[int, float]]:

@@ -17,13 +17,15 @@ log = logging.getLogger(__name__)
 
 ANOTHER_SHOT = {why for why, (kind, _) in NOT_SAME_WORDS.items() if kind == "another shot"}
 VERIFY_AT_MOST = 6   # uncached results verified per search; the rest say nothing (a cosine is no verdict)
+TURNED_AT_MOST = 2   # and lookalikes whose orientation signature matches the query's (a turned copy)
 
 
 def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, query, query_hash: str | None,
-                    limit: int = VERIFY_AT_MOST) -> None:
-    """Fill ``match`` and ``reason`` of the near-duplicate results (``kind == "duplicate"``). ``records``:
-    file id -> catalog record; ``cached``: (query hash, result hash) -> PairVerdict from the verifier's
-    cache; ``query``: the path, bytes or PIL image searched with."""
+                    limit: int = VERIFY_AT_MOST, turned: set[int] = frozenset()) -> None:
+    """Fill ``match`` and ``reason`` of the near-duplicate results (``kind == "duplicate"``), and of the
+    lookalikes in ``turned`` (file ids whose orientation signature matches the query's: a turned copy scores
+    like a lookalike). ``records``: file id -> catalog record; ``cached``: (query hash, result hash) ->
+    PairVerdict from the verifier's cache; ``query``: the path, bytes or PIL image searched with."""
     from . import verify as V
 
     qsize: list = []   # the query's (width, height), read once when first needed
@@ -41,13 +43,15 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
             size = (rec.width or 1, rec.height or 1)
             r.match, r.reason = similar_match(v, query_size(size), size)
     near = [r for r in results if r.kind == DUPLICATE and r.file_id in records]
+    near += [r for r in results if r.kind == LOOKALIKE and r.file_id in turned and r.match is None
+             and r.file_id in records][:TURNED_AT_MOST]
     asked = 0
     for r in near:
         rec = records[r.file_id]
         v = cached.get((query_hash, rec.hash)) if query_hash and rec.hash else None
         error = None
-        if v is None and asked < limit:
-            asked += 1
+        if v is None and (asked < limit or r.kind == LOOKALIKE):
+            asked += r.kind == DUPLICATE
             try:
                 if qfeat is None:
                     qfeat = _features(query)
@@ -60,6 +64,40 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
         size = (rec.width or 1, rec.height or 1)
         r.match, r.reason = similar_match(v, qfeat.size if qfeat is not None else query_size(size), size,
                                           error=error)
+
+
+def turned_copies(query, results: list[SimilarResult], records: dict, stored: dict) -> set[int]:
+    """The lookalike results whose stored orientation signature (core/signature.py; ``stored``: content hash
+    -> signature) matches the query's in some orientation other than its own: likely turned copies."""
+    import numpy as np
+
+    from .signature import CANDIDATE_SIM, variants
+
+    looks = [(r.file_id, stored.get(getattr(records.get(r.file_id), "hash", None))) for r in results
+             if r.kind == LOOKALIKE]
+    looks = [(f, sig) for f, sig in looks if sig is not None]
+    if not looks:
+        return set()
+    q = _signature(query)
+    if q is None:
+        return set()
+    turns = variants(q[None])[1:, 0]          # (7, dim): the 7 orientations other than the query's own
+    sims = turns @ np.stack([sig for _, sig in looks]).T
+    return {f for (f, _), best in zip(looks, sims.max(axis=0)) if best >= CANDIDATE_SIM}
+
+
+def _signature(query):
+    from .decode import load_image_bytes
+    from .signature import DECODE_SIDE, signature, signature_for_path
+
+    try:
+        if isinstance(query, (str, Path)):
+            return signature_for_path(query)
+        if isinstance(query, (bytes, bytearray)):
+            return signature(load_image_bytes(bytes(query), max_side=DECODE_SIDE)[0])
+        return signature(query) if hasattr(query, "convert") else None
+    except (DecodeError, OSError, ValueError):
+        return None
 
 
 def _size_of(query) -> tuple[int, int] | None:

@@ -56,9 +56,11 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
         out["crop_fraction"] = round(min(1.0, area_inside(cv2.transform(corners_b[None], m)[0], wa, ha)
                                          / (wa * ha)), 3)
     corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
+    inside_b = round(min(1.0, area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb) / (wb * hb)), 3)
     if v.b_framed:  # b shows a inside a frame; without one, b is a's uncropped original, not a padded copy
-        out["inset_fraction"] = round(min(1.0, area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb)
-                                          / (wb * hb)), 3)
+        out["inset_fraction"] = inside_b
+    elif inside_b < 0.93:   # ... which people call the uncropped photo (a lookalike search from a crop)
+        out["uncropped_fraction"] = inside_b
     st = _stretch(inv, best, (wa, ha), (wb, hb), a_size, b_size)
     if abs(math.log(st)) >= STRETCH_SEEN:
         out["stretch"] = round(st, 3)
@@ -102,6 +104,8 @@ def reason(match: dict, keeper: bool = False) -> str:
         parts.append(f"shown inside a larger picture ({round(inset * 100)} % of it): a screenshot or padded copy")
     if cf < 0.93:
         parts.append(f"cropped to {round(cf * 100)} % of the picture")   # an area: 60 % a side reads 36 %
+    if match.get("uncropped_fraction", 1.0) < 0.93:
+        parts.append(f"uncropped: the other shows {round(match['uncropped_fraction'] * 100)} % of it")
     o = match.get("orientation", "none")
     if o != "none":
         parts.append(ORIENTATION_WORDS.get(o, o))

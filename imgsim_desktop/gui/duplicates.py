@@ -28,7 +28,7 @@ from .finding import TIERS, FindingMixin
 from .marking import MarkingMixin
 from .models import ResultItem, ResultModel, folder_of
 from .settings import pictures_dir
-from .views import ThumbGrid
+from .views import ElidedLabel, ThumbGrid
 
 
 NOT_FOUND_YET = "Press \u201cFind duplicates\u201d to group the library\u2019s photos."
@@ -117,15 +117,15 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.stop_btn.clicked.connect(self._stop_finding)
         self.stop_btn.hide()
         self._cancel: CancelToken | None = None
-        self.status = QLabel("")
-        self.stale_label = QLabel("")
+        # long notes must not widen the page (the window grew past the screen, and stayed so)
+        self.status = ElidedLabel("")
+        self.stale_label = ElidedLabel("")
         self.stale_label.setStyleSheet("color: #b26a00;")
-        # a long note must not widen the page (the main splitter would take the width from the sidebar)
-        self.stale_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
-        for w in (QLabel("Tier:"), self.tier_combo, self.threshold, self.find_btn, self.stop_btn, self.status):
+        for w in (QLabel("Tier:"), self.tier_combo, self.threshold, self.find_btn, self.stop_btn):
             top.addWidget(w)
-        top.addWidget(self.stale_label, 1)
+        top.addWidget(self.status, 3)
+        top.addWidget(self.stale_label, 2)
 
         self.groups_view = QTreeWidget()
         self.groups_view.setColumnCount(4)
@@ -202,7 +202,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         split.setCollapsible(0, False)
         self._split, self._split_sized = split, False   # sized at the first show (below)
 
-        self.summary = QLabel("Nothing marked.")
+        self.summary = ElidedLabel("Nothing marked.")
         self.trash_btn = QPushButton("Move marked to trash…")
         self.move_btn = QPushButton("Move marked to folder…")
         self.export_btn = QPushButton("Export groups…")
@@ -246,13 +246,14 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
 
     # ------------------------------------------------------------------ finding
     def showEvent(self, event) -> None:
-        """Give the group list a third of the page (up to 380 px) once the page has its width: sizes set
-        while it had none were scaled away, and the list stayed at its 220 px minimum, names cut to "1. …"."""
+        """Give the group list two fifths of the page (up to 420 px) once the page has its width: sizes set
+        while it had none were scaled away, and the list stayed at its 220 px minimum, names cut to "1. …"
+        (at a third of a 1,000 px window its three number columns left the names 70 px: "co…e.jpg")."""
         super().showEvent(event)
         w = self._split.width()
         if not self._split_sized and w > 0:
             self._split_sized = True
-            left = min(380, max(self.groups_view.minimumWidth(), w // 3))
+            left = min(420, max(self.groups_view.minimumWidth(), w * 2 // 5))
             self._split.setSizes([left, w - left])
 
     def set_groups(self, groups) -> None:
@@ -332,7 +333,8 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         g = self.groups[gi]
         exact = g.tier == "exact" or len({self.hashes.get(str(m.path)) for m in g.members} - {None}) == 1 \
             and all(self.hashes.get(str(m.path)) for m in g.members)
-        return f"{gi + 1}. {str(self.keeper_of(gi)).rsplit('/', 1)[-1]}" + ("  (exact copies)" if exact else "")
+        # " · exact" rather than "(exact copies)": at 1,000 px every such group read "IM…pies)"
+        return f"{gi + 1}. {str(self.keeper_of(gi)).rsplit('/', 1)[-1]}" + (" · exact" if exact else "")
 
     def keeper_reason(self, gi: int) -> str:
         """Why group ``gi`` keeps its keeper: the core's reason, or the user's own choice."""

@@ -121,6 +121,9 @@ class LookalikesPage(QWidget):
         self.stale_label = QLabel("")
         self.stale_label.setStyleSheet("color: #b26a00;")
         self.status = QLabel("")
+        for note in (self.stale_label, self.status, self.query_text):   # wrapped in the query's column, which
+            note.setWordWrap(True)                                     # a long note widened
+            note.setMaximumWidth(240)
 
         self.model = ResultModel(thumbs, self)
         self.grid = ThumbGrid(thumbs)

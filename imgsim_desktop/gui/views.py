@@ -102,6 +102,33 @@ class ThumbGrid(QListView):
             self.activatedPath.emit(p)
 
 
+class ElidedLabel(QLabel):
+    """One line of status that never widens its window (a long message grew a 1,000 px window past the
+    screen, for good): shown cut with "…" to the width it is given, whole in its tooltip."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text or ""
+        self._fit()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, e) -> None:
+        super().resizeEvent(e)
+        self._fit()
+
+    def _fit(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(0, self.width()))
+        super().setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+
 class ImageLabel(QLabel):
     """Shows a pixmap scaled to fit, keeping the aspect ratio, re-scaled on resize."""
 

@@ -533,3 +533,21 @@ def test_the_app_trashes_nothing_whose_group_changed_since_it_was_found(qtbot, i
     assert os.path.exists(other) and other not in {i.src for i in action.done_items}
     (why,) = [i.error for i in action.failed_items if i.src == other]
     assert ("keeps no copy" if replaced == "keeper" else "changed since its group was found") in why
+
+
+def test_a_long_message_does_not_widen_the_window(qtbot, indexed_window):
+    """From a new user's try: "Not duplicates" and a "marks kept" note grew a 1,000 px window to 1,315 and
+    1,448 px (past the screen, the right-hand buttons off it), and it never shrank back."""
+    win = indexed_window
+    win.resize(1000, 700)
+    win.tabs.setCurrentWidget(win.duplicates)
+    page = _find(qtbot, win)
+    qtbot.waitUntil(lambda: win.width() == 1000, timeout=5000)
+    note = "Group not duplicates: it stays out of the list until one of its photos changes " * 4
+    page.status.setText(note)
+    page.stale_label.setText("The library changed — Find again to update")
+    page.summary.setText(note)
+    for _ in range(5):
+        QApplication.processEvents()
+    assert win.width() == 1000
+    assert page.status.text() == note and page.status.toolTip() == note   # cut on screen, whole in its tooltip

@@ -40,6 +40,25 @@ class CompareFlowMixin:
         self.compare_dialog.raise_()
         self.compare_dialog.activateWindow()  # its keys (K, D, N, P, Esc) work at once
 
+    def follow_compare(self) -> None:
+        """After the groups changed under an open Compare (a photo deleted or moved on disk): show the same pair
+        where it now stands, or close it with a word when its photo left. Its group's place in the list could
+        have changed, and K or D then acted on another group's photo."""
+        dlg = self.compare_dialog
+        if dlg is None or not dlg.isVisible():
+            return
+        _, path = getattr(self, "_compare_pair", (-1, ""))
+        gi = next((g for g in range(len(self.groups)) if path in {str(m.path) for m in self.groups[g].members}),
+                  -1)
+        if gi < 0 or len(self.groups[gi].members) < 2:
+            dlg.close()
+            self.status.setText(f"Compare closed: {path.rsplit('/', 1)[-1]} left the library (changed on disk).")
+            return
+        if gi != self.current_group_index():
+            self.select_group(gi)
+        self._select_member(path)
+        self.compare_current()
+
     def _select_member(self, path: str) -> None:
         for r, it in enumerate(self.model.items):
             if it.path == path:

@@ -373,6 +373,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
                 lost = True
         if not (gone or cs.removed or moved or cs.added or cs.updated or cs.folders):
             return
+        summary = self.status.text().startswith(self._summary_text())   # the counts shown, not another message
         renamed = {}
         kept = []
         for gi, g in enumerate(self.groups):
@@ -393,12 +394,17 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
                 kept.append(g)
         self.marked = {renamed.get(p, p) for p in self.marked if p not in gone}
         self.hashes = {renamed.get(p, p): h for p, h in self.hashes.items()}
+        if hasattr(self, "_compare_pair"):   # the pair Compare shows, under its new name
+            self._compare_pair = (self._compare_pair[0], renamed.get(self._compare_pair[1], self._compare_pair[1]))
         self.groups = kept
         self.keepers = {}
         if lost or cs.source not in (changes.TRASH, changes.MOVE) and (cs.added or cs.updated or cs.folders or
                                                                        cs.source == changes.UNDO):
             self.mark_stale()  # new or changed photos may form groups we do not show
         self._fill_groups()
+        if summary:   # "14 groups" stayed over a list of 13 after the watcher took a photo away
+            self.status.setText(self._summary_text())
+        self.follow_compare()
 
     # ------------------------------------------------------------------ selection
     def current_group_index(self) -> int:

@@ -551,3 +551,30 @@ def test_a_long_message_does_not_widen_the_window(qtbot, indexed_window):
         QApplication.processEvents()
     assert win.width() == 1000
     assert page.status.text() == note and page.status.toolTip() == note   # cut on screen, whole in its tooltip
+
+
+def test_compare_and_the_counts_follow_a_photo_deleted_on_disk(qtbot, indexed_window, photos):
+    """From a new user's try: Compare kept showing a photo deleted in the shell, and D then jumped to a pair of
+    another group ("That is the photo this group keeps"); the page still said "14 groups" over a list of 13."""
+    win = indexed_window
+    page = _find(qtbot, win)
+    assert page.status.text() == page._summary_text()
+    n = len(page.groups)
+    (a0, c0), (a1, c1) = [(str(a), str(c)) for a, c in photos["exact"][:2]]
+    gi = _group_of(page, a0)
+    page.select_group(gi)
+    other = next(str(m.path) for m in page.groups[gi].members if str(m.path) != page.keeper_of(gi))
+    page._select_member(other)
+    page.compare_current()
+    assert page.compare_dialog.isVisible()
+    os.remove(other)
+    win.lib.scan()   # as the watcher would
+    qtbot.waitUntil(lambda: not page.compare_dialog.isVisible(), timeout=10000)
+    assert len(page.groups) == n - 1 and page.status.text().startswith("Compare closed: ")
+    # the counts follow the list when they are what the page shows
+    page.status.setText(page._summary_text())
+    gone = c1 if page.keeper_of(_group_of(page, a1)) == a1 else a1
+    os.remove(gone)
+    win.lib.scan()
+    qtbot.waitUntil(lambda: len(page.groups) == n - 2, timeout=10000)
+    assert page.status.text() == page._summary_text() and page.status.text().startswith(f"{n - 2} group")

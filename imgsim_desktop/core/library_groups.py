@@ -100,6 +100,9 @@ class GroupingMixin:
         what it verified."""
         if self.readonly or self.duplicates_checked():
             return None
+        with self._lock:
+            if self.catalog.counts()["embedded"] < 2:   # nothing to compare ("none found" over an empty library)
+                return None
         return len(self.duplicates("duplicates", progress=progress, cancel=cancel))
 
     def _explain_similar(self, groups: list[DuplicateGroup], records: dict, progress: Progress | None = None,

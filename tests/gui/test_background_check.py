@@ -90,3 +90,10 @@ def test_the_setting_turns_the_check_off(qtbot, window, photos):
         window.add_folder(str(photos["root"]))
     assert not window.controller.check.running
     assert not window.controller.lib.duplicates_checked()
+
+
+def test_an_empty_library_is_not_said_to_be_checked(qtbot, window):
+    """A new user's empty library read "Duplicates checked: none found" beside "0 photos"."""
+    with qtbot.waitSignal(window.controller.check.finished, timeout=20000) as done:
+        window.controller.check.request()
+    assert done.args[0] is None and "Duplicates checked" not in window.sidebar.state_label.text()

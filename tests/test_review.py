@@ -206,3 +206,18 @@ def test_update_keeps_choices_and_marks_that_still_apply(library, tmp_path):
     (g,) = s.groups
     assert g.id != gid and s.keeper(g.id) == str(files["camera"])
     assert s.marked == [str(files["png"])]
+
+
+def test_the_confirmation_says_when_a_chosen_keeper_is_smaller_than_a_copy_going_away(library, tmp_path):
+    """From a new user's try: K on the half-size copy made its tile say only "kept", and the trash's
+    confirmation did not say that the larger original was going."""
+    files = copies(tmp_path / "photos")
+    library.scan([tmp_path / "photos"])
+    s = _session(library)
+    gid = s.groups[0].id
+    s.mark_all_but_keeper(gid)
+    assert "Note:" not in s.confirmation()   # the keeper rule's choice: explained beside the group already
+    s.set_keeper(gid, files["whatsapp"])
+    s.mark_all_but_keeper(gid)
+    text = s.confirmation()
+    assert "Note: IMG-20210502-WA0003.jpg (480×360) is kept, smaller than IMG_0001-2.jpg (1600×1200)" in text

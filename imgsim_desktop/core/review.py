@@ -55,6 +55,7 @@ class Removal:
     bytes: int
     groups: int
     folders: list[tuple[str, int, int]]  # (folder, files, bytes), most bytes first
+    notes: list[str] = field(default_factory=list)   # what the user should know first ("keeps a smaller copy")
 
     @property
     def files(self) -> int:
@@ -68,7 +69,7 @@ class Removal:
                 f"{self.groups} group{'s' if self.groups != 1 else ''}, in "
                 f"{len(self.folders)} folder{'s' if len(self.folders) != 1 else ''}:")
         lines = [f"  {f}: {c} file{'s' if c != 1 else ''} ({format_bytes(b)})" for f, c, b in self.folders]
-        return "\n".join([head, *lines])
+        return "\n".join([head, *lines, *(["", *self.notes] if self.notes else [])])
 
     def to_dict(self) -> dict:
         return {"files": self.files, "bytes": self.bytes, "groups": self.groups, "paths": self.paths,
@@ -263,7 +264,28 @@ class ReviewSession:
             f[1] += size
         groups = len({id(self._group_of[p]) for p in paths if p in self._group_of})
         rows = sorted(((f, c, b) for f, (c, b) in folders.items()), key=lambda r: (-r[2], r[0]))
-        return Removal(paths, total, groups, rows)
+        return Removal(paths, total, groups, rows, self._smaller_keepers(paths))
+
+    def _smaller_keepers(self, paths: Sequence[str], shown: int = 3) -> list[str]:
+        """Groups whose keeper the user chose (K) and that keep a copy of fewer pixels than one going away
+        (a screenshot counted by the photo it shows): said before anything moves, as the chosen tile no
+        longer says "smaller". The keeper rule's own choice (a camera original over an enlarged export) is
+        explained beside each group already."""
+        def pixels(m) -> float:
+            inset = float((getattr(m, "match", None) or {}).get("inset_fraction", 1.0) or 1.0)
+            return int(getattr(m, "width", 0) or 0) * int(getattr(m, "height", 0) or 0) * inset
+
+        out, gone = [], set(paths)
+        for g in {id(self._group_of[p]): self._group_of[p] for p in paths if p in self._group_of}.values():
+            if g.id not in self._chosen:
+                continue
+            keep = self._member.get(str(g.keeper))
+            going = [self._member[str(m.path)] for m in g.members if str(m.path) in gone]
+            bigger = max(going, key=pixels, default=None)
+            if keep is not None and bigger is not None and pixels(bigger) > pixels(keep) > 0:
+                out.append(f"Note: {os.path.basename(str(keep.path))} ({keep.width}×{keep.height}) is kept, smaller "
+                           f"than {os.path.basename(str(bigger.path))} ({bigger.width}×{bigger.height}) going away.")
+        return out[:shown] + ([f"... and {len(out) - shown} more such groups."] if len(out) > shown else [])
 
     def confirmation(self, verb: str = "Move to the trash") -> str:
         return self.removal().describe(verb) + "\n\nYou can undo this (imgsim undo, or History in the app)."

@@ -183,3 +183,23 @@ def test_torn_log_line_is_ignored(tmp_path):
     with open(log.path, "a") as f:
         f.write('{"type": "action", "id": "trunc')
     assert len(log.actions()) == 1
+
+
+@linux_only
+def test_an_undo_blocked_by_a_new_file_says_what_to_do_and_the_history_says_partly(tmp_path, trash_env):
+    """From a new user's try: "not restored: a file is already at the original path" with no way on, and the
+    history still read "Moved to trash: 13 files" as if nothing had come back."""
+    files = []
+    for i in range(2):
+        p = tmp_path / f"p{i}.jpg"
+        p.write_bytes(os.urandom(500))
+        files.append(p)
+    log = ActionLog(tmp_path / "lib")
+    action = trash_files(files, log)
+    files[0].write_bytes(b"a new file where the old one was")
+    report = undo(action, log)
+    assert report.restored == [str(files[1])]
+    (why,) = [w for _, w in report.failed]
+    assert "move it away, then undo again" in why
+    (seen,) = ActionLog(tmp_path / "lib").actions()
+    assert seen.describe().endswith("— 1 put back, 1 not")

@@ -94,6 +94,9 @@ class Action:
             s += f", {len(self.failed_items)} failed"
         if self.undone:
             s += " — undone"
+        elif any(i.restored for i in self.done_items):   # an undo that could not put every file back
+            back = sum(i.restored for i in self.done_items)
+            s += f" — {back} put back, {len(self.pending_undo)} not"
         return s
 
     def to_json(self) -> dict:
@@ -442,7 +445,7 @@ def _begin(log: ActionLog, action: Action) -> None:
 # --------------------------------------------------------------------------------------------- undo
 def _put_back(current: str, original: str) -> None:
     if os.path.lexists(original):
-        raise FileExistsError("a file is already at the original path")
+        raise FileExistsError("a file is already at the original path: move it away, then undo again")
     if not os.path.lexists(current):
         raise FileNotFoundError(f"{current} is gone")
     os.makedirs(os.path.dirname(original), exist_ok=True)

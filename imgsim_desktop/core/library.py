@@ -360,7 +360,8 @@ class Library(GroupingMixin, ReviewMixin):
             vec = self.catalog.embedding(file_id, self.model.model_id)
             rec = self.catalog.file(file_id)
         if vec is None:
-            raise LibraryError(f"no embedding for file id {file_id}")
+            raise LibraryError("that photo is no longer in the library (deleted or changed on disk since); "
+                               "refresh, or search with its file")
         return self._neighbours(vec, k, file_id, space, rec.hash if rec is not None else None,
                                 rec.path if rec is not None else None)
 

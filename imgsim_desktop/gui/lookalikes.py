@@ -225,6 +225,31 @@ class LookalikesPage(QWidget):
         if self._query is not None:
             self.stale_label.setText("The library changed — Refresh to update.")
 
+    def follow(self, cs) -> None:
+        """Results deleted on disk leave the grid and moved ones take their new path (a deleted result stayed
+        shown, and searching from it said "no embedding for file id 47")."""
+        items = self.model.items
+        if not items or not (cs.removed or cs.removed_paths or cs.moved):
+            return
+        gone = set(cs.removed_paths)
+        moved = {fid: p for fid, p in cs.moved.items() if p}
+        unknown = [fid for fid, p in cs.moved.items() if not p and fid in {it.file_id for it in items}]
+        if unknown:   # a folder renamed: the catalog has the new paths
+            try:
+                moved.update((r.id, r.path) for r in self.lib.files_by_ids(unknown))
+            except Exception:
+                pass
+        keep = []
+        for it in items:
+            if it.file_id in cs.removed or it.path in gone:
+                continue
+            if it.file_id in moved:
+                it.path = moved[it.file_id]
+            keep.append(it)
+        if len(keep) != len(items) or any(it.file_id in moved for it in keep):
+            self.model.set_items(keep)
+            self.status.setText(f"{len(keep)} result{'s' if len(keep) != 1 else ''}")
+
     def results(self) -> list[tuple[str, float]]:
         return [(it.path, it.score) for it in self.model.items]
 

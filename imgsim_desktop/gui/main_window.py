@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
         if cs.files_changed or cs.folders:
             self.refresh_all()
             self.lookalikes.mark_stale()
+            self.lookalikes.follow(cs)
         self.duplicates.apply_changes(cs)
         if cs.source == changes.WATCHER and cs.files_changed:
             self.sidebar.show_watch_result(cs.summary().split(": ", 1)[1])

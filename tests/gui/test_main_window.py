@@ -294,3 +294,24 @@ def test_a_folder_renamed_on_disk_takes_the_duplicates_pages_paths_and_marks_alo
         assert page.marked_paths() and all(os.path.exists(p) for p in page.marked_paths())
     finally:
         win.shutdown()
+
+
+def test_lookalike_results_follow_a_result_deleted_on_disk(qtbot, indexed_window, photos):
+    """From a new user's try: a result deleted in the shell stayed in the grid, and searching from it said
+    "no embedding for file id 47"."""
+    win = indexed_window
+    original, copy = photos["exact"][0]
+    with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
+        assert _drop(win, _mime_for(original))
+    gone = win.lookalikes.results()[1][0]
+    n = len(win.lookalikes.results())
+    os.remove(gone)
+    win.lib.scan()   # as the watcher would
+    qtbot.waitUntil(lambda: len(win.lookalikes.results()) == n - 1, timeout=10000)
+    assert gone not in [p for p, _ in win.lookalikes.results()]
+    # searching from a photo that left the library says so in words
+    rec_id = next(it.file_id for it in win.lookalikes.model.items)
+    win.lib.remove_paths([win.lookalikes.model.items[0].path])
+    with qtbot.waitSignal(win.lookalikes.searchFailed, timeout=20000) as failed:
+        win.lookalikes.search_id(rec_id, "whatever.jpg")
+    assert "no longer in the library" in failed.args[0]

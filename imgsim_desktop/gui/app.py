@@ -24,9 +24,13 @@ def open_library(settings: AppSettings, model_path=None, parent=None):
         return Library(home, model_path=model_path, device=settings.device, readonly=True,
                        exclude=settings.excluded_folders)
     except LibraryLockedError as e:
+        who = str(e).split("process", 1)[1].split(";", 1)[0].strip() if "process" in str(e) else ""
         answer = QMessageBox.question(
             parent, "Library in use",
-            f"{e}\n\nAnother imgsim is indexing this library. Open it read-only (search and review only)?")
+            f"Another imgsim{(' ' + who) if who else ''} (the app or an 'imgsim index' or 'imgsim watch' in a "
+            f"terminal) is using the library at {home}.\n\nOpen it read-only? You can search and review, but "
+            "not index, trash or move, and the window does not follow that program's changes until you "
+            "reopen it.")
         if answer != QMessageBox.StandardButton.Yes:
             return None
         return Library(home, model_path=model_path, device=settings.device, readonly=True,

@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
             self, "Find lookalikes of…", pictures_dir(),
             "Images (*.jpg *.jpeg *.png *.webp *.heic *.tif *.tiff *.bmp *.gif)")[0]
         self.restart_requested = False  # set when new settings need the library reopened (see app.run)
-        self.setWindowTitle(f"imgsim — {lib.home}")
+        self.setWindowTitle(f"imgsim — {lib.home}" + (" (read-only)" if getattr(lib, "readonly", False) else ""))
         self.resize(1280, 820)
         self.setAcceptDrops(True)
         self.thumbs = ThumbnailManager(Path(lib.home) / "thumbs", size=self.settings.thumb_size,

@@ -204,13 +204,17 @@ def test_second_instance_can_open_read_only(qtbot, library, settings, model_card
     from imgsim_desktop.gui import app as gui_app
     from imgsim_desktop.gui.main_window import MainWindow
 
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
     settings.library_dir = str(library.home)
     ro = gui_app.open_library(settings, model_path=model_card)
     try:
         assert ro is not None and ro.readonly
+        # said for a desktop user (no "--library"), and what read-only leaves out
+        assert asked[0].startswith("Another imgsim") and "--library" not in asked[0] and "does not follow" in asked[0]
         win = MainWindow(ro, settings, start_watcher=False)
         qtbot.addWidget(win)
+        assert win.windowTitle().endswith("(read-only)")
         assert not win.sidebar.add_btn.isEnabled() and not win.sidebar.rescan_btn.isEnabled()
         win.add_folder(str(settings.library_home()))
         assert any("read-only" in p for _, p in win.errors.rows())

@@ -110,22 +110,31 @@ class ZoomView(QGraphicsView):
             self._syncing = False
 
 
-ROWS = ("Resolution", "File size", "Format", "Date taken", "Modified", "Path")
+ROWS = ("Resolution", "File size", "Format", "Camera", "Date taken", "Modified", "Match", "Path")
+ALWAYS_DIFFER = ("Match", "Path")   # not highlighted
 
 
-def _describe(member) -> list[str]:
-    """``member`` is a GroupMember or a FileRecord-like object."""
+def _describe(member, record=None) -> list[str]:
+    """``member`` is a GroupMember or a FileRecord-like object; ``record`` its catalog record (the camera)."""
     w, h = getattr(member, "width", None), getattr(member, "height", None)
     size = getattr(member, "bytes", None)
     if size is None:
         size = getattr(member, "size", None)
     mt = getattr(member, "mtime_ns", None)
+    mp = (w or 0) * (h or 0) / 1e6
+    src = record if record is not None else member
+    make, model = getattr(src, "camera_make", None) or "", getattr(src, "camera_model", None) or ""
+    camera = model if make and model.lower().startswith(make.lower()) else f"{make} {model}".strip()
+    software = getattr(src, "software", None)
+    taken = getattr(member, "date_taken", None)
     return [
-        f"{w} × {h}  ({(w or 0) * (h or 0) / 1e6:.1f} MP)" if w else "?",
+        f"{w} × {h}  ({mp:.2f} MP)" if w and mp < 1 else f"{w} × {h}  ({mp:.1f} MP)" if w else "?",
         format_bytes(size) if size is not None else "?",
         getattr(member, "format", None) or "?",
-        getattr(member, "date_taken", None) or "—",
+        (camera or "—") + (f" · {software}" if software else ""),
+        taken.replace("T", " ")[:16] if taken else "—",
         datetime.fromtimestamp(mt / 1e9).strftime("%Y-%m-%d %H:%M") if mt else "?",
+        getattr(member, "reason", "") or "—",
         str(getattr(member, "path", "")),
     ]
 
@@ -217,9 +226,10 @@ class CompareWidget(QWidget):
     def toggle_zoom(self) -> None:
         self.actual() if self.left.fit_mode else self.fit()
 
-    def set_members(self, a, b, labels: tuple[str, str] = ("", ""), placed=None) -> None:
+    def set_members(self, a, b, labels: tuple[str, str] = ("", ""), placed=None, records=(None, None)) -> None:
         """Show two members (GroupMember / FileRecord-like); images load on a worker. ``placed``: b's picture
-        in a's, each in its own 0..1 (2 x 3, from the verifier), so zoom and pan follow the same detail."""
+        in a's, each in its own 0..1 (2 x 3, from the verifier), so zoom and pan follow the same detail;
+        ``records``: their catalog records, for the camera."""
         self._map = None
         if placed is not None:
             try:
@@ -232,7 +242,7 @@ class CompareWidget(QWidget):
         seq = self._seq
         self.left_title.setText(labels[0] or os.path.basename(str(a.path)))
         self.right_title.setText(labels[1] or os.path.basename(str(b.path)))
-        self.fill_table(a, b)
+        self.fill_table(a, b, records)
         self.left.set_pixmap(None)
         self.right.set_pixmap(None)
         for view, m in ((self.left, a), (self.right, b)):
@@ -247,11 +257,13 @@ class CompareWidget(QWidget):
         if self.actual_btn.isChecked():
             self.actual()
 
-    def fill_table(self, a, b) -> None:
-        da, db = _describe(a), _describe(b)
+    def fill_table(self, a, b, records=(None, None)) -> None:
+        da, db = _describe(a, records[0]), _describe(b, records[1])
         for r, (x, y) in enumerate(zip(da, db)):
             ia, ib = QTableWidgetItem(x), QTableWidgetItem(y)
-            if x != y and ROWS[r] != "Path":
+            ia.setToolTip(x)
+            ib.setToolTip(y)
+            if x != y and ROWS[r] not in ALWAYS_DIFFER:
                 for it in (ia, ib):
                     it.setBackground(QColor(255, 235, 160))
                     it.setForeground(QColor(0, 0, 0))

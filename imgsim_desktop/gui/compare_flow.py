@@ -29,9 +29,14 @@ class CompareFlowMixin:
         self._compare_pair = (gi, str(other.path))
         marked = str(other.path) in self.marked
         name = str(other.path).rsplit("/", 1)[-1]
+        try:   # two rows, for the camera each was taken with (the keeper's reason names it)
+            recs = {r.id: r for r in self.lib.files_by_ids([base.file_id, other.file_id])}
+        except Exception:
+            recs = {}
         self.compare_dialog.compare.set_members(base, other, ("Keeper: " + str(base.path).rsplit("/", 1)[-1],
                                                               name + ("  — MARKED" if marked else "")),
-                                                placed=_placed(base, other, str(g.keeper)))
+                                                placed=_placed(base, other, str(g.keeper)),
+                                                records=(recs.get(base.file_id), recs.get(other.file_id)))
         others = [str(m.path) for m in g.members if str(m.path) != keep]
         pos = others.index(str(other.path)) + 1 if str(other.path) in others else 0
         self.compare_dialog.set_position(f"Group {gi + 1} of {len(self.groups)} · pair {pos} of {len(others)}",

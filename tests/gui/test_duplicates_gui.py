@@ -578,3 +578,26 @@ def test_compare_and_the_counts_follow_a_photo_deleted_on_disk(qtbot, indexed_wi
     win.lib.scan()
     qtbot.waitUntil(lambda: len(page.groups) == n - 2, timeout=10000)
     assert page.status.text() == page._summary_text() and page.status.text().startswith(f"{n - 2} group")
+
+
+def test_compare_shows_the_camera_and_how_each_photo_matched(qtbot, window, tmp_path):
+    """From a new user's try: the keeper was kept as "camera original: EXIF Canon EOS 5D", but Compare had no
+    camera row, no word on how the right photo matched, a raw "2021-07-14T10:00:00" and "0.0 MP"."""
+    from review_photos import copies
+
+    files = copies(tmp_path / "photos")
+    with qtbot.waitSignal(window.scanFinished, timeout=60000):
+        window.add_folder(str(tmp_path / "photos"))
+    page = _find(qtbot, window)
+    gi = _group_of(page, files["camera"])
+    assert page.keeper_of(gi) == str(files["camera"])
+    page.select_group(gi)
+    page._select_member(str(files["whatsapp"]))
+    page.compare_current()
+    rows = page.compare_dialog.compare.table_rows()
+    member = next(m for m in page.groups[gi].members if str(m.path) == str(files["whatsapp"]))
+    assert rows["Path"] == (str(files["camera"]), str(files["whatsapp"]))
+    assert rows["Camera"] == ("Canon EOS 80D", "—")
+    assert rows["Match"][1] == member.reason and member.reason.startswith("same photo")
+    assert "T" not in rows["Date taken"][0] and rows["Date taken"][0][:4].isdigit()
+    assert rows["Resolution"][1] == "480 × 360  (0.17 MP)"

@@ -158,6 +158,7 @@ class CompareWidget(QWidget):
         self.actual_btn = QPushButton("100 %")
         for b in (self.fit_btn, self.actual_btn):
             b.setCheckable(True)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # a focus ring on "Fit" read as the mode in force
         grp = QButtonGroup(self)
         grp.addButton(self.fit_btn)
         grp.addButton(self.actual_btn)

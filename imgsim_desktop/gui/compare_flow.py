@@ -26,6 +26,8 @@ class CompareFlowMixin:
             dlg.markRequested.connect(self._compare_mark)
             dlg.stepRequested.connect(self.compare_step)
             dlg.finished.connect(lambda _r: self.members.setFocus())  # Esc: back to the group, same photo
+        if not self.compare_dialog.isVisible():   # opened anew: whole photos (100 % of a 16 MP photo was sky)
+            self.compare_dialog.compare.fit_btn.setChecked(True)
         self._compare_pair = (gi, str(other.path))
         marked = str(other.path) in self.marked
         name = str(other.path).rsplit("/", 1)[-1]
@@ -107,6 +109,10 @@ class CompareFlowMixin:
             i = 0
         if not 0 <= i < len(pairs):
             if not stay_at_end:
+                if self.compare_dialog is not None:   # N at the last pair did nothing, without a word
+                    self.compare_dialog.where.setText(self.compare_dialog.where.text().split(" · ◀▶")[0]
+                                                      + (" · ◀▶ that was the last pair" if d > 0 else
+                                                         " · ◀▶ that was the first pair"))
                 return
             i = max(0, min(len(pairs) - 1, i))
         g, p = pairs[i]

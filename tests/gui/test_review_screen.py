@@ -284,3 +284,24 @@ def test_the_qt_binding_does_not_leak_references():
     from imgsim_desktop.gui.qtcheck import binding_leaks
 
     assert binding_leaks() is None
+
+
+def test_compare_says_the_last_pair_and_opens_anew_on_whole_photos(qtbot, indexed_window):
+    """From a new user's try: N at the last pair did nothing without a word, and a Compare opened again kept
+    "100 %" (a 4,352 px photo showed only sky)."""
+    page = indexed_window.duplicates
+    indexed_window.tabs.setCurrentWidget(page)
+    page.threshold.setValue(1.0)
+    _find(qtbot, page)
+    page.select_group(len(page.groups) - 1)
+    page.members.setFocus()
+    qtbot.keyClick(page.members, Qt.Key.Key_Space)
+    dlg = page.compare_dialog
+    qtbot.waitUntil(lambda: dlg.isVisible() and dlg.isActiveWindow())
+    dlg.compare.actual()
+    qtbot.keyClick(dlg, Qt.Key.Key_N)
+    assert dlg.where.text().endswith("that was the last pair")
+    dlg.close()
+    page.compare_current()   # Space again
+    qtbot.waitUntil(dlg.isVisible)
+    assert dlg.compare.fit_btn.isChecked() and not dlg.compare.actual_btn.isChecked()

@@ -358,7 +358,7 @@ def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> s
         n = len(copies) + 1
         older = all(k.date_key[1] < c.date_key[1] for c in copies)
         note = f"the oldest of {n} identical copies" if older else f"the shortest path of {n} identical copies"
-        text = f"{text}; {note}" if text else note[0].upper() + note[1:]
+        text = f"{text}; {note}" if text else note   # lower case, as every other reason
     return text or "the only photo"
 
 

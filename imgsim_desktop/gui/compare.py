@@ -184,7 +184,7 @@ class CompareWidget(QWidget):
         panes.setStretchFactor(0, 1)
         panes.setStretchFactor(1, 1)
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("Zoom:"))
+        bar.addWidget(QLabel("Zoom (Z):"))
         bar.addWidget(self.fit_btn)
         bar.addWidget(self.actual_btn)
         bar.addWidget(QLabel("  (wheel zooms, drag pans — both sides follow)"))
@@ -331,6 +331,7 @@ class CompareDialog(QDialog):
         lay.addLayout(bar)
         for key, fn in ((Qt.Key.Key_Space, self.reject), (Qt.Key.Key_Z, self.compare.toggle_zoom),
                         (Qt.Key.Key_K, self.keepRequested.emit), (Qt.Key.Key_D, self.markRequested.emit),
+                        (Qt.Key.Key_Delete, self.markRequested.emit),
                         (Qt.Key.Key_N, lambda: self.stepRequested.emit(1)),
                         (Qt.Key.Key_P, lambda: self.stepRequested.emit(-1)),
                         (Qt.Key.Key_Right, lambda: self.stepRequested.emit(1)),

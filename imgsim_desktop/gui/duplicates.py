@@ -224,6 +224,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         lay.addLayout(bottom)
 
         for key, fn in ((Qt.Key.Key_K, self.keep_current), (Qt.Key.Key_D, self.toggle_mark_current),
+                        (Qt.Key.Key_Delete, self.toggle_mark_current),   # where people reach first: marks too
                         (Qt.Key.Key_Space, self.compare_current)):
             sc = QShortcut(QKeySequence(key), self, fn)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

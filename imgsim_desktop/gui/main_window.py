@@ -209,6 +209,11 @@ class MainWindow(QMainWindow):
         find.setShortcut(QKeySequence("Ctrl+D"))
         find.triggered.connect(lambda: (self.tabs.setCurrentWidget(self.duplicates), self.duplicates.find()))
         v.addAction(find)
+        h = self.menuBar().addMenu("&Help")
+        keys = QAction("Keyboard shortcuts", self)
+        keys.setShortcut(QKeySequence("F1"))
+        keys.triggered.connect(lambda: QMessageBox.information(self, "Keyboard shortcuts", KEYS_HELP))
+        h.addAction(keys)
 
     def _show_count(self, n: int) -> None:
         """The grid's count; "0 photos" while the first photos are still being read looked like a failed scan."""
@@ -464,6 +469,21 @@ class MainWindow(QMainWindow):
         qs.setValue("window/state", self.saveState())
         self.shutdown()
         super().closeEvent(e)
+
+
+KEYS_HELP = """Duplicates page
+  ← →  another photo of the group        ↑ ↓  another group
+  K  keep this photo (instead of the suggested one)
+  D or Delete  mark / unmark it to go     Space  compare it with the kept photo
+  Ctrl+D  find duplicates                 Ctrl+Z  undo the last trash or move
+
+Compare window
+  K  keep the right photo      D or Delete  mark / unmark it
+  N or →  next pair            P or ←  previous pair
+  Z  whole photos / 100 %      Space or Esc  back to the group
+
+Anywhere
+  Ctrl+O  add a folder    Ctrl+V  find lookalikes of a pasted photo    F5  rescan    F1  this list"""
 
 
 def _device_words(device) -> str:

@@ -601,3 +601,22 @@ def test_compare_shows_the_camera_and_how_each_photo_matched(qtbot, window, tmp_
     assert rows["Match"][1] == member.reason and member.reason.startswith("same photo")
     assert "T" not in rows["Date taken"][0] and rows["Date taken"][0][:4].isdigit()
     assert rows["Resolution"][1] == "480 × 360  (0.17 MP)"
+
+
+def test_delete_marks_as_d_does_and_f1_lists_the_keys(qtbot, indexed_window, monkeypatch):
+    """From a new user's try: Delete did nothing in the review, and no list of the keys was to be found."""
+    from PySide6.QtWidgets import QMessageBox
+
+    page = _find(qtbot, indexed_window)
+    indexed_window.tabs.setCurrentWidget(page)
+    page.select_group(0)
+    page.members.setFocus()
+    qtbot.keyClick(page.members, Qt.Key.Key_Right)
+    other = page.model.item(page.current_member_row()).path
+    qtbot.keyClick(page.members, Qt.Key.Key_Delete)
+    assert other in page.marked
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: shown.append(a[2]))
+    help_menu = next(a.menu() for a in indexed_window.menuBar().actions() if a.text() == "&Help")
+    help_menu.actions()[0].trigger()
+    assert "D or Delete" in shown[0] and "Ctrl+Z" in shown[0]

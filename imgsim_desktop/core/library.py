@@ -435,6 +435,11 @@ class Library(GroupingMixin, ReviewMixin):
         with self._lock:
             return self.catalog.file_ids()
 
+    def seq(self) -> int:
+        """The catalog's change counter: a read-only view polls it to follow the process that writes."""
+        with self._lock:
+            return self.catalog.seq()
+
     def file(self, file_id: int) -> FileRecord | None:
         with self._lock:
             return self.catalog.file(file_id)

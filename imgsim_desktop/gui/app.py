@@ -29,8 +29,7 @@ def open_library(settings: AppSettings, model_path=None, parent=None):
             parent, "Library in use",
             f"Another imgsim{(' ' + who) if who else ''} (the app or an 'imgsim index' or 'imgsim watch' in a "
             f"terminal) is using the library at {home}.\n\nOpen it read-only? You can search and review, but "
-            "not index, trash or move, and the window does not follow that program's changes until you "
-            "reopen it.")
+            "not index, trash or move; the window follows that program's changes every few seconds.")
         if answer != QMessageBox.StandardButton.Yes:
             return None
         return Library(home, model_path=model_path, device=settings.device, readonly=True,

@@ -69,6 +69,13 @@ class LibraryController(QObject):
         self._watch_poll = QTimer(self)
         self._watch_poll.setInterval(250)
         self._watch_poll.timeout.connect(self._poll_watcher)
+        # read-only (another imgsim writes): follow its changes by the catalog's counter, every few seconds
+        self._seen_seq: int | None = None
+        self._writer_poll = QTimer(self)
+        self._writer_poll.setInterval(3000)
+        self._writer_poll.timeout.connect(self._poll_writer)
+        if self.readonly:
+            self._writer_poll.start()
 
     # ------------------------------------------------------------------ change routing
     def _on_event(self, event) -> None:
@@ -196,6 +203,17 @@ class LibraryController(QObject):
         self._status_running = False
         self.problem.emit("Library status", str(e))
 
+    def _poll_writer(self) -> None:
+        lib = self.lib
+        workers.run_task(lib.seq, self._writer_seq, lambda e: None)
+
+    def _writer_seq(self, seq: int) -> None:
+        """The other process changed the library: every page refreshes, as after a change of folders."""
+        if self._seen_seq is not None and seq != self._seen_seq:
+            self._pending.folders = True
+            self._announce(changes.LIBRARY)
+        self._seen_seq = seq
+
     # ------------------------------------------------------------------ watcher
     def start_watcher(self) -> bool:
         if self.readonly or self.watcher is not None:
@@ -268,6 +286,7 @@ class LibraryController(QObject):
         """Stop everything that runs in the background, in order: the scan queue, the watcher (its
         thread calls the library), our subscription, then wait for the task pool."""
         self._lull.stop()
+        self._writer_poll.stop()
         self.scan_queue.clear()
         self.scans.cancel()
         self.check.cancel()

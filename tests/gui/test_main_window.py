@@ -197,7 +197,7 @@ def test_app_main_opens_the_library_and_quits(qtbot, tmp_path, model_card, photo
     assert (tmp_path / "applib" / "catalog.sqlite").exists()
 
 
-def test_second_instance_can_open_read_only(qtbot, library, settings, model_card, monkeypatch):
+def test_second_instance_can_open_read_only(qtbot, library, settings, model_card, monkeypatch, photos):
     """A second app on the same library is offered read-only access, and its write controls are off."""
     from PySide6.QtWidgets import QMessageBox
 
@@ -211,13 +211,18 @@ def test_second_instance_can_open_read_only(qtbot, library, settings, model_card
     try:
         assert ro is not None and ro.readonly
         # said for a desktop user (no "--library"), and what read-only leaves out
-        assert asked[0].startswith("Another imgsim") and "--library" not in asked[0] and "does not follow" in asked[0]
+        assert asked[0].startswith("Another imgsim") and "--library" not in asked[0]
+        assert "follows that program" in asked[0]
         win = MainWindow(ro, settings, start_watcher=False)
         qtbot.addWidget(win)
         assert win.windowTitle().endswith("(read-only)")
         assert not win.sidebar.add_btn.isEnabled() and not win.sidebar.rescan_btn.isEnabled()
         win.add_folder(str(settings.library_home()))
         assert any("read-only" in p for _, p in win.errors.rows())
+        # the other process indexes: the read-only window follows (it stayed at "0 photos" till reopened)
+        qtbot.waitUntil(lambda: win.controller._seen_seq is not None, timeout=10000)
+        library.scan([photos["root"]])
+        qtbot.waitUntil(lambda: win.grid_model.rowCount() == len(photos["unique"]) + 5, timeout=20000)
         win.shutdown()
     finally:
         ro.close()

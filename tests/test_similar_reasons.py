@@ -120,20 +120,27 @@ def _turned_copy(p: dict) -> str:
     return turned
 
 
-def test_the_similar_tier_holds_what_the_duplicates_tier_found(tmp_path, tiny_model, monkeypatch):
-    """A turned copy scores 0.2-0.4 with its photo, under the similar tier's cut, so the looser tier left out
-    what the stricter one grouped (seen in a real window: the crop and the 90° turn). A verified copy of a
-    similar group's photo now joins that group, and copies of a photo in no similar group keep their own."""
+def _burst_and_turned(tmp_path, monkeypatch) -> tuple[dict, str]:
+    """The burst's photos and a turned copy of its first shot, with every pair a candidate (the random test
+    model's cosines are no guide)."""
     from imgsim_desktop.core import library_groups
-    from imgsim_desktop.core.duplicates import DuplicateGroup, GroupMember
 
     folder = tmp_path / "photos"
     folder.mkdir()
     p = burst(folder, seed=305)
-    turned = _turned_copy(p)
-    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)   # the random test model's cosines are no guide
+    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)
+    return p, _turned_copy(p)
+
+
+def test_the_similar_tier_holds_what_the_duplicates_tier_found(tmp_path, tiny_model, monkeypatch):
+    """A turned copy scores 0.2-0.4 with its photo, under the similar tier's cut, so the looser tier left out
+    what the stricter one grouped (seen in a real window: the crop and the 90° turn). A verified copy of a
+    similar group's photo now joins that group, and copies of a photo in no similar group keep their own."""
+    from imgsim_desktop.core.duplicates import DuplicateGroup, GroupMember
+
+    p, turned = _burst_and_turned(tmp_path, monkeypatch)
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
-        lib.scan([folder])
+        lib.scan([tmp_path / "photos"])
         (dup,) = lib.duplicates("duplicates", threshold=-1.0)   # verifies every pair
         assert {m.path for m in dup.members} == {p["first"], p["grey"], turned}
         # nothing within a near-exact cut: the copies still form their own group in the similar listing
@@ -173,19 +180,14 @@ def test_a_similar_group_of_one_photos_turned_copies_joins_that_photos_group(tmp
     copies of a photo in another group goes whole into that group; one holding another photo stays."""
     from PIL import Image
 
-    from imgsim_desktop.core import library_groups
     from imgsim_desktop.core.duplicates import DuplicateGroup, GroupMember
 
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    p = burst(folder, seed=305)
-    turned = _turned_copy(p)
+    p, turned = _burst_and_turned(tmp_path, monkeypatch)
     turned2 = p["first"].replace("first.jpg", "first_turned_back.jpg")
     Image.open(p["first"]).rotate(-90, expand=True).save(turned2, quality=90)
     os.utime(turned2, (1_700_000_100,) * 2)
-    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)   # the random test model's cosines are no guide
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
-        lib.scan([folder])
+        lib.scan([tmp_path / "photos"])
         (dup,) = lib.duplicates("duplicates", threshold=-1.0)   # verifies every pair
         assert {m.path for m in dup.members} == {p["first"], p["grey"], turned, turned2}
         by_path = {r.path: r for r in lib.catalog.all_files()}
@@ -218,14 +220,8 @@ def test_the_similar_tier_holds_a_turned_copy_on_a_library_no_duplicates_run_has
                                                                                       monkeypatch):
     """From a new user's try: `dupes --tier similar` right after indexing left out a turned copy, which it
     showed only after a plain `dupes` had run. The similar tier now finds the duplicates tier's copies first."""
-    from imgsim_desktop.core import library_groups
-
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    p = burst(folder, seed=305)
-    turned = _turned_copy(p)
-    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)   # the random test model's cosines are no guide
+    p, turned = _burst_and_turned(tmp_path, monkeypatch)
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
-        lib.scan([folder])
+        lib.scan([tmp_path / "photos"])
         groups = lib.duplicates("similar", threshold=0.9999)   # no two photos alike at this cut but copies
         assert [{m.path for m in g.members} for g in groups] == [{p["first"], p["grey"], turned}]

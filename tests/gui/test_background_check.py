@@ -8,6 +8,15 @@ import threading
 from imgsim_desktop.core.errors import Cancelled
 
 
+def _held_check_after_indexing(qtbot, window, photos, monkeypatch) -> list:
+    """Index the photos with the first check held (below) and return once it is under way."""
+    started, calls = _hold_first_check(window.controller.lib, monkeypatch)
+    with qtbot.waitSignal(window.scanFinished, timeout=60000):
+        window.add_folder(str(photos["root"]))
+    qtbot.waitUntil(started.is_set, timeout=10000)
+    return calls
+
+
 def _hold_first_check(lib, monkeypatch):
     """The first check waits, as a long one on a large library would, until it is cancelled; later checks
     are the library's own. Returns an Event set once the first check is under way."""
@@ -49,10 +58,7 @@ def test_after_indexing_the_app_checks_for_duplicates_and_find_verifies_nothing(
 
 def test_a_scan_the_user_starts_stops_the_check_and_asks_for_it_again(qtbot, window, photos, monkeypatch):
     ctl = window.controller
-    started, calls = _hold_first_check(ctl.lib, monkeypatch)
-    with qtbot.waitSignal(window.scanFinished, timeout=60000):
-        window.add_folder(str(photos["root"]))
-    qtbot.waitUntil(started.is_set, timeout=10000)
+    calls = _held_check_after_indexing(qtbot, window, photos, monkeypatch)
     assert ctl.check.running
     with qtbot.waitSignal(ctl.check.stopped, timeout=10000) as stopped:
         with qtbot.waitSignal(window.scanFinished, timeout=60000):
@@ -65,10 +71,7 @@ def test_a_scan_the_user_starts_stops_the_check_and_asks_for_it_again(qtbot, win
 
 def test_find_takes_over_from_the_check(qtbot, window, photos, monkeypatch):
     ctl = window.controller
-    started, _ = _hold_first_check(ctl.lib, monkeypatch)
-    with qtbot.waitSignal(window.scanFinished, timeout=60000):
-        window.add_folder(str(photos["root"]))
-    qtbot.waitUntil(started.is_set, timeout=10000)
+    _held_check_after_indexing(qtbot, window, photos, monkeypatch)
     qtbot.waitUntil(lambda: window.sidebar.state_label.text() == "Checking for duplicates…", timeout=10000)
     assert window.sidebar.cancel_btn.isEnabled()
     # Rescan stays open (it stops the check); it opens once the status lists the folder

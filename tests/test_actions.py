@@ -203,3 +203,12 @@ def test_an_undo_blocked_by_a_new_file_says_what_to_do_and_the_history_says_part
     assert "move it away, then undo again" in why
     (seen,) = ActionLog(tmp_path / "lib").actions()
     assert seen.describe().endswith("— 1 put back, 1 not")
+
+
+@linux_only
+def test_a_file_gone_before_its_trash_is_said_in_words(tmp_path, trash_env):
+    """From a new user's try: "[Errno 2] No such file or directory: '…'" in the problems panel."""
+    gone = tmp_path / "gone.jpg"
+    action = trash_files([gone], ActionLog(tmp_path / "lib"))
+    (item,) = action.failed_items
+    assert item.error == "not found: moved or deleted since it was listed"

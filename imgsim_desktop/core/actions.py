@@ -353,7 +353,7 @@ def _trash_each(paths, action: Action, log: ActionLog, protected, refused, claim
                 log.record_plan(action, src)
                 send2trash(src)
             except Exception as e:  # send2trash raises OSError / TrashPermissionError
-                item.error = str(e) or type(e).__name__
+                item.error = _why_not_moved(e)
                 continue
             if free:
                 found = find_trash_entry(src, exclude=claimed)
@@ -366,6 +366,13 @@ def _trash_each(paths, action: Action, log: ActionLog, protected, refused, claim
             else:
                 item.dst = "<trash>"
             log.record_item(action, item)
+
+
+def _why_not_moved(e: BaseException) -> str:
+    """In words, not "[Errno 2] No such file or directory: '/…/IMG_5000.jpg'" (the path is beside it)."""
+    if isinstance(e, FileNotFoundError):
+        return "not found: moved or deleted since it was listed"
+    return str(e) or type(e).__name__
 
 
 @contextmanager
@@ -425,7 +432,7 @@ def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
                     shutil.move(src, dst)
                     item.dst = str(dst)
                 except Exception as e:
-                    item.error = str(e) or type(e).__name__
+                    item.error = _why_not_moved(e)
                     continue
                 log.record_item(action, item)
     finally:

@@ -11,19 +11,6 @@ from ..core.review import ReviewError
 from . import workers
 
 
-def sync_library_after(lib, action) -> None:
-    """Tell the library what an action did (worker side). Moves keep their embeddings (``move_path`` drops
-    them when the target is outside the library's folders); trashed files are forgotten."""
-    try:
-        if action.kind == actions.MOVE:
-            for it in action.done_items:
-                lib.move_path(it.src, it.dst)
-        elif action.done_items:
-            lib.remove_paths([it.src for it in action.done_items])
-    except Exception:  # the watcher, or the next scan, catches up
-        pass
-
-
 def sync_library_after_undo(lib, action, restored: list[str]) -> None:
     try:
         if action.kind == actions.MOVE:
@@ -64,16 +51,10 @@ class FileActionsMixin:
             return
         self.busy = True
         self.status.setText("Moving…")
-        lib, log = self.lib, self.log
+        lib = self.lib
 
-        def work():
-            if kind == "trash":   # as the CLI's: changed since found, or a group that keeps no copy as it was
-                refused = {**lib.changed_since_indexed(paths), **session.refusals()}
-                a = actions.trash_files(paths, log, refused=refused)
-            else:
-                a = actions.move_files(paths, folder, log)
-            sync_library_after(lib, a)
-            return a
+        def work():   # the library's own trash and move, as the CLI's: the same refusals, the same log
+            return lib.trash(paths, refused=session.refusals()) if kind == "trash" else lib.move(paths, folder)
 
         self.controller.run_write(changes.TRASH if kind == "trash" else changes.MOVE, work, self._acted,
                                   self._act_failed)

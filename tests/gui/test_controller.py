@@ -10,7 +10,7 @@ import shutil
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from imgsim_desktop.core import actions, changes
+from imgsim_desktop.core import changes
 
 
 @pytest.fixture
@@ -58,19 +58,15 @@ def test_queued_scans_run_in_turn(qtbot, controller, photos, tmp_path, photo_fac
 
 
 def test_a_trash_announces_what_left(qtbot, controller, photos, trash_env):
-    from imgsim_desktop.gui.file_actions import sync_library_after
-
     with qtbot.waitSignal(controller.scanFinished, timeout=60000):
         controller.add_folder(str(photos["root"]))
     controller.sets.clear()
     _orig, copy = photos["exact"][0]
     fid = controller.lib.file_by_path(copy).id
-    lib, log = controller.lib, actions.ActionLog(controller.lib.home)
+    lib = controller.lib
 
-    def work():
-        a = actions.trash_files([str(copy)], log)
-        sync_library_after(lib, a)
-        return a
+    def work():   # as the Duplicates page does
+        return lib.trash([str(copy)])
 
     done = []
     with qtbot.waitSignal(controller.changed, timeout=20000):

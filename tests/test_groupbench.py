@@ -49,3 +49,11 @@ def test_tiles_cover_the_photo_without_sharing_a_pixel_and_flat_tiles_are_left_o
         assert t.size == (99, 101)
     with Image.open(out / "tile_00001_00_00.jpg") as t:
         assert t.size == (150, 150)
+
+
+def test_tiles_are_cut_from_the_photo_brought_to_max_side_or_from_full_size(tmp_path):
+    src = tmp_path / "src.png"
+    scene(7, (420, 210)).save(src)
+    assert make_tiles([src], tmp_path / "full", min_side=96, gap=8, max_side=None)["tiles"] == 8
+    # brought to 105 px on the shorter side: 210 x 105, two tiles side by side
+    assert make_tiles([src], tmp_path / "small", min_side=96, gap=8, max_side=105)["tiles"] == 2

@@ -75,6 +75,8 @@ def register(sub) -> None:
                    help="negatives: cut the --distinct photos into non-overlapping tiles written to OUT and bench "
                         "the tiles instead of the photos (a larger library of distinct pictures)")
     g.add_argument("--tile-min", type=int, default=96, metavar="PX", help="smallest tile side (default 96)")
+    g.add_argument("--tile-from", type=int, default=1200, metavar="PX",
+                   help="bring larger photos to PX on the shorter side before cutting (default 1200; 0: full size)")
     g.add_argument("--model", type=Path, default=None, help="model card (default: the bundled model)")
     g.add_argument("--no-hashes", action="store_true", help="skip the pHash / dHash baselines")
     g.add_argument("--json", action="store_true")
@@ -233,7 +235,8 @@ def cmd_bench_groups(args) -> int:
     distinct = list(args.distinct)
     if args.mode == "negatives" and args.tiles:
         photos = sorted(f for d in distinct for f in _images_in(d, recursive=True))
-        print(f"tiles: {G.make_tiles(photos, args.tiles, min_side=args.tile_min)}", file=sys.stderr)
+        print(f"tiles: {G.make_tiles(photos, args.tiles, min_side=args.tile_min,
+                                               max_side=args.tile_from or None)}", file=sys.stderr)
         distinct = [args.tiles]
     if args.mode == "negatives" and args.hard_negatives:
         srcs = sorted(f for d in args.hard_sources for f in _images_in(d, recursive=True))

@@ -251,13 +251,14 @@ def make_hard_negatives(sources: dict[str, list[Path]], out_dir: Path, seed: int
     return counts
 
 
-def make_tiles(photos: list[Path], out_dir: Path, min_side: int = 96, gap: int = 8, max_side: int = 1200,
+def make_tiles(photos: list[Path], out_dir: Path, min_side: int = 96, gap: int = 8, max_side: int | None = 1200,
                flat_std: float = 3.0) -> dict:
     """Grow a negatives bench past the photos there are: cut every photo into as many tiles of at least
     ``min_side`` pixels as fit, ``gap`` pixels apart, so no two tiles share a pixel. The tiles *replace* the
     photos (a tile and its photo are a crop and its original). Tiles of one photo are the issue's hardest
     negatives: same scene, light and texture, no overlap. Flat tiles (grey standard deviation under
-    ``flat_std``, a sky or a black border) are left out: two of them can be the same picture."""
+    ``flat_std``, a sky or a black border) are left out: two of them can be the same picture. Photos are first
+    brought to ``max_side`` on the shorter side (None: full size, many more tiles of a camera photo)."""
     from imgsim_desktop.core.decode import load_image
     from imgsim_desktop.core.errors import DecodeError
 

@@ -235,8 +235,8 @@ def cmd_bench_groups(args) -> int:
     distinct = list(args.distinct)
     if args.mode == "negatives" and args.tiles:
         photos = sorted(f for d in distinct for f in _images_in(d, recursive=True))
-        print(f"tiles: {G.make_tiles(photos, args.tiles, min_side=args.tile_min,
-                                               max_side=args.tile_from or None)}", file=sys.stderr)
+        counts = G.make_tiles(photos, args.tiles, min_side=args.tile_min, max_side=args.tile_from or None)
+        print(f"tiles: {counts}", file=sys.stderr)
         distinct = [args.tiles]
     if args.mode == "negatives" and args.hard_negatives:
         srcs = sorted(f for d in args.hard_sources for f in _images_in(d, recursive=True))

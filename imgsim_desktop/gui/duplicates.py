@@ -32,6 +32,8 @@ from .views import ElidedLabel, ThumbGrid
 
 
 NOT_FOUND_YET = "Press \u201cFind duplicates\u201d to group the library\u2019s photos."
+NO_PHOTOS = ("No photos in the library yet: add a folder in the Library tab (Ctrl+O); its duplicates are found "
+             "here.")
 
 
 def reclaimable(group, keeper: str | None = None) -> int:
@@ -148,6 +150,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.members.activatedPath.connect(lambda _p: self.compare_current())
         self.members.selectionModel().currentChanged.connect(lambda *_: self._refresh_buttons())
+        self.library_empty = False   # set by the window from the library's counts
         self.group_title = QLabel(NOT_FOUND_YET)
         # a long keeper path must not widen this side (the splitter took it from the group list each time)
         self.group_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -308,9 +311,20 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
             self.groups_view.setCurrentItem(self.groups_view.topLevelItem(min(cur, len(self.groups) - 1)))
         else:
             self.model.clear()
-            self.group_title.setText("No groups." if self.found else NOT_FOUND_YET)
+            self.group_title.setText("No groups." if self.found else self._not_found_yet())
             self.keeper_why.setText("")
         self._refresh_buttons()
+
+    def _not_found_yet(self) -> str:
+        return NO_PHOTOS if self.library_empty else NOT_FOUND_YET
+
+    def set_library_empty(self, empty: bool) -> None:
+        """An empty library's page points at the Library tab rather than at a Find with nothing to group."""
+        if empty == self.library_empty:
+            return
+        self.library_empty = empty
+        if not self.groups and not self.found and self.group_title.text() in (NO_PHOTOS, NOT_FOUND_YET):
+            self.group_title.setText(self._not_found_yet())
 
     def _checked_in_background(self, groups) -> None:
         """The background check found the groups: say so on a page that has not searched yet."""
@@ -506,6 +520,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         for p in paths:
             total += by_path[p].bytes or 0
         self.summary.setText(f"{len(paths)} marked · {format_bytes(total)}" if paths else "Nothing marked.")
+        self.clear_btn.setEnabled(bool(paths))
         writable = not getattr(self.lib, "readonly", False)
         self.trash_btn.setEnabled(bool(paths) and writable)
         self.move_btn.setEnabled(bool(paths) and writable)

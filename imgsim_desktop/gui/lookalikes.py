@@ -98,6 +98,7 @@ class LookalikesPage(QWidget):
         self.lib = lib
         self._query = None  # ("path", p) | ("bytes", b) | ("id", fid, path)
         self._seq = 0
+        self.library_empty = False   # set by the window from the library's counts
         self.busy = False
         self.library_busy = lambda: False  # the window sets this: True while a scan holds the library
         self.query_label = ImageLabel(PLACEHOLDER)
@@ -198,7 +199,9 @@ class LookalikesPage(QWidget):
             return  # an older search finished after a newer one started
         self.busy = False
         self.model.set_items(items)
-        self.status.setText(f"{len(items)} result{'s' if len(items) != 1 else ''}")
+        self.status.setText(f"{len(items)} result{'s' if len(items) != 1 else ''}" if items or not self.library_empty
+                            else "No results: the library has no photos yet. Add a folder in the Library tab "
+                                 "(Ctrl+O); its photos are searched here.")
         self.resultsReady.emit(len(items))
 
     def _failed(self, seq: int, e: BaseException) -> None:

@@ -119,7 +119,8 @@ class MainWindow(QMainWindow):
         self.model_view = ModelViewPage(lib)
         self.errors = ErrorPanel()
         ctl.problem.connect(self._problem)
-        self.lookalikes.searchFailed.connect(lambda m: self.errors.add_message("Lookalikes", m))
+        # a dropped photo that cannot be read is said on the Lookalikes page, where the user looks: it is not a
+        # problem of the library, and the status bar's "1 problem" stayed after it (the third outside try)
         self.duplicates.message.connect(self.errors.add_message)
         self.model_view.failed.connect(lambda m: self.errors.add_message("Model view", m))
         for g in (self.grid, self.lookalikes.grid, self.duplicates.members):
@@ -268,6 +269,8 @@ class MainWindow(QMainWindow):
             + (f"\nModel {model.get('name', '?')} on {_device_words(model.get('device'))}" if model else "")
             + ("\nRead-only (another imgsim is writing)" if st.get("readonly") else ""))
         self.errors.set_file_errors(errors)
+        self.duplicates.set_library_empty(not st.get("indexed"))
+        self.lookalikes.library_empty = not st.get("indexed")
         self._show_welcome(not folders and not self.scans.running and not self.sidebar.pending())
 
     def _show_welcome(self, on: bool) -> None:

@@ -236,6 +236,23 @@ def test_first_run_welcome_and_dialogs_open_in_pictures(qtbot, library, settings
         win.shutdown()
 
 
+def test_an_empty_library_s_pages_point_at_adding_a_folder(qtbot, window, photos):
+    from imgsim_desktop.gui.duplicates import NO_PHOTOS, NOT_FOUND_YET
+
+    win = window
+    qtbot.waitUntil(lambda: win.duplicates.group_title.text() == NO_PHOTOS, timeout=10000)
+    assert not win.duplicates.clear_btn.isEnabled()   # nothing marked, nothing to clear
+    with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
+        win.lookalikes.search_path(photos["unique"][0])
+    assert "no photos yet" in win.lookalikes.status.text() and "Ctrl+O" in win.lookalikes.status.text()
+    with qtbot.waitSignal(win.scanFinished, timeout=60000):
+        win.add_folder(str(photos["root"]))
+    qtbot.waitUntil(lambda: win.duplicates.group_title.text() == NOT_FOUND_YET, timeout=10000)
+    with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
+        win.lookalikes.rerun()
+    assert win.lookalikes.status.text().endswith("results")
+
+
 def test_sidebar_shows_the_watcher_at_work(qtbot, library, settings, photos):
     pytest.importorskip("imgsim_desktop.core.watcher")
     from imgsim_desktop.gui.main_window import MainWindow

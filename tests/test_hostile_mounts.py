@@ -223,8 +223,14 @@ def test_unreadable_subfolder_is_a_listed_problem_with_its_reason(tiny_model, ma
     assert proc.returncode == 0, proc.stderr
     proc = as_nobody(["status", "--errors", "--json", "--model", card])
     assert proc.returncode == 0, proc.stderr
-    errors = {e["path"]: e["reason"] for e in json.loads(proc.stdout)["error_files"]}
+    st = json.loads(proc.stdout)
+    errors = {e["path"]: e["reason"] for e in st["error_files"]}
     assert "permission denied" in errors[str(d / "secret")].lower(), errors
+    # the folder is a folder that cannot be read, not "1 unreadable file" beside the one photo
+    assert (st["files"], st["errors"], st["unreadable_folders"]) == (1, 0, 1)
+    assert (st["folders"][0]["files"], st["folders"][0]["errors"]) == (1, 0)
+    text = as_nobody(["status", "--model", card]).stdout
+    assert "1 files, 1 indexed, 0 unreadable" in text and "1 folder that cannot be read" in text, text
     # readable again: the problem goes away and its photo comes in
     (d / "secret").chmod(0o755)
     (d / "secret" / "hidden_from_me.jpg").chmod(0o644)

@@ -229,8 +229,10 @@ def cmd_status(args) -> int:
     spaces = st["model"].get("spaces") or {}
     dims = " + ".join(f"{k} {b - a}-d" for k, (a, b) in spaces.items()) or f"{st['model']['embedding_size']}-d"
     print(f"model     {st['model']['model_id']} ({dims}, {st['model']['device']})")
+    folders_out = st.get("unreadable_folders", 0)
     print(f"photos    {st['files']} files, {st['indexed']} indexed, {st['errors']} unreadable, "
-          f"{st['bytes'] / 1e9:.2f} GB")
+          f"{st['bytes'] / 1e9:.2f} GB"
+          + (f"; {folders_out} folder{'s' if folders_out != 1 else ''} that cannot be read" if folders_out else ""))
     print(f"index     {st['index']['vectors']} vectors, {st['index']['file_bytes'] / 1e6:.1f} MB on disk")
     if st["folders"]:
         print()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 from .catalog_db import _Connection, _open_readonly
 from .catalog_vectors import VectorStore
 from .errors import LibraryError
-from .roots import db_path, from_db_path, prefix_range
+from .roots import FOLDER_NOT_ENTERABLE, FOLDER_UNREADABLE, db_path, from_db_path, prefix_range
 
 from .catalog_schema import _MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION re-exported)
 
@@ -532,6 +532,14 @@ class Catalog(VectorStore):
         """Files recorded as "permission denied": a rescan tries them again once they are readable."""
         rows = self.conn.execute("SELECT path FROM files WHERE status=? AND error=?", (STATUS_ERROR, REFUSED))
         return {from_db_path(p) for (p,) in rows}
+
+    def folder_problems(self) -> list[str]:
+        """Folders recorded as unreadable: error entries at a folder's path, counted among the files by the
+        running counts, which `status` takes them out of (a locked folder read as "1 unreadable file")."""
+        rows = self.conn.execute("SELECT path FROM files WHERE status=? AND size=0 AND mtime_ns=0 AND "
+                                 "(error=? OR error LIKE ?)", (STATUS_ERROR, FOLDER_NOT_ENTERABLE,
+                                                               FOLDER_UNREADABLE + " (%"))
+        return [from_db_path(p) for (p,) in rows]
 
     def errors(self) -> list[tuple[str, str]]:
         return [(from_db_path(p), e or "") for p, e in self.conn.execute(

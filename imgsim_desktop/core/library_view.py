@@ -17,6 +17,7 @@ from .index_meta import read_meta, space_path
 from .lockfile import held_elsewhere
 from .model_card import LazyModel
 from .paths import default_library_dir
+from .roots import under
 
 CATALOG_NAME = "catalog.sqlite"
 INDEX_NAME = "index.hnsw"
@@ -28,12 +29,14 @@ def library_status(home: Path, catalog: Catalog, model, index_path: Path, spaces
     """Folders and counts, the model card's facts, the indexes' size: without opening an index or loading
     the model. ``origin``: how the indexes were obtained ("unopened" when none was needed yet)."""
     counts = catalog.counts()
+    unlisted = catalog.folder_problems()   # a handful: each is a folder, not a file
     folders = []
     refs = set(catalog.reference_folders())
     for f in catalog.folders():
         files, errors = catalog.count_under(f)
-        folders.append({"path": f, "exists": os.path.isdir(f), "files": files, "errors": errors,
-                        "reference": f in refs})
+        below = sum(1 for p in unlisted if under(p, f))
+        folders.append({"path": f, "exists": os.path.isdir(f), "files": files - below, "errors": errors - below,
+                        "unreadable_folders": below, "reference": f in refs})
     index_bytes = sum(space_path(index_path, s).stat().st_size for s in spaces
                       if space_path(index_path, s).exists())
     # the count of this model's vectors comes from the saved index's meta when it reflects the catalog now,
@@ -46,7 +49,8 @@ def library_status(home: Path, catalog: Catalog, model, index_path: Path, spaces
     return {
         "library": str(home),
         "folders": folders,
-        "files": counts["files"], "indexed": indexed, "errors": counts["errors"],
+        "files": counts["files"] - len(unlisted), "indexed": indexed, "errors": counts["errors"] - len(unlisted),
+        "unreadable_folders": len(unlisted),
         "bytes": counts["bytes"],
         "model": {"name": model.name, "model_id": model.model_id,
                   "embedding_size": model.embedding_size, "input_size": model.input_size,

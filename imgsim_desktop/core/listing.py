@@ -12,7 +12,7 @@ from typing import Iterator
 from .catalog import STAMP_ERROR, STAMP_STALE
 from .embedder import Prepared
 from .progress import CancelToken, Progress
-from .roots import Found, dedupe_links, from_db_path, walk_runs
+from .roots import FOLDER_NOT_ENTERABLE, Found, dedupe_links, from_db_path, walk_runs
 
 
 class Listing:
@@ -93,7 +93,7 @@ def merge_root(root: str, rows: Iterator[list[tuple]], listing: Listing, skip_di
                 st = e.stat()
                 link = e.is_symlink()
             except PermissionError:   # a folder that lists its names but cannot be entered: say so
-                unreadable.setdefault(os.path.dirname(path), "permission denied: its files cannot be opened")
+                unreadable.setdefault(os.path.dirname(path), FOLDER_NOT_ENTERABLE)
                 continue
             except OSError:   # vanished since the listing
                 continue

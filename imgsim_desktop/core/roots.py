@@ -26,6 +26,10 @@ import re
 import stat
 from typing import Callable, Iterable, Iterator, NamedTuple
 
+# a folder's own problem, stored as an error entry at the folder's path (not a photo: `status` counts it apart)
+FOLDER_UNREADABLE = "folder cannot be read"
+FOLDER_NOT_ENTERABLE = "permission denied: its files cannot be opened"
+
 log = logging.getLogger(__name__)
 
 SEP = os.sep
@@ -245,7 +249,7 @@ def _sorted_listing(d: str, dev: int, on_error, mounts) -> list:
     except OSError as exc:
         log.warning("cannot list %s: %s", display_path(d), exc.strerror or exc)
         if on_error is not None:
-            on_error(d, f"folder cannot be read ({exc.strerror or exc})")
+            on_error(d, f"{FOLDER_UNREADABLE} ({exc.strerror or exc})")
         return []
     files: list[os.DirEntry] = []
     dirs: list[tuple[str, os.DirEntry, int]] = []

@@ -266,6 +266,8 @@ class MainWindow(QMainWindow):
         self.sidebar.set_totals(
             f"{st.get('indexed', 0):,} photos indexed · {format_bytes(st.get('bytes', 0) or 0)}"
             + (f" · {st['errors']} unreadable" if st.get("errors") else "")
+            + (f" · {st['unreadable_folders']} folder{'s' if st['unreadable_folders'] != 1 else ''} unreadable"
+               if st.get("unreadable_folders") else "")
             + (f"\nModel {model.get('name', '?')} on {_device_words(model.get('device'))}" if model else "")
             + ("\nRead-only (another imgsim is writing)" if st.get("readonly") else ""))
         self.errors.set_file_errors(errors)

@@ -467,11 +467,20 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
         if state is not None:
             self.restoreState(state)
+        # the page the user left open: one who reviews duplicates came back to the Library each time
+        names = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        tab = qs.value("window/tab")
+        if tab in names:
+            self.tabs.setCurrentIndex(names.index(tab))
 
-    def closeEvent(self, e) -> None:
+    def _save_layout(self) -> None:
         qs = qsettings()
         qs.setValue("window/geometry", self.saveGeometry())
         qs.setValue("window/state", self.saveState())
+        qs.setValue("window/tab", self.tabs.tabText(self.tabs.currentIndex()))
+
+    def closeEvent(self, e) -> None:
+        self._save_layout()
         self.shutdown()
         super().closeEvent(e)
 

@@ -327,3 +327,17 @@ def test_lookalike_results_follow_a_result_deleted_on_disk(qtbot, indexed_window
     with qtbot.waitSignal(win.lookalikes.searchFailed, timeout=20000) as failed:
         win.lookalikes.search_id(rec_id, "whatever.jpg")
     assert "no longer in the library" in failed.args[0]
+
+
+def test_the_window_reopens_on_the_page_it_was_left_on(qtbot, window, library, settings):
+    from imgsim_desktop.gui.main_window import MainWindow
+
+    assert window.tabs.currentWidget() is window.library_stack   # a first start: the Library
+    window.tabs.setCurrentWidget(window.duplicates)
+    window._save_layout()
+    again = MainWindow(library, settings, start_watcher=False)
+    qtbot.addWidget(again)
+    try:
+        assert again.tabs.currentWidget() is again.duplicates
+    finally:
+        again.shutdown()

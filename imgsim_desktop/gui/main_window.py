@@ -18,7 +18,7 @@ from . import workers
 from .duplicates import DuplicatesPage
 from .lookalikes import LookalikesPage
 from .model_view import ModelViewPage
-from .models import FileGridModel, FileIdRole, PathRole
+from .models import FileGridModel, FileIdRole, PathRole, set_roots
 from .controller import LibraryController
 from .settings import AppSettings, SettingsDialog, pictures_dir, qsettings
 from .sidebar import Sidebar
@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
         counts = {f["path"]: f.get("files", 0) for f in st.get("folders", [])}
         refs = {f["path"] for f in st.get("folders", []) if f.get("reference")}
         self.sidebar.set_folders(folders, counts, refs)
+        set_roots(folders)
         model = st.get("model", {})
         self.sidebar.set_totals(
             f"{st.get('indexed', 0):,} photos indexed · {format_bytes(st.get('bytes', 0) or 0)}"

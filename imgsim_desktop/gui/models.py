@@ -31,10 +31,24 @@ FolderRole = Qt.ItemDataRole.UserRole + 9  # the folder under the name: two "IMG
 LabelRole = Qt.ItemDataRole.UserRole + 10  # the score line: "similarity 0.912", "exact copy", "lookalike 0.7"
 
 
+_roots: list[str] = []   # the library's folders, longest first: captions start at the one a photo is in
+
+
+def set_roots(folders) -> None:
+    """The window tells the captions the library's folders (each status refresh)."""
+    _roots[:] = sorted((str(f).rstrip(os.sep) for f in folders), key=len, reverse=True)
+
+
 def folder_of(path: str, depth: int = 2) -> str:
-    """The last ``depth`` folders of a path ("Trips/2019"), enough to tell same-named files apart."""
-    parts = os.path.dirname(str(path)).rstrip(os.sep).split(os.sep)
-    tail = [p for p in parts if p][-depth:]
+    """A photo's folder from its library folder's name down ("photos/2019/summer", "photos/exports"): one
+    depth for all, where the last two folders mixed the library folder's name in for some photos and not
+    others. Outside the library's folders, the last ``depth`` folders."""
+    d = os.path.dirname(str(path)).rstrip(os.sep)
+    for root in _roots:
+        if d == root or d.startswith(root + os.sep):
+            base = os.path.dirname(root)
+            return display_path(d[len(base):].lstrip(os.sep) if base != d else d) or os.sep
+    tail = [p for p in d.split(os.sep) if p][-depth:]
     return display_path(os.sep.join(tail)) if tail else os.sep
 
 
@@ -390,22 +404,37 @@ class ThumbDelegate(QStyledItemDelegate):
         folder = index.data(FolderRole) or ""
         label = index.data(LabelRole)
         fm = option.fontMetrics
-        lh = fm.height()
         top = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
-        line = QRect(text_rect.left(), text_rect.top(), text_rect.width(), lh)
-        painter.drawText(line, top, fm.elidedText(caption, Qt.TextElideMode.ElideMiddle, text_rect.width()))
+        y = text_rect.top()
+
+        def draw(text: str) -> None:
+            nonlocal y
+            h = _line_height(option.font, fm, text)
+            painter.drawText(QRect(text_rect.left(), y, text_rect.width(), h), top, text)
+            y += h
+
+        draw(fm.elidedText(caption, Qt.TextElideMode.ElideMiddle, text_rect.width()))
         dim = pal.placeholderText().color() if not selected else pal.text().color()
         painter.setPen(dim)
         if folder:
-            line.translate(0, lh)
-            painter.drawText(line, top, fm.elidedText(folder + os.sep, Qt.TextElideMode.ElideLeft,
-                                                      text_rect.width()))
+            draw(fm.elidedText(folder + os.sep, Qt.TextElideMode.ElideLeft, text_rect.width()))
         if label:
-            line.translate(0, lh)
             if label.startswith("exact") or "cop" in label:
                 painter.setPen(QColor(46, 120, 200) if not selected else pal.text().color())
-            for i, text in enumerate(self.label_lines_for(fm, label, text_rect.width())):
-                if i:
-                    line.translate(0, lh)
-                painter.drawText(line, top, text)
+            for text in self.label_lines_for(fm, label, text_rect.width()):
+                draw(text)
         painter.restore()
+
+
+def _line_height(font, fm, text: str) -> int:
+    """A line's real height: a name in Japanese is drawn in a fallback font taller than the tile's own,
+    and a line of the tile's font height cut its glyphs off (the third outside try)."""
+    if text.isascii():
+        return fm.height()
+    from PySide6.QtGui import QTextLayout
+
+    layout = QTextLayout(text, font)
+    layout.beginLayout()
+    line = layout.createLine()
+    layout.endLayout()
+    return max(fm.height(), int(line.height() + 0.99)) if line.isValid() else fm.height()

@@ -91,6 +91,22 @@ def test_same_names_show_their_folders_and_exact_copies_say_so(qtbot, window, me
                                 for r in range(window.grid_model.rowCount())), timeout=10000)
 
 
+def test_folder_captions_start_at_the_library_folder_whatever_the_depth(tmp_path):
+    from imgsim_desktop.gui.models import folder_of, set_roots
+
+    root = tmp_path / "photos"
+    try:
+        set_roots([root, tmp_path / "other"])
+        # one depth for all: the last two folders gave "2019/summer" for one photo and "photos/exports" for another
+        assert folder_of(str(root / "2019" / "summer" / "a.jpg")) == "photos/2019/summer"
+        assert folder_of(str(root / "exports" / "b.jpg")) == "photos/exports"
+        assert folder_of(str(root / "c.jpg")) == "photos"
+        assert folder_of(str(tmp_path / "photos-old" / "d.jpg")) == f"{tmp_path.name}/photos-old"  # not "under"
+        assert folder_of("/elsewhere/x/y/z.jpg") == "x/y"   # outside the library: its last two folders
+    finally:
+        set_roots([])
+
+
 def test_group_list_keeps_its_width_when_a_long_keeper_is_selected(qtbot, window, messy):
     _index(qtbot, window, messy["root"])
     page = window.duplicates
@@ -322,3 +338,40 @@ def test_compare_says_the_last_pair_and_opens_anew_on_whole_photos(qtbot, indexe
     page.compare_current()   # Space again
     qtbot.waitUntil(dlg.isVisible)
     assert dlg.compare.fit_btn.isChecked() and not dlg.compare.actual_btn.isChecked()
+
+
+def test_a_name_in_japanese_is_drawn_whole_on_its_tile(qtbot):
+    """Its fallback font is taller than the tile's own: a line of the tile's font height cut it off."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from imgsim_desktop.gui.models import ResultItem, ResultModel, ThumbDelegate
+
+    name = "日本 写真 gyp.jpg"
+    model = ResultModel(None)
+    model.set_items([ResultItem(1, f"/x/{name}", None)])
+    delegate = ThumbDelegate(thumb_size=120)
+    opt = QStyleOptionViewItem()
+    opt.rect = QRect(0, 0, 300, 240)
+    opt.palette.setColor(opt.palette.ColorRole.Text, Qt.GlobalColor.black)
+
+    def ink(paint) -> int:
+        img = QImage(300, 240, QImage.Format.Format_RGB32)
+        img.fill(Qt.GlobalColor.white)
+        p = QPainter(img)
+        paint(p)
+        p.end()
+        # the caption's band only: from under the thumbnail to where the folder line would end
+        band = [img.pixelColor(x, y).lightness() for y in range(3 + 4 + 120 + 4, 3 + 4 + 120 + 4 + 40)
+                for x in range(300)]
+        return sum(v < 80 for v in band)   # black ink: the grey folder line is lighter
+
+    def unclipped(p):
+        p.setFont(opt.font)
+        p.setPen(Qt.GlobalColor.black)
+        p.drawText(QRect(5, 3 + 4 + 120 + 4, 290, 200), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                   name)
+
+    drawn = ink(lambda p: delegate.paint(p, opt, model.index(0, 0)))
+    assert drawn > 0 and drawn == pytest.approx(ink(unclipped), rel=0.02)

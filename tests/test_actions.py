@@ -17,18 +17,6 @@ from imgsim_desktop.core.actions import ActionLog, auto_mark, export_groups, mov
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop trash is Linux-only")
 
 
-@pytest.fixture
-def trash_env(tmp_path, monkeypatch):
-    """HOME and XDG_DATA_HOME inside tmp_path: send2trash then uses tmp_path/xdg/Trash (same device)."""
-    home = tmp_path / "home"
-    xdg = tmp_path / "xdg"
-    home.mkdir()
-    xdg.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(xdg))
-    return xdg / "Trash"
-
-
 def _write(p: Path, data: bytes) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(data)

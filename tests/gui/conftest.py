@@ -163,14 +163,3 @@ def indexed_window(qtbot, window, photos):
         window.add_folder(str(photos["root"]))
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == len(photos["unique"]) + 5, timeout=10000)
     return window
-
-
-@pytest.fixture
-def trash_env(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    xdg = tmp_path / "xdg"
-    home.mkdir()
-    xdg.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(xdg))
-    return xdg / "Trash"

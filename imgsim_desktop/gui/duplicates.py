@@ -32,8 +32,7 @@ from .views import ElidedLabel, ThumbGrid
 
 
 NOT_FOUND_YET = "Press \u201cFind duplicates\u201d to group the library\u2019s photos."
-NO_PHOTOS = ("No photos in the library yet: add a folder in the Library tab (Ctrl+O); its duplicates are found "
-             "here.")
+NO_PHOTOS = "No photos yet: add a folder in the Library tab (Ctrl+O)."
 
 
 def reclaimable(group, keeper: str | None = None) -> int:

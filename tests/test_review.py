@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from imgsim_desktop.core import actions
-from imgsim_desktop.core.review import ReviewError, ReviewSession
+from imgsim_desktop.core.review import NOT_ITS_PHOTO, ReviewError, ReviewSession
 from photos import photo
 from review_photos import camera_jpeg, copies, fake_raw
 
@@ -128,8 +128,11 @@ def test_similar_tier_needs_a_second_confirmation(library, tmp_path):
     assert [g.tier for g in s.groups] == ["similar"]
     report = s.mark_all_but_keeper()
     assert s.marked == [] and report.skipped and "confirm" in report.skipped[0][1]
-    s.mark_all_but_keeper(confirm_similar=True)
-    assert len(s.marked) == 2
+    report = s.mark_all_but_keeper(confirm_similar=True)
+    # confirmed: the keeper's copies and other shots are marked, a different photo never (said why)
+    kinds = {str(m.path): (m.match or {}).get("kind") for m in s.groups[0].members if str(m.path) != s.groups[0].keeper}
+    assert sorted(s.marked) == sorted(p for p, k in kinds.items() if k in ("same photo", "another shot"))
+    assert all(why == NOT_ITS_PHOTO for p, why in report.skipped if p in kinds and p not in s.marked)
 
 
 def test_reviewed_group_stays_reviewed_until_a_member_changes(library, tmp_path):
@@ -217,7 +220,15 @@ def test_the_confirmation_says_when_a_chosen_keeper_is_smaller_than_a_copy_going
     gid = s.groups[0].id
     s.mark_all_but_keeper(gid)
     assert "Note:" not in s.confirmation()   # the keeper rule's choice: explained beside the group already
+    reason = s.groups[0].keeper_reason
+    assert reason
     s.set_keeper(gid, files["whatsapp"])
     s.mark_all_but_keeper(gid)
+    text = s.confirmation()
+    # the photo the rule kept goes too: named, with why it was the keeper (a K in Compare had taken the
+    # keeper from a camera original, and the note spoke only of pixels: the fourth outside try)
+    assert (f"Note: IMG_0001.jpg (800×600), the photo this group would keep ({reason}), goes away; you chose to "
+            "keep IMG-20210502-WA0003.jpg (480×360).") in text
+    s.unmark(files["camera"])   # the rule's keeper stays: the note is about pixels only
     text = s.confirmation()
     assert "Note: IMG-20210502-WA0003.jpg (480×360) is kept, smaller than IMG_0001-2.jpg (1600×1200)" in text

@@ -44,6 +44,28 @@ def test_each_similar_member_says_whether_it_is_the_same_photo_as_the_keeper(tmp
 
 
 
+def test_marking_a_similar_group_takes_copies_and_shots_never_a_different_photo(tmp_path, tiny_model):
+    """'Mark all but keeper' on a similar group sent a different night photo to the trash with one click (the
+    fourth outside try); the trash's question said nothing of it when it was marked by hand."""
+    from imgsim_desktop.core.review import NOT_ITS_PHOTO, ReviewSession
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = burst(folder, seed=307)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        (g,) = lib.duplicates("similar", threshold=-1.0)
+        assert g.keeper == p["first"]
+        s = ReviewSession([g], "similar")
+        report = s.mark_all_but_keeper(confirm_similar=True)
+        assert sorted(s.marked) == sorted([p["grey"], p["second"]])
+        assert (p["other"], NOT_ITS_PHOTO) in report.skipped
+        assert not any("not the same photo" in n for n in s.removal().notes)
+        s.mark(p["other"])   # by hand: allowed, and said before it goes
+        notes = s.removal().notes
+        assert any(n.startswith(f"Note: {os.path.basename(p['other'])} is not the same photo") for n in notes)
+
+
 def test_a_copy_of_the_other_shot_is_named_so(tmp_path, tiny_model):
     """Against the keeper, a grey copy of the *second* shot is "another shot" too; once the verifier has
     found it the same photo as that shot (a `dupes` run), it says whose copy it is, and the shot stays a shot."""

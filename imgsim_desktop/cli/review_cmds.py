@@ -25,7 +25,8 @@ def register(sub) -> None:
     p.add_argument("--group", action="append", default=[], metavar="ID",
                    help="only this group (its id from 'imgsim dupes --json'); may be repeated")
     p.add_argument("--confirm-similar", action="store_true",
-                   help="also mark in 'similar' groups (same scene, not copies of one photo)")
+                   help="also mark in 'similar' groups: the keeper's copies and other shots (a photo "
+                        "that is not the keeper's is never marked)")
     p.add_argument("--dry-run", action="store_true", help="show what would go, change nothing")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -101,6 +102,12 @@ def cmd_trash(args) -> int:
             if similar:
                 print(f"{len(similar)} similar group(s) left alone: add --confirm-similar to mark them too",
                       file=sys.stderr)
+            from imgsim_desktop.core.review import NOT_ITS_PHOTO
+
+            others = [w for w, y in report.skipped if y == NOT_ITS_PHOTO]
+            if others:
+                print(f"{len(others)} photo(s) left unmarked, not the same photo as their group's keeper "
+                      f"(e.g. {others[0]}): move it to the trash yourself if you mean it", file=sys.stderr)
             print(removal.describe("Move to the trash" if not args.dry_run else "Would move to the trash"))
         if not removal.paths:
             if args.json:

@@ -28,6 +28,15 @@ from .errors import ImgsimError
 UNKEPT = ("its group keeps no copy on disk as indexed (the keeper is gone or changed): not trashed; "
           "find duplicates again")
 CHANGED_SINCE_FOUND = "changed since its group was found: not trashed; find duplicates again"
+# what a similar group's member may be to its keeper for "mark all but keeper" to take it: the same photo, another
+# shot of it (a burst) or a copy of such a shot; a different photo, or one not compared, is the user's call alone
+MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
+NOT_ITS_PHOTO = "not the same photo as the keeper: mark it by hand (D) if you mean it"
+
+
+def _kind(m) -> str:
+    """What a similar group's member is to its keeper (``match["kind"]``; "not compared" when unknown)."""
+    return (getattr(m, "match", None) or {}).get("kind") or "not compared"
 
 
 def _as_indexed(m) -> bool:
@@ -93,6 +102,7 @@ class ReviewSession:
         self.groups: list[DuplicateGroup] = [g for g in groups if len(g.members) >= 2]
         self._marked: dict[str, None] = {}  # insertion-ordered set
         self._chosen: set[str] = set()      # group ids whose keeper the user chose
+        self._suggested: dict[str, str] = {}   # their keeper as found (the rule's), by group id
         self._reindex()
 
     @classmethod
@@ -105,7 +115,7 @@ class ReviewSession:
         chosen = {gid: self.keeper(gid) for gid in self._chosen if gid in self._by_id}
         marks = list(self._marked)
         self.groups = [g for g in groups if len(g.members) >= 2]
-        self._marked, self._chosen = {}, set()
+        self._marked, self._chosen, self._suggested = {}, set(), {}
         self._reindex()
         for gid, path in chosen.items():
             if gid in self._by_id and path in self._group_of:
@@ -164,6 +174,7 @@ class ReviewSession:
             raise ReviewError(f"{path} is not in group {gid}")
         if any(getattr(m, "reference", False) for m in g.members) and not self.is_reference(path):
             raise ReviewError("this group has a photo in a reference folder: that one is the keeper")
+        self._suggested.setdefault(gid, str(g.keeper))
         g.keeper = path
         g.members.sort(key=lambda m: str(m.path) != path)
         self._chosen.add(gid)
@@ -244,6 +255,8 @@ class ReviewSession:
                 if p == str(g.keeper) or p in self._marked:
                     continue
                 reason = self.why_not(p)
+                if not reason and g.tier == "similar" and _kind(m) not in MARKED_WITH_THE_REST:
+                    reason = NOT_ITS_PHOTO   # one click had sent a different night photo to the trash
                 if reason:
                     report.skipped.append((p, reason))
                 else:
@@ -264,7 +277,21 @@ class ReviewSession:
             f[1] += size
         groups = len({id(self._group_of[p]) for p in paths if p in self._group_of})
         rows = sorted(((f, c, b) for f, (c, b) in folders.items()), key=lambda r: (-r[2], r[0]))
-        return Removal(paths, total, groups, rows, self._smaller_keepers(paths))
+        return Removal(paths, total, groups, rows, self._smaller_keepers(paths) + self._other_photos(paths))
+
+    def _other_photos(self, paths: Sequence[str]) -> list[str]:
+        """Marked members of similar groups that are not the keeper's photo (marked by hand): said before they
+        go, as the trash's list names only folders."""
+        other = [p for p in paths if p in self._group_of and self._group_of[p].tier == "similar"
+                 and _kind(self._member[p]) not in MARKED_WITH_THE_REST]
+        if not other:
+            return []
+        names = ", ".join(os.path.basename(p) for p in other[:3])
+        if len(other) > 3:
+            names += f" and {len(other) - 3} more"
+        one = len(other) == 1
+        return [f"Note: {names} {'is' if one else 'are'} not the same photo as {'its' if one else 'their'} group's "
+                f"keeper (a similar photo, not a copy): {'it goes' if one else 'they go'} with no copy kept."]
 
     def _smaller_keepers(self, paths: Sequence[str], shown: int = 3) -> list[str]:
         """Groups whose keeper the user chose (K) and that keep a copy of fewer pixels than one going away
@@ -282,7 +309,14 @@ class ReviewSession:
             keep = self._member.get(str(g.keeper))
             going = [self._member[str(m.path)] for m in g.members if str(m.path) in gone]
             bigger = max(going, key=pixels, default=None)
-            if keep is not None and bigger is not None and pixels(bigger) > pixels(keep) > 0:
+            first = self._member.get(self._suggested.get(g.id, ""))
+            if keep is not None and first is not None and str(first.path) in gone:
+                # K on a crop in Compare took the keeper from the camera original, which then went with the rest
+                why = f" ({g.keeper_reason})" if getattr(g, "keeper_reason", "") else ""
+                out.append(f"Note: {os.path.basename(str(first.path))} ({first.width}×{first.height}), the photo "
+                           f"this group would keep{why}, goes away; you chose to keep "
+                           f"{os.path.basename(str(keep.path))} ({keep.width}×{keep.height}).")
+            elif keep is not None and bigger is not None and pixels(bigger) > pixels(keep) > 0:
                 out.append(f"Note: {os.path.basename(str(keep.path))} ({keep.width}×{keep.height}) is kept, smaller "
                            f"than {os.path.basename(str(bigger.path))} ({bigger.width}×{bigger.height}) going away.")
         return out[:shown] + ([f"... and {len(out) - shown} more such groups."] if len(out) > shown else [])

@@ -90,9 +90,10 @@ class MarkingMixin:
         if similar:
             n = len(similar)
             confirm = bool(self.confirm(
-                f"{n} group{'s are' if n != 1 else ' is'} similar photos, not copies of one photo "
-                f"(the same scene, a burst, an edit).{_what_they_are(similar)}\n\n"
-                "Mark every photo but the keeper there too?"))
+                f"{n} group{'s are' if n != 1 else ' is'} similar photos: besides copies of one photo, they hold "
+                f"other shots of a scene (a burst) and different photos that look alike.{_what_they_are(similar)}"
+                "\n\nMark the copies and the other shots there too? (Photos that are not the keeper's stay "
+                "unmarked: mark them by hand.)"))
         report = session.mark_all_but_keeper(None if gi is None else self._group_id(gi), confirm_similar=confirm)
         self.marked = set(session.marked)
         self._apply_states()
@@ -186,5 +187,5 @@ def _what_they_are(groups) -> str:
     parts = [f"{counts.pop('same photo', 0)} the same photo", f"{counts.pop('another shot', 0)} another shot"]
     if counts.get("copy of another member"):
         parts.append(f"{counts.pop('copy of another member')} a copy of another shot")
-    parts.append(f"{sum(counts.values())} not the same photo or not compared")
+    parts.append(f"{sum(counts.values())} not the same photo or not compared (left unmarked)")
     return "\nBesides the keepers: " + ", ".join(parts) + "."

@@ -93,17 +93,18 @@ class GroupingMixin:
         with self._lock:
             return covered(self.catalog, CANDIDATE_SIM)
 
-    def check_duplicates(self, progress: Progress | None = None, cancel: CancelToken | None = None) -> int | None:
+    def check_duplicates(self, progress: Progress | None = None, cancel: CancelToken | None = None,
+                         threshold: float | None = None) -> int | None:
         """Verify ahead what finding the duplicates will ask, so that a user's "Find" answers at once (the app
         runs this after indexing; a large library's first verification takes minutes). None when nothing was
-        left to check (or this process may not write), else how many groups there are. Cancelled, it keeps
-        what it verified."""
+        left to check (or this process may not write), else how many groups there are at ``threshold`` (the
+        user's cut; None: the model's). Cancelled, it keeps what it verified."""
         if self.readonly or self.duplicates_checked():
             return None
         with self._lock:
             if self.catalog.counts()["embedded"] < 2:   # nothing to compare ("none found" over an empty library)
                 return None
-        return len(self.duplicates("duplicates", progress=progress, cancel=cancel))
+        return len(self.duplicates("duplicates", threshold, progress=progress, cancel=cancel))
 
     def _explain_similar(self, groups: list[DuplicateGroup], records: dict, progress: Progress | None = None,
                          cancel: CancelToken | None = None, originals: set[int] = frozenset()) -> None:

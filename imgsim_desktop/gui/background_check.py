@@ -19,9 +19,10 @@ class DuplicateCheck(QObject):
     stopped = Signal(str)         # "cancelled" or why it failed
     runningChanged = Signal(bool)
 
-    def __init__(self, lib, enabled: bool = True, parent: QObject | None = None):
+    def __init__(self, lib, enabled: bool = True, parent: QObject | None = None, threshold=lambda: None):
         super().__init__(parent)
         self.lib = lib
+        self.threshold = threshold   # the user's duplicates cut now (Settings): the count must be Find's
         self.enabled = enabled and not getattr(lib, "readonly", False)
         self._token: CancelToken | None = None
         self._progress: workers.QtProgress | None = None
@@ -42,8 +43,8 @@ class DuplicateCheck(QObject):
         token, qp = CancelToken(), workers.QtProgress(self)
         qp.updated.connect(self._on_progress)
         self._token, self._progress, self.shown, self._again = token, qp, False, False
-        lib = self.lib
-        workers.run_task(lambda: lib.check_duplicates(qp.progress, token), self._done, self._failed)
+        lib, cut = self.lib, self.threshold()
+        workers.run_task(lambda: lib.check_duplicates(qp.progress, token, cut), self._done, self._failed)
         self.runningChanged.emit(True)
 
     def cancel(self) -> None:

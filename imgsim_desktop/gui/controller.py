@@ -49,7 +49,8 @@ class LibraryController(QObject):
         self.scans.cancelled.connect(self._scan_cancelled)
         self.scan_queue: list[list[str] | None] = []
         # verifies duplicate candidates after indexing; anything the user starts comes first
-        self.check = DuplicateCheck(lib, self.settings.background_check, self)
+        self.check = DuplicateCheck(lib, self.settings.background_check, self,
+                                    threshold=lambda: self.settings.duplicates_threshold)
         self.last_report = None
         self.last_outcome = ""  # "done" | "failed" | "cancelled"
         self.watcher = None

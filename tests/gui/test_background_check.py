@@ -22,10 +22,10 @@ def _hold_first_check(lib, monkeypatch):
     are the library's own. Returns an Event set once the first check is under way."""
     real, started, calls = lib.check_duplicates, threading.Event(), []
 
-    def check(progress=None, cancel=None):
+    def check(progress=None, cancel=None, threshold=None):
         calls.append(1)
         if len(calls) > 1:
-            return real(progress, cancel)
+            return real(progress, cancel, threshold)
         progress.start("verifying", 1000)   # under way, as the sidebar shows it
         progress.advance(10)
         started.set()
@@ -54,6 +54,24 @@ def test_after_indexing_the_app_checks_for_duplicates_and_find_verifies_nothing(
     with qtbot.waitSignal(window.controller.check.finished, timeout=20000) as again:
         window.controller.check.request()
     assert again.args[0] is None
+
+
+def test_the_groups_counted_in_the_background_are_those_find_shows_at_the_user_s_threshold(qtbot, window, photos,
+                                                                                         monkeypatch):
+    """With the threshold raised in Settings the background said "9 groups" and Find showed 8 (it counted at
+    the model's cut: the fourth outside try)."""
+    lib, cuts = window.controller.lib, []
+    real = lib.check_duplicates
+    monkeypatch.setattr(lib, "check_duplicates", lambda p=None, c=None, t=None: cuts.append(t) or real(p, c, t))
+    window.controller.settings.duplicates_threshold = 0.9999   # exact copies only, as the page's cut
+    with qtbot.waitSignal(window.controller.check.finished, timeout=60000) as done:
+        window.add_folder(str(photos["root"]))
+    assert cuts == [0.9999]
+    page = window.duplicates
+    page.threshold.setValue(0.9999)
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find_btn.click()
+    assert done.args[0] == len(page.groups) == len(lib.duplicates("duplicates", 0.9999))
 
 
 def test_a_scan_the_user_starts_stops_the_check_and_asks_for_it_again(qtbot, window, photos, monkeypatch):

@@ -389,3 +389,31 @@ def test_a_small_subject_that_moved_is_another_shot_and_a_sticker_is_not():
         stickered = first.copy()
         stickered.paste(scene(700 + seed, (50, 40)), (330, 200))
         assert V.verify(jpeg_features(first), jpeg_features(stickered)).same, seed
+
+
+def _shaded_patch(colours, edge: float, seed: int, size=(84, 80)) -> Image.Image:
+    """A ~80 px patch of a smooth shading with soft blotches: bokeh, skin or sky cut from a large camera photo."""
+    w, h = size
+    x, y = np.linspace(0, 1, w)[None, :, None], np.linspace(0, 1, h)[:, None, None]
+    t = 1 / (1 + np.exp(-(x + 0.3 * y - edge) * 9))
+    img = np.array(colours[0], float) * (1 - t) + np.array(colours[1], float) * t
+    rng = np.random.default_rng(seed)
+    blots = Image.fromarray(rng.normal(128, 40, (h // 6, w // 6)).clip(0, 255).astype(np.uint8))
+    img += (np.asarray(blots.resize((w, h), Image.Resampling.BICUBIC), float)[:, :, None] - 128) * 0.05
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=88)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def test_two_smooth_shadings_of_different_colours_are_not_one_photo_on_the_whole_frame(monkeypatch):
+    """At 55,000 pictures, 76 px tiles of bokeh, skin and sky from different camera photos were "the same photo
+    (whole-frame match)": a ramp of light fills the cells with variance. The frames must still hold picture
+    once their shading is taken away."""
+    a = V.features_from_image(_shaded_patch(((110, 60, 30), (60, 30, 20)), 0.62, 1))
+    b = V.features_from_image(_shaded_patch(((90, 140, 210), (40, 60, 110)), 0.58, 2))
+    base = dict(a_grey=(a.grey.shape[1], a.grey.shape[0]), a_chroma=a.chroma,
+                b_grey=(b.grey.shape[1], b.grey.shape[0]), b_chroma=b.chroma)
+    v = V._direct(a, b, 0, base)
+    assert not v.same and v.why == "too little detail to verify the whole frame"
+    monkeypatch.setattr(V, "DIRECT_SHADED", 0)   # without the check: matched whole, as they were
+    assert V._direct(a, b, 0, base).same

@@ -29,7 +29,7 @@ from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v12-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
-                    "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax-subject-projective")
+                    "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax-subject-projective-shaded")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -60,6 +60,15 @@ MIN_TEXTURED_CELLS = 6
 DIRECT_TEXTURED = 40        # a whole-frame match needs this many of its 256 cells textured in both pictures: two
                             # different smooth ~100 px pictures (a dark slope and a grey rock edge, a sky and a
                             # sea) correlate at 0.92-0.99 with 16-35; true copies matched whole: 44 and more
+DIRECT_SHADED = 30          # ...and this many once each frame's smooth shading is taken away (a Gaussian of
+                            # SHADING_SIGMA on the 96 px frames): a ramp of colour fills cells with variance, not
+                            # with picture. 76 px tiles of bokeh, skin and sky from 16 MP photos, different in
+                            # colour, matched whole at 0.90-0.98 with 40-73 raw cells, 0-25 shaded; whole-frame
+                            # copies of the dev bench and eval/pairs: 39 and more (121 pairs). Not asked of
+                            # frames that correlate within re-encoding noise (a resized misty landscape: 0.99999;
+                            # those tiles: 0.90-0.983)
+SHADING_SIGMA = 3.0
+DIRECT_NCC_RESAVED = 0.995
 
 # SIFT's 128 values are 4 x 4 cells (rows along the keypoint's normal, columns along its direction) of 8
 # gradient directions; in the mirror image a keypoint's direction is reflected, so its rows come in reverse
@@ -379,7 +388,8 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
-        if textured < DIRECT_TEXTURED:
+        if textured < DIRECT_TEXTURED or (gncc < DIRECT_NCC_RESAVED
+                                          and cells(_unshaded(ga), _unshaded(gb), mask)[2] < DIRECT_SHADED):
             v.why = "too little detail to verify the whole frame"
             return v
         # on a's grid, and (when b is the smaller picture) on b's, as in verify()
@@ -430,6 +440,12 @@ def _direct_detail(a: Features, b: Features, m: np.ndarray,
     if k < MIN_TEXTURED_CELLS or (soft >= HEAVY_BLUR and agree < DIRECT_DETAIL):
         return None, matched, blurs   # no detail, or a heavy blur's noise for detail
     return agree, matched, blurs
+
+
+def _unshaded(grey: np.ndarray) -> np.ndarray:
+    """The frame less its smooth shading: what is left is picture (edges, texture), not a ramp of light."""
+    g = grey.astype(np.float32)
+    return g - opencv().GaussianBlur(g, (0, 0), SHADING_SIGMA) + 128.0
 
 
 def _small(grey: np.ndarray, side: int = 96) -> np.ndarray:

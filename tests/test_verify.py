@@ -417,3 +417,10 @@ def test_two_smooth_shadings_of_different_colours_are_not_one_photo_on_the_whole
     assert not v.same and v.why == "too little detail to verify the whole frame"
     monkeypatch.setattr(V, "DIRECT_SHADED", 0)   # without the check: matched whole, as they were
     assert V._direct(a, b, 0, base).same
+
+
+def test_a_smaller_copy_says_how_much_narrower_not_a_share_of_the_size():
+    """"smaller (46 % of the size)" was read as the file's size (a PNG export twice the bytes of its original)."""
+    from imgsim_desktop.core.match_reason import reason
+
+    assert reason({"scale": 0.46}) == "same photo: smaller (46 % as wide)"

@@ -122,7 +122,7 @@ def reason(match: dict, keeper: bool = False) -> str:
         parts.append("noisier")
     sc = match.get("scale", 1.0)
     if not parts and sc < 0.9:
-        parts.append(f"smaller ({round(sc * 100)} % of the size)")
+        parts.append(f"smaller ({round(sc * 100)} % as wide)")   # not "of the size": read as bytes
     if not parts:
         parts.append("re-saved or retouched")
     return "same photo: " + ", ".join(parts)

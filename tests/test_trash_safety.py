@@ -58,6 +58,29 @@ def test_a_group_whose_keeper_went_keeps_its_other_copies(tmp_path, tiny_model, 
 
 
 @linux_only
+def test_a_marked_copy_gone_since_its_group_was_found_is_said_to_be_gone_not_changed(tmp_path, tiny_model, trash_env):
+    """A folder renamed in the shell while the app was open: its marked copy was refused as "changed since its
+    group was found" (the fourth outside try); it is not there at all."""
+    from imgsim_desktop.core.review import GONE_SINCE_FOUND
+
+    folder = tmp_path / "photos"
+    (folder / "phone").mkdir(parents=True)
+    keeper, copy = folder / "a.jpg", folder / "phone" / "b.jpg"
+    scene(12, (320, 240)).save(keeper, quality=92)
+    shutil.copy(keeper, copy)
+    os.utime(keeper, (1_500_000_000,) * 2)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        session = ReviewSession(lib.duplicates(), "duplicates")
+        session.mark_all_but_keeper()
+        assert session.marked == [str(copy)]
+        (folder / "phone").rename(folder / "phone old")
+        assert session.refusals() == {str(copy): GONE_SINCE_FOUND}
+        action = session.trash(lib)
+    assert (folder / "phone old" / "b.jpg").exists() and not action.done_items
+
+
+@linux_only
 def test_ctrl_c_in_the_middle_leaves_an_undoable_record(tmp_path, trash_env, monkeypatch):
     files = _files(tmp_path / "photos", 6)
     data = {p: p.read_bytes() for p in files}

@@ -28,6 +28,7 @@ from .errors import ImgsimError
 UNKEPT = ("its group keeps no copy on disk as indexed (the keeper is gone or changed): not trashed; "
           "find duplicates again")
 CHANGED_SINCE_FOUND = "changed since its group was found: not trashed; find duplicates again"
+GONE_SINCE_FOUND = "not found: moved or deleted since its group was found (its folder renamed or not mounted?)"
 # what a similar group's member may be to its keeper for "mark all but keeper" to take it: the same photo, another
 # shot of it (a burst) or a copy of such a shot; a different photo, or one not compared, is the user's call alone
 MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
@@ -353,7 +354,9 @@ class ReviewSession:
         for g in self.groups:
             for m in g.members:
                 if str(m.path) in self._marked and not _as_indexed(m):
-                    out[os.path.normpath(os.path.abspath(str(m.path)))] = CHANGED_SINCE_FOUND
+                    # a file gone is not "changed" (a folder renamed in the shell while the app was open)
+                    out[os.path.normpath(os.path.abspath(str(m.path)))] = (
+                        CHANGED_SINCE_FOUND if os.path.lexists(str(m.path)) else GONE_SINCE_FOUND)
         return out
 
     def refusals(self) -> dict[str, str]:

@@ -261,7 +261,8 @@ class MainWindow(QMainWindow):
         folders = [Path(f["path"]) for f in st.get("folders", [])]
         counts = {f["path"]: f.get("files", 0) for f in st.get("folders", [])}
         refs = {f["path"] for f in st.get("folders", []) if f.get("reference")}
-        self.sidebar.set_folders(folders, counts, refs)
+        missing = {f["path"] for f in st.get("folders", []) if not f.get("exists", True)}
+        self.sidebar.set_folders(folders, counts, refs, missing)
         set_roots(folders)
         model = st.get("model", {})
         self.sidebar.set_totals(
@@ -322,6 +323,7 @@ class MainWindow(QMainWindow):
 
     def _scan_finished(self, report) -> None:
         self._show_count(self.grid_model.rowCount())
+        self.controller.refresh_status()   # a scan that changed nothing still finds a folder gone missing
         if report is None:
             self.sidebar.show_finished("Cancelled" if self.controller.last_outcome == "cancelled"
                                        else "Indexing failed", complete=False)

@@ -101,8 +101,9 @@ class Sidebar(QWidget):
 
     # ------------------------------------------------------------------ folders
     def set_folders(self, folders: list[Path], counts: dict[str, int] | None = None,
-                    references: set[str] | None = None) -> None:
+                    references: set[str] | None = None, missing: set[str] | None = None) -> None:
         counts = counts or {}
+        missing = missing or set()
         self._references = set(references or ())
         sel = self.selected_folder()
         self.folders.clear()
@@ -113,8 +114,13 @@ class Sidebar(QWidget):
             text = Path(f).name or str(f)
             text = text if n is None else f"{text}  ({n:,})"
             ref = str(f) in self._references
-            item = QListWidgetItem(text + ("  · reference" if ref else ""))
-            item.setToolTip(str(f) + ("\nReference folder: its photos are never marked or trashed" if ref else ""))
+            gone = str(f) in missing
+            item = QListWidgetItem(text + ("  · reference" if ref else "") + ("  · missing" if gone else ""))
+            item.setToolTip(str(f) + ("\nReference folder: its photos are never marked or trashed" if ref else "")
+                            + ("\nNot on disk: renamed, moved, or on a drive that is not mounted. Its photos stay "
+                               "in the library until you remove the folder (or it comes back)." if gone else ""))
+            if gone:
+                item.setForeground(Qt.GlobalColor.darkRed)
             item.setData(Qt.ItemDataRole.UserRole, str(f))
             self.folders.addItem(item)
             if str(f) == sel:

@@ -341,3 +341,15 @@ def test_the_window_reopens_on_the_page_it_was_left_on(qtbot, window, library, s
         assert again.tabs.currentWidget() is again.duplicates
     finally:
         again.shutdown()
+
+
+def test_a_watched_folder_renamed_on_disk_is_shown_missing(qtbot, indexed_window, photos):
+    """Renamed in the shell, it stayed "photos (15)" as if nothing had happened (the fourth outside try)."""
+    win = indexed_window
+    root = photos["root"]
+    root.rename(root.with_name(root.name + " old"))
+    with qtbot.waitSignal(win.scanFinished, timeout=60000):
+        win.start_scan(None)
+    qtbot.waitUntil(lambda: win.sidebar.folders.count() == 1
+                    and win.sidebar.folders.item(0).text().endswith("· missing"), timeout=10000)
+    assert "Not on disk" in win.sidebar.folders.item(0).toolTip()

@@ -345,6 +345,51 @@ def test_excluded_folders_are_skipped(tiny_model, tmp_path, make_photo):
             lib.add_folder(root / "private")
 
 
+def test_excluded_folders_are_the_library_s_for_every_program(tiny_model, tmp_path, make_photo):
+    """The app kept them in its settings: `imgsim index` brought the excluded photos back and `dupes` and
+    `trash` acted on them (the fourth outside try). Now the catalog holds them."""
+    root = tmp_path / "root"
+    make_photo(root / "keep.jpg", seed=1)
+    make_photo(root / "Backup" / "copy.jpg", seed=2)
+    with Library(tmp_path / "lib", model_path=tiny_model) as lib:
+        assert lib.scan([root]).added == 2
+        assert lib.set_excluded([root / "Backup"]) == 1            # what it held leaves the library at once
+        assert lib.count() == 1 and lib.excluded_folders() == [(root / "Backup").resolve()]
+    with Library(tmp_path / "lib", model_path=tiny_model) as lib:   # another program, no setting passed
+        assert lib.excluded_folders() == [(root / "Backup").resolve()]
+        assert lib.scan([root]).added == 0 and lib.count() == 1
+        assert lib.set_excluded([]) == 0
+        assert lib.scan([root]).added == 1 and lib.count() == 2      # included again: indexed by the scan
+    # the older app's list (its settings) joins the library's when it opens it
+    with Library(tmp_path / "lib", model_path=tiny_model, exclude=[root / "Backup"]) as lib:
+        assert lib.excluded_folders() == [(root / "Backup").resolve()]
+
+
+def test_the_cli_excludes_and_includes_folders(tiny_model, tmp_path, make_photo):
+    import subprocess
+    import sys
+
+    root = tmp_path / "root"
+    make_photo(root / "keep.jpg", seed=1)
+    make_photo(root / "Backup" / "copy.jpg", seed=2)
+    lib = tmp_path / "lib"
+
+    def imgsim(*args):
+        proc = subprocess.run([sys.executable, "-m", "imgsim_desktop", *map(str, args), "--library", lib,
+                               "--model", tiny_model], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        return proc.stdout
+
+    imgsim("index", root)
+    out = imgsim("folders", "exclude", root / "Backup")
+    assert f"excluded {(root / 'Backup').resolve()}" in out and "1 photos forgotten" in out
+    assert f"{(root / 'Backup').resolve()}  (excluded)" in imgsim("folders", "list")
+    assert "added 0" in imgsim("index")
+    out = imgsim("folders", "include", root / "Backup")
+    assert f"included {(root / 'Backup').resolve()}" in out
+    assert "added 1" in imgsim("index")
+
+
 def test_queries_are_served_while_a_scan_is_paused(tiny_model, tmp_path, make_photo):
     """The writer holds the data lock per batch only: a paused scan does not block queries."""
     import threading

@@ -90,8 +90,11 @@ def register(sub) -> None:
     _model_options(p)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("folders", help="list, add or remove library folders")
-    p.add_argument("action", choices=["list", "add", "remove"], nargs="?", default="list")
+    p = sub.add_parser("folders", help="list, add or remove library folders; exclude or include folders in them",
+                       description="exclude: never index a folder inside a library folder (its photos already "
+                                   "indexed leave the library; the files are untouched); include: index it "
+                                   "again at the next 'imgsim index'. The app and the CLI share the list.")
+    p.add_argument("action", choices=["list", "add", "remove", "exclude", "include"], nargs="?", default="list")
     p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--reference", action=argparse.BooleanOptionalAction, default=None,
                    help="with add: a reference folder (its photos are always kept, never marked, moved or "
@@ -250,12 +253,26 @@ def cmd_folders(args) -> int:
             refs = set(lib.reference_folders())
             for f in lib.folders():
                 print(f"{f}  (reference)" if f in refs else f)
+            for f in lib.excluded_folders():
+                print(f"{f}  (excluded)")
         return 0
     if not args.paths:
         raise LibraryError(f"'folders {args.action}' needs at least one folder")
     if args.reference is not None and args.action != "add":
         raise LibraryError("--reference goes with 'folders add'")
     with _open(args, readonly_ok=False) as lib:
+        if args.action in ("exclude", "include"):
+            given = {str(Path(p).expanduser().resolve()) for p in args.paths}
+            now = {str(p) for p in lib.excluded_folders()}
+            n = lib.set_excluded(now | given if args.action == "exclude" else now - given)
+            for p in sorted(given):
+                if args.action == "include" and p not in now:
+                    print(f"not excluded: {p}")
+                else:
+                    print(f"{'excluded' if args.action == 'exclude' else 'included'} {p}")
+            print(f"{n} photos forgotten; files untouched" if args.action == "exclude" else
+                  "run 'imgsim index' to index what it holds")
+            return 0
         for p in args.paths:
             if args.action == "add":
                 known = Path(p).expanduser().resolve() in lib.folders()

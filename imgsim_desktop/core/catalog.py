@@ -24,6 +24,8 @@ from .roots import FOLDER_NOT_ENTERABLE, FOLDER_UNREADABLE, db_path, from_db_pat
 
 from .catalog_schema import _MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION re-exported)
 
+EXCLUDED_KEY = "excluded_folders"
+
 # numpy is imported by the methods that read or write vectors, not here: the commands that only read
 # counts and folders (status, folders, history) then start without it (about 0.1 s, issue 13).
 if TYPE_CHECKING:
@@ -308,6 +310,17 @@ class Catalog(VectorStore):
                     for r in self.conn.execute("SELECT path FROM folders WHERE reference<>0 ORDER BY path")]
         except sqlite3.OperationalError:  # read-only view of a catalog not yet migrated
             return []
+
+    def excluded_folders(self) -> list[str]:
+        """Folders never indexed, though under a library folder: the library's own, so the CLI and the app
+        agree (the app kept them in its settings, and `imgsim index` brought the excluded photos back)."""
+        try:
+            return [str(p) for p in json.loads(self.get_meta(EXCLUDED_KEY) or "[]")]
+        except (ValueError, TypeError, sqlite3.OperationalError):
+            return []
+
+    def set_excluded_folders(self, paths: list[str]) -> None:
+        self.set_meta(EXCLUDED_KEY, json.dumps(sorted(set(paths))))
 
     def set_reference(self, path: str, on: bool) -> None:
         self.conn.execute("UPDATE folders SET reference=? WHERE path=?", (1 if on else 0, db_path(path)))

@@ -46,7 +46,7 @@ class Library(GroupingMixin, ReviewMixin, SearchMixin):
         keep_freed_memory()
         self.home = Path(home).expanduser().resolve() if home else default_library_dir().resolve()
         self.readonly = readonly
-        self.excluded = [str(Path(e).expanduser().resolve()) for e in exclude]
+        self.excluded: list[str] = []   # the catalog's (set below), with ``exclude`` added to them
         self.verify_workers = workers   # None: every core (core/pair_verifier.py)
         self._lock = threading.RLock()        # catalog + index access: short, per batch
         self._write_lock = threading.RLock()  # one write operation (scan, move...) at a time
@@ -68,6 +68,7 @@ class Library(GroupingMixin, ReviewMixin, SearchMixin):
             # never need it. Each space's index opens when first queried or written.
             self.model = model or LazyModel(Path(model_path) if model_path else None, device=device)
             self.catalog = Catalog(self.home / CATALOG_NAME, readonly=readonly)
+            self.excluded = self._merge_excluded(exclude)
             self.index_path = self.home / INDEX_NAME
             self.index = IndexSet(self.index_path, self.catalog, self.model.model_id, self.model.spaces)
             self.index.mapped_queries = readonly  # a query of a read-only open searches the file in place
@@ -185,6 +186,38 @@ class Library(GroupingMixin, ReviewMixin, SearchMixin):
                 self.catalog.set_reference(str(p), reference)
         self._notify(ChangeEvent("folders", paths=[str(p)]))
         return p
+
+    def _merge_excluded(self, exclude: Iterable[str | Path]) -> list[str]:
+        """The catalog's excluded folders, and ``exclude`` (the app's older setting) kept with them."""
+        stored = self.catalog.excluded_folders()
+        given = [str(Path(e).expanduser().resolve()) for e in exclude]
+        merged = sorted(set(stored) | set(given))
+        if merged != sorted(stored) and not self.readonly:
+            with self.catalog.transaction():
+                self.catalog.set_excluded_folders(merged)
+        return merged
+
+    def excluded_folders(self) -> list[Path]:
+        return [Path(p) for p in self.excluded]
+
+    def set_excluded(self, paths: Iterable[str | Path]) -> int:
+        """The folders never indexed, for every program that opens this library. Photos already in a folder
+        newly excluded leave the library (the files are untouched); a folder no longer excluded is indexed by
+        the next scan. Returns how many photos were forgotten."""
+        self._writable()
+        new = sorted({str(Path(p).expanduser().resolve()) for p in paths})
+        with self._write_lock, self._lock:
+            added = [p for p in new if p not in self.excluded]
+            with self.catalog.transaction():
+                self.catalog.set_excluded_folders(new)
+            self.excluded = new
+            self.scanner.skip_dirs = [str(self.home), *new]
+            recs = [r for p in added for r in self.catalog.files_under(p)]
+            n = self.scanner.remove_records(recs) if recs else 0
+            if n:
+                self._save_index()
+        self._notify(ChangeEvent("folders", paths=sorted(set(added) | set(new))))
+        return n
 
     def remove_folder(self, path: str | Path) -> int:
         """Stop watching a folder and forget its photos (the files themselves are untouched)."""

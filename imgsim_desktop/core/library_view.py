@@ -90,6 +90,9 @@ class LibraryView:
     def reference_folders(self) -> list[Path]:
         return [Path(p) for p in self.catalog.reference_folders()]
 
+    def excluded_folders(self) -> list[Path]:
+        return [Path(p) for p in self.catalog.excluded_folders()]
+
     def history(self) -> list:
         """Every logged trash/move action, oldest first."""
         from .actions import ActionLog

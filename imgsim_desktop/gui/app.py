@@ -18,11 +18,16 @@ def open_library(settings: AppSettings, model_path=None, parent=None):
     from ..core.library import Library
 
     home = settings.library_home()
+    # the excluded folders are the library's: an older app's list (kept in its settings) is handed over once
+    older = [] if settings.excluded_in_library else settings.excluded_folders
     try:
-        return Library(home, model_path=model_path, device=settings.device, exclude=settings.excluded_folders)
+        lib = Library(home, model_path=model_path, device=settings.device, exclude=older)
+        settings.excluded_in_library = True
+        settings.excluded_folders = [str(p) for p in lib.excluded_folders()]
+        settings.save()
+        return lib
     except LibraryReadOnlyError:  # a read-only mount: nothing to ask, queries work
-        return Library(home, model_path=model_path, device=settings.device, readonly=True,
-                       exclude=settings.excluded_folders)
+        return Library(home, model_path=model_path, device=settings.device, readonly=True)
     except LibraryLockedError as e:
         who = str(e).split("process", 1)[1].split(";", 1)[0].strip() if "process" in str(e) else ""
         answer = QMessageBox.question(
@@ -32,8 +37,7 @@ def open_library(settings: AppSettings, model_path=None, parent=None):
             "not index, trash or move; the window follows that program's changes every few seconds.")
         if answer != QMessageBox.StandardButton.Yes:
             return None
-        return Library(home, model_path=model_path, device=settings.device, readonly=True,
-                       exclude=settings.excluded_folders)
+        return Library(home, model_path=model_path, device=settings.device, readonly=True)
 
 
 def main(argv: list[str] | None = None) -> int:

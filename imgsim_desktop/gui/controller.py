@@ -40,6 +40,8 @@ class LibraryController(QObject):
         super().__init__(parent)
         self.lib = lib
         self.settings = settings or AppSettings()
+        if hasattr(lib, "excluded_folders"):   # the library's list: what the CLI excluded shows in Settings
+            self.settings.excluded_folders = [str(p) for p in lib.excluded_folders()]
         self.readonly = bool(getattr(lib, "readonly", False))
         self.scans = ScanController(self)
         self.scans.progressed.connect(self.progressed)
@@ -274,6 +276,8 @@ class LibraryController(QObject):
                 self.problem.emit("Settings", f"device not changed: {e}")
                 new.device = self.settings.device
         reopen = new.library_home() != self.settings.library_home() or new.device != self.settings.device
+        if not reopen and not self.readonly and sorted(new.excluded_folders) != sorted(self.settings.excluded_folders):
+            self._set_excluded(new.excluded_folders, set(self.settings.excluded_folders) - set(new.excluded_folders))
         self.settings = new
         self.check.enabled = new.background_check and not self.readonly
         if not self.check.enabled:
@@ -281,6 +285,14 @@ class LibraryController(QObject):
         new.save()
         self.settingsChanged.emit(new)
         return reopen
+
+    def _set_excluded(self, folders: list[str], included: set[str]) -> None:
+        """The library's excluded folders, now: what they hold leaves the library at once, and a folder no
+        longer excluded is indexed (they applied only after a restart, and the CLI never knew them)."""
+        lib = self.lib
+        self.run_write(changes.FOLDERS, lambda: lib.set_excluded(folders),
+                       lambda _n: self.start_scan(None) if included else None,
+                       lambda e: self.problem.emit("Settings", f"excluded folders not changed: {e}"))
 
     # ------------------------------------------------------------------ shutdown
     def shutdown(self) -> None:

@@ -434,7 +434,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ settings and shutdown
     def open_settings(self) -> None:
-        dlg = SettingsDialog(self.settings, self)
+        dlg = SettingsDialog(self.settings, self, folders=self.sidebar.folder_paths())
         if dlg.exec():
             self.apply_settings(dlg.result_settings())
 
@@ -453,6 +453,8 @@ class MainWindow(QMainWindow):
 
     def _settings_changed(self, new: AppSettings) -> None:
         self.duplicates.settings = new
+        if self.lookalikes.k_spin.value() != new.lookalikes_k:   # at once, not after a restart
+            self.lookalikes.k_spin.setValue(new.lookalikes_k)
         if self.thumbs.max_disk_bytes != new.thumb_cache_mb << 20:
             self.thumbs.max_disk_bytes = new.thumb_cache_mb << 20
             self.thumbs.prune_disk()

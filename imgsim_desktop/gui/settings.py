@@ -39,6 +39,8 @@ class AppSettings:
     thumb_size: int = 160
     thumb_cache_mb: int = 512  # disk cache of thumbnails; least recently used ones go past this
     background_check: bool = True  # verify duplicate candidates after indexing, so "Find" answers at once
+    excluded_in_library: bool = False  # the excluded folders live in the library (the CLI's too); this list
+                                       # mirrors them, and was handed to the library once when it was older
 
     def library_home(self) -> Path:
         return Path(self.library_dir).expanduser() if self.library_dir else default_library_dir()
@@ -77,6 +79,7 @@ class AppSettings:
         except (TypeError, ValueError):
             pass
         s.background_check = str(qs.value("duplicates/background_check", "true")).lower() not in ("false", "0")
+        s.excluded_in_library = str(qs.value("library/excluded_in_library", "false")).lower() in ("true", "1")
         return s
 
     def save(self, qs: QSettings | None = None) -> None:
@@ -90,6 +93,7 @@ class AppSettings:
         qs.setValue("lookalikes/k", self.lookalikes_k)
         qs.setValue("thumbnails/cache_mb", self.thumb_cache_mb)
         qs.setValue("duplicates/background_check", "true" if self.background_check else "false")
+        qs.setValue("library/excluded_in_library", "true" if self.excluded_in_library else "false")
         qs.sync()
 
 
@@ -122,10 +126,11 @@ def spin_value(sp: QDoubleSpinBox) -> float | None:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None):
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None, folders: list | None = None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
+        self.folders = [str(f) for f in folders or []]   # an excluded folder is one inside these
         form = QFormLayout()
 
         self.library_edit = QLineEdit(settings.library_dir)
@@ -199,7 +204,8 @@ class SettingsDialog(QDialog):
             self.library_edit.setText(d)
 
     def _add_excluded(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Exclude folder", pictures_dir())
+        d = QFileDialog.getExistingDirectory(self, "Exclude folder", self.folders[0] if self.folders
+                                             else pictures_dir())
         if d:
             self.excluded.addItem(d)
 

@@ -153,6 +153,9 @@ class Sidebar(QWidget):
         self.folders.addItem(item)
         self.hint.setVisible(False)
 
+    def folder_paths(self) -> list[str]:
+        return [self.folders.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.folders.count())]
+
     def selected_folder(self) -> str | None:
         items = self.folders.selectedItems()
         return items[0].data(Qt.ItemDataRole.UserRole) if items else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import threading
@@ -353,3 +354,23 @@ def test_a_watched_folder_renamed_on_disk_is_shown_missing(qtbot, indexed_window
     qtbot.waitUntil(lambda: win.sidebar.folders.count() == 1
                     and win.sidebar.folders.item(0).text().endswith("· missing"), timeout=10000)
     assert "Not on disk" in win.sidebar.folders.item(0).toolTip()
+
+
+def test_settings_apply_at_once_excluded_folders_and_the_number_of_lookalikes(qtbot, indexed_window, photos):
+    """Excluding a folder left its copies in the groups until a restart (and the CLI never knew it), and the
+    number of lookalikes changed only after a restart (the fourth outside try)."""
+    import dataclasses
+
+    win = indexed_window
+    n = win.grid_model.rowCount()
+    sub = str((photos["root"] / "sub").resolve())
+    new = dataclasses.replace(win.settings, excluded_folders=[sub], lookalikes_k=12)
+    win.apply_settings(new)
+    qtbot.waitUntil(lambda: win.grid_model.rowCount() == n - 5, timeout=20000)   # its 5 copies left
+    assert win.lib.excluded_folders() == [Path(sub)]
+    assert win.lookalikes.k_spin.value() == 12
+    # included again: indexed at once
+    with qtbot.waitSignal(win.scanFinished, timeout=60000):
+        win.apply_settings(dataclasses.replace(new, excluded_folders=[]))
+    qtbot.waitUntil(lambda: win.grid_model.rowCount() == n, timeout=20000)
+    assert win.lib.excluded_folders() == []

@@ -186,7 +186,7 @@ def cmd_history(args) -> int:
     if not acts:
         print("no actions yet")
         return 0
-    print_table([(n, a.id, a.created, a.describe(), _state(a)) for n, a in enumerate(acts, 1)],
+    print_table([(n, a.id, a.created, a.describe(state=False), _state(a)) for n, a in enumerate(acts, 1)],
                 ["#", "id", "when", "what", "state"])
     return 0
 

@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout,
                                QHeaderView, QLabel, QPushButton, QSizePolicy, QSplitter, QTreeWidget,
@@ -26,7 +26,7 @@ from .compare_flow import CompareFlowMixin
 from .file_actions import FileActionsMixin
 from .finding import TIERS, FindingMixin
 from .marking import MarkingMixin
-from .models import ResultItem, ResultModel, folder_of
+from .models import ResultItem, ResultModel, folder_of, line_height
 from .settings import pictures_dir
 from .views import ElidedLabel, ThumbGrid
 
@@ -154,8 +154,8 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         # a long keeper path must not widen this side (the splitter took it from the group list each time)
         self.group_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.group_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.keeper_why = QLabel("")  # why the keeper was chosen: "camera original: EXIF Canon EOS 80D, ..."
-        self.keeper_why.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # why the keeper was chosen: "camera original: EXIF Canon EOS 80D, ..." (cut with "…", whole on hover)
+        self.keeper_why = ElidedLabel("")
         self.keeper_why.setStyleSheet("color: #555;")
         self.keep_btn = QPushButton("Keep (K)")
         self.mark_btn = QPushButton("Mark (D)")
@@ -333,10 +333,15 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
 
     def _fill_group_items(self) -> None:
         self.groups_view.clear()
+        texts = [self._group_text(gi) for gi in range(len(self.groups))]
+        fm = self.groups_view.fontMetrics()
+        # rows are of one height, the first's: a name in Japanese further down lost its underscores
+        tallest = max((line_height(self.groups_view.font(), fm, t) for t in texts if not t.isascii()), default=0)
         for gi, g in enumerate(self.groups):
-            it = QTreeWidgetItem([self._group_text(gi), str(len(g.members)), format_bytes(self.reclaimable_of(gi)),
-                                  ""])
+            it = QTreeWidgetItem([texts[gi], str(len(g.members)), format_bytes(self.reclaimable_of(gi)), ""])
             it.setData(0, Qt.ItemDataRole.UserRole, gi)
+            if tallest > fm.height():
+                it.setSizeHint(0, QSize(0, tallest + 4))
             it.setToolTip(0, self._keeper_tip(gi))
             for c in (1, 2, 3):
                 it.setTextAlignment(c, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

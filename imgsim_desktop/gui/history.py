@@ -17,10 +17,11 @@ class HistoryDialog(QDialog):
     def __init__(self, log: ActionLog, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Action history")
-        self.resize(760, 420)
+        self.resize(1000, 460)
         self.log = log
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["When", "What", "Files"])
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)   # a long path keeps its file name
         self.tree.setRootIsDecorated(True)
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for c in (0, 2):   # "2026-12-…" was all the date a new user saw
@@ -49,7 +50,9 @@ class HistoryDialog(QDialog):
             top.setData(0, Qt.ItemDataRole.UserRole, a.id)
             for it in a.items:
                 state = ("restored" if it.restored else "moved") if it.error is None else f"failed: {it.error}"
-                QTreeWidgetItem(top, ["", f"{it.src}  →  {it.dst or '—'}", state])
+                row = QTreeWidgetItem(top, ["", f"{it.src}  →  {it.dst or '—'}", state])
+                row.setToolTip(1, f"{it.src}\n→ {it.dst or '—'}")   # the column cuts long paths
+                row.setToolTip(2, state)
             self.tree.addTopLevelItem(top)
         if not self.actions:
             self.tree.addTopLevelItem(QTreeWidgetItem(["", "Nothing moved or trashed yet.", ""]))

@@ -324,6 +324,9 @@ class ResultModel(_ThumbMixin, QAbstractListModel):
                 s += f"\nexact copy: {c}"
             if it.extra.get("reason"):
                 s += f"\n{it.extra['reason']}"
+            label = it.extra.get("label")
+            if label and label not in s:   # the tile's last lines, cut to its width
+                s += f"\n{label}"
             rec = it.record
             if rec is not None and getattr(rec, "width", None):
                 s += f"\n{rec.width}×{rec.height} · {getattr(rec, 'format', '?')}"
@@ -409,7 +412,7 @@ class ThumbDelegate(QStyledItemDelegate):
 
         def draw(text: str) -> None:
             nonlocal y
-            h = _line_height(option.font, fm, text)
+            h = line_height(option.font, fm, text)
             painter.drawText(QRect(text_rect.left(), y, text_rect.width(), h), top, text)
             y += h
 
@@ -426,7 +429,7 @@ class ThumbDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-def _line_height(font, fm, text: str) -> int:
+def line_height(font, fm, text: str) -> int:
     """A line's real height: a name in Japanese is drawn in a fallback font taller than the tile's own,
     and a line of the tile's font height cut its glyphs off (the third outside try)."""
     if text.isascii():

@@ -375,3 +375,21 @@ def test_a_name_in_japanese_is_drawn_whole_on_its_tile(qtbot):
 
     drawn = ink(lambda p: delegate.paint(p, opt, model.index(0, 0)))
     assert drawn > 0 and drawn == pytest.approx(ink(unclipped), rel=0.02)
+
+
+def test_a_group_named_in_japanese_gets_a_row_tall_enough_for_it(qtbot, window):
+    """The group list's rows are of one height, the first's: "東京_0.jpg" further down lost its underscore."""
+    from imgsim_desktop.core.duplicates import DuplicateGroup, GroupMember
+    from imgsim_desktop.gui.models import line_height
+
+    def group(name):
+        members = [GroupMember(i, f"/x/{d}/{name}", 1.0, 10, 10, 100, "JPEG", None, 0) for i, d in enumerate("ab")]
+        return DuplicateGroup("duplicates", members[0].path, members)
+
+    page = window.duplicates
+    page.groups, page.found = [group("pair_0.jpg"), group("東京_0.jpg")], True
+    page._fill_groups()
+    view = page.groups_view
+    text = view.topLevelItem(1).text(0)
+    assert "東京" in text
+    assert view.visualItemRect(view.topLevelItem(1)).height() >= line_height(view.font(), view.fontMetrics(), text)

@@ -4,9 +4,10 @@ library changes live in the widget-free ``controller.LibraryController``."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
                                QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
@@ -29,7 +30,12 @@ from .welcome import Welcome
 def classify_mime(mime: QMimeData) -> tuple[list[str], list[str], bool]:
     """(folders, image files, has raw image data) in a drop or the clipboard."""
     folders, files = [], []
-    for url in mime.urls() if mime.hasUrls() else []:
+    urls = mime.urls() if mime.hasUrls() else []
+    if not urls and mime.hasText():   # a path copied as text from a terminal or a file manager's location bar
+        lines = [x.strip().strip("'\"") for x in mime.text().splitlines() if x.strip()]
+        urls = [QUrl(x) if x.startswith("file:") else QUrl.fromLocalFile(os.path.expanduser(x))
+                for x in lines[:50] if x.startswith(("/", "~", "file:"))]
+    for url in urls:
         if not url.isLocalFile():
             continue
         p = Path(url.toLocalFile())
@@ -485,6 +491,12 @@ class MainWindow(QMainWindow):
         qs.setValue("window/tab", self.tabs.tabText(self.tabs.currentIndex()))
 
     def closeEvent(self, e) -> None:
+        marked = len(self.duplicates.marked_paths())
+        if marked and not self.restart_requested and not self.confirm(
+                f"{marked} photo{'s are' if marked != 1 else ' is'} marked for removal and not moved yet. Quit "
+                "anyway? The marks are not kept."):
+            e.ignore()   # marks are the review's, in memory: quitting lost them without a word
+            return
         self._save_layout()
         self.shutdown()
         super().closeEvent(e)

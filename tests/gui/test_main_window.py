@@ -109,6 +109,14 @@ def test_paste_image_data_and_file_url(qtbot, indexed_window, photos):
         with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
             win.paste()
         assert win.lookalikes.results()[0][0] == str(original)
+        # a path copied as plain text (a terminal, a location bar) did nothing, silently
+        QGuiApplication.clipboard().setText(f"'{photos['unique'][5]}'\n")
+        with qtbot.waitSignal(win.lookalikes.resultsReady, timeout=20000):
+            win.paste()
+        assert win.lookalikes.query_text.text() == str(photos["unique"][5])
+        QGuiApplication.clipboard().setText("just some words")
+        win.paste()
+        assert win.statusBar().currentMessage() == "The clipboard holds no photo."
     finally:
         # The clipboard owns the QMimeData now; left there, Qt and Python both free it at exit (segfault).
         QGuiApplication.clipboard().clear()
@@ -374,3 +382,26 @@ def test_settings_apply_at_once_excluded_folders_and_the_number_of_lookalikes(qt
         win.apply_settings(dataclasses.replace(new, excluded_folders=[]))
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == n, timeout=20000)
     assert win.lib.excluded_folders() == []
+
+
+def test_quitting_with_photos_marked_asks_first(qtbot, library, settings, photos):
+    from imgsim_desktop.gui.main_window import MainWindow
+
+    win = MainWindow(library, settings, start_watcher=False)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.scanFinished, timeout=60000):
+        win.add_folder(str(photos["root"]))
+    page = win.duplicates
+    page.threshold.setValue(1.0)
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):
+        page.find_btn.click()
+    page.auto_mark_all()
+    assert page.marked_paths()
+    asked = []
+    win.confirm = lambda text: asked.append(text) or False   # "no": the window stays, with its marks
+    win.close()
+    assert win.isVisible() and len(asked) == 1 and "marked for removal" in asked[0] and page.marked_paths()
+    win.confirm = lambda text: asked.append(text) or True
+    win.close()
+    assert not win.isVisible() and len(asked) == 2

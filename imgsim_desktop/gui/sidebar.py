@@ -287,5 +287,7 @@ class Sidebar(QWidget):
             self.detail.setText("Photos changed in your folders")
         else:
             self._idle_bar()
-            self.state_label.setText(self._finished_text or "Idle")
+            # the last scan's "Indexed: 51 new … in 5.2 s" came back after each trash the watcher followed
+            self._finished_text = "Up to date"
+            self.state_label.setText(self._finished_text)
             self.detail.setText("Watching your folders for changes")

@@ -114,6 +114,8 @@ class FileActionsMixin:
                     it.restored = True
         self._refresh_buttons()
         self.undoDone.emit(rep)
+        if rep.restored and self.found:
+            self.find()   # the groups the photos came back to (the list stayed empty until a Find by hand)
 
     def show_history(self) -> None:
         from .history import HistoryDialog

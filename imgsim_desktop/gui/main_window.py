@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
             self, "Find lookalikes of…", pictures_dir(),
             "Images (*.jpg *.jpeg *.png *.webp *.heic *.tif *.tiff *.bmp *.gif)")[0]
         self.restart_requested = False  # set when new settings need the library reopened (see app.run)
+        self._shut_down = False
         self.setWindowTitle(f"imgsim — {lib.home}" + (" (read-only)" if getattr(lib, "readonly", False) else ""))
         self.resize(1280, 820)
         self.setAcceptDrops(True)
@@ -467,6 +468,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background work; the caller closes the library afterwards."""
+        self._shut_down = True   # closing after this asks nothing: the app is going anyway
         self.controller.shutdown()
         self.thumbs.shutdown()
         workers.wait_all(60000)
@@ -491,7 +493,7 @@ class MainWindow(QMainWindow):
         qs.setValue("window/tab", self.tabs.tabText(self.tabs.currentIndex()))
 
     def closeEvent(self, e) -> None:
-        marked = len(self.duplicates.marked_paths())
+        marked = len(self.duplicates.marked_paths()) if not self._shut_down else 0
         if marked and not self.restart_requested and not self.confirm(
                 f"{marked} photo{'s are' if marked != 1 else ' is'} marked for removal and not moved yet. Quit "
                 "anyway? The marks are not kept."):

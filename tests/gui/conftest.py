@@ -29,6 +29,15 @@ def _light_torch():
 
 
 @pytest.fixture(autouse=True)
+def _no_modal_questions(monkeypatch):
+    """No one answers a modal dialog here: a window's own question (quit with photos marked, when pytest-qt
+    closes it) would wait for ever. Tests that ask set ``win.confirm`` themselves."""
+    from imgsim_desktop.gui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_confirm_dialog", lambda self, text: True)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch):
     """QSettings and the library home never touch the real user's files."""
     from PySide6.QtCore import QSettings
@@ -151,7 +160,9 @@ def window(qtbot, library, settings):
     from imgsim_desktop.gui.main_window import MainWindow
 
     win = MainWindow(library, settings, start_watcher=False)
-    qtbot.addWidget(win)
+    # pytest-qt closes its widgets before this fixture's teardown: shut down first, so a test that left photos
+    # marked is not asked "quit anyway?" by a dialog no one answers
+    qtbot.addWidget(win, before_close_func=lambda w: w.shutdown())
     win.show()
     yield win
     win.shutdown()

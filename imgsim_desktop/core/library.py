@@ -32,8 +32,8 @@ from .model import LoadedModel
 from .model_card import LazyModel
 from .paths import default_library_dir
 from .progress import CancelToken, Progress
-from .roots import outermost, under_any
 from .ranking import SimilarResult  # noqa: F401 (re-exported)
+from .roots import outermost, under_any
 from .scanner import ChangeEvent, Scanner, ScanReport
 
 log = logging.getLogger(__name__)

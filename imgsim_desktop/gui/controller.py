@@ -276,8 +276,9 @@ class LibraryController(QObject):
                 self.problem.emit("Settings", f"device not changed: {e}")
                 new.device = self.settings.device
         reopen = new.library_home() != self.settings.library_home() or new.device != self.settings.device
-        if not reopen and not self.readonly and sorted(new.excluded_folders) != sorted(self.settings.excluded_folders):
-            self._set_excluded(new.excluded_folders, set(self.settings.excluded_folders) - set(new.excluded_folders))
+        old_ex, new_ex = set(self.settings.excluded_folders), set(new.excluded_folders)
+        if not reopen and not self.readonly and new_ex != old_ex:
+            self._set_excluded(sorted(new_ex), old_ex - new_ex)
         self.settings = new
         self.check.enabled = new.background_check and not self.readonly
         if not self.check.enabled:

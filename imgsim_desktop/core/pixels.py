@@ -160,6 +160,13 @@ def highpass(grey: np.ndarray, width: int = 15) -> np.ndarray:
     return g - cv2.blur(g, (width, 1)) + 128.0
 
 
+def unshaded(grey: np.ndarray, sigma: float) -> np.ndarray:
+    """The picture less its smooth shading (a Gaussian of ``sigma``): edges and texture, not a ramp of light.
+    The band-pass twin of :func:`highpass`."""
+    g = grey.astype(np.float32)
+    return g - opencv().GaussianBlur(g, (0, 0), sigma) + 128.0
+
+
 def near_plain(grey: np.ndarray, radius: int = 2, tol: float = 1.5, margin: int = 7) -> np.ndarray:
     """Pixels in or within ``margin`` of a plain (locally uniform) area."""
     cv2 = opencv()

@@ -24,7 +24,8 @@ from .framing import framed, one_screen, photos_on_screen, shown_on_screen
 from .geometry import (MIN_INLIERS, SUBJECT_INLIERS, SUBJECT_SHIFT, area_inside, camera_moved, fit, moved_part, sane,
                        scale, second_motion)
 from .noise import added_noise
-from .pixels import busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc, patch_ncc
+from .pixels import (busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc, patch_ncc,
+                     unshaded)
 from .trim import is_screen, located
 
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
@@ -389,8 +390,8 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
-        if textured < DIRECT_TEXTURED or (gncc < DIRECT_NCC_RESAVED
-                                          and cells(_unshaded(ga), _unshaded(gb), mask)[2] < DIRECT_SHADED):
+        shaded = (lambda: cells(unshaded(ga, SHADING_SIGMA), unshaded(gb, SHADING_SIGMA), mask)[2])
+        if textured < DIRECT_TEXTURED or (gncc < DIRECT_NCC_RESAVED and shaded() < DIRECT_SHADED):
             v.why = "too little detail to verify the whole frame"
             return v
         # on a's grid, and (when b is the smaller picture) on b's, as in verify()
@@ -441,12 +442,6 @@ def _direct_detail(a: Features, b: Features, m: np.ndarray,
     if k < MIN_TEXTURED_CELLS or (soft >= HEAVY_BLUR and agree < DIRECT_DETAIL):
         return None, matched, blurs   # no detail, or a heavy blur's noise for detail
     return agree, matched, blurs
-
-
-def _unshaded(grey: np.ndarray) -> np.ndarray:
-    """The frame less its smooth shading: what is left is picture (edges, texture), not a ramp of light."""
-    g = grey.astype(np.float32)
-    return g - opencv().GaussianBlur(g, (0, 0), SHADING_SIGMA) + 128.0
 
 
 def _small(grey: np.ndarray, side: int = 96) -> np.ndarray:

@@ -86,10 +86,11 @@ def test_the_similar_tier_asks_before_marking(qtbot, indexed_window):
     page.confirm = lambda text: asked.append(text) or True
     page.auto_mark_all()
     assert len(asked) == 2
+    from imgsim_desktop.core.review import MARKED_WITH_THE_REST
+
     for g in similar:   # the keeper's copies and other shots; a different photo only by hand
         takes = [str(m.path) for m in g.members if str(m.path) != str(g.keeper)
-                 and (getattr(m, "match", None) or {}).get("kind") in ("same photo", "another shot",
-                                                                        "copy of another member")]
+                 and (getattr(m, "match", None) or {}).get("kind") in MARKED_WITH_THE_REST]
         assert sorted(p for p in page.marked if p in {str(m.path) for m in g.members}) == sorted(takes)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from .pixels import opencv
 from .geometry import area_inside
 from .keeper import PADDED_BELOW
-from .verify import HEAVY_BLUR, ORIENTATIONS, PairVerdict
+from .verify import HEAVY_BLUR, ORIENTATIONS, TINY_WHY, PairVerdict
 
 STRETCH_SEEN = 0.03   # |log| of a stretch worth naming: the dev bench's aspect edits change 10 % or more;
                       # whole-pixel rounding of small copies stays within 1 %
@@ -138,6 +138,7 @@ NOT_SAME_WORDS = {   # why -> (kind, words); short: a tile's caption holds about
     "no geometric match": ("not the same photo", "not the same photo"),
     "the fine detail differs after alignment": ("not the same photo", "not the same photo: detail differs"),
     "": ("not the same photo", "not the same photo: detail differs"),
+    TINY_WHY: ("too plain", "too small to be sure"),   # the verifier could not tell, as with a plain pair
 }
 TOO_PLAIN = "too plain to compare"
 

@@ -92,7 +92,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.busy = False
         self.found = False  # groups were found once: a new threshold finds them again
         self.last_action = None
-        self.last_review = None   # (group id, the group, where it stood, its keeper): "Undo" brings it back
+        self.last_review = None   # (group id, the group, where it stood, its keeper, its marks): "Undo" brings it back
 
         self.tier_combo = QComboBox()
         for key, label in TIERS:

@@ -122,16 +122,18 @@ class MarkingMixin:
         gid, verdict = result
         keep = {id(g): self.keepers[gi] for gi, g in enumerate(self.groups) if gi in self.keepers}
         gone = [g for g in self.groups if getattr(g, "id", "") == gid]
+        # its marks go with it (every photo is kept) and come back with an undo
+        dropped = {str(m.path) for g in gone for m in g.members} & self.marked
         if gone:
             at = self.groups.index(gone[0])
-            self.last_review = (gid, gone[0], at, self.keepers.get(at))
+            self.last_review = (gid, gone[0], at, self.keepers.get(at), dropped)
         self.groups = [g for g in self.groups if getattr(g, "id", "") != gid]
         self.keepers = {gi: keep[id(g)] for gi, g in enumerate(self.groups) if id(g) in keep}
-        for g in gone:
-            self.marked -= {str(m.path) for m in g.members}
+        self.marked -= dropped
         self._fill_groups()
         word = "not duplicates" if verdict == "not_duplicates" else "kept all"
-        self.status.setText(f"Group {word}: it stays out of the list until one of its photos changes "
+        unmarked = f", its {len(dropped)} mark{'s' if len(dropped) != 1 else ''} taken off" if dropped else ""
+        self.status.setText(f"Group {word}{unmarked}: it stays out of the list until one of its photos changes "
                             "(Undo brings it back).")
         self._refresh_buttons()
         self.groupReviewed.emit(gid, verdict)
@@ -141,7 +143,7 @@ class MarkingMixin:
         write through the controller) and the group returns to its place in the list."""
         if self.last_review is None or getattr(self.lib, "readonly", False):
             return
-        gid, group, at, keeper = self.last_review
+        gid, group, at, keeper, dropped = self.last_review
         lib = self.lib
 
         def back(_done) -> None:
@@ -152,9 +154,11 @@ class MarkingMixin:
             self.keepers = {gi: keep[id(g)] for gi, g in enumerate(self.groups) if id(g) in keep}
             if keeper is not None:
                 self.keepers[at_] = keeper
+            self.marked |= dropped
             self._fill_groups()
             self.select_group(at_)
-            self.status.setText("The group is back in the list.")
+            marks = f" with its {len(dropped)} mark{'s' if len(dropped) != 1 else ''}" if dropped else ""
+            self.status.setText(f"The group is back in the list{marks}.")
 
         self.controller.run_write(changes.LIBRARY, lambda: lib.unset_reviewed(gid), back,
                                   lambda e: self.message.emit("Review", str(e)))

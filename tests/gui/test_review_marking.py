@@ -261,12 +261,17 @@ def test_keep_all_and_not_duplicates_can_be_undone(qtbot, indexed_window):
     n = len(page.groups)
     page.select_group(1)
     gid = page.groups[1].id
+    page.auto_mark_group()   # a mark the user made before deciding to keep them all
+    marks = set(page.marked)
+    assert marks
     with qtbot.waitSignal(page.groupReviewed, timeout=20000):
         page.keep_all_btn.click()
     assert len(page.groups) == n - 1 and "Undo" in page.status.text() and page.undo_btn.isEnabled()
+    assert not page.marked and "mark taken off" in page.status.text()   # every photo is kept
     page.undo_btn.click()
     qtbot.waitUntil(lambda: len(page.groups) == n, timeout=20000)
     assert page.groups[1].id == gid and page.current_group_index() == 1
+    assert page.marked == marks   # the undo gave the mark back, as it was
     assert win.lib.reviewed_groups() == {} and not page.undo_btn.isEnabled()
     _find(qtbot, page)   # and a new search finds it again
     assert gid in {g.id for g in page.groups}

@@ -407,12 +407,12 @@ def _direct(a: Features, b: Features, inliers: int, base: dict) -> PairVerdict:
     m = (up @ np.vstack([m, [0, 0, 1]]) @ down)[:2]
     v = PairVerdict(False, "no geometric match", inliers, agree, gncc, m.tolist(), **base)
     if textured >= MIN_TEXTURED_CELLS and gncc >= DIRECT_NCC and agree >= DIRECT_AGREE:
-        if not _close_enough_if_tiny(a, b, agree, gncc):
-            v.why = TINY_WHY
-            return v
         shaded = (lambda: cells(unshaded(ga, SHADING_SIGMA), unshaded(gb, SHADING_SIGMA), mask)[2])
         if textured < DIRECT_TEXTURED or (gncc < DIRECT_NCC_RESAVED and shaded() < DIRECT_SHADED):
             v.why = "too little detail to verify the whole frame"
+            return v
+        if not _close_enough_if_tiny(a, b, agree, gncc):
+            v.why = TINY_WHY
             return v
         # on a's grid, and (when b is the smaller picture) on b's, as in verify()
         for coarser in (False, True) if scale(m) > COARSER else (False,):

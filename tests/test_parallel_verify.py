@@ -12,7 +12,7 @@ import pytest
 from imgsim_desktop.core.catalog import FileRecord
 from imgsim_desktop.core.duplicates import SWITCH_SAME, _decide_ahead, _UnionFind, verified_groups
 from imgsim_desktop.core.errors import Cancelled
-from imgsim_desktop.core.pair_verifier import PairVerifier
+from imgsim_desktop.core.pair_verifier import CACHE_BYTES, PairVerifier, _nbytes
 from imgsim_desktop.core.progress import CancelToken, Progress
 from imgsim_desktop.core.verify import PairVerdict
 from photos import scene
@@ -183,3 +183,26 @@ def test_photos_of_a_pair_are_verified_close_together():
     assert sorted(rank) == sorted(ids)
     assert max(abs(rank[x] - rank[y]) for x, y in zip(a, b)) == 1
     assert max(abs(x - y) for x, y in zip(a, b)) > 300
+
+
+def test_the_feature_cache_holds_photos_by_their_size_not_their_number(tmp_path):
+    """Small pictures' features are a tenth of a camera photo's: a cap on the number of photos held decoded
+    each of 53,645 small pictures five times over. Within the byte budget every photo is decoded once; a budget
+    of two photos' features decodes them again as pairs come back to them."""
+    paths = []
+    for i in range(6):
+        p = tmp_path / f"{i}.jpg"
+        scene(400 + i, (160, 120)).save(p, quality=88)
+        paths.append(str(p))
+    records = {i: rec(i, path=p) for i, p in enumerate(paths)}
+    pairs = [(a, b) for a in records for b in records if a < b]
+    roomy = PairVerifier(records, workers=1)
+    for p in pairs:
+        roomy.verdict(*p)
+    assert roomy.decoded == len(records) and roomy._bytes <= CACHE_BYTES
+    one = _nbytes(roomy._features[0])
+    tight = PairVerifier(records, workers=1, max_bytes=2 * one + one // 2)
+    for p in pairs:
+        tight.verdict(*p)
+    assert tight.decoded > len(records) and len(tight._features) <= 3
+    assert [v.to_dict() for v in tight.cached.values()] == [v.to_dict() for v in roomy.cached.values()]

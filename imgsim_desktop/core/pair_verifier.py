@@ -23,13 +23,27 @@ def default_workers() -> int:
     return max(1, min(8, n))
 
 
+CACHE_BYTES = 768 << 20   # features held at once: the photos of a candidate pair come back over a stretch of
+                          # pairs, and a photo let go is decoded again (a 12 MP JPEG: ~60 ms; its features
+                          # ~145 KB, a 100 px picture's ~17 KB). A cap of 3,072 photos whatever their size
+                          # decoded each of 53,645 small pictures 5 times over.
+CHUNK_PAIRS = 768         # pairs whose features are decoded together: at most 1,536 photos, ~500 MB of tall
+                          # screenshots' features, inside the cache
+
+
+def _nbytes(f) -> int:
+    if f is None:
+        return 64
+    return f.grey.nbytes + f.kp.nbytes + (0 if f.desc is None else f.desc.nbytes) + 512
+
+
 class PairVerifier:
     """``verdict(a, b)`` takes file ids; new verdicts are kept in ``fresh`` until ``save()`` writes them (the
     caller holds the catalog lock for that; decoding and matching happen without it). ``decide(pairs)``
     verifies many at once on ``workers`` threads; ``verdict`` then finds them decided."""
 
     def __init__(self, records: dict, cached: dict[tuple[str, str], PairVerdict] | None = None,
-                 max_features: int = 3072, progress=None, cancel=None, workers: int | None = None,
+                 max_bytes: int = CACHE_BYTES, progress=None, cancel=None, workers: int | None = None,
                  rank: dict[int, int] | None = None):
         self.records = records
         self.rank = rank or {}     # file id -> place in a cache-friendly order (``locality_order``)
@@ -38,7 +52,8 @@ class PairVerifier:
         self.cached = dict(cached or {})
         self.fresh: list[tuple[str, str, PairVerdict]] = []
         self._features: dict[int, object] = {}
-        self._max = max_features
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self.verified = 0
         self.decoded = 0     # photos decoded for their features (again, when the cache had let them go)
         self.errors: list[tuple[str, str]] = []
@@ -74,9 +89,10 @@ class PairVerifier:
             self.decoded += 1
             if error is not None:
                 self.errors.append((rec.path, error))
-            if len(self._features) >= self._max:
-                self._features.pop(next(iter(self._features)))
             self._features[fid] = f
+            self._bytes += _nbytes(f)
+            while self._bytes > self._max_bytes and len(self._features) > 1:
+                self._bytes -= _nbytes(self._features.pop(next(iter(self._features))))
         return f
 
     def known(self, ha: str, hb: str) -> PairVerdict | None:
@@ -171,7 +187,7 @@ class PairVerifier:
 
         todo = sorted(todo, key=lambda t: ((t[0] not in self._features) + (t[1] not in self._features),
                                            max(place(t[0]), place(t[1])), min(place(t[0]), place(t[1]))))
-        step = max(1, self._max // 4)   # a chunk's features fit in the cache
+        step = CHUNK_PAIRS
         with ThreadPoolExecutor(self.workers, thread_name_prefix="verify") as pool:
             for start in range(0, len(todo), step):
                 chunk = todo[start:start + step]

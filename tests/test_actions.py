@@ -52,6 +52,33 @@ def test_trash_then_undo_restores_exact_bytes(tmp_path, trash_env):
 
 
 @linux_only
+def test_a_name_that_is_not_utf8_is_trashed_logged_and_restored(tmp_path, trash_env):
+    """Latin-1 "café copy.jpg" (byte 0xE9) went to the trash, then finding its entry raised (its name quoted
+    as text) with another item already in the trash: no log entry, no undo, a traceback."""
+    (trash_env / "files").mkdir(parents=True)
+    (trash_env / "info").mkdir()
+    (trash_env / "files" / "old.txt").write_text("x")
+    (trash_env / "info" / "old.txt.trashinfo").write_text("[Trash Info]\nPath=/tmp/old.txt\n"
+                                                         "DeletionDate=2026-01-01T00:00:00\n")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = os.fsdecode(os.path.join(os.fsencode(folder), b"caf\xe9 copy.jpg"))
+    data = os.urandom(3000)
+    with open(photo, "wb") as f:
+        f.write(data)
+    log = ActionLog(tmp_path / "lib")
+    action = trash_files([photo], log)
+    assert not os.path.lexists(photo) and len(action.done_items) == 1
+    assert action.undoable and Path(action.items[0].info).is_file()
+    again = ActionLog(tmp_path / "lib").last_undoable()   # read back from the log on disk
+    assert again is not None and again.id == action.id
+    report = undo(again, ActionLog(tmp_path / "lib"))
+    assert report.restored == [photo] and report.failed == []
+    with open(photo, "rb") as f:
+        assert f.read() == data
+
+
+@linux_only
 def test_trash_same_name_from_two_folders_restores_each_to_its_place(tmp_path, trash_env):
     a = _write(tmp_path / "p1" / "img.png", b"first")
     b = _write(tmp_path / "p2" / "img.png", b"second")

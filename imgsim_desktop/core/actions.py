@@ -360,7 +360,10 @@ def _trash_each(paths, action: Action, log: ActionLog, protected, refused, claim
                 item.error = _why_not_moved(e)
                 continue
             if free:
-                found = find_trash_entry(src, exclude=claimed)
+                try:
+                    found = find_trash_entry(src, exclude=claimed)
+                except Exception:   # noqa: BLE001 - the file is in the trash already: log it whatever this says
+                    found = None
                 if found is not None:
                     info, entry = found
                     claimed.add(str(info))

@@ -79,7 +79,8 @@ def find_trash_entry(original: str | Path, exclude: set[str] = frozenset()) -> t
             if not name.endswith(".trashinfo") or str(info) in exclude:
                 continue
             # cheap filter: send2trash / gio name the entry after the file, maybe with a counter
-            if not (name.startswith(stem) or name.startswith(quote(stem))):
+            # (the name's bytes: a name that is not UTF-8 holds surrogates, which str quoting refuses)
+            if not (name.startswith(stem) or name.startswith(quote(os.fsencode(stem)))):
                 continue
             if _read_trashinfo(info, topdir) != original:
                 continue

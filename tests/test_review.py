@@ -232,3 +232,29 @@ def test_the_confirmation_says_when_a_chosen_keeper_is_smaller_than_a_copy_going
     s.unmark(files["camera"])   # the rule's keeper stays: the note is about pixels only
     text = s.confirmation()
     assert "Note: IMG-20210502-WA0003.jpg (480×360) is kept, smaller than IMG_0001-2.jpg (1600×1200)" in text
+
+
+def test_a_file_of_several_pictures_is_never_marked_with_the_copies(library, tmp_path):
+    """From an outside try: a two-page TIFF and an animated GIF whose first picture is a photo of the library
+    were "same photo: re-saved or retouched", and "all but keeper" would have trashed their other pages."""
+    import os
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    first, second, third = (photo(s, (480, 360)) for s in (21, 22, 23))
+    first.save(folder / "IMG_0001.jpg", quality=92)
+    first.save(folder / "scan.tif", save_all=True, append_images=[second])
+    first.save(folder / "clip.gif", save_all=True, append_images=[second, third], duration=100)
+    library.scan([folder])
+    s = _session(library)
+    (g,) = s.groups
+    pictures = {os.path.basename(m.path): m.pictures for m in g.members}
+    assert pictures == {"IMG_0001.jpg": 1, "scan.tif": 2, "clip.gif": 3}
+    many = [m for m in g.members if m.pictures > 1 and m.path != g.keeper]
+    assert many and all(m.reason.endswith("only its first was compared") for m in many)
+    report = s.mark_all_but_keeper()
+    assert not any(s.is_marked(m.path) for m in many)
+    assert {p for p, why in report.skipped if "pictures (pages or frames)" in why} == {m.path for m in many}
+    s.mark(many[0].path)   # by hand, it may go: the trash's question says what goes with it
+    assert f"Note: {os.path.basename(many[0].path)} ({many[0].pictures}) holds several pictures" in s.confirmation()
+    assert library.duplicates("duplicates", ALL)[0].to_dict()["members"][0]["pictures"] >= 1

@@ -108,6 +108,10 @@ def cmd_trash(args) -> int:
             if others:
                 print(f"{len(others)} photo(s) left unmarked, not the same photo as their group's keeper "
                       f"(e.g. {others[0]}): move it to the trash yourself if you mean it", file=sys.stderr)
+            many = [w for w, y in report.skipped if "pictures (pages or frames)" in y]
+            if many:
+                print(f"{len(many)} file(s) of several pages or frames left unmarked, only their first compared "
+                      f"(e.g. {many[0]}): move it to the trash yourself if you mean it", file=sys.stderr)
             print(removal.describe("Move to the trash" if not args.dry_run else "Would move to the trash"))
         if not removal.paths:
             if args.json:

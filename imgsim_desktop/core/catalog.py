@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 # Bumped when the scanner learns to record more about each file; older rows are re-read on the next scan.
-INFO_VERSION = 2
+INFO_VERSION = 3
 
 
 def catalog_is_current(path: Path) -> bool:
@@ -79,6 +79,7 @@ class FileRecord:
     content_fraction: float | None = None
     info_version: int = 0
     jpeg_quality: int | None = None
+    pictures: int | None = None   # pages or frames in the file (decode.ImageInfo.pictures); None: not read yet
 
     @property
     def pixels(self) -> int:
@@ -103,9 +104,9 @@ def not_as_indexed(path, size: int, mtime_ns: int | None) -> str | None:
 
 
 _FILE_COLS = ("id, path, size, mtime_ns, hash, width, height, format, date_taken, status, error, camera_make,"
-              " camera_model, software, content_fraction, info_version, jpeg_quality")
+              " camera_model, software, content_fraction, info_version, jpeg_quality, pictures")
 _INFO_COLS = ("width", "height", "format", "date_taken", "camera_make", "camera_model", "software",
-              "content_fraction", "info_version", "jpeg_quality")
+              "content_fraction", "info_version", "jpeg_quality", "pictures")
 
 
 def info_columns(info) -> dict:
@@ -115,7 +116,7 @@ def info_columns(info) -> dict:
     return {"width": info.width, "height": info.height, "format": info.format, "date_taken": info.date_taken,
             "camera_make": info.make, "camera_model": info.model, "software": info.software,
             "content_fraction": info.content_fraction, "info_version": INFO_VERSION,
-            "jpeg_quality": getattr(info, "jpeg_quality", None)}
+            "jpeg_quality": getattr(info, "jpeg_quality", None), "pictures": getattr(info, "pictures", 1)}
 
 
 # the flags of a rescan's stamp rows (``Catalog.stamp_slices``)
@@ -450,19 +451,21 @@ class Catalog(VectorStore):
         """Insert or update by path; returns the file id (stable across updates)."""
         cur = self.conn.execute(
             "INSERT INTO files(path, size, mtime_ns, hash, width, height, format, date_taken, status, error,"
-            " scanned_at, camera_make, camera_model, software, content_fraction, info_version, jpeg_quality)"
+            " scanned_at, camera_make, camera_model, software, content_fraction, info_version, jpeg_quality,"
+            " pictures)"
             " VALUES(:path, :size, :mtime_ns, :hash, :width, :height, :format, :date_taken,"
             " :status, :error, :scanned_at, :camera_make, :camera_model, :software, :content_fraction,"
-            " :info_version, :jpeg_quality) ON CONFLICT(path) DO UPDATE SET size=excluded.size,"
+            " :info_version, :jpeg_quality, :pictures) ON CONFLICT(path) DO UPDATE SET size=excluded.size,"
             " mtime_ns=excluded.mtime_ns, hash=excluded.hash, width=excluded.width, height=excluded.height,"
             " format=excluded.format, date_taken=excluded.date_taken, status=excluded.status,"
             " error=excluded.error, scanned_at=excluded.scanned_at, camera_make=excluded.camera_make,"
             " camera_model=excluded.camera_model, software=excluded.software,"
             " content_fraction=excluded.content_fraction, info_version=excluded.info_version,"
-            " jpeg_quality=excluded.jpeg_quality RETURNING id",
+            " jpeg_quality=excluded.jpeg_quality, pictures=excluded.pictures RETURNING id",
             {"hash": None, "width": None, "height": None, "format": None, "date_taken": None,
              "error": None, "scanned_at": time.time(), "camera_make": None, "camera_model": None,
-             "software": None, "content_fraction": None, "info_version": INFO_VERSION, "jpeg_quality": None, **rec,
+             "software": None, "content_fraction": None, "info_version": INFO_VERSION, "jpeg_quality": None,
+             "pictures": None, **rec,
              "path": db_path(rec["path"])})
         return int(cur.fetchone()[0])
 

@@ -6,7 +6,7 @@ bumps SCHEMA_VERSION; ``Catalog._migrate`` runs what a library is missing, one t
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Each entry migrates from version i to i+1; index 0 creates the schema from nothing.
 _MIGRATIONS: list[str] = [
@@ -132,5 +132,10 @@ _MIGRATIONS: list[str] = [
     # rows before it get the quality from their headers at the next scan, as the EXIF evidence did)
     """
     ALTER TABLE files ADD COLUMN jpeg_quality INTEGER;
+    """,
+    # a multi-page TIFF or an animation holds pictures its first does not show: never marked as a copy of it
+    # alone (INFO_VERSION 3: older rows get the count from their headers at the next scan)
+    """
+    ALTER TABLE files ADD COLUMN pictures INTEGER;
     """,
 ]

@@ -111,6 +111,22 @@ class ImageInfo:
     # The JPEG save quality its luminance table is nearest to (None: not a JPEG): how hard it was compressed,
     # which the keeper compares instead of bytes (an exposure edit saved at 99 is twice its original's bytes).
     jpeg_quality: int | None = None
+    # Pictures the file holds (a TIFF's pages, an animation's frames): only the first is indexed and compared,
+    # so a file of several is never taken for a mere copy of its first.
+    pictures: int = 1
+
+
+# Formats whose further frames are pictures of their own; a camera JPEG's MPO preview or depth map is not.
+_MANY_PICTURES = {"TIFF", "GIF", "WEBP", "PNG", "HEIF", "AVIF"}
+
+
+def _pictures(img: Image.Image) -> int:
+    if img.format not in _MANY_PICTURES:
+        return 1
+    try:
+        return max(1, int(getattr(img, "n_frames", 1) or 1))
+    except Exception:   # noqa: BLE001 - a damaged later frame: the first is what is indexed
+        return 1
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -215,7 +231,7 @@ def _info_only(fp: BinaryIO) -> ImageInfo:
         if img.format == "PNG" and "exif" not in img.info:
             # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the
             # pixels; those are rare, and read_info must stay cheap.
-            return ImageInfo(img.width, img.height, "PNG", None)
+            return ImageInfo(img.width, img.height, "PNG", None, pictures=_pictures(img))
         return _info(img, img.size, img.format or "unknown")
 
 
@@ -243,7 +259,7 @@ def _info(img: Image.Image, full_size: tuple[int, int], fmt: str) -> ImageInfo:
     if exif.get(_TAG_ORIENTATION) in _ROTATED:
         w, h = h, w
     return ImageInfo(width=w, height=h, format=fmt, date_taken=_date_taken(exif), **_camera(exif),
-                     jpeg_quality=_jpeg_quality(img))
+                     jpeg_quality=_jpeg_quality(img), pictures=_pictures(img))
 
 
 def _jpeg_quality(img: Image.Image) -> int | None:

@@ -35,12 +35,13 @@ class GroupMember:
     reference: bool = False        # in a reference folder: always kept, never marked
     reason: str = ""               # how it matched, for people: "same photo: cropped to 70 %, turned 90°"
     match: dict = field(default_factory=dict)  # the same for programs (core/verify.describe)
+    pictures: int = 1              # pages or frames in the file: only the first was compared
 
     def to_dict(self) -> dict:
         return {"path": self.path, "similarity": round(float(self.similarity), 4), "width": self.width,
                 "height": self.height, "bytes": self.bytes, "format": self.format, "date_taken": self.date_taken,
                 "file_id": self.file_id, "reference": self.reference, "reason": self.reason,
-                "match": self.match}
+                "match": self.match, "pictures": self.pictures}
 
 
 @dataclass
@@ -248,7 +249,7 @@ def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.nda
         for piece in pieces:
             for keeper, inside in _split_around_keepers(piece, records, row_of, vectors, threshold):
                 members_ = [GroupMember(r.id, r.path, 1.0 if r is keeper else s, r.width, r.height, r.size, r.format,
-                                        r.date_taken, r.mtime_ns) for r, s in inside]
+                                        r.date_taken, r.mtime_ns, pictures=r.pictures or 1) for r, s in inside]
                 exact = len({r.hash for r, _ in inside}) == 1
                 groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members_))
     choose_keepers(groups, records, keeper_rules, references)
@@ -355,7 +356,7 @@ def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember
             why = reason(match)
         s = 1.0 if v is None or v == "exact" else (sim_of(keeper.id, r.id) if sim_of else 0.0)
         members.append(GroupMember(r.id, r.path, s, r.width, r.height, r.size, r.format, r.date_taken,
-                                   r.mtime_ns, reason=why, match=match))
+                                   r.mtime_ns, reason=why, match=match, pictures=r.pictures or 1))
     return members
 
 
@@ -491,4 +492,19 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
     # the keeper rule has the last word (camera original, reference folders), seeing each member's match
     choose_keepers(groups, records, keeper_rules, references, traces)
     groups.sort(key=lambda g: (-g.reclaimable_bytes, g.keeper))
+    return groups
+
+
+def pictures_words(n: int) -> str:
+    return f"holds {n} pictures (pages or frames): only its first was compared"
+
+
+def note_pictures(groups: list[DuplicateGroup]) -> list[DuplicateGroup]:
+    """A member holding several pictures says so beside how it matched: "same photo" is about its first only
+    (a multi-page TIFF, an animated GIF), and the rest exist nowhere else in the group."""
+    for g in groups:
+        for m in g.members:
+            words = pictures_words(m.pictures)
+            if m.pictures > 1 and words not in m.reason:
+                m.reason = f"{m.reason}; {words}" if m.reason else words
     return groups

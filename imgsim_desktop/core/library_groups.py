@@ -13,7 +13,7 @@ import numpy as np
 
 from . import neighbours
 from .catalog import STATUS_OK, Catalog
-from .duplicates import CANDIDATE_SIM, NEIGHBOURS, DuplicateGroup, find_groups, verified_groups
+from .duplicates import CANDIDATE_SIM, NEIGHBOURS, DuplicateGroup, find_groups, note_pictures, verified_groups
 from .errors import LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .lockfile import LockFile
 from .model import space_part
@@ -77,13 +77,13 @@ class GroupingMixin:
                 self._explain_similar([g for g in groups if g.tier == "similar"], records, progress, cancel,
                                       originals)
                 self.last_verification["verified_for_copies"] = for_copies
-            return groups
+            return note_pictures(groups)
         if decided:
             groups = self._verified_duplicates(pairs, exact, refs, decided=True)
         else:
             groups = self._verified_duplicates(pairs, exact, refs, progress, cover=cand_t if stored else None,
                                                cancel=cancel)
-        return [g for g in groups if g.id not in reviewed]
+        return note_pictures([g for g in groups if g.id not in reviewed])
 
     def duplicates_checked(self) -> bool:
         """Every candidate pair at the product's cut decided, and nothing changed since: finding the duplicates

@@ -33,6 +33,7 @@ GONE_SINCE_FOUND = "not found: moved or deleted since its group was found (its f
 # shot of it (a burst) or a copy of such a shot; a different photo, or one not compared, is the user's call alone
 MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
 NOT_ITS_PHOTO = "not the same photo as the keeper: mark it by hand (D) if you mean it"
+MORE_PICTURES = "holds {n} pictures (pages or frames), only its first compared: mark it by hand (D) if you mean it"
 
 
 def _kind(m) -> str:
@@ -258,6 +259,8 @@ class ReviewSession:
                 reason = self.why_not(p)
                 if not reason and g.tier == "similar" and _kind(m) not in MARKED_WITH_THE_REST:
                     reason = NOT_ITS_PHOTO   # one click had sent a different night photo to the trash
+                if not reason and getattr(m, "pictures", 1) > 1:
+                    reason = MORE_PICTURES.format(n=m.pictures)   # its other pages are in no other file
                 if reason:
                     report.skipped.append((p, reason))
                 else:
@@ -278,7 +281,20 @@ class ReviewSession:
             f[1] += size
         groups = len({id(self._group_of[p]) for p in paths if p in self._group_of})
         rows = sorted(((f, c, b) for f, (c, b) in folders.items()), key=lambda r: (-r[2], r[0]))
-        return Removal(paths, total, groups, rows, self._smaller_keepers(paths) + self._other_photos(paths))
+        return Removal(paths, total, groups, rows,
+                       self._smaller_keepers(paths) + self._other_photos(paths) + self._more_pictures(paths))
+
+    def _more_pictures(self, paths: Sequence[str]) -> list[str]:
+        """Marked files of several pages or frames (marked by hand): only their first was compared."""
+        many = [(p, self._member[p].pictures) for p in paths
+                if p in self._member and getattr(self._member[p], "pictures", 1) > 1]
+        if not many:
+            return []
+        names = ", ".join(f"{os.path.basename(p)} ({n})" for p, n in many[:3])
+        if len(many) > 3:
+            names += f" and {len(many) - 3} more"
+        return [f"Note: {names} hold{'s' if len(many) == 1 else ''} several pictures (pages or frames); only the "
+                "first was compared with the keeper: the others go with it."]
 
     def _other_photos(self, paths: Sequence[str]) -> list[str]:
         """Marked members of similar groups that are not the keeper's photo (marked by hand): said before they

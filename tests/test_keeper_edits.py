@@ -188,3 +188,24 @@ def test_a_brightened_copy_saved_at_a_higher_quality_is_not_kept_for_its_bytes(t
         assert len(g.members) == 2 and g.keeper == original, g.keeper_reason
         assert "oldest file" in g.keeper_reason
         assert {m.path: m for m in g.members}[copy].match is not None
+
+
+def test_a_copy_darkened_to_near_black_is_not_kept_for_being_older(tmp_path):
+    """From an outside try: a copy pulled down to 4 % of its exposure, older on disk, was kept ("oldest file")
+    and the photo itself proposed for the trash as "re-saved or retouched"."""
+    from imgsim_desktop.core.library import Library
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    orig = scene(14)
+    dark = Image.fromarray((np.asarray(orig, np.float32) * 0.04).astype(np.uint8), "RGB")
+    dark_path = save(dark, folder / "edited_dark.jpg", quality=92)
+    os.utime(dark_path, (1_500_000_000, 1_500_000_000))   # older than the photo it was made from
+    original = save(orig, folder / "original.jpg", quality=92)
+    with Library(tmp_path / "lib", workers=1) as lib:
+        lib.scan([folder])
+        g = next(g for g in lib.duplicates("duplicates") if original in [m.path for m in g.members])
+        assert len(g.members) == 2 and g.keeper == original, g.keeper_reason
+        assert g.keeper_reason.startswith("not darkened")
+        darker = {m.path: m for m in g.members}[dark_path]
+        assert darker.reason == "same photo: darkened to near black"   # not "grey": dark is dull, not grey

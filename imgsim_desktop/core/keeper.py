@@ -8,6 +8,8 @@ loses), and the earliest date.
 Two edits inflate those last two: a copy stretched along one axis has more pixels than the photo it was made
 from, added noise makes the largest JPEG. So a member whose picture is stretched against most of its group
 (``not_stretched``), or that carries noise another member of its size lacks (``not_noisy``), loses first.
+A copy pulled down to near black (``not_darkened``, after the editing tag: a dark camera original with its
+brightened edit is told by EXIF first) is never kept over the photo it hides, whatever its file time says.
 Same-size JPEG copies (turned, mirrored, re-encoded) that tie on everything, file times included when they
 were copied with them, are told by the JPEG's own traces (core/jpeg_trace.py): the file whose table a
 re-saved copy's coefficients still carry is the one it was made from (``earlier_save``), a file re-saved
@@ -35,7 +37,8 @@ from .decode import RAW_EXTENSIONS
 from .jpeg_trace import JPEG_FORMATS, Trace, sources
 
 # Default order; a library may store its own (Library.set_keeper_rules).
-RULES: tuple[str, ...] = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "not_stretched",
+RULES: tuple[str, ...] = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "not_darkened",
+                          "not_stretched",
                           "resolution", "not_noisy", "size", "date", "earlier_save", "not_resaved", "quality")
 SIZE_CLOSE = 0.5      # files of one format and size at least this share of the largest one's bytes tie on size,
                       # then the oldest wins: a re-save at a higher JPEG quality, or with noise, is larger than
@@ -91,6 +94,7 @@ class Evidence:
     stretch: float = 1.0      # picture widened against its height, relative to the group's reference
     stretched: bool = False   # ...and unlike most of its group (set per group by ``choose_keepers``)
     noisy: bool = False       # carries noise a member of its size lacks
+    darkened: bool = False    # near black where another member is not (an exposure pulled down to a few percent)
     quality: int | None = None  # the JPEG save quality (catalog ``jpeg_quality``, read from the header at scan)
     resaved: bool = False     # re-saved over an earlier, coarser JPEG compression
     earlier: bool = False     # the file (its table) a re-saved member of its size was made from
@@ -175,7 +179,8 @@ def evidence(rec, reference: bool = False, match: dict | None = None) -> Evidenc
         date_key=(rec.date_taken if plausible_date(rec.date_taken) else "9999", getattr(rec, "mtime_ns", 0) or 0),
         width=rec.width, height=rec.height, content=getattr(rec, "hash", None) or f"path:{rec.path}",
         stretch=float(match.get("stretch", 1.0) or 1.0),
-        noisy=bool(match.get("noise")), quality=getattr(rec, "jpeg_quality", None))
+        noisy=bool(match.get("noise")), quality=getattr(rec, "jpeg_quality", None),
+        darkened=bool(match.get("darkened")))
 
 
 def mark_group_evidence(group: Sequence[Evidence], matches: Sequence[dict]) -> None:
@@ -191,6 +196,8 @@ def mark_group_evidence(group: Sequence[Evidence], matches: Sequence[dict]) -> N
     for e, m in zip(group, matches):
         if m.get("reference") and any(o.get("keeper_noise") for o in matches):
             e.noisy = True
+        if m.get("reference") and any(o.get("keeper_darkened") for o in matches):
+            e.darkened = True
 
 
 def _size_share(e: Evidence, group: Sequence[Evidence]) -> float:
@@ -220,6 +227,8 @@ def _rule_key(rule: str, e: Evidence, group: Sequence[Evidence]):
         return int(e.screenshot is not None)
     if rule == "not_edited":
         return int(e.edited_by is not None)
+    if rule == "not_darkened":
+        return int(e.darkened)
     if rule == "earlier_save":
         return -int(e.earlier)
     if rule == "not_resaved":
@@ -280,6 +289,8 @@ def _why(rule: str, k: Evidence, group: Sequence[Evidence]) -> str:
         return "the photo itself, not a screenshot or padded copy"
     if rule == "not_edited":
         return "unedited: no editing-software tag"
+    if rule == "not_darkened":
+        return "not darkened: another copy is near black"
     if rule == "earlier_save":
         return "the JPEG the other copies were re-saved from (they carry its compression)"
     if rule == "not_resaved":
@@ -315,6 +326,8 @@ def _facts(k: Evidence, others: Sequence[Evidence]) -> list[str]:
         out.append("not a screenshot")
     if k.edited_by is None and any(o.edited_by for o in others):
         out.append("unedited")
+    if not k.darkened and any(o.darkened for o in others):
+        out.append("not darkened")
     if k.earlier and any(o.resaved for o in others):
         out.append(f"the JPEG a copy was re-saved from (quality {k.quality})")
     elif not k.resaved and any(o.resaved for o in others):
@@ -326,8 +339,8 @@ def _facts(k: Evidence, others: Sequence[Evidence]) -> list[str]:
     return out
 
 
-_EVIDENCE_RULES = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "earlier_save",
-                   "not_resaved", "not_stretched", "not_noisy")
+_EVIDENCE_RULES = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "not_darkened",
+                   "earlier_save", "not_resaved", "not_stretched", "not_noisy")
 
 
 def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> str:

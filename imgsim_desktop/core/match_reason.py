@@ -27,7 +27,8 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
     canvas that a's picture fills; below ``keeper.PADDED_BELOW`` a padded copy or a screenshot), ``grey``,
     ``scale`` (b's linear size relative to a), ``blur`` (b's blur in its own pixels) when b is heavily blurred, ``stretch``
     (b's picture widened against its height, relative to a: 1.25 is a's picture stretched 25 % wider) when
-    not 1, and ``noise`` / ``keeper_noise`` (grey levels of noise b carries over a, a over b) when seen."""
+    not 1, ``noise`` / ``keeper_noise`` (grey levels of noise b carries over a, a over b) when seen, and
+    ``darkened`` / ``keeper_darkened`` when b (a) is near black where the other is not."""
     if exact:
         return {"exact": True, "orientation": "none", "crop_fraction": 1.0, "inset_fraction": 1.0,
                 "grey": False, "scale": 1.0}
@@ -64,11 +65,16 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
     st = _stretch(inv, best, (wa, ha), (wb, hb), a_size, b_size)
     if abs(math.log(st)) >= STRETCH_SEEN:
         out["stretch"] = round(st, 3)
-    if v.b_noise:
+    # a near-black picture's few grey levels, stretched, read as noise: its darkness is what it carries
+    if _darkened(v.b_light, v.a_light):
+        out["darkened"] = True
+    elif v.b_noise:
         out["noise"] = v.b_noise
-    if v.a_noise:
+    if _darkened(v.a_light, v.b_light):
+        out["keeper_darkened"] = True
+    elif v.a_noise:
         out["keeper_noise"] = v.a_noise
-    out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0)
+    out["grey"] = bool(v.b_chroma < 2.0 and v.a_chroma >= 6.0 and not out.get("darkened"))   # dark: dull too
     if v.b_blur >= HEAVY_BLUR:   # blurred past its own fine detail (a tiny copy enlarged is soft too)
         out["blur"] = round(v.b_blur, 1)
     # where b's picture lies in a's (the reference), each in its own width and height (0..1): the app's
@@ -76,6 +82,15 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
     rel = np.diag([1.0 / max(1, wa), 1.0 / max(1, ha)]) @ m @ np.diag([max(1, wb), max(1, hb), 1.0])
     out["in_reference"] = [[round(float(x), 5) for x in row] for row in rel]
     return out
+
+
+DARK_LIGHT = 40.0   # a picture whose 99th grey percentile is under this is near black...
+DARKER = 2.5        # ...against a copy this many times as light: an exposure pulled down to a few percent
+                    # (a night shot with lit windows reaches 200; an underexposed photo, 80-120)
+
+
+def _darkened(light: float, other: float) -> bool:
+    return 0.0 < other and light < DARK_LIGHT and other >= DARKER * max(light, 1.0)
 
 
 def _stretch(inv: np.ndarray, orientation: str, a_grey, b_grey, a_size, b_size) -> float:
@@ -120,6 +135,8 @@ def reason(match: dict, keeper: bool = False) -> str:
         parts.append(f"stretched {round(st * 100)} % wide" if st > 1 else f"squeezed to {round(st * 100)} % wide")
     if match.get("noise"):
         parts.append("noisier")
+    if match.get("darkened"):
+        parts.append("darkened to near black")
     sc = match.get("scale", 1.0)
     if not parts and sc < 0.9:
         parts.append(f"smaller ({round(sc * 100)} % as wide)")   # not "of the size": read as bytes

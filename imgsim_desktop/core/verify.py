@@ -31,7 +31,7 @@ from .trim import is_screen, located
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v12-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
                     "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax-subject-projective-"
-                    "shaded-tiny")
+                    "shaded-tiny-light")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -109,6 +109,7 @@ class Features:
     flat: bool = False             # near-uniform or near-black with no usable detail
     photo: tuple[int, int, int, int] | None = None   # on a screen: where core/trim.py locates the photo, in
                                                      # grey's pixels (None: not a screen, or not located)
+    light: float = 255.0           # the 99th percentile of grey before the stretch: a near-black copy's is low
 
     def mirrored(self) -> tuple[np.ndarray, np.ndarray | None]:
         """Keypoints and descriptors of the mirror image, in grey's coordinates: the same points, each
@@ -143,6 +144,8 @@ class PairVerdict:
     b_blur: float = 0.0
     a_noise: float = 0.0               # noise a carries over b, in grey levels (core/noise.py; 0: none seen)
     b_noise: float = 0.0
+    a_light: float = 0.0               # Features.light of a and b: which copy was darkened to near black
+    b_light: float = 0.0
 
     def to_dict(self) -> dict:
         return {"same": self.same, "why": self.why, "inliers": self.inliers, "agree": round(self.agree, 4),
@@ -150,7 +153,7 @@ class PairVerdict:
                 "b_grey": list(self.b_grey), "a_chroma": round(self.a_chroma, 2),
                 "b_chroma": round(self.b_chroma, 2), "a_framed": self.a_framed, "b_framed": self.b_framed,
                 "a_blur": round(self.a_blur, 2), "b_blur": round(self.b_blur, 2), "a_noise": self.a_noise,
-                "b_noise": self.b_noise}
+                "b_noise": self.b_noise, "a_light": round(self.a_light, 1), "b_light": round(self.b_light, 1)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PairVerdict":
@@ -158,7 +161,8 @@ class PairVerdict:
                    float(d.get("ncc", 0)), d.get("affine"), tuple(d.get("a_grey", (0, 0))),
                    tuple(d.get("b_grey", (0, 0))), float(d.get("a_chroma", 0)), float(d.get("b_chroma", 0)),
                    bool(d.get("a_framed", False)), bool(d.get("b_framed", False)), float(d.get("a_blur", 0)),
-                   float(d.get("b_blur", 0)), float(d.get("a_noise", 0)), float(d.get("b_noise", 0)))
+                   float(d.get("b_blur", 0)), float(d.get("a_noise", 0)), float(d.get("b_noise", 0)),
+                   float(d.get("a_light", 0)), float(d.get("b_light", 0)))
 
     def swapped(self) -> "PairVerdict":
         """The same verdict seen from b's side (affine inverted)."""
@@ -171,7 +175,7 @@ class PairVerdict:
                 aff = None
         return PairVerdict(self.same, self.why, self.inliers, self.agree, self.ncc, aff, self.b_grey, self.a_grey,
                            self.b_chroma, self.a_chroma, self.b_framed, self.a_framed, self.b_blur, self.a_blur,
-                           self.b_noise, self.a_noise)
+                           self.b_noise, self.a_noise, self.b_light, self.a_light)
 
 
 def _stretch(grey: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -200,10 +204,11 @@ def features_from_image(img, size: tuple[int, int] | None = None) -> Features:
     grey0 = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     grey, flat = _stretch(grey0)
     full = size or (w, h)
+    light = float(np.percentile(grey0, 99.0))
     if flat or min(full) < MIN_SIDE or min(grey.shape) < 16:
-        return Features(grey, chroma, full, np.zeros((0, 2), np.float32), None, flat=True)
+        return Features(grey, chroma, full, np.zeros((0, 2), np.float32), None, flat=True, light=light)
     pts, desc = _sift(grey)
-    return Features(grey, chroma, full, pts, desc, photo=_located_on_screen(img, grey.shape))
+    return Features(grey, chroma, full, pts, desc, photo=_located_on_screen(img, grey.shape), light=light)
 
 
 def _located_on_screen(img, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
@@ -237,7 +242,7 @@ def verify(a: Features, b: Features) -> PairVerdict:
     screenshot)."""
     cv2 = opencv()
     base = dict(a_grey=(a.grey.shape[1], a.grey.shape[0]), b_grey=(b.grey.shape[1], b.grey.shape[0]),
-                a_chroma=a.chroma, b_chroma=b.chroma)
+                a_chroma=a.chroma, b_chroma=b.chroma, a_light=a.light, b_light=b.light)
     if not a.usable or not b.usable:
         return PairVerdict(False, "too little detail to verify", **base)
     best, best_n, matched = None, 0, None
@@ -261,7 +266,8 @@ def verify(a: Features, b: Features) -> PairVerdict:
         # detail read as detail that differs (19 of eval/pairs' real 128 px copies). Compare on b's grid too,
         # a shrunk onto it. Either may show the pair is one photo: on b's grid two screenshots' insets lost
         # the fine detail that had verified them on a's.
-        swapped = dict(a_grey=base["b_grey"], b_grey=base["a_grey"], a_chroma=b.chroma, b_chroma=a.chroma)
+        swapped = dict(a_grey=base["b_grey"], b_grey=base["a_grey"], a_chroma=b.chroma, b_chroma=a.chroma,
+                       a_light=b.light, b_light=a.light)
         w = _compare(b, a, cv2.invertAffineTransform(best), best_n, swapped, matched[::-1]).swapped()
         if w.same:
             return w
@@ -433,7 +439,8 @@ def _direct_either_way(a: Features, b: Features, inliers: int, base: dict) -> Pa
     """The whole-frame comparison decides the same whichever photo is asked about first: the larger picture's
     side when one is clearly larger (a thumbnail is compared on its original), both sides when they are of about
     one size (different 100 px tiles were "the same photo" one way round and not the other)."""
-    swapped = dict(a_grey=base["b_grey"], b_grey=base["a_grey"], a_chroma=b.chroma, b_chroma=a.chroma)
+    swapped = dict(a_grey=base["b_grey"], b_grey=base["a_grey"], a_chroma=b.chroma, b_chroma=a.chroma,
+                   a_light=b.light, b_light=a.light)
     pa, pb = a.grey.size, b.grey.size
     if max(pa, pb) >= COARSER ** 2 * min(pa, pb):
         return _direct(a, b, inliers, base) if pa > pb else _direct(b, a, inliers, swapped).swapped()

@@ -358,3 +358,28 @@ def test_stop_is_prompt_idempotent_and_start_works_again(library, photos_dir, ma
         wait_for(lambda: known(library, photos_dir / "while-stopped.jpg"), what="the catch-up")
         make_photo(photos_dir / "after.jpg", seed=2, size=SMALL)
         wait_for(lambda: known(library, photos_dir / "after.jpg"), what="an event after restart")
+
+
+def test_a_refused_file_is_indexed_when_a_chmod_makes_it_readable(library, photos_dir, make_photo):
+    """A chmod changes neither size nor time: the watcher's attribute event found the refused file "unchanged"
+    and it stayed "permission denied" until a full rescan (an outside try; the README promises the retry)."""
+    from imgsim_desktop.core.catalog import REFUSED, STATUS_ERROR, STATUS_OK
+
+    make_photo(photos_dir / "a.jpg", seed=1, size=SMALL)
+    locked = make_photo(photos_dir / "locked.jpg", seed=2, size=SMALL)
+    library.scan([photos_dir])
+    st = os.stat(locked)
+    os.chmod(locked, 0o000)
+    rec = Recorder(library)
+    try:
+        with watcher(library, rec):
+            wait_for(lambda: rec.batches, what="the start-up pass")
+            # as a scan by a user it refused records it (root reads any file, so it is written here)
+            with library._lock, library.catalog.transaction():
+                library.catalog.upsert_file({"path": str(locked), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                             "status": STATUS_ERROR, "error": REFUSED})
+            os.chmod(locked, 0o644)   # readable again: an attribute event, same size and time
+            wait_for(lambda: library.file_by_path(locked).status == STATUS_OK, what="the refused file indexed")
+    finally:
+        os.chmod(locked, 0o644)
+    assert os.stat(locked).st_mtime_ns == st.st_mtime_ns and library.file_by_path(locked).error is None

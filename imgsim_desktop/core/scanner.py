@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .catalog import INFO_VERSION, STATUS_ERROR, STATUS_OK, Catalog, FileRecord, info_columns
+from .catalog import INFO_VERSION, REFUSED, STATUS_ERROR, STATUS_OK, Catalog, FileRecord, info_columns
 from .decode import is_image_path, read_info
 from .embedder import Embedder, Prepared
 from .errors import Cancelled, DecodeError
@@ -281,7 +281,7 @@ class Scanner:
         for path, (size, mtime) in on_disk.items():
             rec = known.get(path)
             if rec is not None and rec.size == size and rec.mtime_ns == mtime and (
-                    rec.status == STATUS_ERROR or rec.id in embedded):
+                    rec.status == STATUS_ERROR or rec.id in embedded) and not _readable_now(rec):
                 unchanged += 1
                 continue
             todo.append(Prepared(path=path, size=size, mtime_ns=mtime, tag=rec))
@@ -492,3 +492,9 @@ class Scanner:
 
 def stream_cancelled(cancel: CancelToken | None) -> bool:
     return cancel is not None and cancel.cancelled
+
+
+def _readable_now(rec: FileRecord) -> bool:
+    """A file refused ("permission denied") that may be read now: a chmod changes neither its size nor its time,
+    and the watcher's attribute event brings it here (as a full scan's listing does, ``Listing.retry``)."""
+    return rec.status == STATUS_ERROR and rec.error == REFUSED and os.access(rec.path, os.R_OK)

@@ -251,6 +251,9 @@ class MainWindow(QMainWindow):
         self.duplicates.apply_changes(cs)
         if cs.source == changes.WATCHER and cs.files_changed:
             self.sidebar.show_watch_result(cs.summary().split(": ", 1)[1])
+        elif cs.source == changes.WATCHER and getattr(cs.result, "updated", None):
+            # files that arrived unreadable change no photo, but the counts and the problems panel
+            self.controller.refresh_status()
         if not self.scans.running:
             self.sidebar.clear_pending()  # a cancelled or failed first scan: the library's list is the truth
 

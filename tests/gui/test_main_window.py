@@ -179,6 +179,12 @@ def test_watcher_updates_grid_without_rescan(qtbot, library, settings, photos):
         shutil.copy(photos["unique"][7], photos["root"] / "arrived.jpg")
         qtbot.waitUntil(lambda: win.grid_model.rowCount() == n + 1, timeout=30000)
         assert "changed" in win.duplicates.stale_label.text()
+        # a file that arrives unreadable changes no photo: the sidebar and the problems panel still say it
+        # (they waited for the next rescan)
+        (photos["root"] / "notes.jpg").write_text("not a photo")
+        qtbot.waitUntil(lambda: "1 unreadable" in win.sidebar.totals.text(), timeout=20000)   # broken.jpg
+        qtbot.waitUntil(lambda: "2 unreadable" in win.sidebar.totals.text(), timeout=30000)
+        assert any("notes.jpg" in f for f, _ in win.errors.rows()), win.errors.rows()
     finally:
         win.shutdown()
         assert win.watcher is None

@@ -173,6 +173,8 @@ class MainWindow(QMainWindow):
                       self.sidebar.reference_box):
                 w.setEnabled(False)
                 w.setToolTip("The library is open read-only")
+            for a in self.writing_actions:
+                a.setEnabled(False)
             self.sidebar.remove_btn.setVisible(False)
         self.refresh_all()
 
@@ -191,15 +193,19 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ menus
     def _build_menus(self) -> None:
         m = self.menuBar().addMenu("&File")
-        for text, key, fn in (("Add folder…", QKeySequence.StandardKey.Open, self.choose_folder),
-                              ("Open photo for lookalikes…", "Ctrl+Shift+O", self.choose_query_photo),
-                              ("Rescan", QKeySequence.StandardKey.Refresh, lambda: self.start_scan(None)),
-                              ("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings),
-                              ("Quit", QKeySequence.StandardKey.Quit, self.close)):
+        self.writing_actions: list[QAction] = []   # off when the library is open read-only, as their buttons are
+        for text, key, fn, writes in (("Add folder…", QKeySequence.StandardKey.Open, self.choose_folder, True),
+                                      ("Open photo for lookalikes…", "Ctrl+Shift+O", self.choose_query_photo, False),
+                                      ("Rescan", QKeySequence.StandardKey.Refresh, lambda: self.start_scan(None),
+                                       True),
+                                      ("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings, False),
+                                      ("Quit", QKeySequence.StandardKey.Quit, self.close, False)):
             a = QAction(text, self)
             a.setShortcut(QKeySequence(key))
             a.triggered.connect(fn)
             m.addAction(a)
+            if writes:
+                self.writing_actions.append(a)
         e = self.menuBar().addMenu("&Edit")
         paste = QAction("Paste photo (find lookalikes)", self)
         paste.setShortcut(QKeySequence.StandardKey.Paste)

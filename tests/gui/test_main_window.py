@@ -232,6 +232,9 @@ def test_second_instance_can_open_read_only(qtbot, library, settings, model_card
         qtbot.addWidget(win)
         assert win.windowTitle().endswith("(read-only)")
         assert not win.sidebar.add_btn.isEnabled() and not win.sidebar.rescan_btn.isEnabled()
+        # ...and the File menu's (Rescan said "Indexing failed … Rescan indexes the rest")
+        assert [a.text() for a in win.writing_actions] == ["Add folder…", "Rescan"]
+        assert not any(a.isEnabled() for a in win.writing_actions)
         win.add_folder(str(settings.library_home()))
         assert any("read-only" in p for _, p in win.errors.rows())
         # the other process indexes: the read-only window follows (it stayed at "0 photos" till reopened)

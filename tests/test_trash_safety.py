@@ -250,3 +250,19 @@ def test_an_action_whose_files_left_the_trash_is_not_offered_for_undo(tmp_path, 
 
     assert _state(seen) == "cannot undo: its files left the trash"   # what `imgsim history` says of it
     assert log.last_undoable().id != second.id   # the first one's file still waits in the trash
+
+
+@linux_only
+def test_history_says_how_much_of_a_partial_undo_came_back(tmp_path, trash_env):
+    """4 trashed, one of them emptied from the trash, undo: 3 came back, and the history said only
+    "cannot undo: its files left the trash" (an outside try)."""
+    from imgsim_desktop.cli.review_cmds import _state
+
+    files = _files(tmp_path / "photos", 4)
+    log = ActionLog(tmp_path / "lib")
+    action = trash_files(files, log)
+    os.remove(action.done_items[0].dst)
+    report = undo(action.id, log)
+    assert len(report.restored) == 3 and len(report.failed) == 1
+    (seen,) = ActionLog(tmp_path / "lib").actions()
+    assert _state(seen) == "partly undone (3 of 4 back); the rest left the trash"

@@ -172,9 +172,12 @@ def _state(a) -> str:
         return "undone"
     if a.undoable:
         return "can undo"
+    back = sum(i.restored for i in a.done_items)
+    part = f"partly undone ({back} of {len(a.done_items)} back)" if back else ""
     if any(i.info or a.kind != "trash" for i in a.pending_undo):   # it could be put back, but nothing waits there
-        return "cannot undo: its files left " + ("the trash" if a.kind == "trash" else "where they went")
-    return "partly undone" if any(i.restored for i in a.done_items) else "cannot undo"
+        where = "the trash" if a.kind == "trash" else "where they went"
+        return f"{part}; the rest left {where}" if part else f"cannot undo: its files left {where}"
+    return part or "cannot undo"
 
 
 def cmd_history(args) -> int:

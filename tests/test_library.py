@@ -374,14 +374,20 @@ def test_the_cli_excludes_and_includes_folders(tiny_model, tmp_path, make_photo)
     make_photo(root / "Backup" / "copy.jpg", seed=2)
     lib = tmp_path / "lib"
 
-    def imgsim(*args):
-        proc = subprocess.run([sys.executable, "-m", "imgsim_desktop", *map(str, args), "--library", lib,
-                               "--model", tiny_model], capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-        return proc.stdout
+    def imgsim(*args, rc=0, library_first=False):
+        opts = ["--library", lib, "--model", tiny_model]
+        argv = [*map(str, args[:2]), *opts, *map(str, args[2:])] if library_first else [*map(str, args), *opts]
+        proc = subprocess.run([sys.executable, "-m", "imgsim_desktop", *map(str, argv)], capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == rc and "Traceback" not in proc.stderr, proc.stderr
+        return proc.stdout + proc.stderr
 
     imgsim("index", root)
-    out = imgsim("folders", "exclude", root / "Backup")
+    # a folder outside the library's is refused, not "excluded" without a word (a typo, an outside try)
+    out = imgsim("folders", "exclude", tmp_path / "elsewhere", rc=2)
+    assert "not inside a library folder" in out and str((tmp_path / "elsewhere").resolve()) in out
+    # the folder may come after --library too (argparse took it for an unrecognised argument)
+    out = imgsim("folders", "exclude", root / "Backup", library_first=True)
     assert f"excluded {(root / 'Backup').resolve()}" in out and "1 photos forgotten" in out
     assert f"{(root / 'Backup').resolve()}  (excluded)" in imgsim("folders", "list")
     assert "added 0" in imgsim("index")

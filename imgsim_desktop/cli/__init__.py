@@ -11,6 +11,7 @@ import codecs
 import importlib
 import sqlite3
 import sys
+from pathlib import Path
 
 from imgsim_desktop import __version__
 from imgsim_desktop.core.errors import ImgsimError
@@ -102,7 +103,12 @@ def _paths_print_as_bytes() -> None:
 def main(argv: list[str] | None = None) -> int:
     _paths_print_as_bytes()
     parser = build_parser(_command_of(sys.argv[1:] if argv is None else list(argv)))
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and isinstance(getattr(args, "paths", None), list) and not any(x.startswith("-") for x in extra):
+        # "folders add --library L PATH": argparse closes a command's positionals at the first option
+        args.paths += [Path(x) for x in extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

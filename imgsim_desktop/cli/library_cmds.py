@@ -8,6 +8,7 @@ from pathlib import Path
 
 from imgsim_desktop.core.errors import LibraryError
 from imgsim_desktop.core.progress import CancelToken
+from imgsim_desktop.core.roots import under_any
 
 from .common import (TerminalProgress, add_format_options, add_library_option, print_csv, print_json,
                      print_table, shown)
@@ -263,6 +264,11 @@ def cmd_folders(args) -> int:
     with _open(args, readonly_ok=False) as lib:
         if args.action in ("exclude", "include"):
             given = {str(Path(p).expanduser().resolve()) for p in args.paths}
+            roots = [str(f) for f in lib.folders()]
+            outside = sorted(p for p in given if not under_any(p, roots))
+            if args.action == "exclude" and outside:   # a typo would have been "excluded" without a word
+                raise LibraryError(f"not inside a library folder: {outside[0]} (exclude a folder inside one of "
+                                   f"{', '.join(roots) if roots else 'the library folders; there are none yet'})")
             now = {str(p) for p in lib.excluded_folders()}
             n = lib.set_excluded(now | given if args.action == "exclude" else now - given)
             for p in sorted(given):

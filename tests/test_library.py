@@ -434,6 +434,8 @@ def test_unusable_library_folder_is_a_clear_error(tiny_model, tmp_path):
     blocker.write_text("a file where the library folder should be")
     with pytest.raises(LibraryError, match="cannot create the library folder"):
         Library(blocker / "lib", model_path=tiny_model)
+    with pytest.raises(LibraryError, match="is a file, not a library folder"):   # was "…: File exists"
+        Library(blocker, model_path=tiny_model)
 
 
 def test_an_exact_copy_met_in_the_same_batch_keeps_its_size_and_date(library, photos_dir):

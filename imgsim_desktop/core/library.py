@@ -57,6 +57,8 @@ class Library(GroupingMixin, ReviewMixin, SearchMixin):
             try:
                 self.home.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
+                if self.home.exists() and not self.home.is_dir():   # not "File exists"
+                    raise LibraryError(f"{self.home} is a file, not a library folder: choose a folder") from None
                 if not self.home.is_dir():
                     raise LibraryError(f"cannot create the library folder {self.home}: "
                                        f"{exc.strerror or exc}") from None

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
 
 from ..core import changes
 from ..core.actions import ActionLog, format_bytes
+from ..core.duplicates import pictures_words
 from ..core.progress import CancelToken
 from .compare import CompareDialog
 from .compare_flow import CompareFlowMixin
@@ -502,6 +503,9 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
                 label = "similarity >0.999"  # an edit the model cannot tell apart, yet not the same bytes
             else:
                 label = f"similarity {it.score:.3f}"
+            pictures = int(getattr(m, "pictures", 1) or 1)
+            if pictures > 1:   # first on the tile: the rest of its caption is about its first picture only
+                label = f"{pictures} pictures in one file · " + label.replace(f"; {pictures_words(pictures)}", "")
             match = getattr(m, "match", None) or {}
             why = f"against the keeper: {match.get('why', '')}" if match.get("same_photo") is False else ""
             tip = "\n".join(x for x in (reason, why, "in a reference folder: never marked" if reference else "") if x)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from imgsim_desktop.core.actions import format_bytes
 from imgsim_desktop.core.errors import LibraryError
 from imgsim_desktop.core.progress import CancelToken
 from imgsim_desktop.core.roots import under_any
@@ -206,7 +207,7 @@ def cmd_dupes(args) -> int:
             print("no duplicate groups")
         for gi, g in enumerate(groups, 1):
             print(f"group {gi} [{g.id}] ({g.tier}, {len(g.members)} photos, "
-                  f"{g.reclaimable_bytes / 1e6:.1f} MB reclaimable)")
+                  f"{format_bytes(g.reclaimable_bytes)} reclaimable)")
             print(f"  keeper: {shown(g.keeper_reason)}")
             for m in g.members:
                 mark = "keep" if m.path == g.keeper else "    "

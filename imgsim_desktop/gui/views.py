@@ -191,6 +191,8 @@ class ErrorPanel(QWidget):
         self._render()
 
     def add_message(self, what: str, problem: str) -> None:
+        if (what, problem) in self._messages:   # said once: a second failure of the same file added nothing
+            return
         self._messages.append((what, problem))
         self._render()
 

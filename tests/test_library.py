@@ -283,7 +283,6 @@ def test_catalog_is_sqlite_wal_with_schema_version(library, photos_dir, make_pho
     library.scan([photos_dir])
     con = sqlite3.connect(library.home / "catalog.sqlite")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    from imgsim_desktop.core.catalog import SCHEMA_VERSION
     assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert con.execute("SELECT model_id FROM embeddings").fetchone()[0] == library.model.model_id
     con.close()

@@ -5,7 +5,6 @@ groups, the sidebar's reference checkbox. Real widgets, real library, real files
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt

@@ -279,7 +279,8 @@ def test_watch_killed_mid_batch_leaves_a_library_that_resumes(tmp_path, tiny_mod
                              "--debounce", "0.1", "--settle", "0.2"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:
-        time.sleep(1.5)   # the watcher starts (imports torch); then feed it a stream of photos
+        # the watcher has started (it imports torch first) when it says what it watches; then feed it photos
+        assert b"imgsim: watching" in proc.stderr.readline()
         staging = tmp_path / "staging"
         for i in range(60):
             make_photo(staging / f"s{i}.jpg", seed=i)

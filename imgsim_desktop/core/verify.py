@@ -178,13 +178,14 @@ class PairVerdict:
                            self.b_noise, self.a_noise, self.b_light, self.a_light)
 
 
-def _stretch(grey: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Percentile contrast stretch, so a dark photo shows its detail; ``flat`` when there is none."""
+def _stretch(grey: np.ndarray) -> tuple[np.ndarray, bool, float]:
+    """Percentile contrast stretch, so a dark photo shows its detail; ``flat`` when there is none; and the
+    99th percentile it stretched from (``Features.light``)."""
     lo, hi = np.percentile(grey, (1.0, 99.0))
     if hi - lo < 6.0:
-        return grey, True
+        return grey, True, float(hi)
     out = np.clip((grey.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-    return out, False
+    return out, False, float(hi)
 
 
 def features_from_image(img, size: tuple[int, int] | None = None) -> Features:
@@ -202,9 +203,8 @@ def features_from_image(img, size: tuple[int, int] | None = None) -> Features:
     r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))
     chroma = float(np.mean((np.abs(r - g) + np.abs(g - b) + np.abs(b - r)) / 3.0))
     grey0 = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    grey, flat = _stretch(grey0)
+    grey, flat, light = _stretch(grey0)
     full = size or (w, h)
-    light = float(np.percentile(grey0, 99.0))
     if flat or min(full) < MIN_SIDE or min(grey.shape) < 16:
         return Features(grey, chroma, full, np.zeros((0, 2), np.float32), None, flat=True, light=light)
     pts, desc = _sift(grey)

@@ -161,7 +161,7 @@ class Catalog(VectorStore):
                 self._check_version()
         except sqlite3.DatabaseError as exc:
             raise LibraryError(f"the library catalog {self.path} cannot be opened ({exc}); if it is damaged, move "
-                               f"it aside and run 'imgsim index' to rebuild it from your folders") from exc
+                               f"it aside and index your folders again ('imgsim index', or Add folder in the app)") from exc
         except LibraryError:
             if getattr(self, "conn", None) is not None:
                 self.conn.close()

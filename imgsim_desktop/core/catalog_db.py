@@ -24,8 +24,8 @@ def _sqlite_problem(exc: sqlite3.Error, path: Path) -> LibraryError | None:
         return LibraryError(f"the library at {path.parent} is read-only ({msg}); queries work, changes cannot "
                             "be saved")
     if "malformed" in low or "not a database" in low or "corrupt" in low:
-        return LibraryError(f"the library catalog {path} is damaged ({msg}); move it aside and run "
-                            "'imgsim index' to rebuild it from your folders")
+        return LibraryError(f"the library catalog {path} is damaged ({msg}); move it aside and "
+                            "index your folders again ('imgsim index', or Add folder in the app)")
     if "disk i/o" in low or "unable to open" in low:
         return LibraryError(f"the library catalog {path} cannot be read or written ({msg})")
     return LibraryError(f"the library catalog {path}: {msg}")

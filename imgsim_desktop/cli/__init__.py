@@ -104,10 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     _paths_print_as_bytes()
     parser = build_parser(_command_of(sys.argv[1:] if argv is None else list(argv)))
     args, extra = parser.parse_known_args(argv)
-    if extra and isinstance(getattr(args, "paths", None), list) and not any(x.startswith("-") for x in extra):
+    if extra and isinstance(getattr(args, "paths", None), list) and getattr(args, "action", None) != "list":
         # "folders add --library L PATH": argparse closes a command's positionals at the first option
-        args.paths += [Path(x) for x in extra]
-    elif extra:
+        after = extra.index("--") if "--" in extra else len(extra)
+        words = [x for x in extra[:after] if not x.startswith("-")] + extra[after + 1:]
+        if len(words) == len(extra) - (after < len(extra)):
+            args.paths += [Path(x) for x in words]
+            extra = []
+    if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()

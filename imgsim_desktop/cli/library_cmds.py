@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -201,7 +202,7 @@ def cmd_dupes(args) -> int:
                 rows.append({"group": g.id, "tier": g.tier, "keeper": m.path == g.keeper,
                              "keeper_reason": g.keeper_reason if m.path == g.keeper else "", **m.to_dict()})
         print_csv(rows, ["group", "tier", "keeper", "keeper_reason", "reference", "path", "similarity", "width",
-                         "height", "bytes", "reason"])
+                         "height", "bytes", "pictures", "reason"])
     else:
         if not groups:
             print("no duplicate groups")
@@ -267,9 +268,12 @@ def cmd_folders(args) -> int:
             given = {str(Path(p).expanduser().resolve()) for p in args.paths}
             roots = [str(f) for f in lib.folders()]
             outside = sorted(p for p in given if not under_any(p, roots))
-            if args.action == "exclude" and outside:   # a typo would have been "excluded" without a word
-                raise LibraryError(f"not inside a library folder: {outside[0]} (exclude a folder inside one of "
-                                   f"{', '.join(roots) if roots else 'the library folders; there are none yet'})")
+            typo = [p for p in outside if not os.path.isdir(p)]
+            if args.action == "exclude" and typo:   # a typo would have been "excluded" without a word
+                raise LibraryError(f"no such folder, nor inside a library folder: {typo[0]}")
+            if args.action == "exclude" and outside:   # before the folder that holds it: fine, said
+                print(f"note: {outside[0]} is not inside a library folder yet; it is skipped once one holds it",
+                      file=sys.stderr)
             now = {str(p) for p in lib.excluded_folders()}
             n = lib.set_excluded(now | given if args.action == "exclude" else now - given)
             for p in sorted(given):

@@ -533,7 +533,7 @@ def group_is_safe(member_paths: Sequence[str], marked: set[str]) -> bool:
 
 # --------------------------------------------------------------------------------------------- export
 EXPORT_FIELDS = ("group", "tier", "keeper", "path", "similarity", "width", "height", "bytes", "format",
-                 "date_taken", "mtime_ns")
+                 "date_taken", "mtime_ns", "pictures")
 
 
 def _rows(groups: Iterable) -> list[dict]:
@@ -544,6 +544,7 @@ def _rows(groups: Iterable) -> list[dict]:
                 "group": gi, "tier": g.tier, "keeper": str(m.path) == str(g.keeper), "path": str(m.path),
                 "similarity": round(float(m.similarity), 6), "width": m.width, "height": m.height,
                 "bytes": m.bytes, "format": m.format, "date_taken": m.date_taken, "mtime_ns": m.mtime_ns,
+                "pictures": getattr(m, "pictures", 1) or 1,
             })
     return rows
 

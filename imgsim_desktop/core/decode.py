@@ -117,15 +117,29 @@ class ImageInfo:
 
 
 # Formats whose further frames are pictures of their own; a camera JPEG's MPO preview or depth map is not.
-_MANY_PICTURES = {"TIFF", "GIF", "WEBP", "PNG", "HEIF", "AVIF"}
+MANY_PICTURES = {"TIFF", "GIF", "WEBP", "PNG", "HEIF", "AVIF"}
 
 
 def _pictures(img: Image.Image) -> int:
-    if img.format not in _MANY_PICTURES:
+    """Before the pixels are loaded (it seeks). A TIFF counts its full-resolution pages only: a thumbnail or
+    reduced-resolution subfile (NewSubfileType bit 0) is not a picture of its own."""
+    if img.format not in MANY_PICTURES:
         return 1
     try:
-        return max(1, int(getattr(img, "n_frames", 1) or 1))
+        n = int(getattr(img, "n_frames", 1) or 1)
+        if img.format == "TIFF" and n > 1:
+            full = 0
+            for i in range(n):
+                img.seek(i)
+                full += not (int(img.tag_v2.get(254, 0) or 0) & 1)
+            img.seek(0)
+            n = full
+        return max(1, n)
     except Exception:   # noqa: BLE001 - a damaged later frame: the first is what is indexed
+        try:
+            img.seek(0)
+        except Exception:   # noqa: BLE001
+            pass
         return 1
 
 
@@ -150,9 +164,15 @@ def load_image(path: str | os.PathLike, max_side: int | None = None) -> tuple[Im
     if _is_raw(path):
         from .decode_raw import _load_raw, _raw_or_tiff
 
-        return _guard(path, lambda: _raw_or_tiff(path, lambda: _load_raw(path, max_side, want_pixels=True),
-                                                 lambda fp: _decode(fp, max_side)))
+        return _one_picture(_guard(path, lambda: _raw_or_tiff(path, lambda: _load_raw(path, max_side,
+                                                                                       want_pixels=True),
+                                                              lambda fp: _decode(fp, max_side))))
     return _guard(path, lambda: _with_file(path, lambda fp: _decode(fp, max_side)))
+
+
+def _one_picture(decoded: tuple[Image.Image, ImageInfo]) -> tuple[Image.Image, ImageInfo]:
+    decoded[1].pictures = 1   # a camera RAW's TIFF chain holds its previews and thumbnail, not other photos
+    return decoded
 
 
 def load_image_bytes(data: bytes, max_side: int | None = None) -> tuple[Image.Image, ImageInfo]:
@@ -181,8 +201,10 @@ def read_info(path: str | os.PathLike) -> ImageInfo:
     if _is_raw(path):
         from .decode_raw import _load_raw, _raw_or_tiff
 
-        return _guard(path, lambda: _raw_or_tiff(path, lambda: _load_raw(path, None, want_pixels=False)[1],
+        info = _guard(path, lambda: _raw_or_tiff(path, lambda: _load_raw(path, None, want_pixels=False)[1],
                                                  _info_only))
+        info.pictures = 1   # a camera RAW's TIFF chain holds its previews and thumbnail, not other photos
+        return info
     return _guard(path, lambda: _with_file(path, _info_only))
 
 
@@ -242,9 +264,10 @@ def _decode(fp: BinaryIO, max_side: int | None) -> tuple[Image.Image, ImageInfo]
             # A square request makes Pillow pick the largest DCT scale (1/2, 1/4, 1/8) that keeps
             # *both* sides >= max_side, i.e. the shorter side >= max_side whatever the orientation.
             img.draft("RGB", (max_side, max_side))
+        pictures = _pictures(img)   # seeks: before the pixels are loaded
         with DECODE_BUDGET.hold(img.width * img.height):  # the size actually decoded (after draft)
             img.load()  # inside the caller's try: truncated data fails here, not later
-            info = _info(img, full_size, img.format or "unknown")
+            info = _info(img, full_size, img.format or "unknown", pictures)
             out = ImageOps.exif_transpose(img)
             out = _to_rgb(_reduce_early(out, max_side))
             out = _shrink(out, max_side)
@@ -252,14 +275,14 @@ def _decode(fp: BinaryIO, max_side: int | None) -> tuple[Image.Image, ImageInfo]
     return out, info
 
 
-def _info(img: Image.Image, full_size: tuple[int, int], fmt: str) -> ImageInfo:
+def _info(img: Image.Image, full_size: tuple[int, int], fmt: str, pictures: int | None = None) -> ImageInfo:
     """Build ImageInfo from an opened (not necessarily loaded) image and its full-resolution size."""
     w, h = full_size
     exif = img.getexif()
     if exif.get(_TAG_ORIENTATION) in _ROTATED:
         w, h = h, w
     return ImageInfo(width=w, height=h, format=fmt, date_taken=_date_taken(exif), **_camera(exif),
-                     jpeg_quality=_jpeg_quality(img), pictures=_pictures(img))
+                     jpeg_quality=_jpeg_quality(img), pictures=_pictures(img) if pictures is None else pictures)
 
 
 def _jpeg_quality(img: Image.Image) -> int | None:

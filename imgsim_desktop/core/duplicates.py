@@ -35,7 +35,8 @@ class GroupMember:
     reference: bool = False        # in a reference folder: always kept, never marked
     reason: str = ""               # how it matched, for people: "same photo: cropped to 70 %, turned 90°"
     match: dict = field(default_factory=dict)  # the same for programs (core/verify.describe)
-    pictures: int = 1              # pages or frames in the file: only the first was compared
+    pictures: int | None = 1       # pages or frames in the file: only the first was compared (None: not
+                                   # counted yet, a row from before they were; ``note_pictures`` asks)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "similarity": round(float(self.similarity), 4), "width": self.width,
@@ -249,7 +250,7 @@ def find_groups(records: dict[int, FileRecord], ids: np.ndarray, vectors: np.nda
         for piece in pieces:
             for keeper, inside in _split_around_keepers(piece, records, row_of, vectors, threshold):
                 members_ = [GroupMember(r.id, r.path, 1.0 if r is keeper else s, r.width, r.height, r.size, r.format,
-                                        r.date_taken, r.mtime_ns, pictures=r.pictures or 1) for r, s in inside]
+                                        r.date_taken, r.mtime_ns, pictures=r.pictures) for r, s in inside]
                 exact = len({r.hash for r, _ in inside}) == 1
                 groups.append(DuplicateGroup("exact" if exact else tier, keeper.path, members_))
     choose_keepers(groups, records, keeper_rules, references)
@@ -356,7 +357,7 @@ def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember
             why = reason(match)
         s = 1.0 if v is None or v == "exact" else (sim_of(keeper.id, r.id) if sim_of else 0.0)
         members.append(GroupMember(r.id, r.path, s, r.width, r.height, r.size, r.format, r.date_taken,
-                                   r.mtime_ns, reason=why, match=match, pictures=r.pictures or 1))
+                                   r.mtime_ns, reason=why, match=match, pictures=r.pictures))
     return members
 
 
@@ -499,11 +500,14 @@ def pictures_words(n: int) -> str:
     return f"holds {n} pictures (pages or frames): only its first was compared"
 
 
-def note_pictures(groups: list[DuplicateGroup]) -> list[DuplicateGroup]:
+def note_pictures(groups: list[DuplicateGroup], count=None) -> list[DuplicateGroup]:
     """A member holding several pictures says so beside how it matched: "same photo" is about its first only
-    (a multi-page TIFF, an animated GIF), and the rest exist nowhere else in the group."""
+    (a multi-page TIFF, an animated GIF), and the rest exist nowhere else in the group. ``count(member)``
+    counts a member whose row predates the count (else it counts as one)."""
     for g in groups:
         for m in g.members:
+            if m.pictures is None:
+                m.pictures = count(m) if count is not None else 1
             words = pictures_words(m.pictures)
             if m.pictures > 1 and words not in m.reason:
                 m.reason = f"{m.reason}; {words}" if m.reason else words

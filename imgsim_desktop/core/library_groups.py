@@ -77,13 +77,13 @@ class GroupingMixin:
                 self._explain_similar([g for g in groups if g.tier == "similar"], records, progress, cancel,
                                       originals)
                 self.last_verification["verified_for_copies"] = for_copies
-            return note_pictures(groups)
+            return note_pictures(groups, _pictures_now)
         if decided:
             groups = self._verified_duplicates(pairs, exact, refs, decided=True)
         else:
             groups = self._verified_duplicates(pairs, exact, refs, progress, cover=cand_t if stored else None,
                                                cancel=cancel)
-        return note_pictures([g for g in groups if g.id not in reviewed])
+        return note_pictures([g for g in groups if g.id not in reviewed], _pictures_now)
 
     def duplicates_checked(self) -> bool:
         """Every candidate pair at the product's cut decided, and nothing changed since: finding the duplicates
@@ -481,3 +481,17 @@ class GroupingMixin:
                                 set_covered(cat, cover)
             except (sqlite3.OperationalError, OSError) as exc:
                 log.info("verdicts not stored (%s)", exc)
+
+
+def _pictures_now(member) -> int:
+    """How many pictures a member's file holds, for a row from before they were counted (a library upgraded and
+    not scanned since; the next scan stores it): read from the header, for formats that can hold several."""
+    from .decode import MANY_PICTURES, read_info
+    from .errors import DecodeError
+
+    if (member.format or "").upper() not in MANY_PICTURES:
+        return 1
+    try:
+        return read_info(member.path).pictures
+    except (DecodeError, OSError):
+        return 1

@@ -259,8 +259,10 @@ class ReviewSession:
                 reason = self.why_not(p)
                 if not reason and g.tier == "similar" and _kind(m) not in MARKED_WITH_THE_REST:
                     reason = NOT_ITS_PHOTO   # one click had sent a different night photo to the trash
-                if not reason and getattr(m, "pictures", 1) > 1:
-                    reason = MORE_PICTURES.format(n=m.pictures)   # its other pages are in no other file
+                if not reason:   # its other pages are in no other file (nor its RAW partner's, marked with it)
+                    many = [self._member[x] for x in self.unit(p) if self._more_than_its_first(x)]
+                    if many:
+                        reason = MORE_PICTURES.format(n=many[0].pictures)
                 if reason:
                     report.skipped.append((p, reason))
                 else:
@@ -284,10 +286,18 @@ class ReviewSession:
         return Removal(paths, total, groups, rows,
                        self._smaller_keepers(paths) + self._other_photos(paths) + self._more_pictures(paths))
 
+    def _more_than_its_first(self, path: str) -> bool:
+        """A member of several pages or frames whose others may exist nowhere else: not a byte-identical copy
+        of another member (an exact copy holds the same pages)."""
+        m = self._member.get(path)
+        if m is None or (getattr(m, "pictures", 1) or 1) <= 1:
+            return False
+        g = self._group_of.get(path)
+        return not ((m.match or {}).get("exact") or (g is not None and g.tier == "exact"))
+
     def _more_pictures(self, paths: Sequence[str]) -> list[str]:
         """Marked files of several pages or frames (marked by hand): only their first was compared."""
-        many = [(p, self._member[p].pictures) for p in paths
-                if p in self._member and getattr(self._member[p], "pictures", 1) > 1]
+        many = [(p, self._member[p].pictures) for p in paths if self._more_than_its_first(p)]
         if not many:
             return []
         names = ", ".join(f"{os.path.basename(p)} ({n})" for p, n in many[:3])
@@ -429,7 +439,8 @@ class ReviewSession:
                             "keeper_reason": self.keeper_reason(g.id) if p == str(g.keeper) else "",
                             "reference": self.is_reference(p), "marked": p in self._marked, "path": p,
                             "similarity": round(float(m.similarity), 6), "width": m.width, "height": m.height,
-                            "bytes": m.bytes, "format": m.format, "date_taken": m.date_taken})
+                            "bytes": m.bytes, "format": m.format, "date_taken": m.date_taken,
+                            "pictures": getattr(m, "pictures", 1) or 1})
         return out
 
     def to_dict(self) -> dict:

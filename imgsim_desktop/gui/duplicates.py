@@ -505,7 +505,9 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
                 label = f"similarity {it.score:.3f}"
             pictures = int(getattr(m, "pictures", 1) or 1)
             if pictures > 1:   # first on the tile: the rest of its caption is about its first picture only
-                label = f"{pictures} pictures in one file · " + label.replace(f"; {pictures_words(pictures)}", "")
+                words = pictures_words(pictures)
+                label = label.replace(f"; {words}", "").replace(words, "") or "same first picture"
+                label = f"{pictures} pictures in one file · {label}"
             match = getattr(m, "match", None) or {}
             why = f"against the keeper: {match.get('why', '')}" if match.get("same_photo") is False else ""
             tip = "\n".join(x for x in (reason, why, "in a reference folder: never marked" if reference else "") if x)

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from imgsim_desktop.core import actions
+from imgsim_desktop.core.catalog import INFO_VERSION
 from imgsim_desktop.core.review import NOT_ITS_PHOTO, ReviewError, ReviewSession
 from photos import photo
 from review_photos import camera_jpeg, copies, fake_raw
@@ -265,6 +266,12 @@ def test_a_file_of_several_pictures_is_never_marked_with_the_copies(library, tmp
         library.catalog.conn.execute("UPDATE files SET pictures=NULL")
     again = {os.path.basename(m.path): m.pictures for m in _session(library).groups[0].members}
     assert again == pictures
+    # ...and its next scan stores the count: headers read again only for formats that can hold several
+    with library._lock, library.catalog.transaction():
+        library.catalog.conn.execute("UPDATE files SET info_version=2")
+    library.scan()
+    stored = {os.path.basename(r.path): (r.pictures, r.info_version) for r in library.catalog.all_files()}
+    assert stored == {k: (n, INFO_VERSION) for k, n in pictures.items()}
 
 
 def test_a_file_of_several_pictures_stays_when_its_raw_partner_or_a_copy_of_it_goes(library, tmp_path):

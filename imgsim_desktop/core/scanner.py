@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .catalog import INFO_VERSION, REFUSED, STATUS_ERROR, STATUS_OK, Catalog, FileRecord, info_columns
-from .decode import is_image_path, read_info
+from .decode import MANY_PICTURES, is_image_path, read_info
 from .embedder import Embedder, Prepared
 from .errors import Cancelled, DecodeError
 from .index import VectorIndex
@@ -179,6 +179,10 @@ class Scanner:
                 break
             updates = []
             for rec in stale[i:i + BATCH]:
+                if rec.info_version == 2 and (rec.format or "").upper() not in MANY_PICTURES:
+                    # version 3 only counts pictures: a JPEG holds one, no header to read again
+                    updates.append((rec.id, {"pictures": 1, "info_version": INFO_VERSION}))
+                    continue
                 try:
                     cols = info_columns(read_info(rec.path))
                 except DecodeError:  # unreadable now: the next full decode records why

@@ -247,9 +247,10 @@ def _sorted_listing(d: str, dev: int, on_error, mounts) -> list:
         with os.scandir(d) as it:
             entries = list(it)
     except OSError as exc:
-        log.warning("cannot list %s: %s", display_path(d), exc.strerror or exc)
-        if on_error is not None:
+        if on_error is not None:   # the caller lists it among the scan's problems: said once, there
             on_error(d, f"{FOLDER_UNREADABLE} ({exc.strerror or exc})")
+        else:
+            log.warning("cannot list %s: %s", display_path(d), exc.strerror or exc)
         return []
     files: list[os.DirEntry] = []
     dirs: list[tuple[str, os.DirEntry, int]] = []

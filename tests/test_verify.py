@@ -452,3 +452,20 @@ def test_two_tiny_halves_of_a_symmetric_picture_are_not_one_mirrored_photo(monke
     assert copy.same and copy.agree >= V.TINY_AGREE and copy.ncc >= V.TINY_NCC
     monkeypatch.setattr(V, "TINY_SIDE", 0)   # without the rule: a mirrored match, as they were
     assert V.verify(a, b).same
+
+
+def test_a_subject_that_crossed_the_frame_is_another_shot(monkeypatch):
+    """From an outside try: a subject a quarter of the frame wide that moved 40 % across it between two shots
+    was "the same photo" (a second motion was looked for up to 25 % of the frame only), and "mark all" sent
+    the second shot to the trash. A sticker of that size on a copy still leaves it the same photo."""
+    for seed in (1, 4):
+        subject = scene(500 + seed, (110, 150))
+        first, second = two_shots(seed, subject, (30, 90), (220, 100))   # 190 px of 480: 0.40
+        v = V.verify(jpeg_features(first), jpeg_features(second))
+        assert not v.same and "moved" in v.why, (seed, v.why)
+        stickered = first.copy()
+        stickered.paste(scene(800 + seed, (110, 150)), (330, 60))
+        assert V.verify(jpeg_features(first), jpeg_features(stickered)).same, seed
+    monkeypatch.setattr(V, "SUBJECT_SHIFT", (0.02, 0.25))   # the old reach: the first shot's pair was one photo
+    first, second = two_shots(1, scene(501, (110, 150)), (30, 90), (220, 100))
+    assert V.verify(jpeg_features(first), jpeg_features(second)).same

@@ -45,6 +45,11 @@ class GroupMember:
                 "match": self.match, "pictures": self.pictures}
 
 
+# what a similar group's member may be to its keeper for "mark all but keeper" to take it: the same photo, another
+# shot of it (a burst) or a copy of such a shot; a different photo, or one not compared, is the user's call alone
+MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
+
+
 @dataclass
 class DuplicateGroup:
     tier: str                      # "exact" | "duplicates" | "similar"
@@ -55,8 +60,12 @@ class DuplicateGroup:
 
     @property
     def reclaimable_bytes(self) -> int:
-        """What trashing every member but the keeper frees; a reference photo is never trashed."""
-        return sum(m.bytes for m in self.members[1:] if not m.reference)
+        """What "all but keeper" frees: a reference photo is never trashed, nor a similar member the verifier
+        found to be another photo (it is left for the user to mark: "Can free" counted it)."""
+        def taken(m) -> bool:
+            kind = (m.match or {}).get("kind") if self.tier == "similar" else None
+            return not m.reference and (kind is None or kind in MARKED_WITH_THE_REST)
+        return sum(m.bytes for m in self.members[1:] if taken(m))
 
     def to_dict(self) -> dict:
         return {"id": self.id, "tier": self.tier, "keeper": self.keeper, "keeper_reason": self.keeper_reason,

@@ -18,7 +18,9 @@ SECOND_SIZE = (0.85, 1.18)  # ...at about the same scale (a screenshot's backdro
 SECOND_TURN = 25.0          # ...turned at most this many degrees...
 SECOND_SHIFT = (0.03, 0.25)  # ...and this far off the affine (share of a's longer side): two shots of one scene
 SUBJECT_INLIERS = 4         # fewer matches may follow a second motion where the pictures differ at both of its
-SUBJECT_SHIFT = (0.02, 0.25)  # ends (a small subject moved: core/verify.py looks at the pixels)
+SUBJECT_SHIFT = (0.02, 0.6)   # ends (a small subject moved: core/verify.py looks at the pixels); as far as 0.6
+                              # of the frame: a person who crossed 40 % of it between two shots was "the same
+                              # photo" at 0.25 (an outside try)
 DRIFT_MIN = 24              # matches the affine keeps needed to read how they stray...
 DRIFT_NEAR = 8              # ...each against the mean stray of this many nearest matches:
 DRIFT_CORR = 0.4            # the affine's strays follow their neighbours' this closely (copies: at most 0.21 where

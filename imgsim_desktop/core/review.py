@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 from .actions import Action, format_bytes
 from .decode import RAW_EXTENSIONS
-from .duplicates import DuplicateGroup, GroupMember
+from .duplicates import MARKED_WITH_THE_REST, DuplicateGroup, GroupMember
 from .errors import ImgsimError
 
 
@@ -29,9 +29,6 @@ UNKEPT = ("its group keeps no copy on disk as indexed (the keeper is gone or cha
           "find duplicates again")
 CHANGED_SINCE_FOUND = "changed since its group was found: not trashed; find duplicates again"
 GONE_SINCE_FOUND = "not found: moved or deleted since its group was found (its folder renamed or not mounted?)"
-# what a similar group's member may be to its keeper for "mark all but keeper" to take it: the same photo, another
-# shot of it (a burst) or a copy of such a shot; a different photo, or one not compared, is the user's call alone
-MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
 NOT_ITS_PHOTO = "not the same photo as the keeper: mark it by hand (D) if you mean it"
 MORE_PICTURES = "holds {n} pictures (pages or frames), only its first compared: mark it by hand (D) if you mean it"
 

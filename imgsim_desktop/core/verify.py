@@ -31,7 +31,7 @@ from .trim import is_screen, located
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v12-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
                     "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax-subject-projective-"
-                    "shaded-tiny-light")
+                    "shaded-tiny-light-farsubject")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)

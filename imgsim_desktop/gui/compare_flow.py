@@ -25,7 +25,7 @@ class CompareFlowMixin:
             dlg.keepRequested.connect(self._compare_keep)
             dlg.markRequested.connect(self._compare_mark)
             dlg.stepRequested.connect(self.compare_step)
-            dlg.finished.connect(lambda _r: self.members.setFocus())  # Esc: back to the group, same photo
+            dlg.finished.connect(self._compare_closed)  # Esc: back to the group, same photo
         if not self.compare_dialog.isVisible():   # opened anew: whole photos (100 % of a 16 MP photo was sky)
             self.compare_dialog.compare.fit_btn.setChecked(True)
         self._compare_pair = (gi, str(other.path))
@@ -46,6 +46,12 @@ class CompareFlowMixin:
         self.compare_dialog.show()
         self.compare_dialog.raise_()
         self.compare_dialog.activateWindow()  # its keys (K, D, N, P, Esc) work at once
+
+    def _compare_closed(self, _result=None) -> None:
+        """The page's keys (K, D, Space) work again at once: its window is active again (without a window
+        manager to hand it back, none was, and only a click brought the keys back) and the photos have focus."""
+        self.window().activateWindow()
+        self.members.setFocus()
 
     def follow_compare(self) -> None:
         """After the groups changed under an open Compare (a photo deleted or moved on disk): show the same pair

@@ -468,7 +468,12 @@ class MainWindow(QMainWindow):
                                          "starts.", 8000)
 
     def _settings_changed(self, new: AppSettings) -> None:
-        self.duplicates.settings = new
+        page = self.duplicates
+        old = page.settings.threshold_for(page.tier()) if page.settings is not None else None
+        page.settings = new
+        if new.threshold_for(page.tier()) != old:   # the shown tier's threshold: at once, not at a tier switch
+            page._set_tier_threshold()
+            page._results_outdated("Threshold changed in Settings")
         if self.lookalikes.k_spin.value() != new.lookalikes_k:   # at once, not after a restart
             self.lookalikes.k_spin.setValue(new.lookalikes_k)
         if self.thumbs.max_disk_bytes != new.thumb_cache_mb << 20:
@@ -516,7 +521,8 @@ class MainWindow(QMainWindow):
 KEYS_HELP = """Duplicates page
   ← →  another photo of the group        ↑ ↓  another group
   K  keep this photo (instead of the suggested one)
-  D or Delete  mark / unmark it to go     Space  compare it with the kept photo
+  D or Delete  mark it to go, then the next photo (on a marked one: unmark)
+  Space  compare it with the kept photo
   Ctrl+D  find duplicates                 Ctrl+Z  undo the last trash or move
 
 Compare window

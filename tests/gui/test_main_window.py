@@ -386,6 +386,12 @@ def test_settings_apply_at_once_excluded_folders_and_the_number_of_lookalikes(qt
     qtbot.waitUntil(lambda: win.grid_model.rowCount() == n - 5, timeout=20000)   # its 5 copies left
     assert win.lib.excluded_folders() == [Path(sub)]
     assert win.lookalikes.k_spin.value() == 12
+    # the shown tier's threshold too (the sixth try's Similar threshold waited for a switch of tiers)
+    page = win.duplicates
+    tier = page.tier()
+    new = dataclasses.replace(new, **{f"{tier}_threshold": 0.9})
+    win.apply_settings(new)
+    assert round(page.threshold.value(), 2) == 0.9
     # included again: indexed at once
     with qtbot.waitSignal(win.scanFinished, timeout=60000):
         win.apply_settings(dataclasses.replace(new, excluded_folders=[]))

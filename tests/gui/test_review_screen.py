@@ -179,6 +179,9 @@ def test_compare_keeps_marks_and_steps_with_keys_and_esc_goes_back(qtbot, indexe
     qtbot.keyClick(dlg, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not dlg.isVisible())
     assert page.current_group_index() == 1  # back in the group, where Compare left off
+    # ...with its keys working at once: the page's window active again, the photos focused (an outside try's
+    # K, D and Space did nothing after Esc until a click)
+    qtbot.waitUntil(lambda: page.members.hasFocus(), timeout=5000)
 
 
 def test_one_trash_is_one_change_set_that_every_page_follows(qtbot, indexed_window, photos, trash_env):

@@ -204,3 +204,26 @@ def test_junk_bytes_in_exif_make_and_model_are_no_camera(tmp_path, tiny_model):
                           env=dict(os.environ, IMGSIM_HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1"))
     assert proc.returncode == 0 and "added 1" in proc.stdout
     assert "Warning" not in proc.stderr and "EXIF" not in proc.stderr, proc.stderr
+
+
+def test_of_identical_copies_the_camera_folder_s_is_kept_not_the_backup_s(library, tmp_path):
+    """From an outside try: a backup made with its original's file time was kept over the file in the camera's
+    folder ("the shortest path of 2 identical copies"), and the trash emptied DCIM."""
+    import os
+    import shutil
+
+    files = copies(tmp_path / "photos")
+    camera = tmp_path / "photos" / "DCIM" / "100CANON" / "IMG_2042.JPG"
+    backup = tmp_path / "photos" / "Backup 2024" / "IMG_2042.JPG"
+    for p in (camera, backup):
+        p.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(files["camera"], camera)
+    shutil.copy2(camera, backup)                                  # the same bytes and file time
+    os.remove(files["camera"])
+    assert os.stat(camera).st_mtime_ns == os.stat(backup).st_mtime_ns and len(str(backup)) < len(str(camera))
+    library.scan([tmp_path / "photos"])
+    (g,) = [g for g in library.duplicates("duplicates", -1.0) if str(camera) in [m.path for m in g.members]]
+    assert g.keeper == str(camera), g.keeper_reason
+    assert "; the one in the camera's folder of " in g.keeper_reason and g.keeper_reason.endswith(
+        " identical copies"), g.keeper_reason
+    assert keeper.where_kept("/a/Backup 2024/x.jpg") == 2 and keeper.where_kept("/a/Photos/x.jpg") == 1

@@ -263,10 +263,23 @@ def check_rules(rules: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(out) + tuple(r for r in RULES if r not in out)
 
 
+_BACKUP_WORDS = ("backup", "back-up", "back up", "sicherung", "copy", "copies", "archive", "old phone", ".bak")
+
+
+def where_kept(path: str) -> int:
+    """Among identical files: 0 in a camera's folder (DCIM), 2 in one named like a backup or a copy, else 1. A
+    backup with its original's file time took the keeper from the camera folder by a shorter path."""
+    folders = [p.lower() for p in os.path.dirname(str(path)).replace("\\", "/").split("/") if p]
+    if "dcim" in folders:
+        return 0
+    return 2 if any(w in f for f in folders for w in _BACKUP_WORDS) else 1
+
+
 def rank(group: Sequence[Evidence], rules: Sequence[str] = RULES) -> list[Evidence]:
-    """Best first. A reference photo always comes first; the path decides last ties, so the order is stable."""
+    """Best first. A reference photo always comes first; where a file lies, then the path, decide last ties,
+    so the order is stable."""
     return sorted(group, key=lambda e: (not e.reference, *[_rule_key(r, e, group) for r in rules],
-                                        len(e.path), e.path))
+                                        where_kept(e.path), len(e.path), e.path))
 
 
 def _fmt_bytes(n: int) -> str:
@@ -360,7 +373,10 @@ def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> s
         if deciding is None:
             # say which photo it could not be told from: "the JPEG a copy was re-saved from" that follows is
             # then read as shared with that one, not as what decided
-            how = "the shorter path" if len(k.path) < len(runner.path) else "the first path by name"
+            if where_kept(k.path) < where_kept(runner.path):
+                how = "the one in the camera's folder" if where_kept(k.path) == 0 else "the one outside the backups"
+            else:
+                how = "the shorter path" if len(k.path) < len(runner.path) else "the first path by name"
             parts.insert(0, f"nothing tells it from {os.path.basename(runner.path)}: kept {how}")
         elif deciding not in _EVIDENCE_RULES:
             parts.insert(0, _why(deciding, k, ranked))
@@ -370,7 +386,11 @@ def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> s
     if copies:
         n = len(copies) + 1
         older = all(k.date_key[1] < c.date_key[1] for c in copies)
-        note = f"the oldest of {n} identical copies" if older else f"the shortest path of {n} identical copies"
+        placed = all(where_kept(k.path) < where_kept(c.path) for c in copies)
+        note = (f"the oldest of {n} identical copies" if older else
+                f"the one in the camera's folder of {n} identical copies" if placed and where_kept(k.path) == 0
+                else f"the one outside the backups of {n} identical copies" if placed
+                else f"the shortest path of {n} identical copies")
         text = f"{text}; {note}" if text else note   # lower case, as every other reason
     return text or "the only photo"
 

@@ -132,8 +132,8 @@ def _describe(member, record=None) -> list[str]:
         format_bytes(size) if size is not None else "?",
         getattr(member, "format", None) or "?",
         (camera or "—") + (f" · {software}" if software else ""),
-        taken.replace("T", " ")[:16] if taken else "—",
-        datetime.fromtimestamp(mt / 1e9).strftime("%Y-%m-%d %H:%M") if mt else "?",
+        taken.replace("T", " ")[:19] if taken else "—",   # to the second: two shots of a burst differ there
+        datetime.fromtimestamp(mt / 1e9).strftime("%Y-%m-%d %H:%M:%S") if mt else "?",
         getattr(member, "reason", "") or "—",
         str(getattr(member, "path", "")),
     ]

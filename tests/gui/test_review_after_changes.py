@@ -105,6 +105,7 @@ def test_compare_shows_the_camera_and_how_each_photo_matched(qtbot, window, tmp_
     assert rows["Camera"] == ("Canon EOS 80D", "—")
     assert rows["Match"][1] == member.reason and member.reason.startswith("same photo")
     assert "T" not in rows["Date taken"][0] and rows["Date taken"][0][:4].isdigit()
+    assert len(rows["Date taken"][0]) == 19   # to the second: two shots of a burst a second apart differ
     assert rows["Resolution"][1] == "480 × 360  (0.17 MP)"
 
 

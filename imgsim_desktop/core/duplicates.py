@@ -50,6 +50,14 @@ class GroupMember:
 MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
 
 
+def freed_with_the_rest(tier: str, m) -> bool:
+    """Whether "all but keeper" frees this (non-keeper) member's bytes: a reference photo is never trashed,
+    nor a similar member the verifier found to be another photo (left for the user to mark; "Can free" had
+    counted it)."""
+    kind = (getattr(m, "match", None) or {}).get("kind") if tier == "similar" else None
+    return not getattr(m, "reference", False) and (kind is None or kind in MARKED_WITH_THE_REST)
+
+
 @dataclass
 class DuplicateGroup:
     tier: str                      # "exact" | "duplicates" | "similar"
@@ -60,12 +68,7 @@ class DuplicateGroup:
 
     @property
     def reclaimable_bytes(self) -> int:
-        """What "all but keeper" frees: a reference photo is never trashed, nor a similar member the verifier
-        found to be another photo (it is left for the user to mark: "Can free" counted it)."""
-        def taken(m) -> bool:
-            kind = (m.match or {}).get("kind") if self.tier == "similar" else None
-            return not m.reference and (kind is None or kind in MARKED_WITH_THE_REST)
-        return sum(m.bytes for m in self.members[1:] if taken(m))
+        return sum(m.bytes for m in self.members[1:] if freed_with_the_rest(self.tier, m))
 
     def to_dict(self) -> dict:
         return {"id": self.id, "tier": self.tier, "keeper": self.keeper, "keeper_reason": self.keeper_reason,

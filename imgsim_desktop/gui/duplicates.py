@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
 
 from ..core import changes
 from ..core.actions import ActionLog, format_bytes
-from ..core.duplicates import pictures_words
+from ..core.duplicates import freed_with_the_rest, pictures_words
 from ..core.progress import CancelToken
 from .compare import CompareDialog
 from .compare_flow import CompareFlowMixin
@@ -37,9 +37,9 @@ NO_PHOTOS = "No photos yet: add a folder in the Library tab (Ctrl+O)."
 
 
 def reclaimable(group, keeper: str | None = None) -> int:
-    """Bytes freed by trashing every member but the keeper (the core lists its keeper first)."""
+    """Bytes "all but keeper" frees (the core lists its keeper first): the core's rule, per member."""
     members = group.members[1:] if keeper is None else [m for m in group.members if str(m.path) != keeper]
-    return sum(m.bytes or 0 for m in members if not getattr(m, "reference", False))   # never trashed
+    return sum(m.bytes or 0 for m in members if freed_with_the_rest(group.tier, m))
 
 
 def _with_path(member, path: str):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..core import changes
 from ..core.duplicates import DuplicateGroup
-from ..core.review import ReviewError, ReviewSession
+from ..core.review import MARKED_WITH_THE_REST, ReviewError, ReviewSession
 
 
 class MarkingMixin:
@@ -86,8 +86,10 @@ class MarkingMixin:
         session = self.review()
         scope = self.groups if gi is None else [self.groups[gi]]
         similar = [g for g in scope if g.tier == "similar"]
-        confirm = False
-        if similar:
+        # nothing there "all but keeper" would take (every member another photo): no question to answer
+        confirm = bool(similar) and not any((getattr(m, "match", None) or {}).get("kind") in MARKED_WITH_THE_REST
+                                            for g in similar for m in list(g.members)[1:])
+        if similar and not confirm:
             n = len(similar)
             confirm = bool(self.confirm(
                 f"{n} group{'s are' if n != 1 else ' is'} similar photos: besides copies of one photo, they hold "

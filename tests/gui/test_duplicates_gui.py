@@ -509,3 +509,18 @@ def test_compare_follows_the_same_detail_in_a_crop(qtbot, window, tmp_path):
     assert cx == pytest.approx(0.6, abs=0.03) and cy == pytest.approx(0.4, abs=0.03)   # the same spot of the crop
     assert w.right.scale_factor() == pytest.approx(1.0, abs=0.03)   # a crop has the original's pixels
     dlg.close()
+
+
+def test_can_free_counts_what_all_but_keeper_takes():
+    """The page's "Can free" is the core's rule: a similar member the verifier found to be another photo is
+    left unmarked, so it frees nothing (the sixth try's sea and glacier: "9.8 KB to free")."""
+    from types import SimpleNamespace
+
+    from imgsim_desktop.core.duplicates import GroupMember
+    from imgsim_desktop.gui.duplicates import reclaimable
+
+    def member(i, kind):
+        return GroupMember(i, f"/p/{i}.jpg", 0.7, 10, 10, 1000 * i, "JPEG", None, 0, match={"kind": kind})
+    g = SimpleNamespace(tier="similar", members=[member(1, "same photo"), member(2, "another shot"),
+                                                 member(3, "not the same photo")])
+    assert reclaimable(g) == 2000 and reclaimable(g, "/p/2.jpg") == 1000

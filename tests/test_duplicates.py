@@ -198,3 +198,7 @@ def test_a_similar_group_can_free_only_what_all_but_keeper_would_take():
                                                member(4, "not the same photo"), member(5, "too plain")])
     assert g.reclaimable_bytes == 2000 + 3000
     assert DuplicateGroup("duplicates", "/p/1.jpg", [member(1), member(4)]).reclaimable_bytes == 4000
+    pages = member(6)
+    pages.pictures = 3   # a multi-page TIFF stays too, unless it is a byte-identical copy
+    assert DuplicateGroup("duplicates", "/p/1.jpg", [member(1), member(4), pages]).reclaimable_bytes == 4000
+    assert DuplicateGroup("exact", "/p/1.jpg", [member(1), pages]).reclaimable_bytes == 6000

@@ -52,10 +52,12 @@ MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
 
 def freed_with_the_rest(tier: str, m) -> bool:
     """Whether "all but keeper" frees this (non-keeper) member's bytes: a reference photo is never trashed,
-    nor a similar member the verifier found to be another photo (left for the user to mark; "Can free" had
-    counted it)."""
-    kind = (getattr(m, "match", None) or {}).get("kind") if tier == "similar" else None
-    return not getattr(m, "reference", False) and (kind is None or kind in MARKED_WITH_THE_REST)
+    nor a similar member the verifier found to be another photo, nor a file of several pictures (left for the
+    user to mark; "Can free" had counted them)."""
+    match = getattr(m, "match", None) or {}
+    kind = match.get("kind") if tier == "similar" else None
+    several = (getattr(m, "pictures", 1) or 1) > 1 and not (tier == "exact" or match.get("exact"))
+    return not getattr(m, "reference", False) and not several and (kind is None or kind in MARKED_WITH_THE_REST)
 
 
 @dataclass

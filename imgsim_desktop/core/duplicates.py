@@ -50,14 +50,24 @@ class GroupMember:
 MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
 
 
-def freed_with_the_rest(tier: str, m) -> bool:
-    """Whether "all but keeper" frees this (non-keeper) member's bytes: a reference photo is never trashed,
-    nor a similar member the verifier found to be another photo, nor a file of several pictures (left for the
-    user to mark; "Can free" had counted them)."""
+ANOTHER_PHOTO, SEVERAL_PICTURES = "another photo", "several pictures"
+
+
+def left_by_mark_all(tier: str, m) -> str | None:
+    """Why "all but keeper" leaves this non-keeper member to the user (None: it takes it): a similar member
+    that is not the keeper's photo (or was not compared), or a file of several pictures whose others exist
+    nowhere else (a byte-identical copy holds the same pages). One rule for the marks and for "Can free"."""
     match = getattr(m, "match", None) or {}
-    kind = match.get("kind") if tier == "similar" else None
-    several = (getattr(m, "pictures", 1) or 1) > 1 and not (tier == "exact" or match.get("exact"))
-    return not getattr(m, "reference", False) and not several and (kind is None or kind in MARKED_WITH_THE_REST)
+    if tier == "similar" and (match.get("kind") or "not compared") not in MARKED_WITH_THE_REST:
+        return ANOTHER_PHOTO
+    if (getattr(m, "pictures", 1) or 1) > 1 and not (tier == "exact" or match.get("exact")):
+        return SEVERAL_PICTURES
+    return None
+
+
+def freed_with_the_rest(tier: str, m) -> bool:
+    """Whether "all but keeper" frees this (non-keeper) member's bytes (a reference photo is never trashed)."""
+    return not getattr(m, "reference", False) and left_by_mark_all(tier, m) is None
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 from .actions import Action, format_bytes
 from .decode import RAW_EXTENSIONS
-from .duplicates import MARKED_WITH_THE_REST, DuplicateGroup, GroupMember
+from .duplicates import ANOTHER_PHOTO, SEVERAL_PICTURES, DuplicateGroup, GroupMember, left_by_mark_all
 from .errors import ImgsimError
 
 
@@ -31,11 +31,6 @@ CHANGED_SINCE_FOUND = "changed since its group was found: not trashed; find dupl
 GONE_SINCE_FOUND = "not found: moved or deleted since its group was found (its folder renamed or not mounted?)"
 NOT_ITS_PHOTO = "not the same photo as the keeper: mark it by hand (D) if you mean it"
 MORE_PICTURES = "holds {n} pictures (pages or frames), only its first compared: mark it by hand (D) if you mean it"
-
-
-def _kind(m) -> str:
-    """What a similar group's member is to its keeper (``match["kind"]``; "not compared" when unknown)."""
-    return (getattr(m, "match", None) or {}).get("kind") or "not compared"
 
 
 def _as_indexed(m) -> bool:
@@ -254,7 +249,7 @@ class ReviewSession:
                 if p == str(g.keeper) or p in self._marked:
                     continue
                 reason = self.why_not(p)
-                if not reason and g.tier == "similar" and _kind(m) not in MARKED_WITH_THE_REST:
+                if not reason and left_by_mark_all(g.tier, m) == ANOTHER_PHOTO:
                     reason = NOT_ITS_PHOTO   # one click had sent a different night photo to the trash
                 if not reason:   # its other pages are in no other file (nor its RAW partner's, marked with it)
                     many = [self._member[x] for x in self.unit(p) if self._more_than_its_first(x)]
@@ -286,11 +281,8 @@ class ReviewSession:
     def _more_than_its_first(self, path: str) -> bool:
         """A member of several pages or frames whose others may exist nowhere else: not a byte-identical copy
         of another member (an exact copy holds the same pages)."""
-        m = self._member.get(path)
-        if m is None or (getattr(m, "pictures", 1) or 1) <= 1:
-            return False
-        g = self._group_of.get(path)
-        return not ((m.match or {}).get("exact") or (g is not None and g.tier == "exact"))
+        m, g = self._member.get(path), self._group_of.get(path)
+        return m is not None and g is not None and left_by_mark_all(g.tier, m) == SEVERAL_PICTURES
 
     def _more_pictures(self, paths: Sequence[str]) -> list[str]:
         """Marked files of several pages or frames (marked by hand): only their first was compared."""
@@ -306,8 +298,8 @@ class ReviewSession:
     def _other_photos(self, paths: Sequence[str]) -> list[str]:
         """Marked members of similar groups that are not the keeper's photo (marked by hand): said before they
         go, as the trash's list names only folders."""
-        other = [p for p in paths if p in self._group_of and self._group_of[p].tier == "similar"
-                 and _kind(self._member[p]) not in MARKED_WITH_THE_REST]
+        other = [p for p in paths if p in self._group_of
+                 and left_by_mark_all(self._group_of[p].tier, self._member[p]) == ANOTHER_PHOTO]
         if not other:
             return []
         names = ", ".join(os.path.basename(p) for p in other[:3])

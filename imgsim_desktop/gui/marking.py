@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ..core import changes
 from ..core.duplicates import DuplicateGroup
-from ..core.review import MARKED_WITH_THE_REST, ReviewError, ReviewSession
+from ..core.duplicates import left_by_mark_all
+from ..core.review import ReviewError, ReviewSession
 
 
 class MarkingMixin:
@@ -87,8 +88,7 @@ class MarkingMixin:
         scope = self.groups if gi is None else [self.groups[gi]]
         similar = [g for g in scope if g.tier == "similar"]
         # nothing there "all but keeper" would take (every member another photo): no question to answer
-        confirm = bool(similar) and not any((getattr(m, "match", None) or {}).get("kind") in MARKED_WITH_THE_REST
-                                            for g in similar for m in list(g.members)[1:])
+        confirm = bool(similar) and all(left_by_mark_all(g.tier, m) for g in similar for m in list(g.members)[1:])
         if similar and not confirm:
             n = len(similar)
             confirm = bool(self.confirm(

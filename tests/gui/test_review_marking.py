@@ -77,7 +77,7 @@ def test_the_similar_tier_asks_before_marking(qtbot, indexed_window):
     similar = [g for g in page.groups if g.tier == "similar"]
     if not similar:
         pytest.skip("the test model made no similar group of these photos")
-    from imgsim_desktop.core.review import MARKED_WITH_THE_REST
+    from imgsim_desktop.core.duplicates import MARKED_WITH_THE_REST
 
     asked = []
     takes_any = any((getattr(m, "match", None) or {}).get("kind") in MARKED_WITH_THE_REST

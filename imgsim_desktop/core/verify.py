@@ -31,7 +31,7 @@ from .trim import is_screen, located
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v12-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
                     "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax-subject-projective-"
-                    "shaded-tiny-light-farsubject")
+                    "shaded-tiny-light-farsubject-tinyfine")
 
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
@@ -77,6 +77,11 @@ TINY_NCC = 0.97             # each other (mirrored) at 0.73-0.98. Both that smal
                             # closely: 76-128 px copies (mirrored, turned, grey, re-encoded at 50, cropped,
                             # blurred, noisy; 2,688 verified) keep 98 %; 76-117 px tiles of one photo or of
                             # different ones (92 pairs verified at 53,645 pictures) keep 26 %
+TINY_FINE = 0.70            # ...and, aligned, correlate this well in their finest detail (a Gaussian of 1 px taken
+                            # away): adjacent 76-108 px tiles of one wall, curtain or dusk sky that still passed
+                            # (23 pairs at 53,645 pictures) share their shapes, not their grain: 0.30-0.95, median
+                            # 0.67; the tiny copies above: 1st percentile 0.74, 0.6 % below the cut (crops the
+                            # most: a new JPEG grid). scripts/verifier_checks/tiny_fine.py
 
 # SIFT's 128 values are 4 x 4 cells (rows along the keypoint's normal, columns along its direction) of 8
 # gradient directions; in the mirror image a keypoint's direction is reflected, so its rows come in reverse
@@ -240,6 +245,21 @@ def features_from_path(path: str | Path) -> Features:
 def verify(a: Features, b: Features) -> PairVerdict:
     """Decide whether b is the same photo as a (an edited copy, in any orientation, cropped or inside a
     screenshot)."""
+    v = _verify(a, b)
+    if v.same and _tiny(a, b) and fine_detail_ncc(a, b, v.affine) < TINY_FINE:
+        v.same, v.why = False, TINY_WHY
+    return v
+
+
+def fine_detail_ncc(a: Features, b: Features, affine) -> float:
+    """How well two aligned pictures correlate in their finest detail (each less a 1 px Gaussian), at the common
+    sharpness ``_aligned`` brings them to: a copy keeps its original's grain and texture, a neighbouring patch of
+    one wall or sky shares only its shapes. 0 when either side has no such detail."""
+    _, mask, ga, gb, _, _ = _aligned(a, b, np.asarray(affine, np.float64))
+    return overlap_ncc(unshaded(ga, 1.0), unshaded(gb, 1.0), mask)
+
+
+def _verify(a: Features, b: Features) -> PairVerdict:
     cv2 = opencv()
     base = dict(a_grey=(a.grey.shape[1], a.grey.shape[0]), b_grey=(b.grey.shape[1], b.grey.shape[0]),
                 a_chroma=a.chroma, b_chroma=b.chroma, a_light=a.light, b_light=b.light)
@@ -337,10 +357,12 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
 TINY_WHY = "two tiny pictures that do not agree closely"
 
 
+def _tiny(a: Features, b: Features) -> bool:
+    return max(a.size) <= TINY_SIDE and max(b.size) <= TINY_SIDE
+
+
 def _close_enough_if_tiny(a: Features, b: Features, agree: float, gncc: float) -> bool:
-    if max(a.size) > TINY_SIDE or max(b.size) > TINY_SIDE:
-        return True
-    return agree >= TINY_AGREE and gncc >= TINY_NCC
+    return not _tiny(a, b) or (agree >= TINY_AGREE and gncc >= TINY_NCC)
 
 
 def _subject_moved(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray, m: np.ndarray, matched: tuple) -> bool:

@@ -151,7 +151,7 @@ def test_a_turned_copy_searched_from_outside_says_it_is_the_same_photo(tmp_path,
         by = {r.path: r for r in lib.similar(turned, k=5)}
     assert all(r.kind == "lookalike" for r in by.values())
     assert by[shots["first"]].match["same_photo"] is True
-    assert by[shots["first"]].reason == "same photo: turned 90°"
+    assert by[shots["first"]].reason == "same photo: turned 90° right"
     assert by[shots["other"]].match is None   # a lookalike, and nothing says otherwise
 
 

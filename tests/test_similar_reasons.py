@@ -182,7 +182,7 @@ def test_the_similar_tier_holds_what_the_duplicates_tier_found(tmp_path, tiny_mo
         assert len(out) == 1 and {m.path for m in out[0].members} == {p["first"], p["second"], p["grey"], turned}
         lib._explain_similar(out, recs)
         words = {m.path: m.reason for m in out[0].members}
-        assert words[turned] == "same photo: turned 270°" and words[p["second"]] == "another shot: camera moved"
+        assert words[turned] == "same photo: turned 90° left" and words[p["second"]] == "another shot: camera moved"
         # kept by the second shot, the first shot's copies are named after it, the photo the duplicates tier
         # keeps, not after one another
         originals = set()
@@ -192,7 +192,7 @@ def test_the_similar_tier_holds_what_the_duplicates_tier_found(tmp_path, tiny_mo
         lib._explain_similar(out2, recs, originals=originals)
         words = {m.path: m.reason for m in out2[0].members}
         assert words[p["first"]] == "another shot: camera moved"
-        assert words[turned] == "same photo as first.jpg: turned 270°"
+        assert words[turned] == "same photo as first.jpg: turned 90° left"
         assert words[p["grey"]] == "same photo as first.jpg: grey"
 
 

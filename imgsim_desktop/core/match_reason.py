@@ -16,7 +16,7 @@ STRETCH_SEEN = 0.03   # |log| of a stretch worth naming: the dev bench's aspect 
                       # whole-pixel rounding of small copies stays within 1 %
 
 ORIENTATION_WORDS = {
-    "rot90": "turned 90°", "rot180": "turned 180°", "rot270": "turned 270°", "mirror": "mirrored",
+    "rot90": "turned 90° right", "rot180": "turned 180°", "rot270": "turned 90° left", "mirror": "mirrored",
     "flip": "flipped upside down", "transpose": "transposed", "transverse": "transposed the other way",
 }
 

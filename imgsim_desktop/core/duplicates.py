@@ -421,6 +421,16 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
     verified against the reference itself, so a chain of crops never joins two photos that share nothing.
     """
     from .match_reason import describe
+    from .shots import as_taken
+
+    pixels, decide_pixels = verdict, decide
+
+    def verdict(x: int, y: int):   # two frames of one camera taken apart are two shots, whatever the pixels say
+        return as_taken(pixels(x, y), records.get(x), records.get(y))
+
+    if decide_pixels is not None:
+        def decide(pairs):
+            return {k: as_taken(v, records.get(k[0]), records.get(k[1])) for k, v in decide_pixels(pairs).items()}
 
     uf = _UnionFind()
     by_hash = _join_exact_copies(records, uf)

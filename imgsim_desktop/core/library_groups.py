@@ -114,6 +114,7 @@ class GroupingMixin:
         the pairs it never saw are verified now, outside the lock, and kept for the next run."""
         from .match_reason import similar_match
         from .pair_verifier import PairVerifier
+        from .shots import as_taken
         from .verdicts import get_verdicts
 
         asks = []   # (group's keeper record, member) for every member that is not the keeper's own bytes
@@ -141,6 +142,7 @@ class GroupingMixin:
         for keeper, rec, m in asks:
             exact = bool(keeper.hash) and keeper.hash == rec.hash
             v = None if exact else verifier.known(keeper.hash, rec.hash) if keeper.hash and rec.hash else None
+            v = as_taken(v, keeper, rec)
             m.match, m.reason = similar_match(v, (keeper.width or 1, keeper.height or 1),
                                               (rec.width or 1, rec.height or 1), exact=exact,
                                               error=errors.get(rec.path) or errors.get(keeper.path))
@@ -227,6 +229,7 @@ class GroupingMixin:
 
         from .duplicates import keeper_key
         from .match_reason import describe, reason
+        from .shots import as_taken
         from .verdicts import get_verdicts, same_photo_checks
 
         by_group: dict[int, list] = {}
@@ -254,7 +257,7 @@ class GroupingMixin:
                     if my.match.get("copy_of"):
                         continue
                     exact = x.hash == y.hash
-                    v = None if exact else known.get((y.hash, x.hash))
+                    v = None if exact else as_taken(known.get((y.hash, x.hash)), y, x)
                     if exact or (v is not None and v.same):
                         match = describe(v, (y.width or 1, y.height or 1), (x.width or 1, x.height or 1), exact)
                         mx.match = {**mx.match, "kind": "copy of another member", "copy_of": y.path,

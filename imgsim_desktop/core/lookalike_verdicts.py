@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import DecodeError
 from .match_reason import NOT_SAME_WORDS, similar_match
 from .ranking import DUPLICATE, LOOKALIKE, SimilarResult
+from .shots import APART, as_taken
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,21 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
             qsize.append(qfeat.size if qfeat is not None else _size_of(query))
         return qsize[0] or fallback
 
+    taken: list = []   # the query's capture time and camera, read once when first needed
+
+    def as_shot(v, rec):
+        if v is None or not v.same:
+            return v
+        if not taken:
+            taken.append(_taken(query))
+        return as_taken(v, taken[0], rec)
+
     qfeat = None
     for r in results:   # a lookalike the verifier has compared before (a turned copy scores like one)
         rec = records.get(r.file_id)
         v = cached.get((query_hash, rec.hash)) if r.kind == LOOKALIKE and rec and query_hash and rec.hash else None
-        if v is not None and (v.same or v.why in ANOTHER_SHOT):
+        v = as_shot(v, rec)
+        if v is not None and (v.same or v.why in ANOTHER_SHOT or v.why.endswith(APART)):
             size = (rec.width or 1, rec.height or 1)
             r.match, r.reason = similar_match(v, query_size(size), size)
     near = [r for r in results if r.kind == DUPLICATE and r.file_id in records]
@@ -61,6 +72,7 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
                 log.info("not verified against the query: %s: %s", rec.path, error)
         if v is None and error is None:
             continue   # beyond the few verified now: no words rather than a cosine's
+        v = as_shot(v, rec)
         size = (rec.width or 1, rec.height or 1)
         r.match, r.reason = similar_match(v, qfeat.size if qfeat is not None else query_size(size), size,
                                           error=error)
@@ -98,6 +110,21 @@ def _signature(query):
         return signature(query) if hasattr(query, "convert") else None
     except (DecodeError, OSError, ValueError):
         return None
+
+
+def _taken(query):
+    """The query file's capture time and camera (core/shots.py), None when it is no file or has none."""
+    from types import SimpleNamespace
+
+    from .decode import read_info
+
+    if not isinstance(query, (str, Path)):
+        return None
+    try:
+        info = read_info(query)
+    except (DecodeError, OSError):
+        return None
+    return SimpleNamespace(date_taken=info.date_taken, camera_make=info.make, camera_model=info.model)
 
 
 def _size_of(query) -> tuple[int, int] | None:

@@ -10,6 +10,7 @@ import numpy as np
 from .pixels import opencv
 from .geometry import area_inside
 from .keeper import PADDED_BELOW
+from .shots import APART
 from .verify import HEAVY_BLUR, ORIENTATIONS, TINY_WHY, PairVerdict
 
 STRETCH_SEEN = 0.03   # |log| of a stretch worth naming: the dev bench's aspect edits change 10 % or more;
@@ -178,6 +179,8 @@ def similar_match(v: PairVerdict | None, a_size: tuple[int, int], b_size: tuple[
             "file is gone" if "No such file" in error else "unreadable"
         return {"same_photo": None, "kind": "not compared", "why": "not compared", "error": error}, \
             f"not compared: {words}"
+    if v.why.endswith(APART):   # core/shots.py: "taken 4 s apart (another shot)"
+        return {"same_photo": False, "kind": "another shot", "why": v.why}, f"another shot: {v.why[:-len(APART)]} apart"
     plain = ("too plain", TOO_PLAIN) if v.why.startswith("too little") else \
         ("not the same photo", f"not the same photo: {v.why}")
     kind, words = NOT_SAME_WORDS.get(v.why, plain)

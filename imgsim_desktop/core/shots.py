@@ -1,0 +1,52 @@
+"""Two exposures, whatever their pixels say. A burst from a tripod or a stabilised camera of a still scene
+differs between frames by a shift of a percent and fresh sensor noise: to the verifier, a crop of one photo.
+The camera says otherwise: each frame carries its own capture time. A copy keeps its photo's EXIF (an export,
+a re-save) or loses it (a messaging app, a screenshot); it never gets a capture time of its own from the same
+camera. So a "same photo" verdict between two files of one camera taken at different seconds is another shot.
+
+Not where the times differ by whole quarter hours: that is a clock or time-zone fix applied to one copy (a
+travel photo shifted by 6 hours in an editor), not a second exposure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+CLOCK_FIX = 900        # seconds: times that differ by a multiple of this were shifted, not taken apart
+APART = " apart (another shot)"   # the end of a verdict's ``why`` when capture times tell the shots apart
+
+
+def seconds_apart(a, b) -> int | None:
+    """Seconds between two files' capture times when both come from one camera (EXIF make and model, and a
+    date taken), else None. ``a``, ``b``: catalog records (or anything with ``date_taken``, ``camera_make``,
+    ``camera_model``)."""
+    model_a, model_b = getattr(a, "camera_model", None), getattr(b, "camera_model", None)
+    if not model_a or model_a != model_b or getattr(a, "camera_make", None) != getattr(b, "camera_make", None):
+        return None
+    try:
+        ta, tb = datetime.fromisoformat(a.date_taken), datetime.fromisoformat(b.date_taken)
+    except (TypeError, ValueError):
+        return None
+    gap = abs(round((ta - tb).total_seconds()))
+    return None if gap == 0 or gap % CLOCK_FIX == 0 else gap
+
+
+def gap_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    if seconds < 36 * 3600:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} days"
+
+
+def as_taken(v, a, b):
+    """The verdict ``v`` on (a, b), unless it calls them the same photo while their camera says they were
+    taken apart: then a copy of it saying so (``why`` "taken 4 s apart (another shot)")."""
+    if v is None or not v.same:
+        return v
+    gap = seconds_apart(a, b)
+    if gap is None:
+        return v
+    return replace(v, same=False, why=f"taken {gap_words(gap)}{APART}")

@@ -1,0 +1,85 @@
+"""A still scene shot in a burst from a tripod differs frame to frame by a shift and fresh noise: to the
+pixels, crops of one photo. Each frame's capture time says it is a shot of its own (core/shots.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from imgsim_desktop.core import library_groups
+from imgsim_desktop.core import verify as V
+from imgsim_desktop.core.library import Library
+from imgsim_desktop.core.shots import as_taken, seconds_apart
+from photos import scene
+
+
+def _exif(when: str, software: str | None = None) -> Image.Exif:
+    exif = Image.Exif()
+    exif[271], exif[272] = "SONY", "ILCE-7M3"
+    if software:
+        exif[305] = software
+    exif.get_ifd(0x8769)[36867] = when
+    return exif
+
+
+def _still_burst(folder: Path) -> dict[str, Path]:
+    """Three frames a second apart, each a 94 % crop of one still scene shifted a little further, with its own
+    sensor noise; an editor's export of the first (smaller, same EXIF) and a copy of it whose clock was moved
+    6 hours (a time-zone fix)."""
+    big = scene(41, (560, 420))
+    rng = np.random.default_rng(0)
+    out = {}
+    for i in range(3):
+        x, y = 8 + 7 * i, 6 + 5 * i
+        frame = np.asarray(big.crop((x, y, x + 526, y + 395)), float) + rng.normal(0, 3, (395, 526, 3))
+        out[f"frame{i}"] = folder / f"DSC0710{i}.JPG"
+        Image.fromarray(frame.clip(0, 255).astype(np.uint8)).save(out[f"frame{i}"], quality=92,
+                                                                   exif=_exif(f"2024:05:13 11:00:{10 + i:02d}"))
+    first = Image.open(out["frame0"])
+    out["export"] = folder / "DSC07100-Edit.jpg"
+    first.resize((400, 300)).save(out["export"], quality=90,
+                                  exif=_exif("2024:05:13 11:00:10", "Adobe Lightroom Classic 13.0"))
+    out["shifted"] = folder / "DSC07100-tz.jpg"
+    first.save(out["shifted"], quality=95, exif=_exif("2024:05:13 17:00:10"))
+    return out
+
+
+def test_frames_of_a_still_burst_are_shots_of_their_own_and_copies_stay_copies(tmp_path, tiny_model, monkeypatch):
+    """From an outside try: a still-camera burst was "same photo: re-saved or retouched" and "all but keeper"
+    offered four of five frames for the trash, with their capture times a second apart in the JSON."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = _still_burst(folder)
+    # to the pixels alone, the next frame is the first one again (the case the capture time decides)
+    assert V.verify(V.features_from_path(p["frame0"]), V.features_from_path(p["frame1"])).same
+    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)   # the random test model's cosines are no guide
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        (dup,) = lib.duplicates("duplicates", threshold=-1.0)
+        assert {m.path for m in dup.members} == {str(p["frame0"]), str(p["export"]), str(p["shifted"])}
+        assert dup.keeper == str(p["frame0"])
+        (sim,) = lib.duplicates("similar", threshold=-1.0)
+        words = {m.path: m.reason for m in sim.members}
+        assert words[str(p["frame1"])] == "another shot: taken 1 s apart"
+        assert words[str(p["frame2"])] == "another shot: taken 2 s apart"
+        assert sim.members[[m.path for m in sim.members].index(str(p["frame1"]))].match["kind"] == "another shot"
+        assert words[str(p["export"])].startswith("same photo")
+
+
+def test_capture_times_tell_shots_apart_only_from_one_camera():
+    class Rec:
+        def __init__(self, when, model="ILCE-7M3", make="SONY"):
+            self.date_taken, self.camera_model, self.camera_make = when, model, make
+
+    v = V.PairVerdict(True, "same photo", 40)
+    a = Rec("2024-05-13T11:00:10")
+    assert seconds_apart(a, Rec("2024-05-13T11:00:14")) == 4
+    assert as_taken(v, a, Rec("2024-05-13T11:02:10")).why == "taken 2 min apart (another shot)"
+    assert not as_taken(v, a, Rec("2024-05-13T11:00:14")).same and v.same   # a copy, the verdict left alone
+    for other in (Rec("2024-05-13T11:00:10"),              # the same second: a copy (or one second's burst)
+                  Rec("2024-05-13T20:00:10"),              # whole hours: a clock moved, not a second exposure
+                  Rec("2024-05-13T11:00:14", model="Pixel 8", make="Google"),   # another camera's clock
+                  Rec(None), Rec("2024-05-13T11:00:14", model=None)):           # a copy without EXIF
+        assert as_taken(v, a, other) is v

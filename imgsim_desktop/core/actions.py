@@ -89,9 +89,15 @@ class Action:
     def describe(self, state: bool = True) -> str:
         """"Moved to trash: 3 files (2.1 MB)", with what an undo did unless ``state`` is False (a table that
         has a column of its own for it said "undone" twice)."""
-        n = len(self.done_items)
+        from .sidecars import is_sidecar
+
+        sides = sum(is_sidecar(i.src) for i in self.done_items)
+        n = len(self.done_items) - sides
         what = "Moved to trash" if self.kind == TRASH else f"Moved to {self.target}"
-        s = f"{what}: {n} file{'s' if n != 1 else ''} ({format_bytes(self.total_bytes)})"
+        s = f"{what}: {n} file{'s' if n != 1 else ''}"
+        if sides:
+            s += f" and {sides} sidecar{'s' if sides != 1 else ''}"
+        s += f" ({format_bytes(self.total_bytes)})"
         if self.failed_items:
             s += f", {len(self.failed_items)} failed"
         if not state:
@@ -310,11 +316,15 @@ def reference_roots(log: ActionLog) -> list[str]:
 
 
 def trash_files(paths: Sequence[str | Path], log: ActionLog,
-                protected: Sequence[str | Path] | None = None, refused: dict[str, str] | None = None) -> Action:
+                protected: Sequence[str | Path] | None = None, refused: dict[str, str] | None = None,
+                sidecars: bool = False) -> Action:
     """Send each file to the system trash and log where it went. Files that fail stay in place, and so do
     files below a ``protected`` folder (default: the reference folders of the log's library) and the files
-    ``refused`` names (normalised absolute path -> why)."""
+    ``refused`` names (normalised absolute path -> why). ``sidecars``: then, in the same action, each sidecar
+    (core/sidecars.py) whose photos all went."""
     from send2trash import send2trash
+
+    from .sidecars import companions
 
     if protected is None:
         protected = reference_roots(log)
@@ -323,9 +333,13 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog,
     free = _freedesktop()
     if free:
         _sync_send2trash_env()
+    beside = companions(str(p) for p in paths) if sidecars else {}   # listed before their photos leave
     _begin(log, action)
     try:
         _trash_each(paths, action, log, protected, refused, claimed, free, send2trash)
+        gone = {i.src for i in action.done_items}
+        _trash_each([s for s, owners in sorted(beside.items()) if owners <= gone and s not in gone], action, log,
+                    protected, refused, claimed, free, send2trash)
     finally:   # all of it, or as far as it got (Ctrl-C, an error): what moved can be undone
         log.record(action)
     return action

@@ -118,7 +118,8 @@ class ReviewMixin:
         self._writable()
         paths = list(paths)
         action = _actions().trash_files(paths, self.action_log, protected=self.reference_folders(),
-                                        refused={**self.changed_since_indexed(paths), **(refused or {})})
+                                        refused={**self.changed_since_indexed(paths), **(refused or {})},
+                                        sidecars=True)
         done = [it.src for it in action.done_items]
         if done:
             self.remove_paths(done)

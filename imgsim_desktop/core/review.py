@@ -79,6 +79,19 @@ class Removal:
                 "folders": [{"folder": f, "files": c, "bytes": b} for f, c, b in self.folders]}
 
 
+def _sidecars_note(paths: Sequence[str]) -> list[str]:
+    """The edits and metadata files (XMP, AAE) that a trash takes along with their photos."""
+    from .sidecars import going_with
+
+    sides = going_with(paths)
+    if not sides:
+        return []
+    names = ", ".join(os.path.basename(p) for p in sides[:3]) + (f" and {len(sides) - 3} more" if len(sides) > 3
+                                                                 else "")
+    return [f"Their sidecar file{'s' if len(sides) != 1 else ''} ({names}) go{'es' if len(sides) == 1 else ''} "
+            "with them (an undo brings them back)."]
+
+
 def _unit_key(path: str) -> tuple[str, str]:
     folder, name = os.path.split(path)
     return folder, os.path.splitext(name)[0].lower()
@@ -276,7 +289,8 @@ class ReviewSession:
         groups = len({id(self._group_of[p]) for p in paths if p in self._group_of})
         rows = sorted(((f, c, b) for f, (c, b) in folders.items()), key=lambda r: (-r[2], r[0]))
         return Removal(paths, total, groups, rows,
-                       self._smaller_keepers(paths) + self._other_photos(paths) + self._more_pictures(paths))
+                       self._smaller_keepers(paths) + self._other_photos(paths) + self._more_pictures(paths)
+                       + _sidecars_note(paths))
 
     def _more_than_its_first(self, path: str) -> bool:
         """A member of several pages or frames whose others may exist nowhere else: not a byte-identical copy

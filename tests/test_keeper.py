@@ -106,7 +106,8 @@ def test_raw_and_jpeg_pair_keeper_is_the_raw(library, tmp_path):
     img = photo(7, (600, 400))
     raw = fake_raw(tmp_path / "p" / "IMG_0002.DNG", img)
     jpg = camera_jpeg(tmp_path / "p" / "IMG_0002.JPG", 7, img=img)
-    library.scan([tmp_path / "p"])
+    camera_jpeg(tmp_path / "p" / "backup" / "IMG_0002.JPG", 7, img=img.resize((300, 200)))  # (a pair alone is
+    library.scan([tmp_path / "p"])                                                         # no group)
     assert library.file_by_path(raw).format == "DNG"
     g = _one_group(library)
     assert g.keeper == str(raw) and str(jpg) in [m.path for m in g.members]

@@ -121,6 +121,28 @@ def test_raw_and_its_jpeg_stay_together(library, tmp_path):
     assert s.marked == []
 
 
+def test_a_raw_and_its_own_jpeg_are_no_group_to_clean_and_free_nothing(library, tmp_path):
+    """From an outside try: a camera's RAW+JPEG pair was listed as a group with "Can free 339 KB", and "Mark
+    all but keeper" then said "Marked 0 photos"."""
+    img = photo(7, (600, 400))
+    raw = fake_raw(tmp_path / "p" / "DSC_1005.DNG", img)
+    jpg = camera_jpeg(tmp_path / "p" / "DSC_1005.JPG", 7, img=img)
+    library.scan([tmp_path / "p"])
+    assert library.duplicates("duplicates", ALL) == [] and library.duplicates("similar", ALL) == []
+    backup = tmp_path / "p" / "Backup" / "DSC_1005.JPG"
+    backup.parent.mkdir()
+    shutil.copy(jpg, backup)
+    library.scan([tmp_path / "p"])
+    (g,) = library.duplicates("duplicates", ALL)
+    by = {m.path: m for m in g.members}
+    assert g.keeper == str(raw) and set(by) == {str(raw), str(jpg), str(backup)}
+    assert by[str(jpg)].reason == "JPEG of the keeper's shot (kept with it)" and by[str(jpg)].match["raw_pair"]
+    assert g.reclaimable_bytes == backup.stat().st_size
+    s = ReviewSession([g])
+    s.mark_all_but_keeper()
+    assert s.marked == [str(backup)]
+
+
 def test_similar_tier_needs_a_second_confirmation(library, tmp_path):
     for i in range(3):
         camera_jpeg(tmp_path / "p" / f"burst{i}.jpg", 10 + i)

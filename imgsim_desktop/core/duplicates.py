@@ -51,6 +51,7 @@ MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
 
 
 ANOTHER_PHOTO, SEVERAL_PICTURES = "another photo", "several pictures"
+RAW_PAIR = "RAW and JPEG of one shot"
 
 
 def left_by_mark_all(tier: str, m) -> str | None:
@@ -62,6 +63,8 @@ def left_by_mark_all(tier: str, m) -> str | None:
         return ANOTHER_PHOTO
     if (getattr(m, "pictures", 1) or 1) > 1 and not (tier == "exact" or match.get("exact")):
         return SEVERAL_PICTURES
+    if match.get("raw_pair"):   # the keeper's own RAW or JPEG (core/units.py): it goes with the keeper
+        return RAW_PAIR
     return None
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from . import neighbours
 from .catalog import STATUS_OK, Catalog
 from .duplicates import CANDIDATE_SIM, NEIGHBOURS, DuplicateGroup, find_groups, note_pictures, verified_groups
+from .units import with_raw_pairs
 from .errors import LibraryError, LibraryLockedError, LibraryReadOnlyError
 from .lockfile import LockFile
 from .model import space_part
@@ -77,13 +78,13 @@ class GroupingMixin:
                 self._explain_similar([g for g in groups if g.tier == "similar"], records, progress, cancel,
                                       originals)
                 self.last_verification["verified_for_copies"] = for_copies
-            return note_pictures(groups, _pictures_now)
+            return note_pictures(with_raw_pairs(groups), _pictures_now)
         if decided:
             groups = self._verified_duplicates(pairs, exact, refs, decided=True)
         else:
             groups = self._verified_duplicates(pairs, exact, refs, progress, cover=cand_t if stored else None,
                                                cancel=cancel)
-        return note_pictures([g for g in groups if g.id not in reviewed], _pictures_now)
+        return note_pictures(with_raw_pairs([g for g in groups if g.id not in reviewed]), _pictures_now)
 
     def duplicates_checked(self) -> bool:
         """Every candidate pair at the product's cut decided, and nothing changed since: finding the duplicates

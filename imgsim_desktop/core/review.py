@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .actions import Action, format_bytes
-from .decode import RAW_EXTENSIONS
 from .duplicates import ANOTHER_PHOTO, SEVERAL_PICTURES, DuplicateGroup, GroupMember, left_by_mark_all
 from .errors import ImgsimError
+from .units import is_raw, unit_key
 
 
 UNKEPT = ("its group keeps no copy on disk as indexed (the keeper is gone or changed): not trashed; "
@@ -92,15 +92,6 @@ def _sidecars_note(paths: Sequence[str]) -> list[str]:
             "with them (an undo brings them back)."]
 
 
-def _unit_key(path: str) -> tuple[str, str]:
-    folder, name = os.path.split(path)
-    return folder, os.path.splitext(name)[0].lower()
-
-
-def _is_raw(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in RAW_EXTENSIONS
-
-
 class ReviewSession:
     """Groups (each with a stable ``id``), the keeper of each, and the set of marked paths."""
 
@@ -147,9 +138,9 @@ class ReviewSession:
                 self._member[str(m.path)] = m
         by_key: dict[tuple[str, str], list[str]] = {}
         for p in self._group_of:
-            by_key.setdefault(_unit_key(p), []).append(p)
+            by_key.setdefault(unit_key(p), []).append(p)
         # RAW + JPEG of one shot: a unit only when a RAW file is part of it.
-        self._unit = {p: sorted(ps) for ps in by_key.values() if len(ps) > 1 and any(_is_raw(x) for x in ps)
+        self._unit = {p: sorted(ps) for ps in by_key.values() if len(ps) > 1 and any(is_raw(x) for x in ps)
                       for p in ps}
         self._marked = {p: None for p in self._marked if p in self._group_of}
 

@@ -60,6 +60,9 @@ def test_frames_of_a_still_burst_are_shots_of_their_own_and_copies_stay_copies(t
         (dup,) = lib.duplicates("duplicates", threshold=-1.0)
         assert {m.path for m in dup.members} == {str(p["frame0"]), str(p["export"]), str(p["shifted"])}
         assert dup.keeper == str(p["frame0"])
+        words = {m.path: m.reason for m in dup.members}   # an editor's export says whose (another outside try)
+        assert words[str(p["export"])] == "same photo: smaller (76 % as wide), saved by Adobe Lightroom Classic"
+        assert "saved by" not in words[str(p["shifted"])]
         (sim,) = lib.duplicates("similar", threshold=-1.0)
         words = {m.path: m.reason for m in sim.members}
         assert words[str(p["frame1"])] == "another shot: taken 1 s apart"

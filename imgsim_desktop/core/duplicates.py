@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .catalog import FileRecord
-from .keeper import PADDED_BELOW, choose_keepers, record_key
+from .keeper import PADDED_BELOW, choose_keepers, editor, record_key, short_software
 
 NEIGHBOURS = 16
 
@@ -381,6 +381,9 @@ def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember
             why = reason(match)
         else:
             match = describe(v, size(keeper), size(r))
+            made_by = editor(r.software)   # an export says so: a photographer may keep an edit on purpose
+            if made_by and made_by != editor(keeper.software):
+                match["editor"] = short_software(made_by)
             why = reason(match)
         s = 1.0 if v is None or v == "exact" else (sim_of(keeper.id, r.id) if sim_of else 0.0)
         members.append(GroupMember(r.id, r.path, s, r.width, r.height, r.size, r.format, r.date_taken,

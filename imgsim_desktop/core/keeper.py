@@ -119,6 +119,12 @@ def editor(software: str | None) -> str | None:
     return software if s and any(e in s for e in EDITORS) else None
 
 
+def short_software(software: str) -> str:
+    """"Adobe Photoshop Lightroom Classic 12.0 (Windows)" -> "Adobe Photoshop Lightroom Classic"."""
+    s = re.sub(r"\s*\(.*?\)", "", software).strip()
+    return re.sub(r"(\s+v?[\d][\w.]*)+$", "", s).strip() or software
+
+
 def screen_sized(w: int | None, h: int | None) -> bool:
     if not w or not h:
         return False

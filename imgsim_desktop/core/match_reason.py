@@ -141,6 +141,8 @@ def reason(match: dict, keeper: bool = False) -> str:
     sc = match.get("scale", 1.0)
     if not parts and sc < 0.9:
         parts.append(f"smaller ({round(sc * 100)} % as wide)")   # not "of the size": read as bytes
+    if match.get("editor"):
+        parts.append(f"saved by {match['editor']}")
     if not parts:
         parts.append("re-saved or retouched")
     return "same photo: " + ", ".join(parts)

@@ -164,6 +164,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.auto_group_btn = QPushButton("Mark all but keeper")
         self.auto_all_btn = QPushButton("…in every group")
         self.clear_btn = QPushButton("Clear marks")
+        self.clear_btn.setToolTip("Take this group's marks off (Edit > Clear all marks: every group's)")
         self.not_dupes_btn = QPushButton("Not duplicates")
         self.not_dupes_btn.setToolTip("These are different photos: hide this group until one of them changes")
         self.keep_all_btn = QPushButton("Keep all")
@@ -238,6 +239,7 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
         self.history_dialog = None
         # hooks the tests replace: they must not open modal dialogs
         self.confirm = self._confirm
+        self.ask_similar = self._ask_similar
         self.choose_folder = lambda: QFileDialog.getExistingDirectory(self, "Move marked photos to",
                                                                       pictures_dir())
         self.choose_export = lambda: QFileDialog.getSaveFileName(

@@ -46,6 +46,16 @@ def classify_mime(mime: QMimeData) -> tuple[list[str], list[str], bool]:
     return folders, files, mime.hasImage()
 
 
+def photo_filter() -> str:
+    """The open dialog's filter: every extension the library indexes (RAW and HEIF too; an outside try found
+    the NEF files it could search from the command line missing there), both cases for case-sensitive
+    file systems."""
+    from ..core.decode import IMAGE_EXTENSIONS
+
+    exts = sorted(IMAGE_EXTENSIONS)
+    return "Photos (" + " ".join(f"*{e} *{e.upper()}" for e in exts) + ");;All files (*)"
+
+
 class MainWindow(QMainWindow):
     """The layout: sidebar, tabs, problems panel, menus, drag and drop. The work is the controller's."""
 
@@ -61,7 +71,7 @@ class MainWindow(QMainWindow):
                                                                          pictures_dir())
         self.choose_photo_file = lambda: QFileDialog.getOpenFileName(
             self, "Find lookalikes of…", pictures_dir(),
-            "Images (*.jpg *.jpeg *.png *.webp *.heic *.tif *.tiff *.bmp *.gif)")[0]
+            photo_filter())[0]
         self.restart_requested = False  # set when new settings need the library reopened (see app.run)
         self._shut_down = False
         self.setWindowTitle(f"imgsim — {lib.home}" + (" (read-only)" if getattr(lib, "readonly", False) else ""))
@@ -213,8 +223,11 @@ class MainWindow(QMainWindow):
         undo = QAction("Undo last trash/move", self)
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         undo.triggered.connect(self.duplicates.undo_last)
+        clear = QAction("Clear all marks", self)
+        clear.triggered.connect(self.duplicates.clear_all_marks)
         e.addAction(paste)
         e.addAction(undo)
+        e.addAction(clear)
         v = self.menuBar().addMenu("&View")
         probs = self.errors_dock.toggleViewAction()
         probs.setText("Problems panel")

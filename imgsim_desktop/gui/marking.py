@@ -5,6 +5,8 @@ groups, keepers and marks; the page only shows the outcome, or the rule's reason
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..core import changes
 from ..core.duplicates import DuplicateGroup
 from ..core.duplicates import left_by_mark_all
@@ -59,7 +61,10 @@ class MarkingMixin:
         path = self.model.item(row).path
         session = self.review()
         if session.is_marked(path):
-            session.unmark(path)
+            with_it = [p for p in session.unmark(path) if p != path]
+            if with_it:
+                self.status.setText(f"Unmarked {Path(path).name} with {', '.join(Path(p).name for p in with_it)}: "
+                                    "RAW and JPEG of one shot go together.")
         else:
             why = session.why_not(path)
             if why:
@@ -67,7 +72,10 @@ class MarkingMixin:
                     why = "That is the photo this group keeps — press K on another one first."
                 self.status.setText(why)
                 return
-            session.mark(path)
+            with_it = [p for p in session.mark(path) if p != path]
+            if with_it:   # its RAW or JPEG, one shot: marked together (core/review.py)
+                self.status.setText(f"Marked {Path(path).name} with {', '.join(Path(p).name for p in with_it)}: "
+                                    "RAW and JPEG of one shot go together.")
             if row + 1 < self.model.rowCount():
                 self.members.setCurrentIndex(self.model.index(row + 1, 0))
         self.marked = set(session.marked)
@@ -91,11 +99,18 @@ class MarkingMixin:
         confirm = bool(similar) and all(left_by_mark_all(g.tier, m) for g in similar for m in list(g.members)[1:])
         if similar and not confirm:
             n = len(similar)
-            confirm = bool(self.confirm(
-                f"{n} group{'s are' if n != 1 else ' is'} similar photos: besides copies of one photo, they hold "
-                f"other shots of a scene (a burst) and different photos that look alike.{_what_they_are(similar)}"
-                "\n\nMark the copies and the other shots there too? (Photos that are not the keeper's stay "
-                "unmarked: mark them by hand.)"))
+            text = (f"{n} group{'s are' if n != 1 else ' is'} similar photos: besides copies of one photo, they hold "
+                    f"other shots of a scene (a burst) and different photos that look alike.{_what_they_are(similar)}"
+                    "\n\nMark the copies and the other shots there too? (Photos that are not the keeper's stay "
+                    "unmarked: mark them by hand.)")
+            if len(similar) < len(scope):   # groups of copies too: "no" must not mean "those anyway", unasked
+                answer = self.ask_similar(text)
+                if answer is None:
+                    self.status.setText("Nothing marked.")
+                    return
+                confirm = answer == "all"
+            else:
+                confirm = bool(self.confirm(text))
         report = session.mark_all_but_keeper(None if gi is None else self._group_id(gi), confirm_similar=confirm)
         self.marked = set(session.marked)
         self._apply_states()
@@ -165,9 +180,35 @@ class MarkingMixin:
         self.controller.run_write(changes.LIBRARY, lambda: lib.unset_reviewed(gid), back,
                                   lambda e: self.message.emit("Review", str(e)))
 
+    def _ask_similar(self, text: str) -> str | None:
+        """"all" (the similar groups too), "copies" (only the groups of copies) or None (cancel)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Question, "Mark all but keeper", text, parent=self)
+        every = box.addButton("Mark them too", QMessageBox.ButtonRole.YesRole)
+        copies = box.addButton("Only groups of copies", QMessageBox.ButtonRole.NoRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return "all" if box.clickedButton() is every else "copies" if box.clickedButton() is copies else None
+
     def clear_marks(self) -> None:
-        self.marked.clear()
+        """The selected group's marks off (the button sits with the group's own; an outside try lost every
+        group's marks to it)."""
+        gi = self.current_group_index()
+        if gi < 0:
+            return
+        mine = {str(m.path) for m in self.groups[gi].members} & self.marked
+        self.marked -= mine
         self._apply_states()
+        self.status.setText(f"Took {len(mine)} mark{'s' if len(mine) != 1 else ''} off this group." if mine
+                            else "Nothing is marked in this group.")
+
+    def clear_all_marks(self) -> None:
+        n = len(self.marked)
+        if n and self.confirm(f"Take all {n} mark{'s' if n != 1 else ''} off, in every group?"):
+            self.marked.clear()
+            self._apply_states()
+            self.status.setText("Nothing marked.")
 
     def marked_paths(self) -> list[str]:
         seen, out = set(), []

@@ -34,7 +34,13 @@ def _no_modal_questions(monkeypatch):
     closes it) would wait for ever. Tests that ask set ``win.confirm`` themselves."""
     from imgsim_desktop.gui.main_window import MainWindow
 
+    from imgsim_desktop.gui.duplicates import DuplicatesPage
+
     monkeypatch.setattr(MainWindow, "_confirm_dialog", lambda self, text: True)
+
+    def unasked(self, text):
+        raise AssertionError(f"a test left a three-way question unanswered: {text[:80]}")
+    monkeypatch.setattr(DuplicatesPage, "_ask_similar", unasked)
 
 
 @pytest.fixture(autouse=True)
@@ -61,9 +67,13 @@ def no_thread_leaks(qapp):
 
     before = _python_threads()
     yield
-    ok = workers.wait_all(20000)
-    for _ in range(20):  # let queued results reach their (dying) receivers
-        qapp.processEvents()
+    ok = True
+    for _ in range(5):   # a result delivered below may start follow-up work (a refresh after a scan): wait again
+        ok = workers.wait_all(20000) and ok
+        for _ in range(20):  # let queued results reach their (dying) receivers
+            qapp.processEvents()
+        if all(p.activeThreadCount() == 0 for p in (workers.task_pool(), QThreadPool.globalInstance())):
+            break
     deadline = time.monotonic() + 5
     leaked = _python_threads() - before
     while leaked and time.monotonic() < deadline:

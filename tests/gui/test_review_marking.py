@@ -57,8 +57,8 @@ def test_all_but_keeper_never_marks_a_reference_photo(qtbot, window, with_refere
     assert "reference folder" in page.status.text()
 
     # a click on the other reference photo is refused, and the status line says why
-    page.clear_marks()
     page.select_group(gi)
+    page.clear_marks()
     other = next(r for r in refs if r != page.keeper_of(gi))
     row = next(i for i, it in enumerate(page.model.items) if it.path == other)
     page.members.setCurrentIndex(page.model.index(row, 0))
@@ -82,7 +82,15 @@ def test_the_similar_tier_asks_before_marking(qtbot, indexed_window):
     asked = []
     takes_any = any((getattr(m, "match", None) or {}).get("kind") in MARKED_WITH_THE_REST
                     for g in similar for m in g.members if str(m.path) != str(g.keeper))
+    copies = [g for g in page.groups if g.tier != "similar"]
+    # one question, three answers when groups of copies are listed too (an outside try: "No" still marked them)
+    if copies:
+        page.ask_similar = lambda text: asked.append(text) or None    # cancel: nothing at all
+        page.auto_mark_all()
+        assert not page.marked and page.status.text() == "Nothing marked."
+        asked.clear()
     page.confirm = lambda text: asked.append(text) or False  # the user says no
+    page.ask_similar = lambda text: asked.append(text) or "copies"
     page.auto_mark_all()
     # asked when there is something to take; with only other photos there, no question (the sixth try was
     # asked "Mark the copies and the other shots?" of groups that held neither)
@@ -90,6 +98,7 @@ def test_the_similar_tier_asks_before_marking(qtbot, indexed_window):
     if takes_any:
         assert not any(str(m.path) in page.marked for g in similar for m in g.members)
     page.confirm = lambda text: asked.append(text) or True
+    page.ask_similar = lambda text: asked.append(text) or "all"
     page.auto_mark_all()
     assert len(asked) == 2 * int(takes_any)
 
@@ -280,3 +289,32 @@ def test_keep_all_and_not_duplicates_can_be_undone(qtbot, indexed_window):
     assert win.lib.reviewed_groups() == {} and not page.undo_btn.isEnabled()
     _find(qtbot, page)   # and a new search finds it again
     assert gid in {g.id for g in page.groups}
+
+
+def test_marking_a_jpeg_says_its_raw_goes_with_it(qtbot, window, tmp_path, photo_factory):
+    """From an outside try: marking a backup JPEG marked its RAW too, and the status line still showed an older
+    message. The open dialog listed no RAW file either."""
+    import shutil
+
+    from imgsim_desktop.gui.main_window import photo_filter
+
+    assert "*.nef" in photo_filter() and "*.NEF" in photo_filter() and "*.heif" in photo_filter()
+    cam, backup = tmp_path / "cam", tmp_path / "cam" / "Backup"
+    backup.mkdir(parents=True)
+    img = photo_factory(21)
+    img.save(cam / "DSC_1004.TIF")
+    img.save(cam / "DSC_1004.JPG", quality=92)
+    shutil.copy(cam / "DSC_1004.TIF", backup / "DSC_1004.DNG")   # a TIFF-structured RAW stand-in, as DNG is
+    shutil.copy(cam / "DSC_1004.JPG", backup / "DSC_1004.JPG")
+    _index(qtbot, window, cam)
+    page = window.duplicates
+    page.threshold.setValue(1.0)
+    _find(qtbot, page)
+    gi = _group_of(page, backup / "DSC_1004.JPG")
+    assert gi >= 0
+    page.select_group(gi)
+    row = next(i for i, it in enumerate(page.model.items) if it.path == str(backup / "DSC_1004.JPG"))
+    page.members.setCurrentIndex(page.model.index(row, 0))
+    page.toggle_mark_current()
+    assert page.marked == {str(backup / "DSC_1004.JPG"), str(backup / "DSC_1004.DNG")}
+    assert page.status.text() == "Marked DSC_1004.JPG with DSC_1004.DNG: RAW and JPEG of one shot go together."

@@ -73,8 +73,8 @@ def test_frames_of_a_still_burst_are_shots_of_their_own_and_copies_stay_copies(t
 
 def test_capture_times_tell_shots_apart_only_from_one_camera():
     class Rec:
-        def __init__(self, when, model="ILCE-7M3", make="SONY"):
-            self.date_taken, self.camera_model, self.camera_make = when, model, make
+        def __init__(self, when, model="ILCE-7M3", make="SONY", software="ILCE-7M3 v3.01"):
+            self.date_taken, self.camera_model, self.camera_make, self.software = when, model, make, software
 
     v = V.PairVerdict(True, "same photo", 40)
     a = Rec("2024-05-13T11:00:10")
@@ -84,5 +84,6 @@ def test_capture_times_tell_shots_apart_only_from_one_camera():
     for other in (Rec("2024-05-13T11:00:10"),              # the same second: a copy (or one second's burst)
                   Rec("2024-05-13T20:00:10"),              # whole hours: a clock moved, not a second exposure
                   Rec("2024-05-13T11:00:14", model="Pixel 8", make="Google"),   # another camera's clock
-                  Rec(None), Rec("2024-05-13T11:00:14", model=None)):           # a copy without EXIF
+                  Rec(None), Rec("2024-05-13T11:00:14", model=None),            # a copy without EXIF
+                  Rec("2024-05-13T11:00:14", software="GIMP 2.10")):  # re-saved by a program, its date rewritten
         assert as_taken(v, a, other) is v

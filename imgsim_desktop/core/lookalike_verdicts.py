@@ -124,7 +124,8 @@ def _taken(query):
         info = read_info(query)
     except (DecodeError, OSError):
         return None
-    return SimpleNamespace(date_taken=info.date_taken, camera_make=info.make, camera_model=info.model)
+    return SimpleNamespace(date_taken=info.date_taken, camera_make=info.make, camera_model=info.model,
+                           software=info.software)
 
 
 def _size_of(query) -> tuple[int, int] | None:

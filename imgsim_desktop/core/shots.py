@@ -4,8 +4,11 @@ The camera says otherwise: each frame carries its own capture time. A copy keeps
 a re-save) or loses it (a messaging app, a screenshot); it never gets a capture time of its own from the same
 camera. So a "same photo" verdict between two files of one camera taken at different seconds is another shot.
 
-Not where the times differ by whole quarter hours: that is a clock or time-zone fix applied to one copy (a
-travel photo shifted by 6 hours in an editor), not a second exposure."""
+Only between files that read as straight from one camera: the same make, model and software (the camera's
+firmware). A program that re-saved a copy usually writes its own name there, and may have rewritten the date
+(EXIF DateTime, the fallback when DateTimeOriginal is gone). And not where the times differ by whole quarter
+hours: that is a clock or time-zone fix applied to one copy (a travel photo shifted by 6 hours), not a second
+exposure."""
 
 from __future__ import annotations
 
@@ -17,11 +20,12 @@ APART = " apart (another shot)"   # the end of a verdict's ``why`` when capture 
 
 
 def seconds_apart(a, b) -> int | None:
-    """Seconds between two files' capture times when both come from one camera (EXIF make and model, and a
-    date taken), else None. ``a``, ``b``: catalog records (or anything with ``date_taken``, ``camera_make``,
-    ``camera_model``)."""
+    """Seconds between two files' capture times when both read as straight from one camera (EXIF make, model
+    and software alike, and a date taken), else None. ``a``, ``b``: catalog records (or anything with
+    ``date_taken``, ``camera_make``, ``camera_model``, ``software``)."""
     model_a, model_b = getattr(a, "camera_model", None), getattr(b, "camera_model", None)
-    if not model_a or model_a != model_b or getattr(a, "camera_make", None) != getattr(b, "camera_make", None):
+    if not model_a or model_a != model_b or getattr(a, "camera_make", None) != getattr(b, "camera_make", None) \
+            or getattr(a, "software", None) != getattr(b, "software", None):
         return None
     try:
         ta, tb = datetime.fromisoformat(a.date_taken), datetime.fromisoformat(b.date_taken)

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from ..core import actions, changes
 from ..core.review import ReviewError
+from ..core.sidecars import is_sidecar
 from . import workers
 
 
@@ -104,7 +105,10 @@ class FileActionsMixin:
         self.busy = False
         for src, why in rep.failed:
             self.message.emit(src, f"not restored: {why}")
-        self.status.setText(f"Restored {len(rep.restored)} file{'s' if len(rep.restored) != 1 else ''}"
+        photos = [p for p in rep.restored if not is_sidecar(p)]
+        sides = len(rep.restored) - len(photos)
+        self.status.setText(f"Restored {len(photos)} file{'s' if len(photos) != 1 else ''}"
+                            + (f" and {sides} sidecar{'s' if sides != 1 else ''}" if sides else "")
                             + (f", {len(rep.failed)} failed" if rep.failed else ""))
         if self.history_dialog is not None and self.history_dialog.isVisible():
             self.history_dialog.reload()
@@ -115,6 +119,9 @@ class FileActionsMixin:
         self._refresh_buttons()
         self.undoDone.emit(rep)
         if rep.restored and self.found:
+            # marked again, as they were before the action (an outside try found them back unmarked); the new
+            # groups keep the marks the review's rules allow
+            self.marked |= set(photos)
             self.find()   # the groups the photos came back to (the list stayed empty until a Find by hand)
 
     def show_history(self) -> None:

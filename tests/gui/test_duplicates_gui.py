@@ -145,8 +145,9 @@ def test_mark_trash_and_undo_restores_bytes(qtbot, indexed_window, photos, trash
     # the library forgot the trashed files
     assert all(win.lib.file_by_path(p) is None for p in marked)
 
-    with qtbot.waitSignal(page.undoDone, timeout=20000) as blocker:
-        page.undo_btn.click()
+    with qtbot.waitSignal(page.groupsReady, timeout=30000):   # the groups they come back to, found again
+        with qtbot.waitSignal(page.undoDone, timeout=20000) as blocker:
+            page.undo_btn.click()
     report = blocker.args[0]
     assert sorted(report.restored) == sorted(marked) and not report.failed
     for p, b in data.items():
@@ -154,6 +155,8 @@ def test_mark_trash_and_undo_restores_bytes(qtbot, indexed_window, photos, trash
     assert not list((trash_env / "files").iterdir())
     # ... and indexed them again
     assert all(win.lib.file_by_path(p) is not None for p in marked)
+    # ...and, grouped again, marked as they were before the trash (an outside try found them unmarked)
+    assert page.marked == set(marked) and f"{len(marked)} marks kept" in page.status.text()
     lines = [json.loads(x) for x in (Path(win.lib.home) / "actions.jsonl").read_text().splitlines()]
     # the action opened, each file announced then logged as it moved, the whole action, then the undo
     assert [x["type"] for x in lines] == ["begin"] + ["plan", "item"] * len(marked) + ["action", "undo"]

@@ -136,11 +136,26 @@ def test_a_raw_and_its_own_jpeg_are_no_group_to_clean_and_free_nothing(library, 
     (g,) = library.duplicates("duplicates", ALL)
     by = {m.path: m for m in g.members}
     assert g.keeper == str(raw) and set(by) == {str(raw), str(jpg), str(backup)}
-    assert by[str(jpg)].reason == "JPEG of the keeper's shot (kept with it)" and by[str(jpg)].match["raw_pair"]
+    assert by[str(jpg)].reason == "JPEG of the keeper's shot (kept with it)"
     assert g.reclaimable_bytes == backup.stat().st_size
     s = ReviewSession([g])
     s.mark_all_but_keeper()
     assert s.marked == [str(backup)]
+
+
+def test_a_raw_and_the_dng_converted_from_it_are_copies_not_one_shot():
+    """A code review: a NEF and the DNG a converter wrote beside it counted as "RAW and JPEG of one shot", so
+    their group vanished and neither could be marked."""
+    from imgsim_desktop.core.duplicates import DuplicateGroup, GroupMember
+    from imgsim_desktop.core.units import partners, with_raw_pairs
+
+    members = [GroupMember(i, p, 1.0, 600, 400, 1000, f, None, 0) for i, (p, f) in
+               enumerate([("/p/DSC_1.NEF", "NEF"), ("/p/DSC_1.dng", "DNG")])]
+    g = DuplicateGroup("duplicates", "/p/DSC_1.NEF", members)
+    assert not partners("/p/DSC_1.NEF", "/p/DSC_1.dng") and partners("/p/DSC_1.NEF", "/p/DSC_1.JPG")
+    assert with_raw_pairs([g]) == [g] and g.reclaimable_bytes == 1000
+    s = ReviewSession([g])
+    assert s.mark("/p/DSC_1.dng") == ["/p/DSC_1.dng"]
 
 
 def test_similar_tier_needs_a_second_confirmation(library, tmp_path):

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from imgsim_desktop.core import library_groups
 from imgsim_desktop.core import verify as V
 from imgsim_desktop.core.library import Library
 from imgsim_desktop.core.shots import as_taken, seconds_apart
@@ -46,7 +45,7 @@ def _still_burst(folder: Path) -> dict[str, Path]:
     return out
 
 
-def test_frames_of_a_still_burst_are_shots_of_their_own_and_copies_stay_copies(tmp_path, tiny_model, monkeypatch):
+def test_frames_of_a_still_burst_are_shots_of_their_own_and_copies_stay_copies(tmp_path, tiny_model):
     """From an outside try: a still-camera burst was "same photo: re-saved or retouched" and "all but keeper"
     offered four of five frames for the trash, with their capture times a second apart in the JSON."""
     folder = tmp_path / "photos"
@@ -54,10 +53,10 @@ def test_frames_of_a_still_burst_are_shots_of_their_own_and_copies_stay_copies(t
     p = _still_burst(folder)
     # to the pixels alone, the next frame is the first one again (the case the capture time decides)
     assert V.verify(V.features_from_path(p["frame0"]), V.features_from_path(p["frame1"])).same
-    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)   # the random test model's cosines are no guide
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
         lib.scan([folder])
-        (dup,) = lib.duplicates("duplicates", threshold=-1.0)
+        (dup,) = lib.duplicates("duplicates", threshold=-1.0)   # every pair a candidate: the test model's
+                                                                # cosines are no guide
         assert {m.path for m in dup.members} == {str(p["frame0"]), str(p["export"]), str(p["shifted"])}
         assert dup.keeper == str(p["frame0"])
         words = {m.path: m.reason for m in dup.members}   # an editor's export says whose (another outside try)

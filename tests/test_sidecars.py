@@ -70,3 +70,20 @@ def test_a_sidecar_shared_by_a_stem_stays_while_one_of_its_files_stays(tmp_path,
         action = lib.trash([p["other_tif"]])   # its last file goes: the sidecar has nothing left to describe
         assert not shared.exists()
         assert [i.src for i in action.done_items] == [str(p["other_tif"]), os.path.normpath(str(shared))]
+
+
+def test_a_sidecar_goes_only_with_every_file_it_may_describe(tmp_path):
+    """A code review: "X.NEF.xmp" is darktable's for X.NEF and, by its stem, an export "X.NEF.jpg"'s: trashing
+    the export took the kept RAW's edit history. "IMG_1.jpg.xmp" beside IMG_1.jpg and IMG_1.JPG (a
+    case-sensitive disk) is the same question."""
+    folder = tmp_path / "a"
+    folder.mkdir()
+    for name in ("DSC_1001.NEF", "DSC_1001.NEF.jpg", "DSC_1001.NEF.xmp", "IMG_1.jpg", "IMG_1.JPG", "IMG_1.jpg.xmp",
+                 "IMG_2.jpg", "IMG_2.aae"):
+        (folder / name).write_bytes(b"x")
+    assert going_with([folder / "DSC_1001.NEF.jpg"]) == []
+    assert going_with([folder / "DSC_1001.NEF", folder / "DSC_1001.NEF.jpg"]) == [str(folder / "DSC_1001.NEF.xmp")]
+    if len(os.listdir(folder)) == 8:   # a case-insensitive disk holds one IMG_1 file
+        assert going_with([folder / "IMG_1.JPG"]) == []
+    assert going_with([folder / "IMG_2.jpg"]) == [str(folder / "IMG_2.aae")]
+    assert going_with([folder / "IMG_2.aae"]) == []   # a sidecar asked for goes as itself, not twice

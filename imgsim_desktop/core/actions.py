@@ -337,8 +337,8 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog,
     _begin(log, action)
     try:
         _trash_each(paths, action, log, protected, refused, claimed, free, send2trash)
-        gone = {i.src for i in action.done_items}
-        _trash_each([s for s, owners in sorted(beside.items()) if owners <= gone and s not in gone], action, log,
+        gone, asked = {i.src for i in action.done_items}, {i.src for i in action.items}
+        _trash_each([s for s, owners in sorted(beside.items()) if owners <= gone and s not in asked], action, log,
                     protected, refused, claimed, free, send2trash)
     finally:   # all of it, or as far as it got (Ctrl-C, an error): what moved can be undone
         log.record(action)

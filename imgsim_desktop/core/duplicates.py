@@ -17,6 +17,7 @@ import numpy as np
 
 from .catalog import FileRecord
 from .keeper import PADDED_BELOW, choose_keepers, editor, record_key, short_software
+from .units import partners
 
 NEIGHBOURS = 16
 
@@ -51,7 +52,6 @@ MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
 
 
 ANOTHER_PHOTO, SEVERAL_PICTURES = "another photo", "several pictures"
-RAW_PAIR = "RAW and JPEG of one shot"
 
 
 def left_by_mark_all(tier: str, m) -> str | None:
@@ -63,14 +63,14 @@ def left_by_mark_all(tier: str, m) -> str | None:
         return ANOTHER_PHOTO
     if (getattr(m, "pictures", 1) or 1) > 1 and not (tier == "exact" or match.get("exact")):
         return SEVERAL_PICTURES
-    if match.get("raw_pair"):   # the keeper's own RAW or JPEG (core/units.py): it goes with the keeper
-        return RAW_PAIR
     return None
 
 
-def freed_with_the_rest(tier: str, m) -> bool:
-    """Whether "all but keeper" frees this (non-keeper) member's bytes (a reference photo is never trashed)."""
-    return not getattr(m, "reference", False) and left_by_mark_all(tier, m) is None
+def freed_with_the_rest(tier: str, m, keeper: str | None = None) -> bool:
+    """Whether "all but keeper" frees this (non-keeper) member's bytes: not a reference photo, nor ``keeper``'s
+    own RAW or JPEG (core/units.py: it goes with the keeper, whichever member the user keeps)."""
+    return not getattr(m, "reference", False) and left_by_mark_all(tier, m) is None \
+        and not (keeper is not None and partners(keeper, m.path))
 
 
 @dataclass
@@ -83,7 +83,7 @@ class DuplicateGroup:
 
     @property
     def reclaimable_bytes(self) -> int:
-        return sum(m.bytes for m in self.members[1:] if freed_with_the_rest(self.tier, m))
+        return sum(m.bytes for m in self.members[1:] if freed_with_the_rest(self.tier, m, self.keeper))
 
     def to_dict(self) -> dict:
         return {"id": self.id, "tier": self.tier, "keeper": self.keeper, "keeper_reason": self.keeper_reason,
@@ -382,7 +382,7 @@ def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember
         else:
             match = describe(v, size(keeper), size(r))
             made_by = editor(r.software)   # an export says so: a photographer may keep an edit on purpose
-            if made_by and made_by != editor(keeper.software):
+            if made_by and short_software(made_by) != short_software(editor(keeper.software) or ""):
                 match["editor"] = short_software(made_by)
             why = reason(match)
         s = 1.0 if v is None or v == "exact" else (sim_of(keeper.id, r.id) if sim_of else 0.0)

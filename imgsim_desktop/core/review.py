@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 from .actions import Action, format_bytes
 from .duplicates import ANOTHER_PHOTO, SEVERAL_PICTURES, DuplicateGroup, GroupMember, left_by_mark_all
 from .errors import ImgsimError
+from .sidecars import going_with
 from .units import is_raw, unit_key
 
 
@@ -59,6 +60,7 @@ class Removal:
     groups: int
     folders: list[tuple[str, int, int]]  # (folder, files, bytes), most bytes first
     notes: list[str] = field(default_factory=list)   # what the user should know first ("keeps a smaller copy")
+    sidecars: list[str] = field(default_factory=list)   # what goes along (core/sidecars.py)
 
     @property
     def files(self) -> int:
@@ -76,14 +78,12 @@ class Removal:
 
     def to_dict(self) -> dict:
         return {"files": self.files, "bytes": self.bytes, "groups": self.groups, "paths": self.paths,
+                "sidecars": self.sidecars,
                 "folders": [{"folder": f, "files": c, "bytes": b} for f, c, b in self.folders]}
 
 
-def _sidecars_note(paths: Sequence[str]) -> list[str]:
+def _sidecars_note(sides: Sequence[str]) -> list[str]:
     """The edits and metadata files (XMP, AAE) that a trash takes along with their photos."""
-    from .sidecars import going_with
-
-    sides = going_with(paths)
     if not sides:
         return []
     names = ", ".join(os.path.basename(p) for p in sides[:3]) + (f" and {len(sides) - 3} more" if len(sides) > 3
@@ -140,8 +140,8 @@ class ReviewSession:
         for p in self._group_of:
             by_key.setdefault(unit_key(p), []).append(p)
         # RAW + JPEG of one shot: a unit only when a RAW file is part of it.
-        self._unit = {p: sorted(ps) for ps in by_key.values() if len(ps) > 1 and any(is_raw(x) for x in ps)
-                      for p in ps}
+        self._unit = {p: sorted(ps) for ps in by_key.values()
+                      if any(is_raw(x) for x in ps) and not all(is_raw(x) for x in ps) for p in ps}
         self._marked = {p: None for p in self._marked if p in self._group_of}
 
     # ---- groups and keepers ---------------------------------------------------------------------------
@@ -266,7 +266,8 @@ class ReviewSession:
         return report
 
     # ---- what an action removes -----------------------------------------------------------------------
-    def removal(self, paths: Sequence[str] | None = None) -> Removal:
+    def removal(self, paths: Sequence[str] | None = None, sidecars: bool = True) -> Removal:
+        """``sidecars``: the action takes them along (a trash; a move leaves them)."""
         paths = list(self._marked) if paths is None else [str(p) for p in paths]
         folders: dict[str, list[int]] = {}
         total = 0
@@ -279,9 +280,12 @@ class ReviewSession:
             f[1] += size
         groups = len({id(self._group_of[p]) for p in paths if p in self._group_of})
         rows = sorted(((f, c, b) for f, (c, b) in folders.items()), key=lambda r: (-r[2], r[0]))
+        refused = self.refusals()
+        sides = going_with([p for p in paths if os.path.normpath(os.path.abspath(p)) not in refused]) \
+            if sidecars else []
         return Removal(paths, total, groups, rows,
                        self._smaller_keepers(paths) + self._other_photos(paths) + self._more_pictures(paths)
-                       + _sidecars_note(paths))
+                       + _sidecars_note(sides), sides)
 
     def _more_than_its_first(self, path: str) -> bool:
         """A member of several pages or frames whose others may exist nowhere else: not a byte-identical copy

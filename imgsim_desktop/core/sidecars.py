@@ -16,41 +16,36 @@ def is_sidecar(path: str) -> bool:
 
 
 def companions(paths: Iterable[str]) -> dict[str, frozenset[str]]:
-    """Each sidecar of the photos in ``paths`` (absolute, normalised) -> every photo in its folder it belongs
-    to: the one it is named after in full, or all that share its stem."""
-    by_folder: dict[str, list[str]] = {}
-    for p in paths:
-        p = os.path.normpath(os.path.abspath(p))
-        if not is_sidecar(p):
-            by_folder.setdefault(os.path.dirname(p), []).append(p)
+    """Each sidecar beside the photos in ``paths`` (absolute, normalised) -> every file of its folder it may
+    describe: those whose whole name or stem, plus the sidecar's extension, is its name (case aside). So
+    "X.NEF.xmp" belongs to X.NEF and to an export "X.NEF.jpg" alike, and "IMG_1.jpg.xmp" to IMG_1.jpg and
+    IMG_1.JPG on a case-sensitive disk: it goes only when all of them do."""
+    folders = {os.path.dirname(os.path.normpath(os.path.abspath(p))) for p in paths}
     out: dict[str, frozenset[str]] = {}
-    for folder, photos in by_folder.items():
+    for folder in folders:
         try:
             names = os.listdir(folder)
         except OSError:
-            continue
-        sides = {n.lower(): n for n in names if is_sidecar(n)}
+            continue   # a folder that cannot be listed keeps its sidecars
+        sides = [n for n in names if is_sidecar(n)]
         if not sides:
             continue
-        stems: dict[str, set[str]] = {}   # lower-case stem -> the folder's other files of that stem
+        claims: dict[str, set[str]] = {}   # the lower-case name a sidecar would have -> files it would describe
         for n in names:
-            if not is_sidecar(n):
-                stems.setdefault(os.path.splitext(n)[0].lower(), set()).add(os.path.join(folder, n))
-        for photo in photos:
-            name = os.path.basename(photo)
-            stem = os.path.splitext(name)[0].lower()
+            if is_sidecar(n):
+                continue
             for ext in EXTENSIONS:
-                whole = sides.get(name.lower() + ext)
-                if whole:
-                    out[os.path.join(folder, whole)] = frozenset({photo})
-                shared = sides.get(stem + ext)
-                if shared:
-                    out[os.path.join(folder, shared)] = frozenset(stems.get(stem, {photo}))
+                for base in {n.lower(), os.path.splitext(n)[0].lower()}:
+                    claims.setdefault(base + ext, set()).add(os.path.join(folder, n))
+        for side in sides:
+            owners = claims.get(side.lower())
+            if owners:
+                out[os.path.join(folder, side)] = frozenset(owners)
     return out
 
 
 def going_with(paths: Iterable[str]) -> list[str]:
-    """The sidecars that leave with ``paths``: those whose every photo is among them."""
+    """The sidecars that leave with ``paths``: those whose every file is among them."""
     paths = [os.path.normpath(os.path.abspath(p)) for p in paths]
     gone = set(paths)
     return sorted(s for s, owners in companions(paths).items() if owners <= gone and s not in gone)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from .decode import RAW_EXTENSIONS
+from .decode import _is_raw
 
 
 def unit_key(path: str) -> tuple[str, str]:
@@ -15,17 +15,18 @@ def unit_key(path: str) -> tuple[str, str]:
 
 
 def is_raw(path: str) -> bool:
-    return os.path.splitext(str(path))[1].lower() in RAW_EXTENSIONS
+    return _is_raw(path)
 
 
 def partners(a: str, b: str) -> bool:
-    """Two different files of one shot: one folder and stem, one of them a RAW."""
-    return str(a) != str(b) and unit_key(a) == unit_key(b) and (is_raw(a) or is_raw(b))
+    """Two different files of one shot: one folder and stem, one a RAW and the other not (a NEF and the DNG a
+    converter wrote beside it are two RAWs: a copy, not a pair kept on purpose)."""
+    return str(a) != str(b) and unit_key(a) == unit_key(b) and is_raw(a) != is_raw(b)
 
 
 def with_raw_pairs(groups: list) -> list:
-    """Each member that is its keeper's RAW or JPEG partner says so and is left out of "all but keeper" and
-    "Can free" (``match["raw_pair"]``, core/duplicates.left_by_mark_all); a group with nothing else is dropped:
+    """Each member that is its keeper's RAW or JPEG partner says so (the review leaves it with the keeper, and
+    "Can free" does not count it: core/duplicates.freed_with_the_rest); a group with nothing else is dropped:
     there is nothing in it to clean up (an outside try: "Can free 339 KB", and "Marked 0 photos")."""
     out = []
     for g in groups:
@@ -34,7 +35,6 @@ def with_raw_pairs(groups: list) -> list:
             if str(m.path) == str(g.keeper):
                 continue
             if partners(g.keeper, m.path):
-                m.match = {**(m.match or {}), "raw_pair": True}
                 m.reason = f"{'RAW' if is_raw(m.path) else 'JPEG'} of the keeper's shot (kept with it)"
             else:
                 rest += 1

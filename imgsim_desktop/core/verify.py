@@ -79,9 +79,9 @@ TINY_NCC = 0.97             # each other (mirrored) at 0.73-0.98. Both that smal
                             # different ones (92 pairs verified at 53,645 pictures) keep 26 %
 TINY_FINE = 0.70            # ...and, aligned, correlate this well in their finest detail (a Gaussian of 1 px taken
                             # away): adjacent 76-108 px tiles of one wall, curtain or dusk sky that still passed
-                            # (23 pairs at 53,645 pictures) share their shapes, not their grain: 0.30-0.95, median
-                            # 0.67; the tiny copies above: 1st percentile 0.74, 0.6 % below the cut (crops the
-                            # most: a new JPEG grid). scripts/verifier_checks/tiny_fine.py
+                            # (23 pairs at 53,645 pictures) share their shapes, not their grain: 0.31-0.95, median
+                            # 0.67; the tiny copies above: 1st percentile 0.79, 0.3 % below the cut (crops the
+                            # most: turned and mirrored). On both grids: scripts/verifier_checks/tiny_fine.py
 
 # SIFT's 128 values are 4 x 4 cells (rows along the keypoint's normal, columns along its direction) of 8
 # gradient directions; in the mirror image a keypoint's direction is reflected, so its rows come in reverse
@@ -254,9 +254,16 @@ def verify(a: Features, b: Features) -> PairVerdict:
 def fine_detail_ncc(a: Features, b: Features, affine) -> float:
     """How well two aligned pictures correlate in their finest detail (each less a 1 px Gaussian), at the common
     sharpness ``_aligned`` brings them to: a copy keeps its original's grain and texture, a neighbouring patch of
-    one wall or sky shares only its shapes. 0 when either side has no such detail."""
-    _, mask, ga, gb, _, _ = _aligned(a, b, np.asarray(affine, np.float64))
-    return overlap_ncc(unshaded(ga, 1.0), unshaded(gb, 1.0), mask)
+    one wall or sky shares only its shapes. On either picture's grid, the better (a 40 px copy of a 128 px
+    picture keeps no such detail on the larger grid, 0.93 on its own): the same whichever is asked first. 0
+    when neither has such detail."""
+    m = np.asarray(affine, np.float64)
+
+    def on_grid(x: Features, y: Features, to_x: np.ndarray) -> float:
+        _, mask, gx, gy, _, _ = _aligned(x, y, to_x)
+        return overlap_ncc(unshaded(gx, 1.0), unshaded(gy, 1.0), mask)
+
+    return max(on_grid(a, b, m), on_grid(b, a, opencv().invertAffineTransform(m)))
 
 
 def _verify(a: Features, b: Features) -> PairVerdict:

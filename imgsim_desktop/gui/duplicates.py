@@ -39,7 +39,8 @@ NO_PHOTOS = "No photos yet: add a folder in the Library tab (Ctrl+O)."
 def reclaimable(group, keeper: str | None = None) -> int:
     """Bytes "all but keeper" frees (the core lists its keeper first): the core's rule, per member."""
     members = group.members[1:] if keeper is None else [m for m in group.members if str(m.path) != keeper]
-    return sum(m.bytes or 0 for m in members if freed_with_the_rest(group.tier, m))
+    keeper = str(group.keeper) if keeper is None else keeper
+    return sum(m.bytes or 0 for m in members if freed_with_the_rest(group.tier, m, keeper))
 
 
 def _with_path(member, path: str):

@@ -45,7 +45,7 @@ class FileActionsMixin:
             folder = self.choose_folder()
             if not folder:
                 return
-            text = session.removal().describe(f"Move to {folder}")
+            text = session.removal(sidecars=False).describe(f"Move to {folder}")
         else:
             text = session.removal().describe("Move to the trash")
         if not self.confirm(text + "\n\nYou can undo this from the app."):

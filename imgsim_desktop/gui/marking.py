@@ -197,11 +197,17 @@ class MarkingMixin:
         gi = self.current_group_index()
         if gi < 0:
             return
-        mine = {str(m.path) for m in self.groups[gi].members} & self.marked
-        self.marked -= mine
+        session = self.review()   # through the core, so a RAW and its JPEG in another group come off together
+        before = set(self.marked)
+        mine = {str(m.path) for m in self.groups[gi].members} & before
+        for p in mine:
+            session.unmark(p)
+        self.marked = set(session.marked)
+        elsewhere = sorted(Path(p).name for p in before - mine - self.marked)
         self._apply_states()
-        self.status.setText(f"Took {len(mine)} mark{'s' if len(mine) != 1 else ''} off this group." if mine
-                            else "Nothing is marked in this group.")
+        text = f"Took {len(mine)} mark{'s' if len(mine) != 1 else ''} off this group" if mine \
+            else "Nothing is marked in this group"
+        self.status.setText(text + (f", and {', '.join(elsewhere)} (RAW and JPEG of one shot)." if elsewhere else "."))
 
     def clear_all_marks(self) -> None:
         n = len(self.marked)

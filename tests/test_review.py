@@ -136,7 +136,7 @@ def test_a_raw_and_its_own_jpeg_are_no_group_to_clean_and_free_nothing(library, 
     (g,) = library.duplicates("duplicates", ALL)
     by = {m.path: m for m in g.members}
     assert g.keeper == str(raw) and set(by) == {str(raw), str(jpg), str(backup)}
-    assert by[str(jpg)].reason == "JPEG of the keeper's shot (kept with it)"
+    assert by[str(jpg)].reason == "JPEG of the kept RAW"
     assert g.reclaimable_bytes == backup.stat().st_size
     s = ReviewSession([g])
     s.mark_all_but_keeper()

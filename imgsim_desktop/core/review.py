@@ -88,8 +88,9 @@ def _sidecars_note(sides: Sequence[str]) -> list[str]:
         return []
     names = ", ".join(os.path.basename(p) for p in sides[:3]) + (f" and {len(sides) - 3} more" if len(sides) > 3
                                                                  else "")
-    return [f"Their sidecar file{'s' if len(sides) != 1 else ''} ({names}) go{'es' if len(sides) == 1 else ''} "
-            "with them (an undo brings them back)."]
+    one = len(sides) == 1
+    return [f"Their sidecar file{'' if one else 's'} ({names}) go{'es' if one else ''} with them (an undo brings "
+            f"{'it' if one else 'them'} back)."]
 
 
 class ReviewSession:

@@ -35,7 +35,7 @@ def with_raw_pairs(groups: list) -> list:
             if str(m.path) == str(g.keeper):
                 continue
             if partners(g.keeper, m.path):
-                m.reason = f"{'RAW' if is_raw(m.path) else 'JPEG'} of the keeper's shot (kept with it)"
+                m.reason = f"{'RAW' if is_raw(m.path) else 'JPEG'} of the kept {'JPEG' if is_raw(m.path) else 'RAW'}"
             else:
                 rest += 1
         if rest:

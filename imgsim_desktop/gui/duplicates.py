@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFi
 from ..core import changes
 from ..core.actions import ActionLog, format_bytes
 from ..core.duplicates import freed_with_the_rest, pictures_words
+from ..core.units import partners
 from ..core.progress import CancelToken
 from .compare import CompareDialog
 from .compare_flow import CompareFlowMixin
@@ -414,7 +415,9 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
             if len(members) >= 2:
                 if g.keeper not in {str(m.path) for m in members}:
                     g.keeper = str(members[0].path)
-                kept.append(g)
+                # nothing left to clean up but the keeper's own RAW or JPEG (core/units.py): not a group
+                if any(str(m.path) != g.keeper and not partners(g.keeper, m.path) for m in members):
+                    kept.append(g)
         self.marked = {renamed.get(p, p) for p in self.marked if p not in gone}
         self.hashes = {renamed.get(p, p): h for p, h in self.hashes.items()}
         if hasattr(self, "_compare_pair"):   # the pair Compare shows, under its new name

@@ -326,3 +326,35 @@ def test_marking_a_jpeg_says_its_raw_goes_with_it(qtbot, window, tmp_path, photo
     assert page.marked == set()
     assert page.status.text() == "Took 1 mark off this group, and DSC_1004.DNG (RAW and JPEG of one shot)."
     assert page.review().marked == []
+
+
+def test_a_group_left_with_the_keeper_and_its_own_jpeg_leaves_the_list(qtbot, window, tmp_path, trash_env,
+                                                                       monkeypatch):
+    """Seen in a real window: after the backup copy went to the trash, the group stayed as the RAW and its
+    camera JPEG, "Can free 0 B": a pair the grouping no longer lists."""
+    import shutil
+
+    from photos import photo   # detailed enough to verify (the window's synthetic photos are flat shapes)
+
+    cam = tmp_path / "cam"
+    (cam / "Backup").mkdir(parents=True)
+    img = photo(7, (600, 400))
+    img.save(cam / "DSC_1007.DNG", format="TIFF")   # a TIFF-structured RAW stand-in, as DNG is
+    img.save(cam / "DSC_1007.JPG", quality=92)
+    shutil.copy(cam / "DSC_1007.JPG", cam / "Backup" / "DSC_1007.JPG")
+    _index(qtbot, window, cam)
+    page = window.duplicates
+    from imgsim_desktop.core import library_groups
+
+    monkeypatch.setattr(library_groups, "CANDIDATE_SIM", -1.0)   # the test model's cosines are no guide
+    _find(qtbot, page)
+    gi = _group_of(page, cam / "Backup" / "DSC_1007.JPG")
+    assert gi >= 0 and {str(m.path) for m in page.groups[gi].members} == {
+        str(cam / "DSC_1007.DNG"), str(cam / "DSC_1007.JPG"), str(cam / "Backup" / "DSC_1007.JPG")}
+    page.select_group(gi)
+    page.auto_mark_group()
+    assert page.marked == {str(cam / "Backup" / "DSC_1007.JPG")}
+    page.confirm = lambda text: True
+    with qtbot.waitSignal(page.actionDone, timeout=20000):
+        page.trash_btn.click()
+    assert _group_of(page, cam / "DSC_1007.DNG") == -1

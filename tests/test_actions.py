@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from imgsim_desktop.core import actions
-from imgsim_desktop.core.actions import ActionLog, auto_mark, export_groups, move_files, trash_files, undo
+from imgsim_desktop.core.actions import ActionLog, auto_mark, move_files, trash_files, undo
+from imgsim_desktop.core.group_export import export_groups
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop trash is Linux-only")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox
 
 from ..core import actions, changes
+from ..core.group_export import export_groups
 from ..core.review import ReviewError
 from ..core.sidecars import is_sidecar
 from . import workers
@@ -139,6 +140,6 @@ class FileActionsMixin:
         if not dest:
             return
         groups = list(self.groups)
-        workers.run_task(lambda: actions.export_groups(groups, dest),
+        workers.run_task(lambda: export_groups(groups, dest),
                          lambda p: self.status.setText(f"Exported {len(groups)} groups to {p}"),
                          lambda e: self.message.emit("Export", str(e)))

@@ -50,14 +50,10 @@ EDITS = {
 }
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets"))
-    ap.add_argument("--tiles", help="verified tile pairs (tile_matches.py --json) to count against the cut")
-    args = ap.parse_args()
+def pieces(data: str):
+    """2 pieces of 76-128 px from each of 60 eval/originals and 60 eval/distractors photos (seed 7), as JPEGs."""
     random.seed(7)
-    srcs = sorted(glob.glob(f"{args.data}/eval/originals/*"))[:60] + sorted(glob.glob(f"{args.data}/eval/distractors/*"))[:60]
-    out = []
+    srcs = sorted(glob.glob(f"{data}/eval/originals/*"))[:60] + sorted(glob.glob(f"{data}/eval/distractors/*"))[:60]
     for p in srcs:
         im = Image.open(p).convert("RGB")
         w, h = im.size
@@ -67,12 +63,21 @@ def main():
             side = random.randint(76, 128)
             t = im.crop((x, y, x + cw, y + ch))
             t.thumbnail((side, side), Image.LANCZOS)
-            t = jpeg(t, 90)
-            ft = V.features_from_image(t, t.size)
-            for e, f in EDITS.items():
-                c = f(t)
-                v = V.verify(ft, V.features_from_image(c, c.size))
-                out.append(dict(e=e, same=v.same, agree=v.agree, ncc=v.ncc))
+            yield jpeg(t, 90)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets"))
+    ap.add_argument("--tiles", help="verified tile pairs (tile_matches.py --json) to count against the cut")
+    args = ap.parse_args()
+    out = []
+    for t in pieces(args.data):
+        ft = V.features_from_image(t, t.size)
+        for e, f in EDITS.items():
+            c = f(t)
+            v = V.verify(ft, V.features_from_image(c, c.size))
+            out.append(dict(e=e, same=v.same, agree=v.agree, ncc=v.ncc))
     for e in EDITS:
         r = [x for x in out if x["e"] == e and x["same"]]
         a, n = np.array([x["agree"] for x in r]), np.array([x["ncc"] for x in r])

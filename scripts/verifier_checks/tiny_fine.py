@@ -32,25 +32,14 @@ def fine(fa, fb):
 
 
 def copies(data):
-    random.seed(7)
-    srcs = sorted(glob.glob(f"{data}/eval/originals/*"))[:60] + sorted(glob.glob(f"{data}/eval/distractors/*"))[:60]
     out = collections.defaultdict(list)
-    for p in srcs:
-        im = Image.open(p).convert("RGB")
-        w, h = im.size
-        for _ in range(2):
-            cw, ch = int(w * random.uniform(.2, .5)), int(h * random.uniform(.2, .5))
-            x, y = random.randint(0, w - cw), random.randint(0, h - ch)
-            side = random.randint(76, 128)
-            t = im.crop((x, y, x + cw, y + ch))
-            t.thumbnail((side, side), Image.LANCZOS)
-            t = T.jpeg(t, 90)
-            ft = V.features_from_image(t, t.size)
-            for e, f in T.EDITS.items():
-                c = f(t)
-                same, u = fine(ft, V.features_from_image(c, c.size))
-                if same:
-                    out[e].append(u)
+    for t in T.pieces(data):
+        ft = V.features_from_image(t, t.size)
+        for e, f in T.EDITS.items():
+            c = f(t)
+            same, u = fine(ft, V.features_from_image(c, c.size))
+            if same:
+                out[e].append(u)
     return out
 
 

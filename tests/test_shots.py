@@ -86,3 +86,27 @@ def test_capture_times_tell_shots_apart_only_from_one_camera():
                   Rec(None), Rec("2024-05-13T11:00:14", model=None),            # a copy without EXIF
                   Rec("2024-05-13T11:00:14", software="GIMP 2.10")):  # re-saved by a program, its date rewritten
         assert as_taken(v, a, other) is v
+
+
+def test_a_lookalike_search_from_a_burst_frame_calls_the_next_one_another_shot(tmp_path):
+    """The outside try's `imgsim similar DSC07112.JPG` said "same photo" of the next frame."""
+    from imgsim_desktop.core.catalog import FileRecord
+    from imgsim_desktop.core.decode import read_info
+    from imgsim_desktop.core.lookalike_verdicts import attach_verdicts
+    from imgsim_desktop.core.ranking import DUPLICATE, SimilarResult
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = _still_burst(folder)
+
+    def record(i, path):
+        info = read_info(path)
+        return FileRecord(i, str(path), path.stat().st_size, 0, None, info.width, info.height, info.format,
+                          info.date_taken, "ok", None, info.make, info.model, info.software)
+
+    records = {1: record(1, p["frame0"]), 2: record(2, p["export"])}
+    results = [SimilarResult(1, str(p["frame0"]), 0.99, kind=DUPLICATE),
+               SimilarResult(2, str(p["export"]), 0.98, kind=DUPLICATE)]
+    attach_verdicts(results, records, {}, str(p["frame1"]), None)
+    assert results[0].reason == "another shot: taken 1 s apart" and results[0].match["kind"] == "another shot"
+    assert results[1].match["same_photo"] is True   # an editor's export of the first frame: the pixels decide

@@ -40,7 +40,8 @@ NO_PHOTOS = "No photos yet: add a folder in the Library tab (Ctrl+O)."
 def reclaimable(group, keeper: str | None = None) -> int:
     """Bytes "all but keeper" frees (the core lists its keeper first): the core's rule, per member."""
     members = group.members[1:] if keeper is None else [m for m in group.members if str(m.path) != keeper]
-    keeper = str(group.keeper) if keeper is None else keeper
+    if keeper is None and group.members:
+        keeper = str(group.members[0].path)
     return sum(m.bytes or 0 for m in members if freed_with_the_rest(group.tier, m, keeper))
 
 

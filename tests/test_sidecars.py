@@ -87,3 +87,25 @@ def test_a_sidecar_goes_only_with_every_file_it_may_describe(tmp_path):
         assert going_with([folder / "IMG_1.JPG"]) == []
     assert going_with([folder / "IMG_2.jpg"]) == [str(folder / "IMG_2.aae")]
     assert going_with([folder / "IMG_2.aae"]) == []   # a sidecar asked for goes as itself, not twice
+
+
+def test_a_moved_photo_takes_its_sidecars_renamed_with_it_and_the_undo_brings_them_back(tmp_path, tiny_model):
+    """The code review: a move left the sidecars behind (the confirmation had said they went). A photo renamed
+    in the target folder ("DSC_1001 (1).JPG") takes its sidecars under the same new name."""
+    p = _library(tmp_path)
+    target = tmp_path / "photos" / "sorted"   # inside the library: the moved photo stays catalogued
+    target.mkdir()
+    write_photo(target / "DSC_1001.JPG", 9)   # taken: the backup copy arrives as "DSC_1001 (1).JPG"
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([tmp_path / "photos"])
+        action = lib.move([p["backup"]], target)
+        assert sorted(os.listdir(target)) == ["DSC_1001 (1).JPG", "DSC_1001 (1).JPG.xmp", "DSC_1001 (1).xmp",
+                                              "DSC_1001.JPG"]
+        assert (target / "DSC_1001 (1).JPG.xmp").read_text().endswith("<!-- darktable -->\n")
+        assert not p["backup_xmp"].exists() and not p["backup_dt"].exists()
+        assert lib.file_by_path(target / "DSC_1001 (1).JPG") is not None
+        report = lib.undo(action.id)
+        assert sorted(report.restored) == sorted(map(str, (p["backup"], p["backup_xmp"], p["backup_dt"])))
+        assert sorted(os.listdir(target)) == ["DSC_1001.JPG"] and lib.file_by_path(p["backup"]) is not None
+        counts = lib.catalog.counts()
+        assert counts["errors"] == 0 and counts["files"] == 5

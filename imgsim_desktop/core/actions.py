@@ -429,35 +429,50 @@ def _free_name(folder: Path, name: str) -> Path:
 
 
 def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
-               protected: Sequence[str | Path] | None = None) -> Action:
+               protected: Sequence[str | Path] | None = None, sidecars: bool = False) -> Action:
     """Move each file into ``folder`` (never overwriting: "name (1).jpg") and log the move; files below a
-    ``protected`` folder (default: the reference folders of the log's library) stay where they are."""
+    ``protected`` folder (default: the reference folders of the log's library) stay where they are.
+    ``sidecars``: then each sidecar whose files all moved follows them, renamed as they were (core/sidecars.py)."""
+    from .sidecars import companions, follow_name
+
     if protected is None:
         protected = reference_roots(log)
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     action = _new_action(MOVE, target=str(folder))
+    beside = companions(str(p) for p in paths) if sidecars else {}
     _begin(log, action)
     try:
-        for p in paths:
-            item = _item(action, p, protected)
-            if item.error is not None:
-                continue
-            src = item.src
-            with _signals_after():   # as a trash: a file moved is a file logged
-                try:
-                    item.bytes = os.stat(src).st_size
-                    dst = _free_name(folder, os.path.basename(src))
-                    log.record_plan(action, src, str(dst))
-                    shutil.move(src, dst)
-                    item.dst = str(dst)
-                except Exception as e:
-                    item.error = _why_not_moved(e)
-                    continue
-                log.record_item(action, item)
+        _move_each([(p, None) for p in paths], folder, action, log, protected)
+        moved, asked = {i.src: i.dst for i in action.done_items}, {i.src for i in action.items}
+        follow = [(s, follow_name(s, owners, moved)) for s, owners in sorted(beside.items())
+                  if owners <= moved.keys() and s not in asked]
+        _move_each([(s, name) for s, name in follow if name], folder, action, log, protected)
     finally:
         log.record(action)
     return action
+
+
+def _move_each(todo, folder: Path, action: Action, log: ActionLog, protected) -> None:
+    """(path, name in ``folder`` or None: its own, made free) for each file to move."""
+    for p, name in todo:
+        item = _item(action, p, protected)
+        if item.error is not None:
+            continue
+        src = item.src
+        with _signals_after():   # as a trash: a file moved is a file logged
+            try:
+                item.bytes = os.stat(src).st_size
+                dst = _free_name(folder, os.path.basename(src)) if name is None else folder / name
+                if name is not None and os.path.lexists(dst):
+                    raise FileExistsError(f"{name} is taken in {folder}")
+                log.record_plan(action, src, str(dst))
+                shutil.move(src, dst)
+                item.dst = str(dst)
+            except Exception as e:
+                item.error = _why_not_moved(e)
+                continue
+            log.record_item(action, item)
 
 
 def _begin(log: ActionLog, action: Action) -> None:

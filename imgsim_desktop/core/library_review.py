@@ -14,6 +14,7 @@ from .duplicates import DuplicateGroup
 from .errors import LibraryError
 from .keeper import check_rules, under
 from .scanner import ChangeEvent
+from .sidecars import is_sidecar
 
 if TYPE_CHECKING:
     from . import actions
@@ -128,9 +129,11 @@ class ReviewMixin:
     def move(self, paths: Iterable[str | Path], folder: str | Path) -> actions.Action:
         """Move files into ``folder`` (undoable); reference photos are refused."""
         self._writable()
-        action = _actions().move_files(list(paths), folder, self.action_log, protected=self.reference_folders())
+        action = _actions().move_files(list(paths), folder, self.action_log, protected=self.reference_folders(),
+                                       sidecars=True)
         for it in action.done_items:
-            self.move_path(it.src, it.dst)
+            if not is_sidecar(it.src):   # not catalogued
+                self.move_path(it.src, it.dst)
         return action
 
     def history(self) -> list[actions.Action]:
@@ -153,7 +156,7 @@ class ReviewMixin:
             if action.kind == _actions().MOVE:
                 back = set(report.restored)
                 for it in action.items:
-                    if it.src in back:
+                    if it.src in back and not is_sidecar(it.src):
                         self.move_path(it.dst, it.src)
             elif report.restored:
                 self.update_paths(report.restored)

@@ -268,7 +268,7 @@ class ReviewSession:
 
     # ---- what an action removes -----------------------------------------------------------------------
     def removal(self, paths: Sequence[str] | None = None, sidecars: bool = True) -> Removal:
-        """``sidecars``: the action takes them along (a trash; a move leaves them)."""
+        """``sidecars``: name the sidecars the action takes along (a trash or a move does)."""
         paths = list(self._marked) if paths is None else [str(p) for p in paths]
         folders: dict[str, list[int]] = {}
         total = 0

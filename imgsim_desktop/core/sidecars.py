@@ -49,3 +49,19 @@ def going_with(paths: Iterable[str]) -> list[str]:
     paths = [os.path.normpath(os.path.abspath(p)) for p in paths]
     gone = set(paths)
     return sorted(s for s, owners in companions(paths).items() if owners <= gone and s not in gone)
+
+
+def follow_name(sidecar: str, owners: frozenset[str], moved: dict[str, str]) -> str | None:
+    """The sidecar's name beside its moved files: their new name (or stem) in place of the old, as
+    "DSC.xmp" -> "DSC (1).xmp" when DSC.JPG became "DSC (1).JPG". None when its files were renamed apart (a
+    RAW kept its name, its JPEG did not): then no name fits both, and it stays."""
+    name = os.path.basename(sidecar)
+    names = set()
+    for o in owners:
+        old, new = os.path.basename(o), os.path.basename(moved[o])
+        for a, b in ((old, new), (os.path.splitext(old)[0], os.path.splitext(new)[0])):
+            rest = name[len(a):]
+            if name.lower().startswith(a.lower()) and rest.lower() in EXTENSIONS:
+                names.add(b + rest)
+                break
+    return names.pop() if len(names) == 1 else None

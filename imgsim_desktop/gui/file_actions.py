@@ -6,24 +6,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox
 
-from ..core import actions, changes
+from ..core import changes
 from ..core.group_export import export_groups
 from ..core.review import ReviewError
 from ..core.sidecars import is_sidecar
 from . import workers
-
-
-def sync_library_after_undo(lib, action, restored: list[str]) -> None:
-    try:
-        if action.kind == actions.MOVE:
-            back = set(restored)
-            for it in action.items:
-                if it.src in back:
-                    lib.move_path(it.dst, it.src)
-        elif restored:
-            lib.update_paths(restored)
-    except Exception:
-        pass
 
 
 class FileActionsMixin:
@@ -46,7 +33,7 @@ class FileActionsMixin:
             folder = self.choose_folder()
             if not folder:
                 return
-            text = session.removal(sidecars=False).describe(f"Move to {folder}")
+            text = session.removal().describe(f"Move to {folder}")
         else:
             text = session.removal().describe("Move to the trash")
         if not self.confirm(text + "\n\nYou can undo this from the app."):
@@ -93,14 +80,9 @@ class FileActionsMixin:
         if action is None or self.busy or getattr(self.lib, "readonly", False):
             return
         self.busy = True
-        lib, log = self.lib, self.log
-
-        def work():
-            rep = actions.undo(action, log)
-            sync_library_after_undo(lib, action, rep.restored)
-            return rep
-
-        self.controller.run_write(changes.UNDO, work, self._undone, self._act_failed)
+        lib = self.lib
+        # the library's own undo, as the CLI's: the files back, then catalogued again (a move's by path)
+        self.controller.run_write(changes.UNDO, lambda: lib.undo(action.id), self._undone, self._act_failed)
 
     def _undone(self, rep) -> None:
         self.busy = False

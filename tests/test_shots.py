@@ -67,7 +67,7 @@ def test_frames_of_a_still_burst_are_shots_of_their_own_and_copies_stay_copies(t
         assert words[str(p["frame1"])] == "another shot: taken 1 s apart"
         assert words[str(p["frame2"])] == "another shot: taken 2 s apart"
         assert sim.members[[m.path for m in sim.members].index(str(p["frame1"]))].match["kind"] == "another shot"
-        assert words[str(p["export"])].startswith("same photo")
+        assert words[str(p["export"])] == "same photo: smaller (76 % as wide), saved by Adobe Lightroom Classic"
 
 
 def test_capture_times_tell_shots_apart_only_from_one_camera():

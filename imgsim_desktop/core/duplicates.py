@@ -362,6 +362,15 @@ def _decide_ahead(order: list[Pair], records: dict[int, FileRecord], rep: dict[i
 MAX_REFERENCE_MOVES = 3   # a group described around a better reference at most this often
 
 
+def saved_by(keeper, rec) -> str | None:
+    """The editor that saved ``rec``, when not the keeper's own (EXIF Software, without its version): an export
+    says so, since a photographer may keep an edit on purpose."""
+    made_by = editor(getattr(rec, "software", None))
+    if made_by and short_software(made_by) != short_software(editor(getattr(keeper, "software", None)) or ""):
+        return short_software(made_by)
+    return None
+
+
 def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember]:
     """Each member as matched against the group's reference (``keeper``): how, and why in words."""
     from .match_reason import describe, reason
@@ -381,9 +390,8 @@ def _members(keeper: FileRecord, inside: list, size, sim_of) -> list[GroupMember
             why = reason(match)
         else:
             match = describe(v, size(keeper), size(r))
-            made_by = editor(r.software)   # an export says so: a photographer may keep an edit on purpose
-            if made_by and short_software(made_by) != short_software(editor(keeper.software) or ""):
-                match["editor"] = short_software(made_by)
+            if saved_by(keeper, r):
+                match["editor"] = saved_by(keeper, r)
             why = reason(match)
         s = 1.0 if v is None or v == "exact" else (sim_of(keeper.id, r.id) if sim_of else 0.0)
         members.append(GroupMember(r.id, r.path, s, r.width, r.height, r.size, r.format, r.date_taken,

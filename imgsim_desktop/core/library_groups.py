@@ -113,7 +113,8 @@ class GroupingMixin:
         why), or too plain to tell. Likeness alone groups them, and a user deleting a burst's extras should
         know which are copies. Verdicts come from the verifier's cache (a ``dupes`` run has decided most);
         the pairs it never saw are verified now, outside the lock, and kept for the next run."""
-        from .match_reason import similar_match
+        from .duplicates import saved_by
+        from .match_reason import reason, similar_match
         from .pair_verifier import PairVerifier
         from .shots import as_taken
         from .verdicts import get_verdicts
@@ -147,6 +148,9 @@ class GroupingMixin:
             m.match, m.reason = similar_match(v, (keeper.width or 1, keeper.height or 1),
                                               (rec.width or 1, rec.height or 1), exact=exact,
                                               error=errors.get(rec.path) or errors.get(keeper.path))
+            if m.match.get("same_photo") and not exact and saved_by(keeper, rec):   # as the duplicates tier says
+                m.match["editor"] = saved_by(keeper, rec)
+                m.reason = reason(m.match)
         self._name_copies_of_other_shots(asks, originals)
         self.last_verification = {"similar_pairs": len(asks), "cached": len(cached),
                                   "verified_now": verifier.verified, "features_decoded": verifier.decoded,

@@ -323,7 +323,7 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog,
     (core/sidecars.py) whose photos all went."""
     from send2trash import send2trash
 
-    from .sidecars import companions
+    from .sidecars import companions, following
 
     if protected is None:
         protected = reference_roots(log)
@@ -336,9 +336,8 @@ def trash_files(paths: Sequence[str | Path], log: ActionLog,
     _begin(log, action)
     try:
         _trash_each(paths, action, log, protected, refused, claimed, free, send2trash)
-        gone, asked = {i.src for i in action.done_items}, {i.src for i in action.items}
-        _trash_each([s for s, owners in sorted(beside.items()) if owners <= gone and s not in asked], action, log,
-                    protected, refused, claimed, free, send2trash)
+        _trash_each(following(beside, (i.src for i in action.done_items), (i.src for i in action.items)), action,
+                    log, protected, refused, claimed, free, send2trash)
     finally:   # all of it, or as far as it got (Ctrl-C, an error): what moved can be undone
         log.record(action)
     return action
@@ -433,7 +432,7 @@ def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
     """Move each file into ``folder`` (never overwriting: "name (1).jpg") and log the move; files below a
     ``protected`` folder (default: the reference folders of the log's library) stay where they are.
     ``sidecars``: then each sidecar whose files all moved follows them, renamed as they were (core/sidecars.py)."""
-    from .sidecars import companions, follow_name
+    from .sidecars import companions, follow_name, following
 
     if protected is None:
         protected = reference_roots(log)
@@ -444,10 +443,9 @@ def move_files(paths: Sequence[str | Path], folder: str | Path, log: ActionLog,
     _begin(log, action)
     try:
         _move_each([(p, None) for p in paths], folder, action, log, protected)
-        moved, asked = {i.src: i.dst for i in action.done_items}, {i.src for i in action.items}
-        follow = [(s, follow_name(s, owners, moved)) for s, owners in sorted(beside.items())
-                  if owners <= moved.keys() and s not in asked]
-        _move_each([(s, name) for s, name in follow if name], folder, action, log, protected)
+        moved = {i.src: i.dst for i in action.done_items}
+        names = {s: follow_name(s, beside[s], moved) for s in following(beside, moved, (i.src for i in action.items))}
+        _move_each([(s, name) for s, name in names.items() if name], folder, action, log, protected)
     finally:
         log.record(action)
     return action

@@ -121,7 +121,7 @@ class ReviewMixin:
         action = _actions().trash_files(paths, self.action_log, protected=self.reference_folders(),
                                         refused={**self.changed_since_indexed(paths), **(refused or {})},
                                         sidecars=True)
-        done = [it.src for it in action.done_items]
+        done = [it.src for it in action.done_items if not is_sidecar(it.src)]   # sidecars are not catalogued
         if done:
             self.remove_paths(done)
         return action
@@ -159,6 +159,6 @@ class ReviewMixin:
                     if it.src in back and not is_sidecar(it.src):
                         self.move_path(it.dst, it.src)
             elif report.restored:
-                self.update_paths(report.restored)
+                self.update_paths([p for p in report.restored if not is_sidecar(p)])
         return report
 

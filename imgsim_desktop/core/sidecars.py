@@ -47,8 +47,14 @@ def companions(paths: Iterable[str]) -> dict[str, frozenset[str]]:
 def going_with(paths: Iterable[str]) -> list[str]:
     """The sidecars that leave with ``paths``: those whose every file is among them."""
     paths = [os.path.normpath(os.path.abspath(p)) for p in paths]
-    gone = set(paths)
-    return sorted(s for s, owners in companions(paths).items() if owners <= gone and s not in gone)
+    return following(companions(paths), paths, paths)
+
+
+def following(beside: dict[str, frozenset[str]], left: Iterable[str], asked: Iterable[str]) -> list[str]:
+    """Of ``beside`` (:func:`companions`), the sidecars whose files all ``left``, and that were not ``asked``
+    for themselves: what a trash or a move takes along once its photos went."""
+    left, asked = set(left), set(asked)
+    return sorted(s for s, owners in beside.items() if owners <= left and s not in asked)
 
 
 def follow_name(sidecar: str, owners: frozenset[str], moved: dict[str, str]) -> str | None:

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import os
 
-from .decode import _is_raw
+from .decode import _is_raw as is_raw
 
 
 def unit_key(path: str) -> tuple[str, str]:
     folder, name = os.path.split(str(path))
     return folder, os.path.splitext(name)[0].lower()
-
-
-def is_raw(path: str) -> bool:
-    return _is_raw(path)
 
 
 def partners(a: str, b: str) -> bool:

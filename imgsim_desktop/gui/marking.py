@@ -61,10 +61,7 @@ class MarkingMixin:
         path = self.model.item(row).path
         session = self.review()
         if session.is_marked(path):
-            with_it = [p for p in session.unmark(path) if p != path]
-            if with_it:
-                self.status.setText(f"Unmarked {Path(path).name} with {', '.join(Path(p).name for p in with_it)}: "
-                                    "RAW and JPEG of one shot go together.")
+            self._say_partners("Unmarked", path, session.unmark(path))
         else:
             why = session.why_not(path)
             if why:
@@ -72,14 +69,18 @@ class MarkingMixin:
                     why = "That is the photo this group keeps — press K on another one first."
                 self.status.setText(why)
                 return
-            with_it = [p for p in session.mark(path) if p != path]
-            if with_it:   # its RAW or JPEG, one shot: marked together (core/review.py)
-                self.status.setText(f"Marked {Path(path).name} with {', '.join(Path(p).name for p in with_it)}: "
-                                    "RAW and JPEG of one shot go together.")
+            self._say_partners("Marked", path, session.mark(path))
             if row + 1 < self.model.rowCount():
                 self.members.setCurrentIndex(self.model.index(row + 1, 0))
         self.marked = set(session.marked)
         self._apply_states()
+
+    def _say_partners(self, verb: str, path: str, changed: list[str]) -> None:
+        """Its RAW or JPEG, one shot, marked or unmarked with it (core/review.py's units): said, not silent."""
+        with_it = [p for p in changed if p != path]
+        if with_it:
+            self.status.setText(f"{verb} {Path(path).name} with {', '.join(Path(p).name for p in with_it)}: "
+                                "RAW and JPEG of one shot go together.")
 
     def auto_mark_group(self) -> None:
         gi = self.current_group_index()

@@ -110,3 +110,33 @@ def test_a_lookalike_search_from_a_burst_frame_calls_the_next_one_another_shot(t
     attach_verdicts(results, records, {}, str(p["frame1"]), None)
     assert results[0].reason == "another shot: taken 1 s apart" and results[0].match["kind"] == "another shot"
     assert results[1].match["same_photo"] is True   # an editor's export of the first frame: the pixels decide
+
+
+def test_frames_of_one_second_are_told_apart_by_the_fraction_the_camera_wrote(tmp_path):
+    """A burst takes ten frames in a second: to the second they share one capture time. Cameras write the
+    fraction beside it (SubSecTimeOriginal); a copy keeps it, a file with the second alone is compared to the
+    second."""
+    from imgsim_desktop.core.decode import read_info
+
+    class Rec:
+        def __init__(self, when):
+            self.date_taken, self.camera_model, self.camera_make, self.software = when, "ILCE-7M3", "SONY", "v3.01"
+
+    paths = []
+    for i, sub in enumerate(("12", "420", "12", None, "000", "x1")):
+        exif = _exif("2024:05:13 11:00:10")
+        if sub is not None:
+            exif.get_ifd(0x8769)[37521] = sub
+        paths.append(tmp_path / f"f{i}.jpg")
+        Image.new("RGB", (64, 48), (90, 120, 150)).save(paths[-1], exif=exif)
+    taken = [read_info(p).date_taken for p in paths]
+    assert taken == ["2024-05-13T11:00:10.120", "2024-05-13T11:00:10.420", "2024-05-13T11:00:10.120",
+                     "2024-05-13T11:00:10", "2024-05-13T11:00:10", "2024-05-13T11:00:10"]
+    v = V.PairVerdict(True, "same photo", 40)
+    first, second, copy, to_the_second = (Rec(t) for t in taken[:4])
+    assert seconds_apart(first, second) == 0.3
+    assert as_taken(v, first, second).why == "taken 0.3 s apart (another shot)"
+    assert as_taken(v, first, copy) is v and as_taken(v, first, to_the_second) is v
+    assert as_taken(v, first, Rec("2024-05-13T17:00:10.120")) is v    # a clock fix keeps the fraction
+    assert seconds_apart(first, Rec("2024-05-13T11:00:12.620")) == 2.5
+    assert as_taken(v, first, Rec("2024-05-13T11:00:12")).why == "taken 2 s apart (another shot)"

@@ -44,6 +44,8 @@ _EXIF_IFD = 0x8769
 _TAG_ORIENTATION = 0x0112
 _TAG_DATETIME = 306
 _TAG_DATETIME_ORIGINAL = 36867
+_TAG_SUBSEC = 37520
+_TAG_SUBSEC_ORIGINAL = 37521
 _TAG_MAKE = 271
 _TAG_MODEL = 272
 _TAG_SOFTWARE = 305
@@ -358,12 +360,16 @@ def content_fraction(img: Image.Image, tolerance: int = 12) -> float:
 
 
 def _date_taken(exif: Image.Exif) -> str | None:
-    """EXIF DateTimeOriginal, else DateTime, as ISO-8601; None when missing or nonsense."""
+    """EXIF DateTimeOriginal, else DateTime, as ISO-8601, to the millisecond where the camera wrote the fraction
+    beside it (SubSecTimeOriginal, SubSecTime: the frames of a burst share their second); None when missing or
+    nonsense."""
     try:
-        candidates = [exif.get_ifd(_EXIF_IFD).get(_TAG_DATETIME_ORIGINAL), exif.get(_TAG_DATETIME)]
+        ifd = exif.get_ifd(_EXIF_IFD)
+        candidates = [(ifd.get(_TAG_DATETIME_ORIGINAL), ifd.get(_TAG_SUBSEC_ORIGINAL)),
+                      (exif.get(_TAG_DATETIME), ifd.get(_TAG_SUBSEC))]
     except Exception:  # a broken Exif IFD must not cost us the image
-        candidates = [exif.get(_TAG_DATETIME)]
-    for value in candidates:
+        candidates = [(exif.get(_TAG_DATETIME), None)]
+    for value, sub in candidates:
         if isinstance(value, bytes):
             value = value.decode("ascii", "replace")
         if not isinstance(value, str):
@@ -373,8 +379,19 @@ def _date_taken(exif: Image.Exif) -> str | None:
         except ValueError:
             continue
         if 1826 <= when.year <= datetime.now().year + 1:   # a camera clock never set reads 0001-01-01
-            return when.isoformat()
+            ms = _milliseconds(sub)
+            return when.replace(microsecond=ms * 1000).isoformat(timespec="milliseconds") if ms else when.isoformat()
     return None
+
+
+def _milliseconds(sub) -> int | None:
+    """SubSecTime's digits ("12" is 0.12 s) as whole milliseconds; None when absent, zero or not digits."""
+    if isinstance(sub, bytes):
+        sub = sub.decode("ascii", "replace")
+    digits = sub.strip("\x00 ")[:9] if isinstance(sub, str) else ""
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    return min(round(int(digits) * 1000 / 10 ** len(digits)), 999) or None
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

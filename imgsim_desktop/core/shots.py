@@ -2,7 +2,8 @@
 differs between frames by a shift of a percent and fresh sensor noise: to the verifier, a crop of one photo.
 The camera says otherwise: each frame carries its own capture time. A copy keeps its photo's EXIF (an export,
 a re-save) or loses it (a messaging app, a screenshot); it never gets a capture time of its own from the same
-camera. So a "same photo" verdict between two files of one camera taken at different seconds is another shot.
+camera. So a "same photo" verdict between two files of one camera taken at different times is another shot: to
+the fraction of a second where both files carry it (a burst takes ten frames in one second).
 
 Only between files that read as straight from one camera: the same make, model and software (the camera's
 firmware). A program that re-saved a copy usually writes its own name there, and may have rewritten the date
@@ -19,7 +20,7 @@ CLOCK_FIX = 900        # seconds: times that differ by a multiple of this were s
 APART = " apart (another shot)"   # the end of a verdict's ``why`` when capture times tell the shots apart
 
 
-def seconds_apart(a, b) -> int | None:
+def seconds_apart(a, b) -> float | None:
     """Seconds between two files' capture times when both read as straight from one camera (EXIF make, model
     and software alike, and a date taken), else None. ``a``, ``b``: catalog records (or anything with
     ``date_taken``, ``camera_make``, ``camera_model``, ``software``)."""
@@ -31,13 +32,24 @@ def seconds_apart(a, b) -> int | None:
         ta, tb = datetime.fromisoformat(a.date_taken), datetime.fromisoformat(b.date_taken)
     except (TypeError, ValueError):
         return None
-    gap = abs(round((ta - tb).total_seconds()))
-    return None if gap == 0 or gap % CLOCK_FIX == 0 else gap
+    if not (_fraction(a.date_taken) and _fraction(b.date_taken)):
+        ta, tb = ta.replace(microsecond=0), tb.replace(microsecond=0)   # one to the second only: compare seconds
+    gap = abs((ta - tb).total_seconds())
+    if gap.is_integer():
+        return None if gap == 0 or int(gap) % CLOCK_FIX == 0 else int(gap)
+    return gap
 
 
-def gap_words(seconds: int) -> str:
+def _fraction(iso: str) -> bool:
+    """The time carries the camera's fraction of a second (decode's SubSecTime), frames of a burst apart."""
+    return "." in iso
+
+
+def gap_words(seconds: float) -> str:
+    if seconds < 10 and not float(seconds).is_integer():
+        return f"{seconds:.2g} s"
     if seconds < 90:
-        return f"{seconds} s"
+        return f"{round(seconds)} s"
     if seconds < 90 * 60:
         return f"{round(seconds / 60)} min"
     if seconds < 36 * 3600:

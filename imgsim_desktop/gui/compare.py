@@ -132,7 +132,7 @@ def _describe(member, record=None) -> list[str]:
         format_bytes(size) if size is not None else "?",
         getattr(member, "format", None) or "?",
         (camera or "—") + (f" · {software}" if software else ""),
-        taken.replace("T", " ")[:19] if taken else "—",   # to the second: two shots of a burst differ there
+        taken.replace("T", " ")[:23] if taken else "—",   # with the camera's fraction: a burst's frames differ there
         datetime.fromtimestamp(mt / 1e9).strftime("%Y-%m-%d %H:%M:%S") if mt else "?",
         getattr(member, "reason", "") or "—",
         str(getattr(member, "path", "")),

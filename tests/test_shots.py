@@ -123,7 +123,7 @@ def test_frames_of_one_second_are_told_apart_by_the_fraction_the_camera_wrote(tm
             self.date_taken, self.camera_model, self.camera_make, self.software = when, "ILCE-7M3", "SONY", "v3.01"
 
     paths = []
-    for i, sub in enumerate(("12", "420", "12", None, "000", "x1")):
+    for i, sub in enumerate(("12", "420", "12", None, "000", "x1")):   # "000": a frame on the second
         exif = _exif("2024:05:13 11:00:10")
         if sub is not None:
             exif.get_ifd(0x8769)[37521] = sub
@@ -131,7 +131,7 @@ def test_frames_of_one_second_are_told_apart_by_the_fraction_the_camera_wrote(tm
         Image.new("RGB", (64, 48), (90, 120, 150)).save(paths[-1], exif=exif)
     taken = [read_info(p).date_taken for p in paths]
     assert taken == ["2024-05-13T11:00:10.120", "2024-05-13T11:00:10.420", "2024-05-13T11:00:10.120",
-                     "2024-05-13T11:00:10", "2024-05-13T11:00:10", "2024-05-13T11:00:10"]
+                     "2024-05-13T11:00:10", "2024-05-13T11:00:10.000", "2024-05-13T11:00:10"]
     v = V.PairVerdict(True, "same photo", 40)
     first, second, copy, to_the_second = (Rec(t) for t in taken[:4])
     assert seconds_apart(first, second) == 0.3
@@ -140,3 +140,32 @@ def test_frames_of_one_second_are_told_apart_by_the_fraction_the_camera_wrote(tm
     assert as_taken(v, first, Rec("2024-05-13T17:00:10.120")) is v    # a clock fix keeps the fraction
     assert seconds_apart(first, Rec("2024-05-13T11:00:12.620")) == 2.5
     assert as_taken(v, first, Rec("2024-05-13T11:00:12")).why == "taken 2 s apart (another shot)"
+    assert seconds_apart(Rec(taken[4]), first) == 0.12   # the frame on the second keeps its ".000"
+
+
+def test_the_fraction_beside_the_modification_date_is_its_own(tmp_path):
+    """SubSecTime goes with DateTime (no DateTimeOriginal), SubSecTimeOriginal with DateTimeOriginal."""
+    from imgsim_desktop.core.decode import read_info
+
+    exif = Image.Exif()
+    exif[306] = "2024:05:13 11:00:10"
+    exif.get_ifd(0x8769)[37520], exif.get_ifd(0x8769)[37521] = "5", "7"
+    Image.new("RGB", (64, 48)).save(tmp_path / "m.jpg", exif=exif)
+    assert read_info(tmp_path / "m.jpg").date_taken == "2024-05-13T11:00:10.500"
+    exif.get_ifd(0x8769)[36867] = "2024:05:13 10:59:58"
+    Image.new("RGB", (64, 48)).save(tmp_path / "o.jpg", exif=exif)
+    assert read_info(tmp_path / "o.jpg").date_taken == "2024-05-13T10:59:58.700"
+
+
+def test_a_copy_that_lost_the_fraction_is_not_the_earlier_photo():
+    """"Earliest date" compared the strings: "…:10" sorted before "…:10.120", so the copy won over its
+    original."""
+    from types import SimpleNamespace
+
+    from imgsim_desktop.core.keeper import evidence
+
+    def rec(when, mtime):
+        return SimpleNamespace(path=f"/p/{mtime}.jpg", date_taken=when, mtime_ns=mtime, width=800, height=600,
+                               size=1000, format="JPEG", camera_make=None, camera_model=None, software=None)
+
+    assert evidence(rec("2024-05-13T11:00:10.120", 1)).date_key < evidence(rec("2024-05-13T11:00:10", 2)).date_key

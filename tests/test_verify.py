@@ -531,3 +531,15 @@ def test_two_tiny_tiles_of_a_repeating_pattern_are_not_one_photo(monkeypatch):
     monkeypatch.setattr(V, "TINY_REPEATS", 1.01)   # without the rule: one photo, its grain and all
     w = V.verify(a, b)
     assert w.same and w.agree >= V.TINY_AGREE and V.fine_detail_ncc(a, b, w.affine) >= V.TINY_FINE
+
+
+def test_a_tiny_copy_with_a_plain_middle_is_still_one_photo():
+    """A code review: a white middle half "matched" itself everywhere (OpenCV's correlation of a constant
+    template is 1.0), so a tiny copy of a picture framed around a white card read as a repeating pattern."""
+    for seed in (1, 2, 3):
+        pic = scene(seed, size=(128, 96))
+        ImageDraw.Draw(pic).rectangle((16, 8, 112, 88), fill=(255, 255, 255))
+        buf = io.BytesIO()
+        pic.save(buf, "JPEG", quality=80)
+        a, b = jpeg_features(pic), V.features_from_image(Image.open(buf))
+        assert V.self_match(a.grey) == 0.0 and V.verify(a, b).same, seed

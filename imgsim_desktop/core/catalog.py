@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 # Bumped when the scanner learns to record more about each file; older rows are re-read on the next scan.
-INFO_VERSION = 3
+INFO_VERSION = 4   # 4: capture times to the camera's fraction of a second
 
 
 def catalog_is_current(path: Path) -> bool:

@@ -380,18 +380,19 @@ def _date_taken(exif: Image.Exif) -> str | None:
             continue
         if 1826 <= when.year <= datetime.now().year + 1:   # a camera clock never set reads 0001-01-01
             ms = _milliseconds(sub)
-            return when.replace(microsecond=ms * 1000).isoformat(timespec="milliseconds") if ms else when.isoformat()
+            return when.isoformat() if ms is None else when.replace(microsecond=ms * 1000).isoformat("T", "milliseconds")
     return None
 
 
 def _milliseconds(sub) -> int | None:
-    """SubSecTime's digits ("12" is 0.12 s) as whole milliseconds; None when absent, zero or not digits."""
+    """SubSecTime's digits ("12" is 0.12 s; "00" a frame on the second) as whole milliseconds; None when absent or
+    not digits."""
     if isinstance(sub, bytes):
         sub = sub.decode("ascii", "replace")
     digits = sub.strip("\x00 ")[:9] if isinstance(sub, str) else ""
     if not (digits.isascii() and digits.isdigit()):
         return None
-    return min(round(int(digits) * 1000 / 10 ** len(digits)), 999) or None
+    return min(round(int(digits) * 1000 / 10 ** len(digits)), 999)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

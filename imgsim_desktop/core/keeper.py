@@ -182,7 +182,8 @@ def evidence(rec, reference: bool = False, match: dict | None = None) -> Evidenc
         screenshot=screenshot_reason(rec, fmt, score == 2, match),
         edited_by=editor(getattr(rec, "software", None)),
         pixels=(rec.width or 0) * (rec.height or 0), bytes=size or 0,
-        date_key=(rec.date_taken if plausible_date(rec.date_taken) else "9999", getattr(rec, "mtime_ns", 0) or 0),
+        # to the second: a copy that lost the camera's fraction is not earlier than its original
+        date_key=(rec.date_taken[:19] if plausible_date(rec.date_taken) else "9999", getattr(rec, "mtime_ns", 0) or 0),
         width=rec.width, height=rec.height, content=getattr(rec, "hash", None) or f"path:{rec.path}",
         stretch=float(match.get("stretch", 1.0) or 1.0),
         noisy=bool(match.get("noise")), quality=getattr(rec, "jpeg_quality", None),

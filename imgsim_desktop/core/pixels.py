@@ -164,7 +164,10 @@ def self_match(grey: np.ndarray, shift: float = 0.12) -> float:
     if th < 4 or tw < 4:
         return 0.0
     y0, x0 = (h - th) // 2, (w - tw) // 2
-    r = opencv().matchTemplate(g, g[y0:y0 + th, x0:x0 + tw], opencv().TM_CCOEFF_NORMED)
+    middle = g[y0:y0 + th, x0:x0 + tw]
+    if middle.std() < 1.0:   # a plain middle "matches" everywhere (OpenCV answers 1.0): no pattern to repeat
+        return 0.0
+    r = opencv().matchTemplate(g, middle, opencv().TM_CCOEFF_NORMED)
     yy, xx = np.mgrid[0:r.shape[0], 0:r.shape[1]]
     far = (np.abs(yy - y0) >= shift * h) | (np.abs(xx - x0) >= shift * w)
     return float(r[far].max()) if far.any() else 0.0

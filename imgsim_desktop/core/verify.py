@@ -82,7 +82,7 @@ TINY_FINE = 0.70            # ...and, aligned, correlate this well in their fine
                             # (23 pairs at 53,645 pictures) share their shapes, not their grain: 0.31-0.95, median
                             # 0.67; the tiny copies above: 1st percentile 0.79, 0.3 % below the cut (crops the
                             # most: turned and mirrored). On both grids: scripts/verifier_checks/tiny_fine.py
-TINY_REPEATS = 0.95         # ...unless both repeat themselves: matched against itself slid an eighth of its side or
+TINY_REPEATS = 0.95         # ...unless both repeat themselves: matched against itself slid 12 % of its side or
                             # more, a picture this small that correlates this well (stripes, a horizon, a grid
                             # of holes) would match its neighbouring patch as well as a copy. 7 of the 10 tile
                             # pairs left at 53,645 pictures: 0.966-0.993; of 2,630 verified tiny copies, 11

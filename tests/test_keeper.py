@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
+from PIL import Image
 
 from imgsim_desktop.core import keeper
 from imgsim_desktop.core.decode import load_image, read_info
@@ -228,3 +230,26 @@ def test_of_identical_copies_the_camera_folder_s_is_kept_not_the_backup_s(librar
     assert "; the one in the camera's folder of " in g.keeper_reason and g.keeper_reason.endswith(
         " identical copies"), g.keeper_reason
     assert keeper.where_kept("/a/Backup 2024/x.jpg") == 2 and keeper.where_kept("/a/Photos/x.jpg") == 1
+
+
+def test_a_scanner_s_tiff_master_is_kept_over_the_jpeg_made_from_it_and_a_png_conversion_is_not(library, tmp_path):
+    """An outside try: six scans, each a TIFF and the JPEG the scanner compressed from it, kept the JPEG
+    ("original JPEG") and offered every TIFF master for the trash. A PNG decoded from a JPEG stays the
+    conversion it is."""
+    from photos import scene
+
+    scans, converted = tmp_path / "Scans", tmp_path / "Exports"
+    scans.mkdir()
+    converted.mkdir()
+    master = scene(5, (640, 480))
+    master.save(scans / "scan_0001.tif", compression="tiff_lzw")
+    master.save(scans / "scan_0001.jpg", quality=85)
+    other = scene(9, (640, 480))
+    other.save(converted / "IMG_0002.jpg", quality=85)
+    Image.open(converted / "IMG_0002.jpg").save(converted / "IMG_0002.png")
+    library.scan([scans, converted])
+    groups = {os.path.dirname(g.keeper): g for g in library.duplicates("duplicates")}
+    scan, export = groups[str(scans)], groups[str(converted)]
+    assert scan.keeper == str(scans / "scan_0001.tif")
+    assert scan.keeper_reason.startswith("the TIFF master the JPEG was compressed from")
+    assert export.keeper == str(converted / "IMG_0002.jpg")

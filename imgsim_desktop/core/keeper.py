@@ -17,6 +17,9 @@ over a coarser compression is a copy (``not_resaved``), then the higher save qua
 They come after the date, since none proves which file came first: a photo that is itself a re-save (saved
 at 95 over a download's 92) shows the trace, and its copies saved at 92 restore that table and show none.
 
+A scanner works the other way round from a camera: its TIFF is the master and the JPEG beside it compressed
+from it; a lossless file a JPEG member was made from (core/lossless_master.py) ranks over it (``master``).
+
 A photo in a reference folder is always the keeper. The rule order is a setting (``RULES`` is the default);
 evidence a group-former adds per member (``GroupMember.match``: ``inset_fraction``, ``crop_fraction``) is
 used when present, file-level evidence (EXIF, format, screen-sized canvas, uniform border) otherwise.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import time
 
+import functools
 import hashlib
 import math
 import os
@@ -35,6 +39,7 @@ from typing import Iterable, Sequence
 
 from .decode import RAW_EXTENSIONS
 from .jpeg_trace import JPEG_FORMATS, Trace, sources
+from .lossless_master import LOSSLESS_FORMATS, made_from
 
 # Default order; a library may store its own (Library.set_keeper_rules).
 RULES: tuple[str, ...] = ("camera", "container", "full_frame", "not_screenshot", "not_edited", "not_darkened",
@@ -52,6 +57,7 @@ STRETCH_SAME = 0.05   # |log| apart, two members show the picture in one shape (
 
 RAW_FORMATS = frozenset(e.lstrip(".").upper() for e in RAW_EXTENSIONS) | {"RAW"}
 _CONTAINER = {**{f: 3 for f in RAW_FORMATS}, "HEIC": 2, "HEIF": 2, "HIF": 2, "JPEG": 1, "MPO": 1}
+MASTER = 1.5   # a lossless master ranks over the JPEG compressed from it, under a camera's HEIC or RAW
 
 # Programs that re-save photos (EXIF Software); a camera's firmware or a phone's OS version is not one.
 EDITORS = ("photoshop", "lightroom", "gimp", "snapseed", "affinity", "capture one", "darktable", "rawtherapee",
@@ -98,6 +104,7 @@ class Evidence:
     quality: int | None = None  # the JPEG save quality (catalog ``jpeg_quality``, read from the header at scan)
     resaved: bool = False     # re-saved over an earlier, coarser JPEG compression
     earlier: bool = False     # the file (its table) a re-saved member of its size was made from
+    master: bool = False      # a lossless file a JPEG member was compressed from (core/lossless_master.py)
 
 
 def _name(text: str | None) -> str:
@@ -227,7 +234,7 @@ def _rule_key(rule: str, e: Evidence, group: Sequence[Evidence]):
     if rule == "camera":
         return -e.camera_score
     if rule == "container":
-        return -e.container
+        return -(MASTER if e.master else e.container)
     if rule == "full_frame":
         return int(e.crop)
     if rule == "not_screenshot":
@@ -301,6 +308,8 @@ def _why(rule: str, k: Evidence, group: Sequence[Evidence]) -> str:
     if rule == "camera":
         return "camera original: RAW" if k.camera == "camera RAW" else f"camera original: EXIF {k.camera}"
     if rule == "container":
+        if k.master:
+            return f"the {k.format} master the JPEG was compressed from"
         return f"original container: {k.format}, the others are conversions" if k.container < 3 \
             else f"original container: {k.format} (RAW)"
     if rule == "full_frame":
@@ -338,7 +347,9 @@ def _facts(k: Evidence, others: Sequence[Evidence]) -> list[str]:
     if k.camera_score and any(o.camera_score < k.camera_score for o in others):
         out.append("camera original: RAW" if k.camera == "camera RAW" else
                    f"camera original: EXIF {k.camera}" if k.camera_score == 2 else f"EXIF {k.camera}")
-    if k.container and any(o.container < k.container for o in others):
+    if k.master:
+        out.append(f"the {k.format} master the JPEG was compressed from")
+    elif k.container and any(o.container < k.container for o in others):
         out.append(f"original {k.format}" + (" (camera RAW)" if k.container == 3 else ""))
     if not k.crop and any(o.crop for o in others):
         out.append("full frame")
@@ -421,6 +432,24 @@ def traced(recs: Sequence) -> list:
     return [r for r, n in zip(jpegs, sizes) if sizes.count(n) > 1]
 
 
+def _mark_masters(group: Sequence[Evidence]) -> None:
+    """``master``: a lossless member a JPEG member of its size was compressed from (a scanner's TIFF and its
+    JPEG), where the camera rule has not already decided between them. Reads both files, once per pair."""
+    for e in group:
+        if e.format not in LOSSLESS_FORMATS or not e.pixels:
+            continue
+        for j in group:
+            if j.format in JPEG_FORMATS and (j.width, j.height) == (e.width, e.height) \
+                    and e.camera_score >= j.camera_score and _made_from(e.path, e.content, j.path, j.content):
+                e.master = True
+                break
+
+
+@functools.lru_cache(maxsize=4096)
+def _made_from(master: str, master_content: str, jpeg: str, jpeg_content: str) -> bool:
+    return made_from(master, jpeg)   # by content too: a file changed in place is asked again
+
+
 def _mark_sources(group: Sequence[Evidence], found: dict) -> None:
     """``earlier``: among members of one pixel count, the file a re-saved member was made from."""
     by_size: dict[int, list[tuple[Evidence, Trace]]] = {}
@@ -457,7 +486,8 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
     """Order each DuplicateGroup's members best first and set ``keeper``, ``keeper_reason``, ``id`` and
     each member's ``reference``. ``records``: file id -> catalog FileRecord (the evidence). ``traces(recs)
     -> {content hash: jpeg_trace.Trace}`` reads JPEG traces (a full decode each), asked only for the
-    ``contenders`` that ``traced`` names (none when not given)."""
+    ``contenders`` that ``traced`` names; given, a lossless member is also asked whether a JPEG of its size
+    was compressed from it (none of this when not given)."""
     rules = check_rules(rules)
     refs = [str(r) for r in references]
     built, need = [], {}
@@ -472,7 +502,8 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
             by_path[e.path] = m
             recs[e.path] = rec
         mark_group_evidence(evs, matches)
-        if traces is not None:
+        if traces is not None:   # the library's: evidence read from the files
+            _mark_masters(evs)
             for r in traced([recs[e.path] for e in contenders(evs, rules)]):
                 if getattr(r, "hash", None):
                     need.setdefault(r.hash, r)

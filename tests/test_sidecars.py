@@ -109,3 +109,32 @@ def test_a_moved_photo_takes_its_sidecars_renamed_with_it_and_the_undo_brings_th
         assert sorted(os.listdir(target)) == ["DSC_1001.JPG"] and lib.file_by_path(p["backup"]) is not None
         counts = lib.catalog.counts()
         assert counts["errors"] == 0 and counts["files"] == 5
+
+
+def test_a_takeout_photo_takes_its_json_and_an_unrelated_json_stays(tmp_path, tiny_model, trash_env):
+    """An outside try (a family archive): a Google Takeout copy trashed as an exact copy left
+    "DSC_0101.JPG.json" (its date, place and people) alone in the folder. Takeout names the JSON after the
+    whole name, so an "-edited" copy leaves its original's, and a JSON named after a stem is not a sidecar."""
+    photos = tmp_path / "photos"
+    (photos / "Takeout").mkdir(parents=True)
+    original = write_photo(photos / "DSC_0101.JPG", 1)
+    copy = photos / "Takeout" / "DSC_0101.JPG"
+    shutil.copy(original, copy)
+    meta = photos / "Takeout" / "DSC_0101.JPG.json"
+    meta.write_text('{"title": "DSC_0101.JPG", "photoTakenTime": {"timestamp": "1436180000"}}')
+    newer = photos / "Takeout" / "DSC_0101.JPG.supplemental-metadata.json"
+    newer.write_text("{}")
+    stem = photos / "Takeout" / "DSC_0101.json"
+    stem.write_text("{}")
+    assert going_with([copy]) == sorted([str(meta), str(newer)])
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([photos])
+        (group,) = [g for g in lib.duplicates("duplicates") if g.tier == "exact"]
+        session = ReviewSession([group])
+        session.mark(str(copy))
+        assert "DSC_0101.JPG.json" in session.removal().describe()
+        action = session.trash(lib)
+        assert not copy.exists() and not meta.exists() and not newer.exists() and stem.exists()
+        assert action.describe(state=False).startswith("Moved to trash: 1 file and 2 sidecars")
+        lib.undo(action.id)
+        assert copy.exists() and meta.read_text().startswith('{"title"') and newer.exists()

@@ -1,7 +1,9 @@
 """Files that hold a photo's edits and metadata beside it: an XMP from Lightroom ("DSC_1001.xmp") or darktable
-("DSC_1001.NEF.xmp"), an AAE from an iPhone, RawTherapee's .pp3, DxO's .dop. Trashed without them, they are left
-orphaned in the folder; photo managers move them with the photo. A sidecar named after the stem alone serves
-every file of that stem (a RAW and its JPEG): it goes only when all of them go."""
+("DSC_1001.NEF.xmp"), an AAE from an iPhone, RawTherapee's .pp3, DxO's .dop, a Google Takeout's JSON (the
+photo's date, place and people: "IMG_1234.JPG.json", "IMG_1234.JPG.supplemental-metadata.json"; after the
+whole name only, as Takeout names them). Trashed without them, they are left orphaned in the folder; photo
+managers move them with the photo. A sidecar named after the stem alone serves every file of that stem (a RAW
+and its JPEG): it goes only when all of them go."""
 
 from __future__ import annotations
 
@@ -9,10 +11,17 @@ import os
 from collections.abc import Iterable
 
 EXTENSIONS = (".xmp", ".aae", ".pp3", ".dop")
+WHOLE_NAME = (".json", ".supplemental-metadata.json")   # after the photo's whole name only (Google Takeout)
 
 
 def is_sidecar(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in EXTENSIONS
+    return os.path.splitext(path)[1].lower() in EXTENSIONS + (".json",)
+
+
+def _ending(rest: str, whole: bool) -> bool:
+    """``rest``, what follows a photo's name (``whole``) or stem in a sidecar's, makes it one."""
+    rest = rest.lower()
+    return rest in EXTENSIONS or (whole and rest in WHOLE_NAME)
 
 
 def companions(paths: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -37,6 +46,8 @@ def companions(paths: Iterable[str]) -> dict[str, frozenset[str]]:
             for ext in EXTENSIONS:
                 for base in {n.lower(), os.path.splitext(n)[0].lower()}:
                     claims.setdefault(base + ext, set()).add(os.path.join(folder, n))
+            for ext in WHOLE_NAME:
+                claims.setdefault(n.lower() + ext, set()).add(os.path.join(folder, n))
         for side in sides:
             owners = claims.get(side.lower())
             if owners:
@@ -65,9 +76,9 @@ def follow_name(sidecar: str, owners: frozenset[str], moved: dict[str, str]) -> 
     names = set()
     for o in owners:
         old, new = os.path.basename(o), os.path.basename(moved[o])
-        for a, b in ((old, new), (os.path.splitext(old)[0], os.path.splitext(new)[0])):
+        for (a, b), whole in (((old, new), True), ((os.path.splitext(old)[0], os.path.splitext(new)[0]), False)):
             rest = name[len(a):]
-            if name.lower().startswith(a.lower()) and rest.lower() in EXTENSIONS:
+            if name.lower().startswith(a.lower()) and _ending(rest, whole):
                 names.add(b + rest)
                 break
     return names.pop() if len(names) == 1 else None

@@ -253,3 +253,27 @@ def test_a_scanner_s_tiff_master_is_kept_over_the_jpeg_made_from_it_and_a_png_co
     assert scan.keeper == str(scans / "scan_0001.tif")
     assert scan.keeper_reason.startswith("the TIFF master the JPEG was compressed from")
     assert export.keeper == str(converted / "IMG_0002.jpg")
+
+
+def test_of_copies_nothing_tells_apart_the_one_that_cannot_be_trashed_is_kept(library, tmp_path, monkeypatch):
+    """An outside try: an album copied to two drives tied on everything, the shorter path kept Drive A's, and
+    "all but keeper" offered the read-only Drive B's four files, which then failed to move. The folder's
+    write permission is the operating system's answer (a read-only mount says no even to root): asked here
+    of a folder the test makes read-only by answering for it."""
+    import shutil
+
+    from photos import write_photo
+
+    a, b = tmp_path / "Drive A" / "Xmas", tmp_path / "Drive B (backup)" / "Xmas"
+    a.mkdir(parents=True)
+    b.mkdir(parents=True)
+    shutil.copy2(write_photo(a / "P1000231.JPG", 3), b / "P1000231.JPG")
+    real = os.access
+    monkeypatch.setattr(keeper.os, "access", lambda p, mode: False if str(p) == str(b) else real(p, mode))
+    library.scan([tmp_path])
+    (g,) = library.duplicates("duplicates")
+    assert g.keeper == str(b / "P1000231.JPG")
+    assert g.keeper_reason == "the read-only one of 2 identical copies"
+    monkeypatch.setattr(keeper.os, "access", real)
+    (g,) = library.duplicates("duplicates")
+    assert g.keeper == str(a / "P1000231.JPG")   # writable both: outside the backups, as before

@@ -105,6 +105,7 @@ class Evidence:
     resaved: bool = False     # re-saved over an earlier, coarser JPEG compression
     earlier: bool = False     # the file (its table) a re-saved member of its size was made from
     master: bool = False      # a lossless file a JPEG member was compressed from (core/lossless_master.py)
+    locked: bool = False      # in a folder that cannot be written (a read-only drive): it cannot go anyway
 
 
 def _name(text: str | None) -> str:
@@ -290,10 +291,11 @@ def where_kept(path: str) -> int:
 
 
 def rank(group: Sequence[Evidence], rules: Sequence[str] = RULES) -> list[Evidence]:
-    """Best first. A reference photo always comes first; where a file lies, then the path, decide last ties,
-    so the order is stable."""
+    """Best first. A reference photo always comes first; of copies no rule tells apart, one that cannot be
+    trashed (an outside try: two drives tied, and the read-only one's files were offered, then failed), then
+    where a file lies, then the path, so the order is stable."""
     return sorted(group, key=lambda e: (not e.reference, *[_rule_key(r, e, group) for r in rules],
-                                        where_kept(e.path), len(e.path), e.path))
+                                        not e.locked, where_kept(e.path), len(e.path), e.path))
 
 
 def _fmt_bytes(n: int) -> str:
@@ -391,7 +393,9 @@ def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> s
         if deciding is None:
             # say which photo it could not be told from: "the JPEG a copy was re-saved from" that follows is
             # then read as shared with that one, not as what decided
-            if where_kept(k.path) < where_kept(runner.path):
+            if k.locked and not runner.locked:
+                how = "the one on a read-only drive or folder (it cannot be trashed)"
+            elif where_kept(k.path) < where_kept(runner.path):
                 how = "the one in the camera's folder" if where_kept(k.path) == 0 else "the one outside the backups"
             else:
                 how = "the shorter path" if len(k.path) < len(runner.path) else "the first path by name"
@@ -406,6 +410,7 @@ def keeper_reason(ranked: Sequence[Evidence], rules: Sequence[str] = RULES) -> s
         older = all(k.date_key[1] < c.date_key[1] for c in copies)
         placed = all(where_kept(k.path) < where_kept(c.path) for c in copies)
         note = (f"the oldest of {n} identical copies" if older else
+                f"the read-only one of {n} identical copies" if k.locked and not any(c.locked for c in copies) else
                 f"the one in the camera's folder of {n} identical copies" if placed and where_kept(k.path) == 0
                 else f"the one outside the backups of {n} identical copies" if placed
                 else f"the shortest path of {n} identical copies")
@@ -490,7 +495,7 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
     was compressed from it (none of this when not given)."""
     rules = check_rules(rules)
     refs = [str(r) for r in references]
-    built, need = [], {}
+    built, need, writable = [], {}, {}
     for g in groups:
         evs, by_path, matches, recs = [], {}, [], {}
         for m in g.members:
@@ -504,6 +509,11 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
         mark_group_evidence(evs, matches)
         if traces is not None:   # the library's: evidence read from the files
             _mark_masters(evs)
+            for e in evs:
+                folder = os.path.dirname(e.path)
+                if folder not in writable:
+                    writable[folder] = os.access(folder, os.W_OK)
+                e.locked = not writable[folder]
             for r in traced([recs[e.path] for e in contenders(evs, rules)]):
                 if getattr(r, "hash", None):
                     need.setdefault(r.hash, r)

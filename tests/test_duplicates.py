@@ -202,3 +202,36 @@ def test_a_similar_group_can_free_only_what_all_but_keeper_would_take():
     pages.pictures = 3   # a multi-page TIFF stays too, unless it is a byte-identical copy
     assert DuplicateGroup("duplicates", "/p/1.jpg", [member(1), member(4), pages]).reclaimable_bytes == 4000
     assert DuplicateGroup("exact", "/p/1.jpg", [member(1), pages]).reclaimable_bytes == 6000
+
+
+def test_a_burst_frame_that_is_another_shot_of_the_photo_kept_leaves_its_group(tmp_path, tiny_model):
+    """An outside try: three frames of a phone burst without EXIF, the subject a little further each time. The
+    middle one is "the same photo" as either neighbour, the first and last are another shot. Grouped around
+    the middle frame (the largest file) and kept as the first (the oldest), the group offered the last frame
+    for the trash with the middle one: a shot the user would lose."""
+    import os
+
+    from PIL import Image
+
+    from imgsim_desktop.core import verify as V
+    from imgsim_desktop.core.library import Library
+    from photos import scene
+
+    folder = tmp_path / "Cousin phone"
+    folder.mkdir()
+    background, subject = scene(100, (480, 320)), scene(500, (90, 90))
+    paths = []
+    for i, quality in enumerate((90, 93, 90)):   # the middle one the largest file, all one quality to the keeper
+        frame = background.copy()
+        frame.paste(subject, (200 + 10 * i, 120))
+        paths.append(folder / f"IMG-20160312-WA001{i + 1}.jpg")
+        frame.save(paths[-1], quality=quality)
+        os.utime(paths[-1], (1_600_000_000 + i, 1_600_000_000 + i))
+    f = [V.features_from_path(p) for p in paths]
+    assert V.verify(f[0], f[1]).same and V.verify(f[1], f[2]).same   # the case: a chain...
+    assert "(another shot)" in V.verify(f[0], f[2]).why                # ...whose ends are two shots
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        groups = lib.duplicates("duplicates", threshold=-1.0)
+    assert [[m.path for m in g.members] for g in groups] == [[str(paths[0]), str(paths[1])]]
+    assert groups[0].keeper == str(paths[0])

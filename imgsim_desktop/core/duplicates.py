@@ -362,6 +362,10 @@ def _decide_ahead(order: list[Pair], records: dict[int, FileRecord], rep: dict[i
 MAX_REFERENCE_MOVES = 3   # a group described around a better reference at most this often
 
 
+def _another_shot(v) -> bool:
+    return v is not None and not v.same and "(another shot)" in (v.why or "")
+
+
 def saved_by(keeper, rec) -> str | None:
     """The editor that saved ``rec``, when not the keeper's own (EXIF Software, without its version): an export
     says so, since a photographer may keep an edit on purpose."""
@@ -532,8 +536,11 @@ def verified_groups(records: dict[int, FileRecord], candidates: list[Pair], verd
                 # described against the photo the keeper rule prefers, when every member is verified against it
                 # too: the group's members stay the ones verified against the first reference
                 moved, out = around(better, [r for r, _ in inside if r is not better])
-                if out:
+                if out and (len(moved) < 2 or not any(_another_shot(pair(better.id, r.id)) for r in out)):
                     break
+                # a member that is another shot of the photo kept (a burst's third frame, the same photo as
+                # the second only) leaves the group rather than go to the trash with the rest
+                rest = sorted(rest + out, key=lambda r: (not full[r.id], keeper_key(r)))
                 keeper, inside = better, moved
                 members = _members(keeper, inside, size, sim_of)
             exact = len({r.hash for r, _ in inside}) == 1

@@ -211,7 +211,6 @@ def test_a_burst_frame_that_is_another_shot_of_the_photo_kept_leaves_its_group(t
     for the trash with the middle one: a shot the user would lose."""
     import os
 
-    from PIL import Image
 
     from imgsim_desktop.core import verify as V
     from imgsim_desktop.core.library import Library

@@ -336,3 +336,26 @@ def test_a_file_of_several_pictures_stays_when_its_raw_partner_or_a_copy_of_it_g
     assert [m.path for m in exact.members if s.is_marked(m.path)] == [m.path for m in exact.members
                                                                        if m.path != exact.keeper]
     assert "several pictures" not in s.confirmation()   # the copy holds the same pages as its keeper
+
+
+def test_an_identical_copy_kept_in_a_reference_folder_reads_as_the_photo_and_the_other_as_its_copy(library, tmp_path):
+    """An outside try: with Drive B a reference folder, its copy was kept but read "exact copy", and Drive A's
+    file, the one offered for the trash, read "the whole photo the others were matched against"."""
+    import shutil
+
+    src = photo(4, (640, 480))
+    a, b = tmp_path / "Drive A" / "Xmas", tmp_path / "Drive B" / "Xmas"
+    a.mkdir(parents=True)
+    b.mkdir(parents=True)
+    src.save(a / "P1.JPG", quality=90)
+    src.resize((320, 240)).save(a / "P1-small.JPG", quality=80)
+    shutil.copy2(a / "P1.JPG", b / "P1.JPG")
+    shutil.copy2(a / "P1-small.JPG", b / "P1-small.JPG")
+    library.add_folder(tmp_path / "Drive A")
+    library.add_folder(tmp_path / "Drive B", reference=True)
+    library.scan()
+    (g,) = library.duplicates("duplicates")
+    words = {m.path: m.reason for m in g.members}
+    assert g.keeper == str(b / "P1.JPG")
+    assert words[str(b / "P1.JPG")] == "the whole photo the others were matched against"
+    assert words[str(a / "P1.JPG")] == "exact copy"

@@ -421,7 +421,8 @@ def _better_reference(keeper: FileRecord, inside: list, members: list[GroupMembe
     trial = DuplicateGroup(tier, keeper.path, list(members))
     choose_keepers([trial], records, keeper_rules, references, traces)
     top = records.get(trial.members[0].file_id)
-    if top is None or top.id == keeper.id or (top.hash and top.hash == keeper.hash) or not full.get(top.id, True):
+    # an identical copy too: kept (a reference folder's), it is the one the others read against, not "exact copy"
+    if top is None or top.id == keeper.id or not full.get(top.id, True):
         return None
     return top
 

@@ -52,6 +52,7 @@ MARKED_WITH_THE_REST = {"same photo", "another shot", "copy of another member"}
 
 
 ANOTHER_PHOTO, SEVERAL_PICTURES = "another photo", "several pictures"
+FIND_AGAIN = "find duplicates again"   # ends every refusal of a photo no longer what its group was found with
 
 
 def left_by_mark_all(tier: str, m) -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from .catalog import CHANGED
-from .duplicates import DuplicateGroup
+from .duplicates import FIND_AGAIN, DuplicateGroup
 from .errors import LibraryError
 from .keeper import check_rules, under
 from .scanner import ChangeEvent
@@ -110,7 +110,7 @@ class ReviewMixin:
                 src = os.path.normpath(os.path.abspath(p))
                 rec = self.catalog.file_by_path(src)
                 if rec is not None and rec.hash and rec.not_as_indexed() == CHANGED:
-                    out[src] = "changed since it was indexed: not trashed; find duplicates again"
+                    out[src] = "changed since it was indexed: not trashed; " + FIND_AGAIN
         return out
 
     def trash(self, paths: Iterable[str | Path], refused: dict[str, str] | None = None) -> actions.Action:

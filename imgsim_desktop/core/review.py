@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .actions import Action, format_bytes
-from .duplicates import ANOTHER_PHOTO, SEVERAL_PICTURES, DuplicateGroup, GroupMember, left_by_mark_all
+from .duplicates import ANOTHER_PHOTO, FIND_AGAIN, SEVERAL_PICTURES, DuplicateGroup, GroupMember, left_by_mark_all
 from .errors import ImgsimError
 from .sidecars import going_with
 from .units import is_raw, unit_key
 
 
 UNKEPT = ("its group keeps no copy on disk as indexed (the keeper is gone or changed): not trashed; "
-          "find duplicates again")
-CHANGED_SINCE_FOUND = "changed since its group was found: not trashed; find duplicates again"
+          + FIND_AGAIN)
+CHANGED_SINCE_FOUND = "changed since its group was found: not trashed; " + FIND_AGAIN
 GONE_SINCE_FOUND = "not found: moved or deleted since its group was found (its folder renamed or not mounted?)"
 NOT_ITS_PHOTO = "not the same photo as the keeper: mark it by hand (D) if you mean it"
 MORE_PICTURES = "holds {n} pictures (pages or frames), only its first compared: mark it by hand (D) if you mean it"

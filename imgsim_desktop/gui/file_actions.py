@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from ..core import changes
 from ..core.group_export import export_groups
+from ..core.duplicates import FIND_AGAIN
 from ..core.review import ReviewError
 from ..core.sidecars import is_sidecar
 from . import workers
@@ -61,6 +62,14 @@ class FileActionsMixin:
         for it in action.failed_items:
             self.message.emit(it.src, it.error or "not moved")
         self.status.setText(action.describe())
+        # refused because the files are no longer what was grouped: their marks go (an outside try saw a
+        # unique photo written over a marked copy shown marked, under its old "same photo" label)
+        stale = [it.src for it in action.failed_items if (it.error or "").endswith(FIND_AGAIN)]
+        if stale:
+            self.marked -= set(stale)
+            self._fill_groups()
+            self.stale_label.setText(f"{len(stale)} photo{'s' if len(stale) != 1 else ''} changed on disk since "
+                                     "the groups were found, not moved — Rescan, then Find again.")
         self._refresh_buttons()
         if self.history_dialog is not None and self.history_dialog.isVisible():
             self.history_dialog.reload()

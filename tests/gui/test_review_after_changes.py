@@ -38,6 +38,9 @@ def test_the_app_trashes_nothing_whose_group_changed_since_it_was_found(qtbot, i
     assert os.path.exists(other) and other not in {i.src for i in action.done_items}
     (why,) = [i.error for i in action.failed_items if i.src == other]
     assert ("keeps no copy" if replaced == "keeper" else "changed since its group was found") in why
+    # an eighth try: the refused photo stayed marked under its old label; now unmarked, and the page says why
+    assert other not in page.marked_paths()
+    assert page.stale_label.text().startswith("1 photo changed on disk since the groups were found, not moved")
 
 
 def test_a_long_message_does_not_widen_the_window(qtbot, indexed_window):

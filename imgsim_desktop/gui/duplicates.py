@@ -74,6 +74,7 @@ class _ArrowFilter(QObject):
 
 class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMixin, QWidget):
     groupsReady = Signal(int)
+    groupsShown = Signal(int)  # the number of groups the list shows, whenever it is rebuilt
     actionDone = Signal(object)  # the core.actions.Action
     undoDone = Signal(object)  # the UndoReport
     message = Signal(str, str)  # (what, problem) for the error panel
@@ -319,6 +320,8 @@ class DuplicatesPage(FindingMixin, MarkingMixin, CompareFlowMixin, FileActionsMi
             self.group_title.setText("No groups." if self.found else self._not_found_yet())
             self.keeper_why.setText("")
         self._refresh_buttons()
+        if self.found:
+            self.groupsShown.emit(len(self.groups))
 
     def _not_found_yet(self) -> str:
         return NO_PHOTOS if self.library_empty else NOT_FOUND_YET

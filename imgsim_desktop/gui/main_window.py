@@ -22,7 +22,7 @@ from .model_view import ModelViewPage
 from .models import FileGridModel, FileIdRole, PathRole, set_roots
 from .controller import LibraryController
 from .settings import AppSettings, SettingsDialog, pictures_dir, qsettings
-from .sidebar import Sidebar
+from .sidebar import CHECKED, Sidebar
 from .thumbnails import ThumbnailManager
 from .views import ErrorPanel, ThumbGrid
 from .welcome import Welcome
@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
         self.lookalikes.openRequested.connect(self.choose_query_photo)
         self.duplicates = DuplicatesPage(lib, self.thumbs, self.settings, self.action_log, controller=ctl)
         self.duplicates.groupsReady.connect(lambda _n: self.sidebar.find_checked())
+        self.duplicates.groupsShown.connect(self.sidebar.follow_groups)
         self.model_view = ModelViewPage(lib)
         self.errors = ErrorPanel()
         ctl.problem.connect(self._problem)
@@ -249,8 +250,8 @@ class MainWindow(QMainWindow):
 
     def _check_finished(self, groups) -> None:
         if groups is not None and self.controller.check.shown:
-            self.sidebar.end_check(f"Duplicates checked: {groups:,} group{'s' if groups != 1 else ''} to review"
-                                   if groups else "Duplicates checked: none found")
+            self.sidebar.end_check(f"{CHECKED}: {groups:,} group{'s' if groups != 1 else ''} to review"
+                                   if groups else f"{CHECKED}: none found")
 
     def _check_stopped(self, why: str) -> None:
         if why != "cancelled":

@@ -13,6 +13,7 @@ from .workers import format_eta
 
 
 NOT_ALL_CHECKED = "Duplicates not all checked yet: Find checks the rest"
+CHECKED = "Duplicates checked"   # the start of what the bar says once the background check found its groups
 
 
 class Sidebar(QWidget):
@@ -256,6 +257,13 @@ class Sidebar(QWidget):
         self._idle_bar()
         self.state_label.setText(text or self._finished_text or "Idle")
         self.detail.setText("" if text else NOT_ALL_CHECKED)
+
+    def follow_groups(self, n: int) -> None:
+        """The Duplicates page's list, once found, is the count to go by: the check's "24 groups to review"
+        stayed beside a list of 22 after trashes and undos (an outside try)."""
+        if not self._running and not self._checking and self.state_label.text().startswith(CHECKED):
+            self.state_label.setText(f"{CHECKED}: {n:,} group{'s' if n != 1 else ''} to review" if n
+                                     else f"{CHECKED}: none left to review")
 
     def find_checked(self) -> None:
         """A Find on the Duplicates page checked what the background check had left."""

@@ -22,6 +22,7 @@ from .model_view import ModelViewPage
 from .models import FileGridModel, FileIdRole, PathRole, set_roots
 from .controller import LibraryController
 from .settings import AppSettings, SettingsDialog, pictures_dir, qsettings
+from ..core.duplicates import FIND_AGAIN
 from .sidebar import CHECKED, Sidebar
 from .thumbnails import ThumbnailManager
 from .views import ErrorPanel, ThumbGrid
@@ -134,6 +135,8 @@ class MainWindow(QMainWindow):
         self.duplicates = DuplicatesPage(lib, self.thumbs, self.settings, self.action_log, controller=ctl)
         self.duplicates.groupsReady.connect(lambda _n: self.sidebar.find_checked())
         self.duplicates.groupsShown.connect(self.sidebar.follow_groups)
+        # "not trashed; find duplicates again" is old news once they were found again
+        self.duplicates.groupsReady.connect(lambda _n: self.errors.clear_messages(FIND_AGAIN))
         self.model_view = ModelViewPage(lib)
         self.errors = ErrorPanel()
         ctl.problem.connect(self._problem)

@@ -174,7 +174,7 @@ class ErrorPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         clear = QPushButton("Clear messages")
-        clear.clicked.connect(self.clear_messages)
+        clear.clicked.connect(lambda: self.clear_messages())
         self.summary = QLabel("No problems.")
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
@@ -196,8 +196,9 @@ class ErrorPanel(QWidget):
         self._messages.append((what, problem))
         self._render()
 
-    def clear_messages(self) -> None:
-        self._messages.clear()
+    def clear_messages(self, ending: str | None = None) -> None:
+        """All messages, or those ending with ``ending`` (what a new search or an undo has made old news)."""
+        self._messages = [] if ending is None else [m for m in self._messages if not m[1].endswith(ending)]
         self._render()
 
     def count(self) -> int:

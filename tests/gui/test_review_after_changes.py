@@ -41,6 +41,12 @@ def test_the_app_trashes_nothing_whose_group_changed_since_it_was_found(qtbot, i
     # an eighth try: the refused photo stayed marked under its old label; now unmarked, and the page says why
     assert other not in page.marked_paths()
     assert page.stale_label.text().startswith("1 photo changed on disk since the groups were found, not moved")
+    assert any(p.endswith("find duplicates again") for _, p in win.errors.rows())
+    win.errors.add_message("Move", "something else")
+    with qtbot.waitSignal(page.groupsReady, timeout=20000):   # found again: the refusal is old news
+        page.find_btn.click()
+    assert not any(p.endswith("find duplicates again") for _, p in win.errors.rows())
+    assert ("Move", "something else") in win.errors.rows()
 
 
 def test_a_long_message_does_not_widen_the_window(qtbot, indexed_window):

@@ -169,3 +169,35 @@ def test_a_copy_that_lost_the_fraction_is_not_the_earlier_photo():
                                size=1000, format="JPEG", camera_make=None, camera_model=None, software=None)
 
     assert evidence(rec("2024-05-13T11:00:10.120", 1)).date_key < evidence(rec("2024-05-13T11:00:10", 2)).date_key
+
+
+def test_a_copy_without_a_capture_time_is_the_same_photo_as_one_frame_of_a_burst_only(tmp_path):
+    """An eighth outside try: a messaging app's copy of one burst frame, its EXIF gone, was "same photo
+    0.994-1.000" of all four frames in Lookalikes. The frames' own times tell them apart: the closest one
+    stays the same photo, the others are another shot."""
+    from imgsim_desktop.core.catalog import FileRecord
+    from imgsim_desktop.core.decode import read_info
+    from imgsim_desktop.core.lookalike_verdicts import attach_verdicts
+    from imgsim_desktop.core.ranking import DUPLICATE, SimilarResult
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    p = _still_burst(folder)
+    whatsapp = tmp_path / "IMG-20240513-WA0002.jpg"
+    Image.open(p["frame1"]).resize((400, 300)).save(whatsapp, quality=75)   # no EXIF
+
+    def record(i, path):
+        info = read_info(path)
+        return FileRecord(i, str(path), path.stat().st_size, 0, None, info.width, info.height, info.format,
+                          info.date_taken, "ok", None, info.make, info.model, info.software)
+
+    order = ("frame1", "frame0", "frame2")
+    records = {i: record(i, p[k]) for i, k in enumerate(order)}
+    results = [SimilarResult(i, str(p[k]), 0.999 - 0.01 * i, kind=DUPLICATE) for i, k in enumerate(order)]
+    frames = [V.features_from_path(p[k]) for k in order]
+    query = V.features_from_path(whatsapp)
+    assert all(V.verify(query, f).same for f in frames)   # to the pixels, each frame is the copy's photo
+    attach_verdicts(results, records, {}, str(whatsapp), None)
+    assert results[0].match["same_photo"] is True
+    assert [r.reason for r in results[1:]] == ["another shot: taken 1 s from DSC07101.JPG"] * 2
+    assert all(r.match["kind"] == "another shot" and r.match["same_photo"] is False for r in results[1:])

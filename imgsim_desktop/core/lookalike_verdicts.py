@@ -76,6 +76,28 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
         size = (rec.width or 1, rec.height or 1)
         r.match, r.reason = similar_match(v, qfeat.size if qfeat is not None else query_size(size), size,
                                           error=error)
+    one_frame(results, records)
+
+
+def one_frame(results: list[SimilarResult], records: dict) -> None:
+    """A query is the same photo as one frame of a burst at most. Its copy without a capture time (a messaging
+    app's) matches every frame of a still burst to the pixels (an outside try: four frames "same photo
+    0.994-1.000"); the frames' own times tell them apart. The closest frame stays "same photo", the others
+    become what they are to it: another shot, taken so long apart."""
+    import os
+
+    from .shots import gap_words, seconds_apart
+
+    same = [r for r in results if r.match and r.match.get("same_photo") is True and r.file_id in records]
+    for i, best in enumerate(same):   # best first: results come by score
+        if best.match.get("same_photo") is not True:
+            continue
+        for r in same[i + 1:]:
+            gap = seconds_apart(records[best.file_id], records[r.file_id])
+            if r.match.get("same_photo") is True and gap is not None:
+                r.match = {**r.match, "same_photo": False, "kind": "another shot",
+                           "why": f"taken {gap_words(gap)}{APART}"}
+                r.reason = f"another shot: taken {gap_words(gap)} from {os.path.basename(best.path)}"
 
 
 def turned_copies(query, results: list[SimilarResult], records: dict, stored: dict) -> set[int]:

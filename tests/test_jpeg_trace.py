@@ -12,6 +12,7 @@ from PIL import Image
 
 from imgsim_desktop.core import jpeg_trace as jt
 from imgsim_desktop.core import keeper
+from imgsim_desktop.core import keeper_choice
 from photos import scene
 
 
@@ -85,8 +86,8 @@ def test_only_same_size_jpeg_members_are_traced():
             self.format, self.width, self.height = fmt, w, h
 
     a, b, c, d = R("JPEG", 40, 30), R("JPEG", 30, 40), R("PNG", 40, 30), R("JPEG", 20, 10)
-    assert keeper.traced([a, b, c, d]) == [a, b]
-    assert keeper.traced([a, c, d]) == []
+    assert keeper_choice.traced([a, b, c, d]) == [a, b]
+    assert keeper_choice.traced([a, c, d]) == []
 
 
 def test_the_source_of_a_re_save_is_the_file_whose_table_its_gaps_carry(tmp_path):
@@ -202,9 +203,9 @@ def test_contenders_are_the_members_tied_before_the_traces_size_left_out():
                                crop=False, screenshot=None, edited_by=None, pixels=pixels, bytes=size,
                                date_key=("9999", t), width=10, height=10, content=path)
     a, b, c, d = ev("/a.jpg", 0, size=300), ev("/b.jpg", 0, size=100), ev("/c.jpg", 1), ev("/d.jpg", 0, pixels=50)
-    assert keeper.contenders([a, b, c, d], keeper.RULES) == [a, b]
-    assert keeper.contenders([a, ev("/ref.jpg", 0, ref=True)], keeper.RULES) == []
+    assert keeper_choice.contenders([a, b, c, d], keeper.RULES) == [a, b]
+    assert keeper_choice.contenders([a, ev("/ref.jpg", 0, ref=True)], keeper.RULES) == []
     # a trace rule moved before the date widens the contenders to every member of that resolution
     order = keeper.check_rules([*keeper.RULES[:keeper.RULES.index("resolution") + 1], "not_resaved"])
-    assert keeper.contenders([a, b, c, d], order) == [a, b, c]
-    assert keeper.contenders([a, b, c, d], keeper.check_rules(["earlier_save"])) == [a, b, c, d]
+    assert keeper_choice.contenders([a, b, c, d], order) == [a, b, c]
+    assert keeper_choice.contenders([a, b, c, d], keeper.check_rules(["earlier_save"])) == [a, b, c, d]

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from PIL import Image
 
-from imgsim_desktop.core import keeper
+from imgsim_desktop.core import keeper, keeper_choice
 from imgsim_desktop.core.decode import load_image, read_info
 from imgsim_desktop.core.errors import LibraryError
 from review_photos import copies
@@ -269,11 +269,11 @@ def test_of_copies_nothing_tells_apart_the_one_that_cannot_be_trashed_is_kept(li
     b.mkdir(parents=True)
     shutil.copy2(write_photo(a / "P1000231.JPG", 3), b / "P1000231.JPG")
     real = os.access
-    monkeypatch.setattr(keeper.os, "access", lambda p, mode: False if str(p) == str(b) else real(p, mode))
+    monkeypatch.setattr(keeper_choice.os, "access", lambda p, mode: False if str(p) == str(b) else real(p, mode))
     library.scan([tmp_path])
     (g,) = library.duplicates("duplicates")
     assert g.keeper == str(b / "P1000231.JPG")
     assert g.keeper_reason == "the read-only one of 2 identical copies"
-    monkeypatch.setattr(keeper.os, "access", real)
+    monkeypatch.setattr(keeper_choice.os, "access", real)
     (g,) = library.duplicates("duplicates")
     assert g.keeper == str(a / "P1000231.JPG")   # writable both: outside the backups, as before

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .catalog import FileRecord
-from .keeper import PADDED_BELOW, choose_keepers, editor, record_key, short_software
+from .keeper import PADDED_BELOW, editor, record_key, short_software
+from .keeper_choice import choose_keepers
 from .units import partners
 
 NEIGHBOURS = 16

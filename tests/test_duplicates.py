@@ -234,3 +234,6 @@ def test_a_burst_frame_that_is_another_shot_of_the_photo_kept_leaves_its_group(t
         groups = lib.duplicates("duplicates", threshold=-1.0)
     assert [[m.path for m in g.members] for g in groups] == [[str(paths[0]), str(paths[1])]]
     assert groups[0].keeper == str(paths[0])
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:   # from the catalog's verdicts,
+        again = lib.duplicates("duplicates", threshold=-1.0)                # which kept "another shot" too
+    assert [[m.path for m in g.members] for g in again] == [[str(paths[0]), str(paths[1])]]

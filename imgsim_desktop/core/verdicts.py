@@ -89,11 +89,13 @@ def load_verdicts(cat: Catalog, hashes: set[str], version: str = VERIFIER_VERSIO
     hs = sorted(hashes)
     for i in range(0, len(hs), 500):
         part = hs[i:i + 500]
-        q = (f"SELECT a_hash, b_hash, same, CASE WHEN same THEN data END FROM pair_verdicts WHERE version=? AND "
-             f"a_hash IN ({','.join('?' * len(part))})")
+        # grouping reads only "not the same" from a negative (one shared answer), unless it is another shot: a
+        # group described around another photo lets go of a member that is another shot of it
+        q = (f"SELECT a_hash, b_hash, same, CASE WHEN same OR instr(data, '(another shot)') THEN data END "
+             f"FROM pair_verdicts WHERE version=? AND a_hash IN ({','.join('?' * len(part))})")
         for lo, hi, same, data in cat.conn.execute(q, (version, *part)):
-            if hi in hashes:  # grouping reads only "not the same" from a negative: one shared answer
-                out[(lo, hi)] = PairVerdict.from_dict(json.loads(data)) if same else NOT_SAME
+            if hi in hashes:
+                out[(lo, hi)] = PairVerdict.from_dict(json.loads(data)) if data else NOT_SAME
     return out
 
 

@@ -252,6 +252,7 @@ def test_a_scanner_s_tiff_master_is_kept_over_the_jpeg_made_from_it_and_a_png_co
     scan, export = groups[str(scans)], groups[str(converted)]
     assert scan.keeper == str(scans / "scan_0001.tif")
     assert scan.keeper_reason.startswith("the TIFF master the JPEG was compressed from")
+    assert scan.members[1].reason == "same photo: a JPEG compressed from the kept TIFF"
     assert export.keeper == str(converted / "IMG_0002.jpg")
 
 

@@ -23,17 +23,20 @@ def traced(recs: Sequence) -> list:
     return [r for r, n in zip(jpegs, sizes) if sizes.count(n) > 1]
 
 
-def _mark_masters(group: Sequence[Evidence]) -> None:
+def _mark_masters(group: Sequence[Evidence]) -> dict[str, Evidence]:
     """``master``: a lossless member a JPEG member of its size was compressed from (a scanner's TIFF and its
-    JPEG), where the camera rule has not already decided between them. Reads both files, once per pair."""
+    JPEG), where the camera rule has not already decided between them. Reads both files, once per pair.
+    Returns each such JPEG's path -> its master."""
+    out = {}
     for e in group:
         if e.format not in LOSSLESS_FORMATS or not e.pixels:
             continue
         for j in group:
-            if j.format in JPEG_FORMATS and (j.width, j.height) == (e.width, e.height) \
+            if j.format in JPEG_FORMATS and (j.width, j.height) == (e.width, e.height) and j.path not in out \
                     and e.camera_score >= j.camera_score and _made_from(e.path, e.content, j.path, j.content):
                 e.master = True
-                break
+                out[j.path] = e
+    return out
 
 
 @functools.lru_cache(maxsize=4096)
@@ -81,7 +84,7 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
     was compressed from it (none of this when not given)."""
     rules = check_rules(rules)
     refs = [str(r) for r in references]
-    built, need, writable = [], {}, {}
+    built, need, writable, compressed = [], {}, {}, {}
     for g in groups:
         evs, by_path, matches, recs = [], {}, [], {}
         for m in g.members:
@@ -94,7 +97,7 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
             recs[e.path] = rec
         mark_group_evidence(evs, matches)
         if traces is not None:   # the library's: evidence read from the files
-            _mark_masters(evs)
+            compressed.update(_mark_masters(evs))
             for e in evs:
                 folder = os.path.dirname(e.path)
                 if folder not in writable:
@@ -122,5 +125,12 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
         g.members = [by_path[e.path] for e in ranked]
         g.keeper = ranked[0].path
         g.keeper_reason = keeper_reason(ranked, rules)
+        for e in ranked[1:]:   # what it is to the master kept: not "re-saved or retouched"
+            master = compressed.get(e.path)
+            if master is ranked[0] and "compressed from the kept" not in (getattr(by_path[e.path], "reason", "") or ""):
+                m, words = by_path[e.path], f"a JPEG compressed from the kept {master.format}"
+                said = getattr(m, "reason", "") or ""
+                m.reason = said.replace("re-saved or retouched", words) if "re-saved or retouched" in said \
+                    else f"{said}; {words}" if said else words
         g.id = group_id(getattr(records.get(m.file_id), "hash", None) or f"path:{m.path}" for m in g.members)
     return groups

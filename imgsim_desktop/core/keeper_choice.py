@@ -44,6 +44,14 @@ def _made_from(master: str, master_content: str, jpeg: str, jpeg_content: str) -
     return made_from(master, jpeg)   # by content too: a file changed in place is asked again
 
 
+def _say_compressed(m, words: str) -> None:
+    """Once, though a group's keeper is chosen more than once (a trial, then for good)."""
+    said = getattr(m, "reason", "") or ""
+    if words not in said:
+        m.reason = said.replace("re-saved or retouched", words) if "re-saved or retouched" in said \
+            else f"{said}; {words}" if said else words
+
+
 def _mark_sources(group: Sequence[Evidence], found: dict) -> None:
     """``earlier``: among members of one pixel count, the file a re-saved member was made from."""
     by_size: dict[int, list[tuple[Evidence, Trace]]] = {}
@@ -125,12 +133,8 @@ def choose_keepers(groups: list, records: dict, rules: Sequence[str] | None = No
         g.members = [by_path[e.path] for e in ranked]
         g.keeper = ranked[0].path
         g.keeper_reason = keeper_reason(ranked, rules)
-        for e in ranked[1:]:   # what it is to the master kept: not "re-saved or retouched"
-            master = compressed.get(e.path)
-            if master is ranked[0] and "compressed from the kept" not in (getattr(by_path[e.path], "reason", "") or ""):
-                m, words = by_path[e.path], f"a JPEG compressed from the kept {master.format}"
-                said = getattr(m, "reason", "") or ""
-                m.reason = said.replace("re-saved or retouched", words) if "re-saved or retouched" in said \
-                    else f"{said}; {words}" if said else words
+        for e in ranked[1:]:   # what it is to the master kept, not "re-saved or retouched"
+            if compressed.get(e.path) is ranked[0]:
+                _say_compressed(by_path[e.path], f"a JPEG compressed from the kept {ranked[0].format}")
         g.id = group_id(getattr(records.get(m.file_id), "hash", None) or f"path:{m.path}" for m in g.members)
     return groups

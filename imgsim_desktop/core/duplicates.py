@@ -19,6 +19,7 @@ from .catalog import FileRecord
 from .keeper import PADDED_BELOW, editor, record_key, short_software
 from .keeper_choice import choose_keepers
 from .units import partners
+from .verify import ANOTHER_SHOT
 
 NEIGHBOURS = 16
 
@@ -365,7 +366,7 @@ MAX_REFERENCE_MOVES = 3   # a group described around a better reference at most 
 
 
 def _another_shot(v) -> bool:
-    return v is not None and not v.same and "(another shot)" in (v.why or "")
+    return v is not None and not v.same and ANOTHER_SHOT in (v.why or "")
 
 
 def saved_by(keeper, rec) -> str | None:

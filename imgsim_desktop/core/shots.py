@@ -17,7 +17,8 @@ from dataclasses import replace
 from datetime import datetime
 
 CLOCK_FIX = 900        # seconds: times that differ by a multiple of this were shifted, not taken apart
-APART = " apart (another shot)"   # the end of a verdict's ``why`` when capture times tell the shots apart
+APART = " apart (another shot)"   # the end of a verdict's ``why`` when capture times tell the shots apart (ends
+                                  # with verify.ANOTHER_SHOT, as the verifier's own second exposures do)
 
 
 def seconds_apart(a, b) -> float | None:

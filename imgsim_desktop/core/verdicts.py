@@ -13,7 +13,7 @@ from typing import Iterable
 import numpy as np
 
 from .catalog import Catalog
-from .verify import VERIFIER_VERSION, PairVerdict
+from .verify import ANOTHER_SHOT, VERIFIER_VERSION, PairVerdict
 
 
 NOT_SAME = PairVerdict(False, "cached")
@@ -91,9 +91,9 @@ def load_verdicts(cat: Catalog, hashes: set[str], version: str = VERIFIER_VERSIO
         part = hs[i:i + 500]
         # grouping reads only "not the same" from a negative (one shared answer), unless it is another shot: a
         # group described around another photo lets go of a member that is another shot of it
-        q = (f"SELECT a_hash, b_hash, same, CASE WHEN same OR instr(data, '(another shot)') THEN data END "
+        q = (f"SELECT a_hash, b_hash, same, CASE WHEN same OR instr(data, ?) THEN data END "
              f"FROM pair_verdicts WHERE version=? AND a_hash IN ({','.join('?' * len(part))})")
-        for lo, hi, same, data in cat.conn.execute(q, (version, *part)):
+        for lo, hi, same, data in cat.conn.execute(q, (ANOTHER_SHOT, version, *part)):
             if hi in hashes:
                 out[(lo, hi)] = PairVerdict.from_dict(json.loads(data)) if data else NOT_SAME
     return out

@@ -33,6 +33,7 @@ VERIFIER_VERSION = ("v12-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-he
                     "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax-subject-projective-"
                     "shaded-tiny-light-farsubject-tinyfine-repeats")
 
+ANOTHER_SHOT = "(another shot)"   # ends every "not the same photo" that is a second exposure (core/shots.py too)
 WORK_SIDE = 320            # longer side of the grey image features are found on
 MIN_SIDE = 24              # smaller photos are never verified (too little to go on)
 MAX_FEATURES = 600
@@ -292,9 +293,9 @@ def _verify(a: Features, b: Features) -> PairVerdict:
     if best is None or best_n < MIN_INLIERS:
         return _direct_either_way(a, b, best_n, base)
     if moved_part(best, matched, max(a.grey.shape)):
-        return PairVerdict(False, "part of the picture moved (another shot)", best_n, affine=best.tolist(), **base)
+        return PairVerdict(False, f"part of the picture moved {ANOTHER_SHOT}", best_n, affine=best.tolist(), **base)
     if camera_moved(best, matched):
-        return PairVerdict(False, "the camera moved between shots (another shot)", best_n, affine=best.tolist(),
+        return PairVerdict(False, f"the camera moved between shots {ANOTHER_SHOT}", best_n, affine=best.tolist(),
                            **base)
     v = _compare(a, b, best, best_n, base, matched)
     if not v.same and scale(best) > COARSER:
@@ -362,7 +363,7 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
     if v.same and not _close_enough_if_tiny(a, b, agree, gncc):
         v.same, v.why = False, TINY_WHY
     if v.same and _subject_moved(ga, gb, mask, best, matched):
-        v.same, v.why = False, "part of the picture moved (another shot)"
+        v.same, v.why = False, f"part of the picture moved {ANOTHER_SHOT}"
     if v.same:
         v.b_framed = framed(b.grey, in_b) or shown_on_screen(b, in_b)
         v.a_framed = framed(a.grey, in_a) or shown_on_screen(a, in_a)

@@ -23,7 +23,7 @@ from .models import FileGridModel, FileIdRole, PathRole, set_roots
 from .controller import LibraryController
 from .settings import AppSettings, SettingsDialog, pictures_dir, qsettings
 from ..core.duplicates import FIND_AGAIN
-from .sidebar import CHECKED, Sidebar
+from .sidebar import Sidebar, checked_words
 from .thumbnails import ThumbnailManager
 from .views import ErrorPanel, ThumbGrid
 from .welcome import Welcome
@@ -253,8 +253,7 @@ class MainWindow(QMainWindow):
 
     def _check_finished(self, groups) -> None:
         if groups is not None and self.controller.check.shown:
-            self.sidebar.end_check(f"{CHECKED}: {groups:,} group{'s' if groups != 1 else ''} to review"
-                                   if groups else f"{CHECKED}: none found")
+            self.sidebar.end_check(checked_words(groups))
 
     def _check_stopped(self, why: str) -> None:
         if why != "cancelled":

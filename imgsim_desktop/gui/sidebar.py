@@ -16,6 +16,10 @@ NOT_ALL_CHECKED = "Duplicates not all checked yet: Find checks the rest"
 CHECKED = "Duplicates checked"   # the start of what the bar says once the background check found its groups
 
 
+def checked_words(n: int, none: str = "none found") -> str:
+    return f"{CHECKED}: {n:,} group{'s' if n != 1 else ''} to review" if n else f"{CHECKED}: {none}"
+
+
 class Sidebar(QWidget):
     addFolderRequested = Signal()
     removeFolderRequested = Signal(str)
@@ -262,8 +266,7 @@ class Sidebar(QWidget):
         """The Duplicates page's list, once found, is the count to go by: the check's "24 groups to review"
         stayed beside a list of 22 after trashes and undos (an outside try)."""
         if not self._running and not self._checking and self.state_label.text().startswith(CHECKED):
-            self.state_label.setText(f"{CHECKED}: {n:,} group{'s' if n != 1 else ''} to review" if n
-                                     else f"{CHECKED}: none left to review")
+            self.state_label.setText(checked_words(n, "none left to review"))
 
     def find_checked(self) -> None:
         """A Find on the Duplicates page checked what the background check had left."""

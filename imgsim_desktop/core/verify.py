@@ -23,6 +23,7 @@ import numpy as np
 from .framing import framed, one_screen, photos_on_screen, shown_on_screen
 from .geometry import (MIN_INLIERS, SUBJECT_INLIERS, SUBJECT_SHIFT, area_inside, camera_moved, fit, moved_part, sane,
                        scale, second_motion)
+from .motion import part_moved
 from .noise import added_noise
 from .pixels import (busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc, patch_ncc,
                      self_match, unshaded)
@@ -31,7 +32,7 @@ from .trim import is_screen, located
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v12-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
                     "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax-subject-projective-"
-                    "shaded-tiny-light-farsubject-tinyfine-repeats")
+                    "shaded-tiny-light-farsubject-tinyfine-repeats-flow")
 
 ANOTHER_SHOT = "(another shot)"   # ends every "not the same photo" that is a second exposure (core/shots.py too)
 WORK_SIDE = 320            # longer side of the grey image features are found on
@@ -362,7 +363,7 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
         v.why = "the pictures differ after alignment"
     if v.same and not _close_enough_if_tiny(a, b, agree, gncc):
         v.same, v.why = False, TINY_WHY
-    if v.same and _subject_moved(ga, gb, mask, best, matched):
+    if v.same and (_subject_moved(ga, gb, mask, best, matched) or part_moved(ga, gb, mask)):
         v.same, v.why = False, f"part of the picture moved {ANOTHER_SHOT}"
     if v.same:
         v.b_framed = framed(b.grey, in_b) or shown_on_screen(b, in_b)

@@ -1,11 +1,15 @@
-"""Which photo, and which place in it, each tile of a tiles negatives run's verified groups is from, so the groups
-can be sorted by hand into copies inside the data sets (the same place of two photos), tiles of one photo,
-and others. The --distinct folders must be the run's, in its order.
+"""Sort a negatives run's verified groups: copies the data sets hold (scripts/verifier_checks/dataset_copies.txt,
+each set looked at by eye), tiles of one photo, tiles at one place of two photos not known as copies (two shots
+of one scene), and others. Every group in a negatives run is false but for the first kind; the summary gives
+the false groups per 10,000 pictures with and without them. Tiles are traced to their photo by number, so the
+--distinct folders must be the run's, in its order and spelt as it was given them (absolute or relative: the
+numbering follows their sorted paths; a run without tiles needs none).
 Usage: python scripts/verifier_checks/classify_tiles.py RUN.json [--distinct DIR ...]"""
 import argparse
 import json
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,8 +17,29 @@ sys.path.insert(0, str(ROOT))
 from imgsim_desktop.evaluation.layout import _images_in  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets"
+KNOWN = Path(__file__).with_name("dataset_copies.txt")
 DEFAULT = ["train/intel", "eval/originals", "eval/distractors", "train/imagenette", "train/flowers", "eval/lookalike",
            "perf"]
+
+
+def known_copies(path: Path = KNOWN) -> dict[str, int]:
+    """Each listed file's set number."""
+    sets = {}
+    for n, line in enumerate(path.read_text().splitlines()):
+        line = line.split("#", 1)[0].strip()
+        for name in filter(None, (x.strip() for x in line.split("|"))):
+            sets[name] = n
+    return sets
+
+
+def key(path: str) -> str:
+    """A file's name in dataset_copies.txt: under the data sets, or a bench-made file under bench_out."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(DATA.resolve()))
+    except ValueError:
+        parts = p.parts
+        return "/".join(parts[parts.index("hardneg"):]) if "hardneg" in parts else str(p)
 
 
 def main():
@@ -22,18 +47,41 @@ def main():
     ap.add_argument("run", type=Path)
     ap.add_argument("--distinct", action="append", type=Path)
     a = ap.parse_args()
-    folders = a.distinct or [DATA / d for d in DEFAULT]
-    photos = sorted(f for d in folders for f in _images_in(d, recursive=True))   # make_tiles numbers them so
-    groups = json.loads(a.run.read_text())["methods"]["verified"]["examples"]
+    run = json.loads(a.run.read_text())
+    groups = run["methods"]["verified"]["examples"]
+    pictures = run.get("photos")
+    sets = known_copies()
+    photos = None
+    kinds = Counter()
     for g in groups:
         tiles = [re.match(r"tile_(\d+)_(\d+)_(\d+)", Path(p).name) for p in g]
-        if not all(tiles):
-            print("not tiles:", [Path(p).name for p in g])
-            continue
-        which = sorted({int(m.group(1)) for m in tiles})
-        where = {(m.group(2), m.group(3)) for m in tiles}
-        kind = "one photo" if len(which) == 1 else "same place" if len(where) == 1 else "other"
-        print(f"{kind}: {[Path(p).name for p in g]} of {[str(photos[i]) for i in which]}")
+        if all(tiles):
+            if photos is None:
+                folders = a.distinct or [DATA / d for d in DEFAULT]
+                photos = sorted(f for d in folders for f in _images_in(d, recursive=True))   # as make_tiles numbers
+            which = sorted({int(m.group(1)) for m in tiles})
+            where = {(m.group(2), m.group(3)) for m in tiles}
+            sources = [str(photos[i]) for i in which]
+            if len(which) == 1:
+                kind = "tiles of one photo"
+            elif len(where) == 1 and len({sets.get(key(s), -1 - i) for i, s in enumerate(sources)}) == 1:
+                kind = "known copy"
+            elif len(where) == 1:
+                kind = "one place of two photos (two shots?)"
+            else:
+                kind = "other"
+            names = [Path(p).name for p in g]
+        else:
+            sources = list(g)
+            kind = "known copy" if len({sets.get(key(s), -1 - i) for i, s in enumerate(g)}) == 1 else "other"
+            names = [key(p) for p in g]
+        kinds[kind] += 1
+        print(f"{kind}: {names} of {[key(s) for s in sources] if all(tiles) else ''}")
+    print("\nsummary:", dict(kinds))
+    if pictures:
+        false = len(groups) - kinds["known copy"]
+        print(f"{len(groups)} groups in {pictures} pictures ({len(groups) * 1e4 / pictures:.2f} per 10,000); "
+              f"without the data sets' own copies {false} ({false * 1e4 / pictures:.2f} per 10,000)")
 
 
 if __name__ == "__main__":

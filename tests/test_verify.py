@@ -414,6 +414,26 @@ def test_a_subject_that_moved_a_few_pixels_is_another_shot_and_a_large_sticker_i
     assert V.verify(jpeg_features(first), jpeg_features(second)).same
 
 
+
+def test_a_closer_view_is_not_a_copy_of_a_small_export_and_a_crop_at_the_files_own_size_is():
+    """Two eval/pairs flowers were grouped with a second shot zoomed in on them: the close-up shows a quarter
+    of the other's frame in twice its pixels, detail no crop of that file can hold. So does a detail cut from
+    a large original beside a small export of the whole: neither can be rebuilt from the other, and trashing
+    either loses something. A crop cut from the file itself holds its pixels, and stays a copy."""
+    from imgsim_desktop.core.match_reason import similar_match
+
+    for seed in range(3):
+        large = scene(900 + seed, (1200, 800))
+        export = large.resize((300, 200), Image.Resampling.LANCZOS)
+        detail = large.crop((300, 200, 1060, 706)).resize((400, 266), Image.Resampling.LANCZOS)
+        v = V.verify(jpeg_features(export), jpeg_features(detail))
+        assert not v.same and v.why == V.CLOSER_WHY, (seed, v.why)
+        assert similar_match(v, export.size, detail.size)[1] == "closer view: more detail"
+        assert V.verify(jpeg_features(detail), jpeg_features(export)).why == V.CLOSER_WHY   # either way round
+        cut = export.crop((75, 50, 265, 176))   # the same part, from the export's own pixels
+        assert V.verify(jpeg_features(export), jpeg_features(cut)).same, seed
+
+
 def _shaded_patch(colours, edge: float, seed: int, size=(84, 80)) -> Image.Image:
     """A ~80 px patch of a smooth shading with soft blotches: bokeh, skin or sky cut from a large camera photo."""
     w, h = size

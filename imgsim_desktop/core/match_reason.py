@@ -11,7 +11,7 @@ from .pixels import opencv
 from .geometry import area_inside
 from .keeper import PADDED_BELOW
 from .shots import APART
-from .verify import HEAVY_BLUR, ORIENTATIONS, TINY_WHY, PairVerdict
+from .verify import CLOSER_WHY, HEAVY_BLUR, ORIENTATIONS, TINY_WHY, PairVerdict
 
 STRETCH_SEEN = 0.03   # |log| of a stretch worth naming: the dev bench's aspect edits change 10 % or more;
                       # whole-pixel rounding of small copies stays within 1 %
@@ -158,7 +158,8 @@ NOT_SAME_WORDS = {   # why -> (kind, words); short: a tile's caption holds about
     "no geometric match": ("not the same photo", "not the same photo"),
     "the fine detail differs after alignment": ("not the same photo", "not the same photo: detail differs"),
     "": ("not the same photo", "not the same photo: detail differs"),
-    TINY_WHY: ("too plain", "too small to be sure"),   # the verifier could not tell, as with a plain pair
+    TINY_WHY: ("too plain", "too small to be sure"),
+    CLOSER_WHY: ("another shot", "closer view: more detail"),   # zoomed in, or cut from a larger original   # the verifier could not tell, as with a plain pair
 }
 TOO_PLAIN = "too plain to compare"
 

@@ -34,9 +34,10 @@ def _ncc(x: np.ndarray, y: np.ndarray) -> float:
     return float((x * y).sum()) / d if d > 1e-6 else 0.0
 
 
-def part_moved(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray) -> bool:
+def part_moved(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray, textured: np.ndarray | None = None) -> bool:
     """Is there one patch of the aligned pictures (b already warped onto a) that moved as a whole, a subject
-    that stood elsewhere in the other shot?"""
+    that stood elsewhere in the other shot? Only where both are ``textured`` (not plain) can a patch count: a
+    caption band's edge slid onto a screenshot's bar of one grey is no subject."""
     cv2 = opencv()
     m = mask.astype(bool)
     inner = cv2.erode(m.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
@@ -57,6 +58,8 @@ def part_moved(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray) -> bool:
     after = cv2.blur(np.abs(a - back), (7, 7))
     size = np.hypot(flow[..., 0], flow[..., 1])
     moving = differ & (size >= FLOW_PX) & (after <= EXPLAINED * before)
+    if textured is not None:
+        moving &= textured
     moving = cv2.morphologyEx(moving.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(moving)
     fine_a = a - cv2.GaussianBlur(a, (0, 0), 2.0)

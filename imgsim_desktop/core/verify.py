@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .framing import framed, one_screen, photos_on_screen, shown_on_screen
-from .geometry import (MIN_INLIERS, SUBJECT_INLIERS, SUBJECT_SHIFT, area_inside, camera_moved, fit, moved_part, sane,
-                       scale, second_motion)
+from .geometry import (MIN_INLIERS, SUBJECT_INLIERS, SUBJECT_SHIFT, area_inside, camera_moved, closer_view, fit, moved_part,
+                       sane, scale, second_motion)
 from .motion import part_moved
 from .noise import added_noise
 from .pixels import (busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc, patch_ncc,
@@ -32,7 +32,7 @@ from .trim import is_screen, located
 # Bump when anything below changes a verdict: cached verdicts of another version are ignored.
 VERIFIER_VERSION = ("v12-sift-affine-ncc-frame-detail-hp-tall-soft-direct-few-heavyblur-either-grid-burst-mirrordesc-"
                     "directtex-contained-framestep-detail45-directsym-onscreen-noise-parallax-subject-projective-"
-                    "shaded-tiny-light-farsubject-tinyfine-repeats-flow")
+                    "shaded-tiny-light-farsubject-tinyfine-repeats-flow-closer")
 
 ANOTHER_SHOT = "(another shot)"   # ends every "not the same photo" that is a second exposure (core/shots.py too)
 WORK_SIDE = 320            # longer side of the grey image features are found on
@@ -253,6 +253,9 @@ def verify(a: Features, b: Features) -> PairVerdict:
     """Decide whether b is the same photo as a (an edited copy, in any orientation, cropped or inside a
     screenshot)."""
     v = _verify(a, b)
+    if v.same and v.affine is not None and closer_view(np.asarray(v.affine, np.float64), v.a_grey, a.size, v.b_grey,
+                                                       b.size):
+        v.same, v.why = False, CLOSER_WHY
     if v.same and _tiny(a, b) and (fine_detail_ncc(a, b, v.affine) < TINY_FINE or _repeating(a, b)):
         v.same, v.why = False, TINY_WHY
     return v
@@ -363,7 +366,7 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
         v.why = "the pictures differ after alignment"
     if v.same and not _close_enough_if_tiny(a, b, agree, gncc):
         v.same, v.why = False, TINY_WHY
-    if v.same and (_subject_moved(ga, gb, mask, best, matched) or part_moved(ga, gb, mask)):
+    if v.same and (_subject_moved(ga, gb, mask, best, matched) or part_moved(ga, gb, mask, detail)):
         v.same, v.why = False, f"part of the picture moved {ANOTHER_SHOT}"
     if v.same:
         v.b_framed = framed(b.grey, in_b) or shown_on_screen(b, in_b)
@@ -373,6 +376,7 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
 
 
 TINY_WHY = "two tiny pictures that do not agree closely"
+CLOSER_WHY = "a closer view: shows part of the other in more detail than the other holds"
 
 
 def _tiny(a: Features, b: Features) -> bool:

@@ -149,23 +149,25 @@ CLOSER_SHOWS = 0.6  # ...while showing at most this share of the other's frame i
 
 
 def closer_view(m: np.ndarray, a_grey: tuple[int, int], a_size: tuple[int, int], b_grey: tuple[int, int],
-                b_size: tuple[int, int]) -> bool:
+                b_size: tuple[int, int]) -> str | None:
     """Does each picture hold what the other lacks: one shows only part of the other's frame, in more pixels
     than the other's file has for that part? A crop cut from a file holds that file's pixels (or fewer), so
     neither can be rebuilt from the other: a second shot zoomed in (two eval/pairs flowers), or a detail cut from
-    a larger original beside a small export of the whole. Trashing either loses something. Sizes are (width,
-    height) of the grey picture the affine ``m`` (b onto a) works on and of the file."""
+    a larger original beside a small export of the whole. Trashing either loses something. Which side shows
+    the wider frame ("a" or "b"; the caller asks whether that frame is more of the photo, or a screen's
+    chrome), or None. Sizes are (width, height) of the grey picture the affine ``m`` (b onto a) works on and of
+    the file."""
     cv2 = opencv()
     finer = (max(b_size) / max(b_grey)) / scale(m) / (max(a_size) / max(a_grey))   # b's file pixels per a's
     (wa, ha), (wb, hb) = a_grey, b_grey
     if finer >= CLOSER:
         shown = area_inside(cv2.transform(np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])[None], m)[0], wa, ha)
-        return shown <= CLOSER_SHOWS * wa * ha
+        return "a" if shown <= CLOSER_SHOWS * wa * ha else None
     if finer <= 1 / CLOSER:
         inv = cv2.invertAffineTransform(np.asarray(m, np.float64))
         shown = area_inside(cv2.transform(np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])[None], inv)[0], wb, hb)
-        return shown <= CLOSER_SHOWS * wb * hb
-    return False
+        return "b" if shown <= CLOSER_SHOWS * wb * hb else None
+    return None
 
 
 def sane(m: np.ndarray) -> bool:

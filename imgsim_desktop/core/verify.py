@@ -253,9 +253,10 @@ def verify(a: Features, b: Features) -> PairVerdict:
     """Decide whether b is the same photo as a (an edited copy, in any orientation, cropped or inside a
     screenshot)."""
     v = _verify(a, b)
-    if v.same and v.affine is not None and closer_view(np.asarray(v.affine, np.float64), v.a_grey, a.size, v.b_grey,
-                                                       b.size):
-        v.same, v.why = False, CLOSER_WHY
+    if v.same and v.affine is not None:
+        wider = closer_view(np.asarray(v.affine, np.float64), v.a_grey, a.size, v.b_grey, b.size)
+        if (wider == "a" and not v.a_framed) or (wider == "b" and not v.b_framed):   # a screen's chrome is no loss
+            v.same, v.why = False, CLOSER_WHY
     if v.same and _tiny(a, b) and (fine_detail_ncc(a, b, v.affine) < TINY_FINE or _repeating(a, b)):
         v.same, v.why = False, TINY_WHY
     return v

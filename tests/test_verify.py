@@ -432,6 +432,12 @@ def test_a_closer_view_is_not_a_copy_of_a_small_export_and_a_crop_at_the_files_o
         assert V.verify(jpeg_features(detail), jpeg_features(export)).why == V.CLOSER_WHY   # either way round
         cut = export.crop((75, 50, 265, 176))   # the same part, from the export's own pixels
         assert V.verify(jpeg_features(export), jpeg_features(cut)).same, seed
+        # a screenshot shows the photo smaller than its file: the original holds the screen's photo area in
+        # more pixels, but what the screenshot adds is chrome, not more of the photo
+        shot = phone_screenshot([large.resize((480, 320), Image.Resampling.LANCZOS)], scale=0.5)
+        original = large.resize((480, 320), Image.Resampling.LANCZOS)
+        assert V.verify(jpeg_features(original), jpeg_features(shot)).same, seed
+        assert V.verify(jpeg_features(shot), jpeg_features(original)).same, seed
 
 
 def _shaded_patch(colours, edge: float, seed: int, size=(84, 80)) -> Image.Image:

@@ -240,3 +240,29 @@ def test_a_burst_frame_that_is_another_shot_of_the_photo_kept_leaves_its_group(t
     with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:   # from the catalog's verdicts,
         again = lib.duplicates("duplicates", threshold=-1.0)                # which kept "another shot" too
     assert [[m.path for m in g.members] for g in again] == [[str(paths[0]), str(paths[1])]]
+
+
+def test_a_closer_view_leaves_the_group_its_smaller_copy_joined(tmp_path, tiny_model):
+    """From the dev bench: a close-up shot, a smaller copy of it, and the wide shot. The smaller copy shows no
+    more than the wide shot's pixels there, so to the verifier it is a crop of either, and it joined the two
+    shots into one group. Described around the close-up (the most pixels), the wide shot is a closer view's
+    other side, another shot: it leaves the group, and "all but keeper" offers only the smaller copy."""
+    from PIL import Image
+
+    from imgsim_desktop.core.library import Library
+    from photos import scene
+
+    folder = tmp_path / "Flowers"
+    folder.mkdir()
+    large = scene(901, (1200, 800))
+    wide = large.resize((300, 200), Image.Resampling.LANCZOS)
+    close = large.crop((300, 200, 1060, 706)).resize((400, 266), Image.Resampling.LANCZOS)
+    small = close.resize((200, 133), Image.Resampling.LANCZOS)
+    for name, img in (("wide.jpg", wide), ("close.jpg", close), ("close_small.jpg", small)):
+        img.save(folder / name, quality=92)
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        groups = lib.duplicates("duplicates", threshold=-1.0)
+    assert [sorted(m.path for m in g.members) for g in groups] == \
+        [[str(folder / "close.jpg"), str(folder / "close_small.jpg")]]
+    assert groups[0].keeper == str(folder / "close.jpg")

@@ -377,7 +377,9 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
 
 
 TINY_WHY = "two tiny pictures that do not agree closely"
-CLOSER_WHY = "a closer view: shows part of the other in more detail than the other holds"
+# a zoomed second shot, or a detail cut from a larger original: marked as another shot so a group described
+# around one leaves the other out (duplicates._another_shot), as it does a burst's other frame
+CLOSER_WHY = f"a closer view: shows part of the other in more detail than the other holds {ANOTHER_SHOT}"
 
 
 def _tiny(a: Features, b: Features) -> bool:

@@ -429,7 +429,9 @@ def test_a_closer_view_is_not_a_copy_of_a_small_export_and_a_crop_at_the_files_o
         v = V.verify(jpeg_features(export), jpeg_features(detail))
         assert not v.same and v.why == V.CLOSER_WHY, (seed, v.why)
         assert similar_match(v, export.size, detail.size)[1] == "closer view: more detail"
-        assert V.verify(jpeg_features(detail), jpeg_features(export)).why == V.CLOSER_WHY   # either way round
+        back = V.verify(jpeg_features(detail), jpeg_features(export))   # either way round; kept the close-up,
+        assert back.why == V.CLOSER_WHY                                  # the export is the wider view
+        assert similar_match(back, detail.size, export.size)[1] == "wider view: less detail"
         cut = export.crop((75, 50, 265, 176))   # the same part, from the export's own pixels
         assert V.verify(jpeg_features(export), jpeg_features(cut)).same, seed
         # a screenshot shows the photo smaller than its file: the original holds the screen's photo area in
@@ -592,3 +594,18 @@ def test_a_tiny_copy_with_a_plain_middle_is_still_one_photo():
         pic.save(buf, "JPEG", quality=80)
         a, b = jpeg_features(pic), V.features_from_image(Image.open(buf))
         assert V.self_match(a.grey) == 0.0 and V.verify(a, b).same, seed
+
+
+def test_a_subject_that_moved_over_a_plain_sky_is_another_shot():
+    """From a code review: only pixels busy in both pictures counted, so a subject moving over a plain backdrop
+    lost its edges to the backdrop's margin and its frames passed as one photo. A patch counts when most of it is
+    busy in both (a caption band's edge slid onto a screenshot's plain bar is not: tests above)."""
+    for seed in range(3):
+        backdrop = scene(100 + seed, (480, 320))
+        backdrop.paste(Image.new("RGB", (220, 150), (150, 190, 230)), (140, 90))   # a patch of plain sky
+        subject = scene(500 + seed, (90, 90))
+        first, second = backdrop.copy(), backdrop.copy()
+        first.paste(subject, (200, 120))
+        second.paste(subject, (210, 120))
+        v = V.verify(jpeg_features(first), jpeg_features(second))
+        assert not v.same and "moved" in v.why, (seed, v.why)

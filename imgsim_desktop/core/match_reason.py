@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .pixels import opencv
-from .geometry import area_inside
+from .geometry import area_inside, closer_view
 from .keeper import PADDED_BELOW
 from .shots import APART
 from .verify import CLOSER_WHY, HEAVY_BLUR, ORIENTATIONS, TINY_WHY, PairVerdict
@@ -158,9 +158,10 @@ NOT_SAME_WORDS = {   # why -> (kind, words); short: a tile's caption holds about
     "no geometric match": ("not the same photo", "not the same photo"),
     "the fine detail differs after alignment": ("not the same photo", "not the same photo: detail differs"),
     "": ("not the same photo", "not the same photo: detail differs"),
-    TINY_WHY: ("too plain", "too small to be sure"),
-    CLOSER_WHY: ("another shot", "closer view: more detail"),   # zoomed in, or cut from a larger original   # the verifier could not tell, as with a plain pair
+    TINY_WHY: ("too plain", "too small to be sure"),   # the verifier could not tell, as with a plain pair
+    CLOSER_WHY: ("another shot", "closer view: more detail"),   # zoomed in, or cut from a larger original
 }
+WIDER_WORDS = "wider view: less detail"   # the other side of a closer view: the keeper is the close-up
 TOO_PLAIN = "too plain to compare"
 
 
@@ -187,4 +188,7 @@ def similar_match(v: PairVerdict | None, a_size: tuple[int, int], b_size: tuple[
     plain = ("too plain", TOO_PLAIN) if v.why.startswith("too little") else \
         ("not the same photo", f"not the same photo: {v.why}")
     kind, words = NOT_SAME_WORDS.get(v.why, plain)
+    if v.why == CLOSER_WHY and v.affine is not None and \
+            closer_view(np.asarray(v.affine, np.float64), v.a_grey, a_size, v.b_grey, b_size) == "b":
+        words = WIDER_WORDS
     return {"same_photo": False, "kind": kind, "why": v.why}, words

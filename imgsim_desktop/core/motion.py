@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .pixels import opencv
+from .pixels import busy, opencv
 
 FLOW_PX = 1.5          # a pixel moved at least this far (grey pixels of the aligned pictures)...
 DIFFER = 10.0          # ...where they differ by at least this (local mean of |a - b|, on a 0-255 scale, and
@@ -23,6 +23,8 @@ PART = 0.025           # one such patch covers this share of the overlap (bursts
                        # that moving explains: at most 0.019, a caption's)
 MOVED_NCC = 0.5        # moved back by one affine motion, its fine detail correlates this well with the other
 GAIN = 0.2             # picture's, and this much better than where it stood (a plain sticker does neither)
+TEXTURED = 0.5        # at least this share of the patch busy in both pictures (a caption band's edge slid
+                      # onto a screenshot's bar of one grey is plain on one side; a subject over a plain sky is not)
 STILL = 0.25           # its surroundings (a 15 px ring) mostly still: their lower quartile moved at most this
                        # share of the patch's motion (bursts <= 0.09; soft tiny copies' flow wanders, >= 0.37)
 
@@ -34,11 +36,12 @@ def _ncc(x: np.ndarray, y: np.ndarray) -> float:
     return float((x * y).sum()) / d if d > 1e-6 else 0.0
 
 
-def part_moved(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray, textured: np.ndarray | None = None) -> bool:
+def part_moved(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray) -> bool:
     """Is there one patch of the aligned pictures (b already warped onto a) that moved as a whole, a subject
-    that stood elsewhere in the other shot? Only where both are ``textured`` (not plain) can a patch count: a
-    caption band's edge slid onto a screenshot's bar of one grey is no subject."""
+    that stood elsewhere in the other shot?"""
     cv2 = opencv()
+    if min(ga.shape) < 16:   # DIS crashes the process (not an exception) on pictures under 16 px high
+        return False
     m = mask.astype(bool)
     inner = cv2.erode(m.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     if inner.sum() < 400:
@@ -58,14 +61,13 @@ def part_moved(ga: np.ndarray, gb: np.ndarray, mask: np.ndarray, textured: np.nd
     after = cv2.blur(np.abs(a - back), (7, 7))
     size = np.hypot(flow[..., 0], flow[..., 1])
     moving = differ & (size >= FLOW_PX) & (after <= EXPLAINED * before)
-    if textured is not None:
-        moving &= textured
     moving = cv2.morphologyEx(moving.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(moving)
     fine_a = a - cv2.GaussianBlur(a, (0, 0), 2.0)
     fine_b = b - cv2.GaussianBlur(b, (0, 0), 2.0)
+    textured = busy(a) & busy(b)
     for i in range(1, n):
-        if stats[i, cv2.CC_STAT_AREA] < PART * inner.sum():
+        if stats[i, cv2.CC_STAT_AREA] < PART * inner.sum() or textured[labels == i].mean() < TEXTURED:
             continue
         if _moved_as_one(labels == i, flow, size, fine_a, fine_b, inner):
             return True

@@ -367,7 +367,7 @@ def _compare(a: Features, b: Features, best: np.ndarray, best_n: int, base: dict
         v.why = "the pictures differ after alignment"
     if v.same and not _close_enough_if_tiny(a, b, agree, gncc):
         v.same, v.why = False, TINY_WHY
-    if v.same and (_subject_moved(ga, gb, mask, best, matched) or part_moved(ga, gb, mask, detail)):
+    if v.same and (_subject_moved(ga, gb, mask, best, matched) or part_moved(ga, gb, mask)):
         v.same, v.why = False, f"part of the picture moved {ANOTHER_SHOT}"
     if v.same:
         v.b_framed = framed(b.grey, in_b) or shown_on_screen(b, in_b)

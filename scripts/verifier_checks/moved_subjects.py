@@ -5,7 +5,6 @@ on a 480 x 320 scene (tests/photos.py), moved 6-14 px between two JPEG frames, 8
 Made bursts of real photos: scripts/verifier_checks/bursts.py.
 Usage: python scripts/verifier_checks/moved_subjects.py [--skip-copies]"""
 import argparse
-import io
 import sys
 from pathlib import Path
 
@@ -13,17 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from imgsim_desktop.core import verify as V  # noqa: E402
+from bursts import features as jpeg_features  # noqa: E402  (this folder: a picture's features as a JPEG)
 
 DATA = ROOT.parent / "shared" / "datasets"
 MOVED = "part of the picture moved"
-
-
-def jpeg_features(img):
-    from PIL import Image
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=90)
-    buf.seek(0)
-    return V.features_from_image(Image.open(buf))
 
 
 def copies():

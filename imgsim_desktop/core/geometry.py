@@ -143,7 +143,6 @@ def _drift(stray: np.ndarray, nearest: np.ndarray) -> tuple[float, float]:
     return corr, float(np.median(np.linalg.norm(near, axis=1)))
 
 
-
 CLOSER = 1.2        # a picture whose file holds the part it shows at this many times the other file's pixels...
 CLOSER_SHOWS = 0.6  # ...while showing at most this share of the other's frame is a closer view, not a copy
 

@@ -5,8 +5,8 @@ Dense optical flow sees it: one patch of the picture moved as a whole while its 
 moving it back explains the difference. An edited copy's changed patch (a caption, a sticker) is explained
 by no motion, and a soft copy's flow wanders everywhere, with no still surroundings.
 
-Measured on 2,128 verified copies (dev10's 1,835, eval/pairs' 293 small copies) and 54 made bursts the
-verifier called one photo (``scripts/verifier_checks/moved_subjects.py``; docs/benchmark.md, "A subject
+Measured on 2,128 verified copies (dev10's 1,835, eval/pairs' 293 small copies) and 54 bursts the verifier
+called one photo (made from real photos by bursts.py, and a pasted subject moved 6-14 px) (``scripts/verifier_checks/moved_subjects.py``; docs/benchmark.md, "A subject
 that moved a few pixels")."""
 
 from __future__ import annotations

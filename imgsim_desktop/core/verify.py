@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .framing import framed, one_screen, photos_on_screen, shown_on_screen
-from .geometry import (MIN_INLIERS, SUBJECT_INLIERS, SUBJECT_SHIFT, area_inside, camera_moved, closer_view, fit, moved_part,
-                       sane, scale, second_motion)
+from .geometry import (MIN_INLIERS, SUBJECT_INLIERS, SUBJECT_SHIFT, area_inside, camera_moved, closer_view, fit,
+                       moved_part, sane, scale, second_motion)
 from .motion import part_moved
 from .noise import added_noise
 from .pixels import (busy, cells, highpass, match_sharpness, near_plain, opencv, overlap_ncc, patch_ncc,

@@ -6,8 +6,8 @@ moving it back explains the difference. An edited copy's changed patch (a captio
 by no motion, and a soft copy's flow wanders everywhere, with no still surroundings.
 
 Measured on 2,128 verified copies (dev10's 1,835, eval/pairs' 293 small copies) and 54 bursts the verifier
-called one photo (made from real photos by bursts.py, and a pasted subject moved 6-14 px) (``scripts/verifier_checks/moved_subjects.py``; docs/benchmark.md, "A subject
-that moved a few pixels")."""
+called one photo (made from real photos by bursts.py, and a pasted subject moved 6-14 px): see
+``scripts/verifier_checks/moved_subjects.py`` and docs/benchmark.md, "A subject that moved a few pixels"."""
 
 from __future__ import annotations
 

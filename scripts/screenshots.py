@@ -136,6 +136,7 @@ def main() -> int:
     from imgsim_desktop.core.library import Library
     from imgsim_desktop.core.model import create_random_model, load_model
     from imgsim_desktop.gui.main_window import MainWindow
+    from imgsim_desktop.gui.sidebar import CHECKED
     from imgsim_desktop.gui.settings import AppSettings, SettingsDialog
 
     model_note = ""
@@ -186,6 +187,8 @@ def main() -> int:
         win.scans.resume()
         pump(app, lambda: bool(done), timeout=300)
         pump(app, lambda: win.grid_model.rowCount() > 0 and win.errors.count() > 0, timeout=30)
+        # the background duplicate check that follows a scan: the sidebar as it ends, not half-way
+        pump(app, lambda: win.sidebar.state_label.text().startswith(CHECKED), timeout=120)
         win.errors_dock.hide()
 
         # --- library grid

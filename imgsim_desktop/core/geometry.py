@@ -156,16 +156,12 @@ def closer_view(m: np.ndarray, a_grey: tuple[int, int], a_size: tuple[int, int],
     the wider frame ("a" or "b"; the caller asks whether that frame is more of the photo, or a screen's
     chrome), or None. Sizes are (width, height) of the grey picture the affine ``m`` (b onto a) works on and of
     the file."""
-    cv2 = opencv()
     finer = (max(b_size) / max(b_grey)) / scale(m) / (max(a_size) / max(a_grey))   # b's file pixels per a's
-    (wa, ha), (wb, hb) = a_grey, b_grey
     if finer >= CLOSER:
-        shown = area_inside(cv2.transform(np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])[None], m)[0], wa, ha)
-        return "a" if shown <= CLOSER_SHOWS * wa * ha else None
+        return "a" if frame_share(m, b_grey, a_grey) <= CLOSER_SHOWS else None
     if finer <= 1 / CLOSER:
-        inv = cv2.invertAffineTransform(np.asarray(m, np.float64))
-        shown = area_inside(cv2.transform(np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])[None], inv)[0], wb, hb)
-        return "b" if shown <= CLOSER_SHOWS * wb * hb else None
+        inv = opencv().invertAffineTransform(np.asarray(m, np.float64))
+        return "b" if frame_share(inv, a_grey, b_grey) <= CLOSER_SHOWS else None
     return None
 
 
@@ -179,6 +175,13 @@ def sane(m: np.ndarray) -> bool:
     if not 1 / 12 <= scale <= 12:
         return False
     return sv[0] / sv[1] <= 2.0
+
+
+def frame_share(m: np.ndarray, from_wh: tuple[int, int], onto_wh: tuple[int, int]) -> float:
+    """The share of a (w, h) frame that another frame of ``from_wh``, mapped onto it by ``m``, covers."""
+    (wf, hf), (wo, ho) = from_wh, onto_wh
+    corners = np.float32([[0, 0], [wf, 0], [wf, hf], [0, hf]])
+    return area_inside(opencv().transform(corners[None], np.asarray(m, np.float64))[0], wo, ho) / (wo * ho)
 
 
 def area_inside(poly: np.ndarray, w: float, h: float) -> float:

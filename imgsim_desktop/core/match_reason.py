@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .pixels import opencv
-from .geometry import area_inside, closer_view
+from .geometry import closer_view, frame_share
 from .keeper import PADDED_BELOW
 from .shots import APART
 from .verify import CLOSER_WHY, HEAVY_BLUR, ORIENTATIONS, TINY_WHY, PairVerdict
@@ -53,12 +53,9 @@ def describe(v: PairVerdict, a_size: tuple[int, int], b_size: tuple[int, int], e
     tilt = math.degrees(math.atan2(r[1, 0] - r[0, 1], r[0, 0] + r[1, 1]))
     if abs(tilt) >= 2.0:  # a few degrees off the dihedral map: rotated a little as well
         out["tilt"] = round(tilt, 1)
-    corners_b = np.float32([[0, 0], [wb, 0], [wb, hb], [0, hb]])
     if not v.a_framed:  # b inside a frame in a (a screenshot of b) shows all of a's picture
-        out["crop_fraction"] = round(min(1.0, area_inside(cv2.transform(corners_b[None], m)[0], wa, ha)
-                                         / (wa * ha)), 3)
-    corners_a = np.float32([[0, 0], [wa, 0], [wa, ha], [0, ha]])
-    inside_b = round(min(1.0, area_inside(cv2.transform(corners_a[None], inv)[0], wb, hb) / (wb * hb)), 3)
+        out["crop_fraction"] = round(min(1.0, frame_share(m, (wb, hb), (wa, ha))), 3)
+    inside_b = round(min(1.0, frame_share(inv, (wa, ha), (wb, hb))), 3)
     if v.b_framed:  # b shows a inside a frame; without one, b is a's uncropped original, not a padded copy
         out["inset_fraction"] = inside_b
     elif inside_b < 0.93:   # ... which people call the uncropped photo (a lookalike search from a crop)

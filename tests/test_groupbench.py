@@ -57,3 +57,39 @@ def test_tiles_are_cut_from_the_photo_brought_to_max_side_or_from_full_size(tmp_
     assert make_tiles([src], tmp_path / "full", min_side=96, gap=8, max_side=None)["tiles"] == 8
     # brought to 105 px on the shorter side: 210 x 105, two tiles side by side
     assert make_tiles([src], tmp_path / "small", min_side=96, gap=8, max_side=105)["tiles"] == 2
+
+
+def test_the_data_sets_own_copies_count_neither_way_and_their_labelled_precision_is_kept(tmp_path):
+    """eval/pairs holds a close-up cut from another folder's wide shot: the bench labels their verified pair
+    wrong. Listed as one photo, the pair counts neither way in "precision" and shows under "known_pairs";
+    a pair the list does not name still counts wrong."""
+    from imgsim_desktop.evaluation import known_copies
+    from imgsim_desktop.evaluation.groupbench import score_copies, score_negatives
+
+    listing = tmp_path / "copies.txt"
+    listing.write_text("# a note\npairs/wide/full.jpg | pairs/close/full.jpg  # a close-up cut from it\n\n")
+    known = known_copies.read(listing)
+    assert known == [["pairs/wide/full.jpg", "pairs/close/full.jpg"]]
+    root = "/data/pairs"
+    group = {f"{root}/{g}/{k}.jpg": f"pairs/{g}" for g in ("wide", "close", "other") for k in ("full", "small")}
+    kind = {f: ("original" if f.endswith("full.jpg") else "squash_reencode") for f in group}
+    files = sorted(group) + ["/data/distractors/d1.jpg"]
+    pred = {(f"{root}/{g}/full.jpg", f"{root}/{g}/small.jpg") for g in ("wide", "close", "other")}
+    pred.add((f"{root}/close/small.jpg", f"{root}/wide/full.jpg"))       # listed: one photo
+    pred.add(("/data/distractors/d1.jpg", f"{root}/other/small.jpg"))   # not listed: wrong
+    r = score_copies(files, group, kind, {"verified": pred}, known)["verified"]
+    assert r["known_pairs"] == [(f"{root}/close/small.jpg", f"{root}/wide/full.jpg")]
+    assert r["wrong_pairs"] == [("/data/distractors/d1.jpg", f"{root}/other/small.jpg")]
+    assert r["precision"] == round(3 / 4, 4) and r["precision_labelled"] == round(3 / 5, 4)
+    e = r["by_edit"]["squash_reencode"]
+    assert e["precision"] == round(3 / 4, 4) and e["precision_labelled"] == round(3 / 5, 4) and e["recall"] == 1.0
+    plain = score_copies(files, group, kind, {"verified": pred})["verified"]
+    assert plain["precision"] == plain["precision_labelled"] == round(3 / 5, 4) and plain["known_pairs"] == []
+
+    class G:   # a verified group as Library.duplicates() returns it
+        def __init__(self, *paths):
+            self.members = [type("M", (), {"path": p})() for p in paths]
+
+    listed = [f"{root}/close/full.jpg", f"{root}/wide/full.jpg"]
+    n = score_negatives(files, {"verified": set()}, {"verified": [G(*listed), G(*files[:2])]}, known)["verified"]
+    assert n["false_groups"] == 2 and n["known_copy_groups"] == 1 and n["groups_of_different_pictures"] == 1

@@ -77,6 +77,10 @@ def register(sub) -> None:
     g.add_argument("--tile-min", type=int, default=96, metavar="PX", help="smallest tile side (default 96)")
     g.add_argument("--tile-from", type=int, default=1200, metavar="PX",
                    help="bring larger photos to PX on the shorter side before cutting (default 1200; 0: full size)")
+    g.add_argument("--known-copies", type=Path, default=None, metavar="FILE",
+                   help="photos the data sets hold more than once under different labels (one per line, files "
+                        "joined by ' | '): their pairs are reported apart (scripts/verifier_checks/"
+                        "dataset_copies.txt)")
     g.add_argument("--model", type=Path, default=None, help="model card (default: the bundled model)")
     g.add_argument("--no-hashes", action="store_true", help="skip the pHash / dHash baselines")
     g.add_argument("--json", action="store_true")
@@ -227,11 +231,18 @@ def print_report(r: dict) -> None:
 def cmd_bench_groups(args) -> int:
     from imgsim_desktop.core.errors import ImgsimError
     from imgsim_desktop.evaluation import groupbench as G
+    from imgsim_desktop.evaluation.known_copies import read as read_known
     from imgsim_desktop.evaluation.layout import _images_in
 
     if args.markdown:
         print(G.markdown(json.loads(args.markdown.read_text())))
         return 0
+    known = None
+    if args.known_copies:
+        try:
+            known = read_known(args.known_copies)
+        except (OSError, UnicodeDecodeError) as e:
+            raise ImgsimError(f"cannot read the list of known copies {args.known_copies}: {e}") from None
     distinct = list(args.distinct)
     if args.mode == "negatives" and args.tiles:
         photos = sorted(f for d in distinct for f in _images_in(d, recursive=True))
@@ -257,9 +268,9 @@ def cmd_bench_groups(args) -> int:
         for h in ("phash", "dhash"):
             pred[h] = G._hash_pairs(files, h)
     if args.mode == "copies":
-        scores = G.score_copies(files, group, kind, pred)
+        scores = G.score_copies(files, group, kind, pred, known)
     else:
-        scores = G.score_negatives(files, pred, out["groups"])
+        scores = G.score_negatives(files, pred, out["groups"], known)
     result = {"mode": args.mode, "photos": len(files), "indexed": out["indexed"], "model_id": out["model_id"],
               "timings": out["timings"], "verification": out["verification"], "rerun_same": out["rerun_same"],
               "methods": scores}

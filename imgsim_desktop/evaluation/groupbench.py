@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import known_copies
 from .layout import _images_in, _subdirs, edit_kind
 
 PREVIOUS_COSINE_CUT = 0.76   # the shipped card's duplicates threshold before verification
@@ -119,39 +120,59 @@ def index_and_group(files_roots: list[Path], model_path: Path | None, library_di
     return out
 
 
+def _ratio(n: int, d: int) -> float | None:
+    return round(n / d, 4) if d else None
+
+
 def score_copies(files: list[str], group: dict[str, str], kind: dict[str, str],
-                 predicted: dict[str, set]) -> dict:
+                 predicted: dict[str, set], known: list[list[str]] | None = None) -> dict:
     """Pairwise precision / recall per method, overall and per edit kind (the copy's edit; a pair of two
-    copies counts for both kinds)."""
+    copies counts for both kinds). With ``known`` (the data sets' own copies, ``known_copies.read``) a pair
+    joining two groups (or distractors) of one listed photo counts neither way in "precision" and is listed
+    under "known_pairs"; "precision_labelled" counts it wrong, as the folders label it."""
     truth = set()
     by_group: dict[str, list[str]] = {}
     for f, g in group.items():
         by_group.setdefault(g, []).append(f)
     for members in by_group.values():
         truth.update(itertools.combinations(sorted(members), 2))
+    unit_set: dict[str, int] = {}
+    for f, n in known_copies.set_of_files(files, known or []).items():
+        unit_set[group.get(f, f)] = n
+
+    def listed(p: tuple[str, str]) -> bool:
+        a, b = (unit_set.get(group.get(x, x), -1 - i) for i, x in enumerate(p))
+        return a == b
+
     kinds = sorted({k for k in kind.values() if k != "original"})
     res = {}
     for name, pred in predicted.items():
         tp = len(pred & truth)
+        wrong = pred - truth
+        skip = {p for p in wrong if listed(p)}
         r = {"pairs_predicted": len(pred), "pairs_true": len(truth),
-             "precision": round(tp / len(pred), 4) if pred else None,
-             "recall": round(tp / len(truth), 4) if truth else None, "by_edit": {},
-             "wrong_pairs": sorted(pred - truth)[:50]}   # to look at: the data sets hold copies of their own
+             "precision": _ratio(tp, len(pred) - len(skip)), "precision_labelled": _ratio(tp, len(pred)),
+             "recall": _ratio(tp, len(truth)), "by_edit": {},
+             "wrong_pairs": sorted(wrong - skip)[:50], "known_pairs": sorted(skip)[:50]}
         for k in kinds:
             # recall: (original, copy of kind k) pairs; precision: predicted pairs with a copy of kind k
             want = {tuple(sorted((f, o))) for f in kind if kind[f] == k
                     for o in by_group[group[f]] if kind.get(o) == "original"}
             got = {p for p in pred if kind.get(p[0]) == k or kind.get(p[1]) == k}
-            good = {p for p in got if p in truth}
-            r["by_edit"][k] = {"recall": round(len(want & pred) / len(want), 4) if want else None,
-                               "precision": round(len(good) / len(got), 4) if got else None,
-                               "n": len(want)}
+            good = len(got & truth)
+            r["by_edit"][k] = {"recall": _ratio(len(want & pred), len(want)),
+                               "precision": _ratio(good, len(got - skip)),
+                               "precision_labelled": _ratio(good, len(got)), "n": len(want)}
         res[name] = r
     return res
 
 
-def score_negatives(files: list[str], predicted: dict[str, set], groups: dict[str, list] | None = None) -> dict:
+def score_negatives(files: list[str], predicted: dict[str, set], groups: dict[str, list] | None = None,
+                    known: list[list[str]] | None = None) -> dict:
+    """False pairs and groups per method; with ``known`` also the groups that are one listed photo (the data
+    sets' own copies: right to group) and the rest, groups of different pictures."""
     n = len(files)
+    listed = known_copies.set_of_files(files, known or []) if known else {}
     res = {}
     for name, pred in predicted.items():
         r = {"false_pairs": len(pred), "false_pairs_per_10k": round(len(pred) * 1e4 / n, 2) if n else None}
@@ -159,6 +180,11 @@ def score_negatives(files: list[str], predicted: dict[str, set], groups: dict[st
             gs = groups[name]
             r["false_groups"] = len(gs)
             r["false_groups_per_10k"] = round(len(gs) * 1e4 / n, 2) if n else None
+            if known:
+                one = sum(len({listed.get(m.path, -1 - i) for i, m in enumerate(g.members)}) == 1 for g in gs)
+                r["known_copy_groups"] = one
+                r["groups_of_different_pictures"] = len(gs) - one
+                r["groups_of_different_pictures_per_10k"] = round((len(gs) - one) * 1e4 / n, 2) if n else None
             # every verified group (each must be classified by hand: a data-set copy, or two different
             # pictures); a hundred of the other methods' thousands
             r["examples"] = [[m.path for m in g.members] for g in (gs if name == "verified" else gs[:100])]

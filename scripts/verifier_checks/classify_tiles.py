@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from imgsim_desktop.evaluation.known_copies import read as read_known  # noqa: E402
 from imgsim_desktop.evaluation.layout import _images_in  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets"
@@ -24,12 +25,7 @@ DEFAULT = ["train/intel", "eval/originals", "eval/distractors", "train/imagenett
 
 def known_copies(path: Path = KNOWN) -> dict[str, int]:
     """Each listed file's set number."""
-    sets = {}
-    for n, line in enumerate(path.read_text().splitlines()):
-        line = line.split("#", 1)[0].strip()
-        for name in filter(None, (x.strip() for x in line.split("|"))):
-            sets[name] = n
-    return sets
+    return {name: n for n, names in enumerate(read_known(path)) for name in names}
 
 
 def key(path: str) -> str:

@@ -262,9 +262,13 @@ def verify(a: Features, b: Features) -> PairVerdict:
         wider = closer_view(np.asarray(v.affine, np.float64), v.a_grey, a.size, v.b_grey, b.size)
         if (wider == "a" and not v.a_framed) or (wider == "b" and not v.b_framed):   # a screen's chrome is no loss
             v.same, v.why = False, CLOSER_WHY
-    if v.same and _tiny(a, b) and (fine_detail_ncc(a, b, v.affine) < TINY_FINE or _repeating(a, b)
-                                   or not _verify(b, a).same):
-        v.same, v.why = False, TINY_WHY
+    if v.same and _tiny(a, b):
+        if fine_detail_ncc(a, b, v.affine) < TINY_FINE or _repeating(a, b):
+            v.same, v.why = False, TINY_WHY
+        else:
+            back = _verify(b, a)
+            if not back.same:   # another shot seen the other way round stays one (grouping leaves it out)
+                v.same, v.why = False, back.why if ANOTHER_SHOT in back.why else TINY_WHY
     return v
 
 

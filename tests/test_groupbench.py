@@ -4,6 +4,7 @@ behind (its source photo may belong to another kind now, which would make it a c
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from imgsim_desktop.evaluation.groupbench import make_hard_negatives, make_tiles
@@ -67,29 +68,37 @@ def test_the_data_sets_own_copies_count_neither_way_and_their_labelled_precision
     from imgsim_desktop.evaluation.groupbench import score_copies, score_negatives
 
     listing = tmp_path / "copies.txt"
-    listing.write_text("# a note\npairs/wide/full.jpg | pairs/close/full.jpg  # a close-up cut from it\n\n")
+    listing.write_text("# a note\ndata/pairs/wide/full.jpg | data/pairs/close/small.jpg  # the close-up's copy\n\n")
     known = known_copies.read(listing)
-    assert known == [["pairs/wide/full.jpg", "pairs/close/full.jpg"]]
+    assert known == [["data/pairs/wide/full.jpg", "data/pairs/close/small.jpg"]]
     root = "/data/pairs"
     group = {f"{root}/{g}/{k}.jpg": f"pairs/{g}" for g in ("wide", "close", "other") for k in ("full", "small")}
     kind = {f: ("original" if f.endswith("full.jpg") else "squash_reencode") for f in group}
     files = sorted(group) + ["/data/distractors/d1.jpg"]
     pred = {(f"{root}/{g}/full.jpg", f"{root}/{g}/small.jpg") for g in ("wide", "close", "other")}
     pred.add((f"{root}/close/small.jpg", f"{root}/wide/full.jpg"))       # listed: one photo
+    pred.add((f"{root}/close/full.jpg", f"{root}/wide/full.jpg"))        # the close-up itself is not listed
     pred.add(("/data/distractors/d1.jpg", f"{root}/other/small.jpg"))   # not listed: wrong
     r = score_copies(files, group, kind, {"verified": pred}, known)["verified"]
-    assert r["known_pairs"] == [(f"{root}/close/small.jpg", f"{root}/wide/full.jpg")]
-    assert r["wrong_pairs"] == [("/data/distractors/d1.jpg", f"{root}/other/small.jpg")]
-    assert r["precision"] == round(3 / 4, 4) and r["precision_labelled"] == round(3 / 5, 4)
+    assert r["known_pairs"] == [(f"{root}/close/small.jpg", f"{root}/wide/full.jpg")] and r["known_pairs_n"] == 1
+    assert r["wrong_pairs"] == [("/data/distractors/d1.jpg", f"{root}/other/small.jpg"),
+                                (f"{root}/close/full.jpg", f"{root}/wide/full.jpg")]
+    assert r["precision"] == round(3 / 5, 4) and r["precision_labelled"] == round(3 / 6, 4)
     e = r["by_edit"]["squash_reencode"]
     assert e["precision"] == round(3 / 4, 4) and e["precision_labelled"] == round(3 / 5, 4) and e["recall"] == 1.0
     plain = score_copies(files, group, kind, {"verified": pred})["verified"]
-    assert plain["precision"] == plain["precision_labelled"] == round(3 / 5, 4) and plain["known_pairs"] == []
+    assert plain["precision"] == plain["precision_labelled"] == round(3 / 6, 4) and plain["known_pairs"] == []
+    for bad in ("full.jpg | close/small.jpg\n", "data/pairs/wide/full.jpg | data/pairs/wide/full.jpg\n"):
+        listing.write_text(bad)   # too short to place; the same file twice
+        with pytest.raises(ValueError):
+            known_copies.read(listing)
 
     class G:   # a verified group as Library.duplicates() returns it
         def __init__(self, *paths):
             self.members = [type("M", (), {"path": p})() for p in paths]
 
-    listed = [f"{root}/close/full.jpg", f"{root}/wide/full.jpg"]
-    n = score_negatives(files, {"verified": set()}, {"verified": [G(*listed), G(*files[:2])]}, known)["verified"]
+    listed = (f"{root}/close/small.jpg", f"{root}/wide/full.jpg")
+    n = score_negatives(files, {"verified": {listed, tuple(files[:2])}}, {"verified": [G(*listed), G(*files[:2])]},
+                        known)["verified"]
     assert n["false_groups"] == 2 and n["known_copy_groups"] == 1 and n["groups_of_different_pictures"] == 1
+    assert n["false_pairs"] == 2 and n["known_copy_pairs"] == 1

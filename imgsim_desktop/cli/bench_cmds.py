@@ -241,7 +241,7 @@ def cmd_bench_groups(args) -> int:
     if args.known_copies:
         try:
             known = read_known(args.known_copies)
-        except (OSError, UnicodeDecodeError) as e:
+        except (OSError, UnicodeDecodeError, ValueError) as e:
             raise ImgsimError(f"cannot read the list of known copies {args.known_copies}: {e}") from None
     distinct = list(args.distinct)
     if args.mode == "negatives" and args.tiles:
@@ -274,6 +274,12 @@ def cmd_bench_groups(args) -> int:
     result = {"mode": args.mode, "photos": len(files), "indexed": out["indexed"], "model_id": out["model_id"],
               "timings": out["timings"], "verification": out["verification"], "rerun_same": out["rerun_same"],
               "methods": scores}
+    if known:
+        from imgsim_desktop.evaluation.known_copies import set_of_files
+
+        result["known_copies"] = {"file": str(args.known_copies), "sets": len(known),
+                                  "files_in_bench": len(set_of_files(files, known)),
+                                  "files_listed": sum(map(len, known))}
     if args.json:
         print_json(result)
     else:

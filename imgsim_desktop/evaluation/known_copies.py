@@ -11,14 +11,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEPTH = 5   # a listed name is matched against the last 1..DEPTH parts of a file's path
+MIN_PARTS, MAX_PARTS = 3, 5   # a listed name is a file's last 3-5 path parts ("train/flowers/x.jpg")
 
 
 def read(path: Path) -> list[list[str]]:
-    sets = []
-    for line in Path(path).read_text().splitlines():
+    """The sets of a list; a name too short to place ("full.jpg", "flowers/x.jpg") or named twice is an error."""
+    sets, seen = [], set()
+    for i, line in enumerate(Path(path).read_text().splitlines(), 1):
         names = [x.strip() for x in line.split("#", 1)[0].split("|")]
         names = [n for n in names if n]
+        for n in names:
+            if not MIN_PARTS <= len(Path(n).parts) <= MAX_PARTS:
+                raise ValueError(f"line {i}: {n!r} is not a file's last {MIN_PARTS}-{MAX_PARTS} path parts")
+            if n in seen:
+                raise ValueError(f"line {i}: {n!r} is listed twice")
+            seen.add(n)
         if names:
             sets.append(names)
     return sets
@@ -30,7 +37,7 @@ def set_of_files(files, sets: list[list[str]]) -> dict[str, int]:
     out = {}
     for f in files:
         parts = Path(f).parts
-        for k in range(1, min(DEPTH, len(parts)) + 1):
+        for k in range(MIN_PARTS, min(MAX_PARTS, len(parts)) + 1):
             n = number.get("/".join(parts[-k:]))
             if n is not None:
                 out[f] = n

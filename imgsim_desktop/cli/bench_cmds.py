@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -231,7 +230,7 @@ def print_report(r: dict) -> None:
 def cmd_bench_groups(args) -> int:
     from imgsim_desktop.core.errors import ImgsimError
     from imgsim_desktop.evaluation import groupbench as G
-    from imgsim_desktop.evaluation.known_copies import read as read_known
+    from imgsim_desktop.evaluation.known_copies import read as read_known, set_of_files
     from imgsim_desktop.evaluation.layout import _images_in
 
     if args.markdown:
@@ -275,8 +274,6 @@ def cmd_bench_groups(args) -> int:
               "timings": out["timings"], "verification": out["verification"], "rerun_same": out["rerun_same"],
               "methods": scores}
     if known:
-        from imgsim_desktop.evaluation.known_copies import set_of_files
-
         result["known_copies"] = {"file": str(args.known_copies), "sets": len(known),
                                   "files_in_bench": len(set_of_files(files, known)),
                                   "files_listed": sum(map(len, known))}

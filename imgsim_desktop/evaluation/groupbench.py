@@ -171,7 +171,7 @@ def score_negatives(files: list[str], predicted: dict[str, set], groups: dict[st
     """False pairs and groups per method; with ``known`` also the groups that are one listed photo (the data
     sets' own copies: right to group) and the rest, groups of different pictures."""
     n = len(files)
-    listed = known_copies.set_of_files(files, known or []) if known else {}
+    listed = known_copies.set_of_files(files, known) if known else {}
     res = {}
     for name, pred in predicted.items():
         r = {"false_pairs": len(pred), "false_pairs_per_10k": round(len(pred) * 1e4 / n, 2) if n else None}
@@ -339,12 +339,16 @@ def markdown(result: dict) -> str:
             lines.append(f"\nP without the pairs of the data sets' own copies ({result['known_copies']['file']}); "
                          "in brackets, P as the folders label them.")
     else:
-        lines.append("| method | false pairs | false pairs per 10,000 photos | false groups | per 10,000 photos |")
-        lines.append("|---|---|---|---|---|")
+        apart = "known_copies" in result   # the data sets' own copies counted apart
+        lines.append("| method | false pairs | false pairs per 10,000 photos | false groups | per 10,000 photos |"
+                     + (" of different pictures | per 10,000 photos |" if apart else ""))
+        lines.append("|---|---|---|---|---|" + ("---|---|" if apart else ""))
         for m in methods:
             r = result["methods"][m]
             lines.append(f"| {m} | {r['false_pairs']} | {r['false_pairs_per_10k']} | {r.get('false_groups', '–')} | "
-                         f"{r.get('false_groups_per_10k', '–')} |")
+                         f"{r.get('false_groups_per_10k', '–')} |"
+                         + (f" {r.get('groups_of_different_pictures', '–')} | "
+                            f"{r.get('groups_of_different_pictures_per_10k', '–')} |" if apart else ""))
     return "\n".join(lines)
 
 

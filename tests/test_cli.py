@@ -45,7 +45,7 @@ def test_similar_json_shape(indexed, tiny_model):
     assert len(out["results"]) == 3
     scores = [r["score"] for r in out["results"]]
     assert scores == sorted(scores, reverse=True)
-    assert all(set(r) >= {"path", "score"} for r in out["results"])
+    assert all(set(r) >= {"path", "score", "kind", "same_photo"} for r in out["results"])
 
 
 def test_dupes_json_shape(indexed, tiny_model):

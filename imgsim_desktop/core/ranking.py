@@ -40,8 +40,12 @@ class SimilarResult:
     reason: str = ""            # same_photo true / false / None, kind, why; and the words for people
 
     def to_dict(self) -> dict:
+        """``kind`` is where the score ranks it (the query's bytes, a near-duplicate's score, a lookalike's), no
+        verdict: ``same_photo`` is the verifier's (true, false, or null: not compared), so a script need not
+        read a near-duplicate the verifier refused as a copy (an outside try)."""
+        same = True if self.kind == EXACT else (self.match or {}).get("same_photo")
         d = {"path": self.path, "score": round(float(self.score), 4), "file_id": self.file_id,
-             "space": self.space, "kind": self.kind, "copies": list(self.copies)}
+             "space": self.space, "kind": self.kind, "same_photo": same, "copies": list(self.copies)}
         if self.match is not None:
             d["match"], d["reason"] = dict(self.match), self.reason
         return d

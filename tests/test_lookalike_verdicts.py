@@ -97,6 +97,9 @@ def test_similar_json_and_text_carry_the_verdict(tmp_path, tiny_model, shots):
     rows = {r["path"]: r for r in json.loads(out.stdout)["results"]}
     assert rows[shots["grey"]]["kind"] == "duplicate" and rows[shots["grey"]]["match"]["same_photo"] is True
     assert rows[shots["second"]]["match"]["kind"] == "another shot"
+    # "kind" ranks by score; the verdict has its own field: a refused near-duplicate is no copy to a script
+    assert rows[shots["grey"]]["same_photo"] is True
+    assert rows[shots["second"]]["kind"] == "duplicate" and rows[shots["second"]]["same_photo"] is False
     text = subprocess.run(cmd, capture_output=True, text=True)
     assert text.returncode == 0 and "another shot: camera moved" in text.stdout, text.stdout + text.stderr
 
@@ -170,3 +173,31 @@ def test_the_original_of_a_cropped_query_is_said_to_be_uncropped(tmp_path, tiny_
     r = by[shots["first"]]
     assert r.match["same_photo"] is True and 0.55 < r.match["uncropped_fraction"] < 0.75
     assert r.reason.startswith("same photo: uncropped: the other shows 6")
+
+
+def test_every_tiny_copy_of_a_turned_thumbnail_says_it_is_the_same_photo(tmp_path, tiny_model, monkeypatch):
+    """An outside try: searched from a thumbnail turned 180°, its photo's other thumbnails are all turned to it,
+    and only the first two were verified ("lookalike" for the rest, though one duplicates group held them all).
+    Tiny ones cost a few ms each: more of them are verified."""
+    from PIL import ImageOps
+
+    from imgsim_desktop.core import lookalike_verdicts as LV
+    from photos import scene
+
+    folder = tmp_path / "thumbs"
+    folder.mkdir()
+    photo = scene(11, (480, 320))
+    copies = {"t96": photo.resize((96, 64)), "t120": photo.resize((120, 80)), "t128": photo.resize((128, 85)),
+              "mirror": ImageOps.mirror(photo.resize((100, 67))),
+              "grey": ImageOps.grayscale(photo.resize((110, 73))).convert("RGB")}
+    for name, img in copies.items():
+        img.save(folder / f"{name}.jpg", quality=80)
+    query = tmp_path / "turned.jpg"
+    photo.resize((84, 56)).rotate(180).save(query, quality=85)
+    assert len(copies) > LV.TURNED_AT_MOST
+    with Library(tmp_path / "lib", model_path=tiny_model, workers=1) as lib:
+        lib.scan([folder])
+        _cut_at(lib, monkeypatch, 1.01)   # nothing is a near-duplicate: every result is a lookalike
+        by = {Path(r.path).stem: r for r in lib.similar(query, k=5)}
+    assert sorted(by) == sorted(copies)
+    assert all(r.match and r.match["same_photo"] is True for r in by.values()), {k: r.reason for k, r in by.items()}

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 ANOTHER_SHOT = {why for why, (kind, _) in NOT_SAME_WORDS.items() if kind == "another shot"}
 VERIFY_AT_MOST = 6   # uncached results verified per search; the rest say nothing (a cosine is no verdict)
 TURNED_AT_MOST = 2   # and lookalikes whose orientation signature matches the query's (a turned copy)
+TURNED_TINY_AT_MOST = 8   # ...more of them when they are tiny (a few ms each): every copy of a turned thumbnail
+                          # is turned to it, and only the first two said so (an outside try: 4 of 8)
 
 
 def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, query, query_hash: str | None,
@@ -54,8 +56,14 @@ def attach_verdicts(results: list[SimilarResult], records: dict, cached: dict, q
             size = (rec.width or 1, rec.height or 1)
             r.match, r.reason = similar_match(v, query_size(size), size)
     near = [r for r in results if r.kind == DUPLICATE and r.file_id in records]
-    near += [r for r in results if r.kind == LOOKALIKE and r.file_id in turned and r.match is None
-             and r.file_id in records][:TURNED_AT_MOST]
+    looks = [r for r in results if r.kind == LOOKALIKE and r.file_id in turned and r.match is None
+             and r.file_id in records]
+
+    def small(r) -> bool:
+        rec = records[r.file_id]
+        return 0 < max(rec.width or 0, rec.height or 0) <= V.TINY_SIDE
+
+    near += [r for r in looks if not small(r)][:TURNED_AT_MOST] + [r for r in looks if small(r)][:TURNED_TINY_AT_MOST]
     asked = 0
     for r in near:
         rec = records[r.file_id]

@@ -354,6 +354,8 @@ def test_a_smaller_copy_says_how_much_narrower_not_a_share_of_the_size():
     from imgsim_desktop.core.match_reason import reason
 
     assert reason({"scale": 0.46}) == "same photo: smaller (46 % as wide)"
+    assert reason({"scale": 8.33}) == "same photo: larger (8.3x as wide)"   # the original, from its thumbnail
+    assert reason({"scale": 1.05}) == "same photo: re-saved or retouched"
 
 
 def _mirrored_halves(seed: int) -> tuple[Image.Image, Image.Image]:

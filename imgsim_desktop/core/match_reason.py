@@ -138,6 +138,8 @@ def reason(match: dict, keeper: bool = False) -> str:
     sc = match.get("scale", 1.0)
     if not parts and sc < 0.9:
         parts.append(f"smaller ({round(sc * 100)} % as wide)")   # not "of the size": read as bytes
+    elif not parts and sc > 1 / 0.9:   # a search from a thumbnail: its original (an outside try read "re-saved")
+        parts.append(f"larger ({sc:.1f}x as wide)")
     if match.get("editor"):
         parts.append(f"saved by {match['editor']}")
     if not parts:

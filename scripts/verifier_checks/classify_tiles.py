@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from imgsim_desktop.evaluation.known_copies import read as read_known  # noqa: E402
+from imgsim_desktop.evaluation.known_copies import read as read_known, set_of_files  # noqa: E402
 from imgsim_desktop.evaluation.layout import _images_in  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets"
@@ -23,13 +23,14 @@ DEFAULT = ["train/intel", "eval/originals", "eval/distractors", "train/imagenett
            "perf"]
 
 
-def known_copies(path: Path = KNOWN) -> dict[str, int]:
-    """Each listed file's set number."""
-    return {name: n for n, names in enumerate(read_known(path)) for name in names}
+def one_photo(paths, sets) -> bool:
+    """All these files listed as one photo (matched as the benches match them: known_copies.set_of_files)."""
+    number = set_of_files(paths, sets)
+    return len({number.get(p, -1 - i) for i, p in enumerate(paths)}) == 1
 
 
 def key(path: str) -> str:
-    """A file's name in dataset_copies.txt: under the data sets, or a bench-made file under bench_out."""
+    """A file's name as printed: under the data sets, or a bench-made file under bench_out."""
     p = Path(path)
     try:
         return str(p.resolve().relative_to(DATA.resolve()))
@@ -46,7 +47,7 @@ def main():
     run = json.loads(a.run.read_text())
     groups = run["methods"]["verified"]["examples"]
     pictures = run.get("photos")
-    sets = known_copies()
+    sets = read_known(KNOWN)
     photos = None
     kinds = Counter()
     for g in groups:
@@ -60,7 +61,7 @@ def main():
             sources = [str(photos[i]) for i in which]
             if len(which) == 1:
                 kind = "tiles of one photo"
-            elif len(where) == 1 and len({sets.get(key(s), -1 - i) for i, s in enumerate(sources)}) == 1:
+            elif len(where) == 1 and one_photo(sources, sets):
                 kind = "known copy"
             elif len(where) == 1:
                 kind = "one place of two photos (two shots?)"
@@ -69,7 +70,7 @@ def main():
             names = [Path(p).name for p in g]
         else:
             sources = list(g)
-            kind = "known copy" if len({sets.get(key(s), -1 - i) for i, s in enumerate(g)}) == 1 else "other"
+            kind = "known copy" if one_photo(list(g), sets) else "other"
             names = [key(p) for p in g]
         kinds[kind] += 1
         print(f"{kind}: {names} of {[key(s) for s in sources] if all(tiles) else ''}")
